@@ -1,0 +1,73 @@
+# /// script
+# dependencies = ["nox>=2025.2.9"]
+# ///
+"""Every CI concern of the platform is one nox session; `nox -l` lists them.
+
+Each GitHub Actions job runs exactly one of these sessions, so `nox -s <name>` reproduces any
+CI job locally. Sessions write their results under reports/<session>/.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.error_on_external_run = True
+
+PYTHON = "3.11"
+REPORTS = "reports"
+
+
+def install(session: nox.Session, *extras: str, dev: bool = False) -> None:
+    """Install the project and the given extras from uv.lock into the session's venv."""
+    args = ["uv", "sync", "--frozen", "--no-default-groups"]
+    for extra in extras:
+        args += ["--extra", extra]
+    if dev:
+        args += ["--group", "dev"]
+    session.run_install(*args, env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location})
+
+
+@nox.session(python=PYTHON, tags=["check"])
+def lint(session: nox.Session) -> None:
+    """Lint: ruff check, ruff format --check, mypy --strict on src/, lock export freshness."""
+    install(session, "tts", "ci", dev=True)
+    paths = ["src", "tests", "scripts", "noxfile.py"]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
+    session.run("mypy", "--strict", "src")
+    session.run("python", "-m", "vibevoice_ci", "export-requirements", "--check")
+
+
+@nox.session(python=PYTHON, tags=["check"])
+def tests(session: nox.Session) -> None:
+    """Tests: unit, property, workflow and integration tests (real service, real containers)."""
+    install(session, "tts", "ci", dev=True)
+    report = f"{REPORTS}/tests"
+    session.run(
+        "pytest",
+        "--cov=src",
+        f"--cov-report=xml:{report}/coverage.xml",
+        "--cov-report=term",
+        f"--junitxml={report}/junit.xml",
+        *(session.posargs or ["tests"]),
+    )
+
+
+@nox.session(python=PYTHON, tags=["container"])
+def build(session: nox.Session) -> None:
+    """Build: the service images for the native platform, tagged with the git SHA (--push)."""
+    install(session, "ci")
+    session.run("python", "-m", "vibevoice_ci", "build", *session.posargs)
+
+
+@nox.session(python=PYTHON, tags=["container"])
+def smoke(session: nox.Session) -> None:
+    """Smoke: compose up the built stack, check health, readiness, metrics and a synthesis."""
+    install(session, "tts", "ci")
+    session.run("python", "-m", "vibevoice_ci", "smoke", *session.posargs)
+
+
+if __name__ == "__main__":
+    nox.main()

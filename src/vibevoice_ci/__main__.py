@@ -1,0 +1,3 @@
+from vibevoice_ci.cli import main
+
+raise SystemExit(main())

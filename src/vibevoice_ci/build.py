@@ -1,0 +1,188 @@
+"""The ``build`` session: build each service image, tag it with the git SHA, record metadata."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from vibevoice_ci import metadata
+from vibevoice_ci.baseimage import BaseImageChoice, resolve_base_image
+from vibevoice_ci.config import PipelineConfig, ServiceConfig
+from vibevoice_ci.errors import CheckFailedError, ToolMissingError, UsageError
+from vibevoice_ci.report import Outcome, publish_summary, render_summary, write_json_atomic
+from vibevoice_ci.tools import docker, git
+from vibevoice_ci.tools._exec import progress
+
+# Build context folder (inside the repository, git-ignored) for extra CA certificates.
+CA_STAGING = Path(".build/ca-certificates")
+DEFAULT_CA_SOURCES = (Path("/usr/local/share/ca-certificates"),)
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """One service image the session built."""
+
+    service: str
+    reference: str
+    image_id: str
+    size_bytes: int
+    seconds: float
+    pushed_reference: str | None
+    metadata: Mapping[str, Any]
+
+
+def image_tags(image: str, git_sha: str, *, dirty: bool) -> list[str]:
+    """Local tags for a build: the short SHA (``-dirty`` when the tree has changes) (pure)."""
+    suffix = "-dirty" if dirty else ""
+    return [f"{image}:{git_sha[:12]}{suffix}"]
+
+
+def oci_labels(service: ServiceConfig, git_state: git.GitState, created: str) -> dict[str, str]:
+    """The build-time ``org.opencontainers.image.*`` labels (static ones live in the Dockerfile)."""
+    return {
+        "org.opencontainers.image.revision": git_state.sha,
+        "org.opencontainers.image.created": created,
+        "org.opencontainers.image.ref.name": git_state.ref,
+        "org.opencontainers.image.title": service.image,
+    }
+
+
+def extra_ca_sources(environ: Mapping[str, str]) -> list[Path]:
+    """Where extra CA certificates come from: ``$VIBEVOICE_EXTRA_CA_CERTS`` (paths separated by
+    ``os.pathsep``; files or folders) or the host's /usr/local/share/ca-certificates."""
+    raw = environ.get("VIBEVOICE_EXTRA_CA_CERTS")
+    if raw is None:
+        return [path for path in DEFAULT_CA_SOURCES if path.is_dir()]
+    return [Path(part) for part in raw.split(os.pathsep) if part.strip()]
+
+
+def stage_ca_certificates(sources: Sequence[Path], staging: Path) -> list[str]:
+    """Copy ``*.crt`` files from ``sources`` into ``staging`` (emptied first); return names."""
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    (staging / "README").write_text(
+        "Extra CA certificates staged by `nox -s build` for the image build stage only.\n",
+        encoding="utf-8",
+    )
+    staged = []
+    for source in sources:
+        if source.is_file():
+            files = [source]
+        elif source.is_dir():
+            files = sorted(source.rglob("*.crt"))
+        else:
+            raise UsageError(f"extra CA certificate path {source} does not exist")
+        for path in files:
+            target = staging / path.name
+            shutil.copyfile(path, target)
+            staged.append(target.name)
+    return staged
+
+
+def build_images(
+    config: PipelineConfig,
+    *,
+    services: Sequence[str] = (),
+    push: bool = False,
+    registry: str | None = None,
+) -> list[BuiltImage]:
+    """Build (and with ``push``, push) the images of ``services`` (default: all)."""
+    status = docker.engine_status()
+    if not status.available:
+        raise ToolMissingError(status.reason)
+    names = list(services) or list(config.services)
+    selected = [config.service(name) for name in names]
+    git_state = git.state(config.root)
+    base = resolve_base_image(config.base_image)
+    progress(f"base image: {base.reference} ({base.how})")
+    staged = stage_ca_certificates(extra_ca_sources(os.environ), config.root / CA_STAGING)
+    if staged:
+        progress(f"extra CA certificates for the build stage: {', '.join(staged)}")
+    report_dir = config.report_dir("build")
+    report_dir.mkdir(parents=True, exist_ok=True)
+    target_registry = registry or os.environ.get("VIBEVOICE_REGISTRY") or config.registry
+    built = [
+        _build_one(config, service, git_state, base, report_dir, push, target_registry)
+        for service in selected
+    ]
+    write_json_atomic(report_dir / "build-metadata.json", [image.metadata for image in built])
+    publish_summary(report_dir, _summary(built, base, status.server_version))
+    return built
+
+
+def _build_one(
+    config: PipelineConfig,
+    service: ServiceConfig,
+    git_state: git.GitState,
+    base: BaseImageChoice,
+    report_dir: Path,
+    push: bool,
+    registry: str,
+) -> BuiltImage:
+    built_at = datetime.now(UTC)
+    tags = image_tags(service.image, git_state.sha, dirty=git_state.dirty)
+    progress(f"building {service.name}: {tags[0]} from {service.dockerfile.name}")
+    started = time.monotonic()
+    image_id = docker.build(
+        context=config.root,
+        dockerfile=service.dockerfile,
+        tags=tags,
+        build_args={"BASE_IMAGE": base.reference},
+        labels=oci_labels(service, git_state, built_at.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        iidfile=report_dir / f"{service.name}.iid",
+    )
+    seconds = time.monotonic() - started
+    info = docker.inspect_image(image_id)
+    platform = f"{info.os}/{info.architecture}"
+    digest = image_id
+    pushed: str | None = None
+    if push:
+        pushed = f"{registry.rstrip('/')}/{tags[0]}"
+        progress(f"pushing {pushed}")
+        docker.tag(tags[0], pushed)
+        digest = docker.push(pushed)
+    record = metadata.build_metadata(
+        image=pushed or tags[0],
+        digest=digest,
+        platform=platform,
+        git_sha=git_state.sha,
+        git_ref=git_state.ref,
+        environ=os.environ,
+        built_at=built_at,
+        extra={
+            "service": service.name,
+            "digest_kind": "manifest" if push else "image-id",
+            "image_id": image_id,
+            "local_tags": tags,
+            "base_image": base.reference,
+            "size_bytes": info.size_bytes,
+            "build_seconds": round(seconds, 2),
+            "git_dirty": git_state.dirty,
+        },
+    )
+    problems = metadata.metadata_problems(record)
+    if problems:
+        raise CheckFailedError(f"build metadata for {service.name} is invalid: {problems}")
+    progress(f"built {tags[0]} ({image_id[:19]}, {info.size_bytes / 1e6:.0f} MB) in {seconds:.1f} s")
+    return BuiltImage(service.name, tags[0], image_id, info.size_bytes, seconds, pushed, record)
+
+
+def _summary(built: Sequence[BuiltImage], base: BaseImageChoice, engine: str) -> str:
+    outcomes = [
+        Outcome(
+            image.service,
+            "pass",
+            f"`{image.reference}` {image.image_id[:19]} {image.size_bytes / 1e6:.0f} MB "
+            f"in {image.seconds:.1f} s" + (f", pushed `{image.pushed_reference}`"
+                                           if image.pushed_reference else ""),
+        )
+        for image in built
+    ]
+    notes = [f"base image `{base.reference}` ({base.how})", f"Docker engine {engine}"]
+    return render_summary("build", outcomes, notes)

@@ -1,0 +1,89 @@
+"""``python -m vibevoice_ci``: the commands the nox sessions call.
+
+Every failure ends as one line on stderr and a documented exit code (see errors.py):
+0 pass, 1 a check failed, 2 bad usage or input, 3 a required tool is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from vibevoice_ci import baseimage, build, lockfile, smoke
+from vibevoice_ci.config import load_config
+from vibevoice_ci.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, PipelineError
+from vibevoice_ci.tools import docker
+from vibevoice_ci.tools._exec import progress
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = _Parser(prog="python -m vibevoice_ci", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    build_cmd = commands.add_parser("build", help="build the service images (nox -s build)")
+    build_cmd.add_argument("--service", action="append", default=[], help="only this service")
+    build_cmd.add_argument("--push", action="store_true", help="push to the registry after build")
+    build_cmd.add_argument("--registry", help="registry to push to (default: $VIBEVOICE_REGISTRY "
+                           "or [tool.vibevoice-ci].registry)")
+
+    smoke_cmd = commands.add_parser("smoke", help="smoke-test the running stack (nox -s smoke)")
+    smoke_cmd.add_argument("--mode", choices=smoke.MODES, default="auto",
+                           help="docker: the real container; local: a local process; "
+                           "auto: docker when an engine answers (default)")
+    smoke_cmd.add_argument("--engine", default="piper", help="tts engine (default piper)")
+
+    base_cmd = commands.add_parser("base-image", help="build the offline base image if absent")
+    base_cmd.add_argument("--rebuild", action="store_true", help="build even if present")
+
+    export_cmd = commands.add_parser(
+        "export-requirements", help="write the images' hashed requirements from uv.lock")
+    export_cmd.add_argument("--check", action="store_true",
+                            help="only check they are current (exit 1 if not)")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except PipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    config = load_config()
+    if args.command == "build":
+        build.build_images(config, services=args.service, push=args.push, registry=args.registry)
+        return EXIT_OK
+    if args.command == "smoke":
+        smoke.run_smoke(config, mode=args.mode, engine=args.engine)
+        return EXIT_OK
+    if args.command == "base-image":
+        if docker.image_exists(config.base_image.offline) and not args.rebuild:
+            progress(f"{config.base_image.offline} already present (--rebuild to build anew)")
+            return EXIT_OK
+        baseimage.build_offline_base(config.base_image)
+        return EXIT_OK
+    if args.command == "export-requirements":
+        if args.check:
+            stale = lockfile.drift(config)
+            for item in stale:
+                print(f"error: {item.path} is out of date with uv.lock; run "
+                      "`python -m vibevoice_ci export-requirements`", file=sys.stderr)
+            return EXIT_CHECK_FAILED if stale else EXIT_OK
+        for path in lockfile.export_all(config):
+            progress(f"wrote {path}")
+        return EXIT_OK
+    raise AssertionError(args.command)  # argparse only accepts the commands above

@@ -1,0 +1,171 @@
+"""The pipeline's single source of truth, read from ``[tool.vibevoice-ci]`` in pyproject.toml.
+
+Parsing is pure (``parse_config`` takes the decoded TOML table) so it can be tested without
+files; ``load_config`` is the edge that reads the file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vibevoice_ci.errors import ConfigError
+
+TABLE = "tool.vibevoice-ci"
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """One deployable service of the platform (one image, one compose service)."""
+
+    name: str
+    image: str
+    dockerfile: Path
+    requirements: Path
+    extra: str
+    module: str
+    container_port: int
+    host_port: int
+    health_path: str
+    ready_path: str
+    metrics_path: str
+
+
+@dataclass(frozen=True)
+class BaseImageConfig:
+    """The base every service image builds FROM, and the recipe for an offline equivalent."""
+
+    default: str
+    offline: str
+    debian_suite: str
+    debian_packages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything the sessions need to know about the project, in one place."""
+
+    root: Path
+    reports_dir: Path
+    registry: str
+    platforms: tuple[str, ...]
+    compose_file: Path
+    compose_project: str
+    base_image: BaseImageConfig
+    tools: Mapping[str, str]
+    services: Mapping[str, ServiceConfig]
+
+    def report_dir(self, session: str) -> Path:
+        """The folder a session writes its results to."""
+        return self.reports_dir / session
+
+    def service(self, name: str) -> ServiceConfig:
+        try:
+            return self.services[name]
+        except KeyError:
+            known = ", ".join(sorted(self.services))
+            raise ConfigError(f"unknown service {name!r} (configured: {known})") from None
+
+
+def load_config(root: Path | None = None) -> PipelineConfig:
+    """Read the configuration from ``<root>/pyproject.toml`` (root: the repository)."""
+    root = (root or find_project_root()).resolve()
+    pyproject = root / "pyproject.toml"
+    try:
+        document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{pyproject} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{pyproject} is not valid TOML: {exc}") from None
+    table = document.get("tool", {}).get("vibevoice-ci")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject} has no [{TABLE}] table")
+    return parse_config(table, root)
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` (default: cwd) holding a configured pyproject."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "[tool.vibevoice-ci]" in candidate.read_text(encoding="utf-8"):
+            return folder
+    raise ConfigError(f"no pyproject.toml with [{TABLE}] at or above {here}")
+
+
+def parse_config(table: Mapping[str, Any], root: Path) -> PipelineConfig:
+    """Validate the decoded ``[tool.vibevoice-ci]`` table; every problem is a ConfigError."""
+    services_table = _table(table, "services", TABLE)
+    if not services_table:
+        raise ConfigError(f"[{TABLE}.services] names no service")
+    base = _table(table, "base_image", TABLE)
+    tools = _table(table, "tools", TABLE)
+    return PipelineConfig(
+        root=root,
+        reports_dir=root / _str(table, "reports_dir", TABLE),
+        registry=_str(table, "registry", TABLE),
+        platforms=_str_tuple(table, "platforms", TABLE),
+        compose_file=root / _str(table, "compose_file", TABLE),
+        compose_project=_str(table, "compose_project", TABLE),
+        base_image=BaseImageConfig(
+            default=_str(base, "default", f"{TABLE}.base_image"),
+            offline=_str(base, "offline", f"{TABLE}.base_image"),
+            debian_suite=_str(base, "debian_suite", f"{TABLE}.base_image"),
+            debian_packages=_str_tuple(base, "debian_packages", f"{TABLE}.base_image"),
+        ),
+        tools={name: _str(tools, name, f"{TABLE}.tools") for name in tools},
+        services={
+            name: _parse_service(name, _table(services_table, name, f"{TABLE}.services"), root)
+            for name in services_table
+        },
+    )
+
+
+def _parse_service(name: str, table: Mapping[str, Any], root: Path) -> ServiceConfig:
+    where = f"{TABLE}.services.{name}"
+    paths = {key: _str(table, key, where) for key in ("health_path", "ready_path", "metrics_path")}
+    for key, value in paths.items():
+        if not value.startswith("/"):
+            raise ConfigError(f"[{where}] {key} must start with '/', got {value!r}")
+    return ServiceConfig(
+        name=name,
+        image=_str(table, "image", where),
+        dockerfile=root / _str(table, "dockerfile", where),
+        requirements=root / _str(table, "requirements", where),
+        extra=_str(table, "extra", where),
+        module=_str(table, "module", where),
+        container_port=_port(table, "container_port", where),
+        host_port=_port(table, "host_port", where),
+        **paths,
+    )
+
+
+def _table(table: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = table.get(key)
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{where}] needs a table {key!r}")
+    return value
+
+
+def _str(table: Mapping[str, Any], key: str, where: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"[{where}] {key!r} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _str_tuple(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = table.get(key)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"[{where}] {key!r} must be a non-empty list of strings")
+    return tuple(value)
+
+
+def _port(table: Mapping[str, Any], key: str, where: str) -> int:
+    value = table.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ConfigError(f"[{where}] {key!r} must be a port number 1-65535, got {value!r}")
+    return value

@@ -1,0 +1,74 @@
+"""Build metadata in the seed design's schema (pure: the caller supplies the environment)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+REQUIRED_FIELDS = (
+    "image",
+    "digest",
+    "platform",
+    "git_sha",
+    "git_ref",
+    "workflow_run_id",
+    "build_timestamp",
+    "builder",
+)
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+_PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$")
+
+
+def build_metadata(
+    *,
+    image: str,
+    digest: str,
+    platform: str,
+    git_sha: str,
+    git_ref: str,
+    environ: Mapping[str, str],
+    built_at: datetime,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The metadata record for one built image.
+
+    ``workflow_run_id`` and ``builder`` come from GitHub Actions' variables when they are set
+    (``GITHUB_RUN_ID``, ``GITHUB_ACTIONS``); a local build says ``local`` for both, so every
+    field is always present. ``digest`` is the registry's manifest digest after a push, or the
+    image ID before one (``digest_kind`` says which).
+    """
+    in_actions = environ.get("GITHUB_ACTIONS") == "true"
+    document: dict[str, Any] = {
+        "image": image,
+        "digest": digest,
+        "platform": platform,
+        "git_sha": git_sha,
+        "git_ref": environ.get("GITHUB_REF") or git_ref,
+        "workflow_run_id": (environ.get("GITHUB_RUN_ID") or "local") if in_actions else "local",
+        "build_timestamp": built_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "builder": "github-actions" if in_actions else "local",
+    }
+    for key, value in (extra or {}).items():
+        document.setdefault(key, value)
+    return document
+
+
+def metadata_problems(document: Mapping[str, Any]) -> list[str]:
+    """Every way ``document`` falls short of the schema; empty when it is valid."""
+    problems = [f"missing {field}" for field in REQUIRED_FIELDS if not document.get(field)]
+    if problems:
+        return problems
+    if not _DIGEST.match(str(document["digest"])):
+        problems.append(f"digest {document['digest']!r} is not sha256:<64 hex>")
+    if not _SHA.match(str(document["git_sha"])):
+        problems.append(f"git_sha {document['git_sha']!r} is not a 40-hex commit")
+    if not _PLATFORM.match(str(document["platform"])):
+        problems.append(f"platform {document['platform']!r} is not os/arch[/variant]")
+    try:
+        datetime.strptime(str(document["build_timestamp"]), "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        problems.append(f"build_timestamp {document['build_timestamp']!r} is not UTC ISO 8601")
+    return problems

@@ -1,0 +1,172 @@
+"""The smoke checks against a running tts service, as pure evaluators plus one HTTP driver.
+
+Each evaluator takes what the service answered and returns a ``CheckResult``; ``run_checks``
+is the only part that talks to the network (127.0.0.1 or a published container port).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+SMOKE_TEXT = "Smoke test. The voice agent is ready."
+REQUESTS_METRIC = "tts_requests_total"
+SYNTHESIS_PATH = "/v1/tts"
+# A short sentence lasts about 0.3 s to 10 s at any sane speaking rate.
+MIN_AUDIO_SECONDS = 0.3
+MAX_AUDIO_SECONDS = 15.0
+# Full-scale int16 is 32767; speech sits far above this RMS, digital silence at 0.
+MIN_RMS = 100.0
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    passed: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'PASS' if self.passed else 'FAIL'} {self.name}: {self.detail}"
+
+
+class ServiceUnreachableError(Exception):
+    """The service did not answer at all within the bounded wait."""
+
+
+def rms_int16(pcm: bytes) -> float:
+    """Root mean square of little-endian int16 samples (a trailing odd byte is ignored)."""
+    count = len(pcm) // 2
+    if count == 0:
+        return 0.0
+    samples = struct.unpack(f"<{count}h", pcm[: count * 2])
+    return math.sqrt(sum(sample * sample for sample in samples) / count)
+
+
+def evaluate_status(name: str, status: int, elapsed_ms: float, expected: int = 200) -> CheckResult:
+    ok = status == expected
+    return CheckResult(name, ok, f"HTTP {status} in {elapsed_ms:.0f} ms" + (
+        "" if ok else f" (expected {expected})"))
+
+
+def evaluate_audio(pcm: bytes, sample_rate: int, content_type: str) -> CheckResult:
+    """Non-silent int16 mono audio of plausible length for ``SMOKE_TEXT``."""
+    name = "synthesis"
+    if not content_type.startswith("audio/"):
+        return CheckResult(name, False, f"content type {content_type!r} is not audio")
+    if sample_rate <= 0:
+        return CheckResult(name, False, f"sample rate {sample_rate} is not positive")
+    if len(pcm) % 2:
+        return CheckResult(name, False, f"{len(pcm)} bytes is not whole int16 samples")
+    seconds = len(pcm) / 2 / sample_rate
+    rms = rms_int16(pcm)
+    detail = f"{seconds:.2f} s of audio at {sample_rate} Hz, RMS {rms:.0f}"
+    if not MIN_AUDIO_SECONDS <= seconds <= MAX_AUDIO_SECONDS:
+        return CheckResult(name, False, detail + (
+            f" (expected {MIN_AUDIO_SECONDS}-{MAX_AUDIO_SECONDS} s)"))
+    if rms < MIN_RMS:
+        return CheckResult(name, False, detail + f" (silent: RMS below {MIN_RMS:.0f})")
+    return CheckResult(name, True, detail)
+
+
+def synthesis_request_count(metrics_text: str) -> float:
+    """Sum of ``tts_requests_total`` samples for the synthesis endpoint with a 2xx status."""
+    total = 0.0
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name != REQUESTS_METRIC:
+                continue
+            endpoint = sample.labels.get("endpoint", "")
+            if endpoint.endswith(SYNTHESIS_PATH) and sample.labels.get("status", "").startswith("2"):
+                total += sample.value
+    return total
+
+
+def evaluate_metrics(before: str | None, after: str) -> CheckResult:
+    """``after`` parses as Prometheus text and counts at least one more synthesis than before."""
+    name = "metrics"
+    try:
+        count_after = synthesis_request_count(after)
+        count_before = synthesis_request_count(before) if before is not None else 0.0
+    except ValueError as exc:
+        return CheckResult(name, False, f"not Prometheus text format: {exc}")
+    if count_after < count_before + 1:
+        return CheckResult(name, False, (
+            f"{REQUESTS_METRIC} for {SYNTHESIS_PATH} went {count_before:g} -> {count_after:g}; "
+            "the smoke synthesis was not counted"))
+    return CheckResult(name, True, (
+        f"parsed; {REQUESTS_METRIC} for {SYNTHESIS_PATH} {count_before:g} -> {count_after:g}"))
+
+
+def wait_until_reachable(client: httpx.Client, url: str, timeout: float) -> None:
+    """Poll ``url`` until it answers with any HTTP status, or raise after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last_error = "no attempt"
+    while True:
+        try:
+            client.get(url, timeout=2.0)
+            return
+        except httpx.HTTPError as exc:
+            last_error = f"{type(exc).__name__}: {exc}"
+        if time.monotonic() >= deadline:
+            raise ServiceUnreachableError(f"{url} unreachable after {timeout:.0f} s ({last_error})")
+        time.sleep(0.25)
+
+
+def run_checks(base_url: str, *, wait_seconds: float = 60.0) -> list[CheckResult]:
+    """Run every smoke check against ``base_url``; raises ServiceUnreachableError if it is down."""
+    base = base_url.rstrip("/")
+    results: list[CheckResult] = []
+    with httpx.Client(base_url=base, timeout=60.0) as client:
+        wait_until_reachable(client, f"{base}/health", wait_seconds)
+        results.append(_timed("health", lambda: client.get("/health")))
+        results.append(_timed("ready", lambda: client.get("/ready")))
+        before = _get_text(client, "/metrics")
+        results.append(_synthesis(client))
+        after = _get_text(client, "/metrics")
+        results.append(
+            evaluate_metrics(before, after) if after is not None
+            else CheckResult("metrics", False, "GET /metrics did not answer 200")
+        )
+    return results
+
+
+def _timed(name: str, call: Callable[[], httpx.Response]) -> CheckResult:
+    started = time.perf_counter()
+    try:
+        response = call()
+    except httpx.HTTPError as exc:
+        return CheckResult(name, False, f"{type(exc).__name__}: {exc}")
+    return evaluate_status(name, response.status_code, (time.perf_counter() - started) * 1000)
+
+
+def _get_text(client: httpx.Client, path: str) -> str | None:
+    try:
+        response = client.get(path)
+    except httpx.HTTPError:
+        return None
+    return response.text if response.status_code == 200 else None
+
+
+def _synthesis(client: httpx.Client) -> CheckResult:
+    try:
+        response = client.post(SYNTHESIS_PATH, json={"text": SMOKE_TEXT, "format": "pcm"})
+    except httpx.HTTPError as exc:
+        return CheckResult("synthesis", False, f"{type(exc).__name__}: {exc}")
+    if response.status_code != 200:
+        return CheckResult("synthesis", False, f"HTTP {response.status_code}: {response.text[:200]}")
+    try:
+        sample_rate = int(response.headers.get("x-sample-rate", "0"))
+    except ValueError:
+        sample_rate = 0
+    return evaluate_audio(response.content, sample_rate, response.headers.get("content-type", ""))
+
+
+def all_passed(results: Iterable[CheckResult]) -> bool:
+    results = list(results)
+    return bool(results) and all(result.passed for result in results)

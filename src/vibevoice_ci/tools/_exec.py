@@ -1,0 +1,103 @@
+"""Finding and running external tools: the only place the pipeline starts a subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from vibevoice_ci.errors import ToolFailedError, ToolMissingError
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What a finished tool run left behind."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def find_tool(name: str, install_hint: str, *, env_override: str | None = None) -> str:
+    """Return the path of ``name`` on PATH (or in ``$<env_override>``), or fail with a hint.
+
+    The environment variable, when given and set, names the binary to use instead.
+    """
+    override = os.environ.get(env_override, "") if env_override else ""
+    candidate = override or name
+    found = shutil.which(candidate)
+    if found is None:
+        where = f"${env_override}={override!r}" if override else "PATH"
+        raise ToolMissingError(f"{name} not found on {where}: {install_hint}")
+    return found
+
+
+def run_tool(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    capture: bool = True,
+    stdin_data: str | None = None,
+    timeout: float | None = None,
+) -> ToolResult:
+    """Run ``argv`` (never through a shell) and return its result.
+
+    With ``capture=False`` the tool's output streams straight to this process's stdout and
+    stderr, which is what long builds want for progress; the result then holds empty strings.
+    A non-zero exit raises ``ToolFailedError`` when ``check`` is set, naming the command and
+    the last lines of its error output.
+    """
+    merged_env = {**os.environ, **env} if env is not None else None
+    try:
+        completed = subprocess.run(
+            list(argv),
+            cwd=cwd,
+            env=merged_env,
+            input=stdin_data,
+            text=True,
+            stdout=subprocess.PIPE if capture else None,
+            stderr=subprocess.PIPE if capture else None,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise ToolMissingError(f"{argv[0]} could not be started: {exc.strerror}") from None
+    except subprocess.TimeoutExpired:
+        raise ToolFailedError(f"{_describe(argv)} did not finish within {timeout:.0f} s") from None
+    result = ToolResult(
+        argv=tuple(argv),
+        returncode=completed.returncode,
+        stdout=completed.stdout or "",
+        stderr=completed.stderr or "",
+    )
+    if check and not result.ok:
+        raise ToolFailedError(failure_message(result))
+    return result
+
+
+def failure_message(result: ToolResult, *, tail_lines: int = 5) -> str:
+    """One readable line (plus the tail of stderr) describing a failed run."""
+    tail = [line for line in result.stderr.strip().splitlines() if line.strip()][-tail_lines:]
+    detail = ("\n  " + "\n  ".join(tail)) if tail else ""
+    return f"{_describe(result.argv)} exited {result.returncode}{detail}"
+
+
+def _describe(argv: Sequence[str]) -> str:
+    shown = [Path(argv[0]).name, *argv[1:4]]
+    return " ".join(shown) + (" ..." if len(argv) > 4 else "")
+
+
+def progress(message: str) -> None:
+    """Print a progress line for long work (stderr, flushed, so it interleaves with tools)."""
+    print(f"[vibevoice-ci] {message}", file=sys.stderr, flush=True)

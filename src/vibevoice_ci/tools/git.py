@@ -1,0 +1,33 @@
+"""git: the commit, ref and cleanliness of the work tree that a build records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from vibevoice_ci.tools._exec import find_tool, run_tool
+
+INSTALL_HINT = "install git (Debian: apt-get install git)"
+
+
+@dataclass(frozen=True)
+class GitState:
+    sha: str
+    ref: str
+    dirty: bool
+
+
+def git() -> str:
+    return find_tool("git", INSTALL_HINT)
+
+
+def state(repo: Path) -> GitState:
+    """The HEAD commit, its symbolic ref (or the SHA when detached) and whether files changed."""
+    binary = git()
+    sha = run_tool([binary, "rev-parse", "HEAD"], cwd=repo, timeout=30).stdout.strip()
+    ref_result = run_tool([binary, "symbolic-ref", "-q", "HEAD"], cwd=repo, check=False)
+    ref = ref_result.stdout.strip() if ref_result.ok else sha
+    porcelain = run_tool(
+        [binary, "status", "--porcelain", "--untracked-files=no"], cwd=repo, timeout=60
+    ).stdout
+    return GitState(sha=sha, ref=ref, dirty=bool(porcelain.strip()))
