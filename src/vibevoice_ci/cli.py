@@ -7,6 +7,7 @@ Every failure ends as one line on stderr and a documented exit code (see errors.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -35,9 +36,11 @@ def parser() -> argparse.ArgumentParser:
                            "or [tool.vibevoice-ci].registry)")
 
     smoke_cmd = commands.add_parser("smoke", help="smoke-test the running stack (nox -s smoke)")
-    smoke_cmd.add_argument("--mode", choices=smoke.MODES, default="auto",
+    smoke_cmd.add_argument("--mode", choices=smoke.MODES,
+                           default=os.environ.get("VIBEVOICE_SMOKE_MODE", "auto"),
                            help="docker: the real container; local: a local process; "
-                           "auto: docker when an engine answers (default)")
+                           "auto: docker when an engine answers (default: "
+                           "$VIBEVOICE_SMOKE_MODE or auto)")
     smoke_cmd.add_argument("--engine", default="piper", help="tts engine (default piper)")
 
     base_cmd = commands.add_parser("base-image", help="build the offline base image if absent")
