@@ -31,7 +31,7 @@ def install(session: nox.Session, *extras: str, dev: bool = False) -> None:
 
 @nox.session(python=PYTHON, tags=["check"])
 def lint(session: nox.Session) -> None:
-    """Lint: ruff check, ruff format --check, mypy --strict on src/, lock export freshness."""
+    """Ruff lint and format check, mypy --strict on src/, image requirements match uv.lock."""
     install(session, "tts", "ci", dev=True)
     paths = ["src", "tests", "scripts", "noxfile.py"]
     session.run("ruff", "check", *paths)
@@ -42,7 +42,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, tags=["check"])
 def tests(session: nox.Session) -> None:
-    """Tests: unit, property, workflow and integration tests (real service, real containers)."""
+    """Pytest: unit, property, workflow and integration tests (real service and containers)."""
     install(session, "tts", "ci", dev=True)
     report = f"{REPORTS}/tests"
     session.run(
@@ -57,14 +57,14 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, tags=["container"])
 def build(session: nox.Session) -> None:
-    """Build: the service images for the native platform, tagged with the git SHA (--push)."""
+    """Build the service images for this platform, tagged with the git SHA (-- --push)."""
     install(session, "ci")
     session.run("python", "-m", "vibevoice_ci", "build", *session.posargs)
 
 
 @nox.session(python=PYTHON, tags=["container"])
 def smoke(session: nox.Session) -> None:
-    """Smoke: compose up the built stack, check health, readiness, metrics and a synthesis."""
+    """Compose up the tts image; check /health, /ready, /metrics and a real synthesis."""
     install(session, "tts", "ci")
     session.run("python", "-m", "vibevoice_ci", "smoke", *session.posargs)
 

@@ -12,15 +12,14 @@ Prints one line per check (PASS/FAIL with the reason). Exit codes:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from vibevoice_ci.report import write_json_atomic  # noqa: E402
-from vibevoice_ci.smoke_checks import (  # noqa: E402
+from vibevoice_ci.report import write_json_atomic
+from vibevoice_ci.smoke_checks import (
     ServiceUnreachableError,
     all_passed,
     run_checks,
@@ -49,8 +48,12 @@ def _positive(value: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tts-url", required=True, type=_url, help="base URL of the service")
-    parser.add_argument("--wait", type=_positive, default=60.0,
-                        help="seconds to wait for the service to answer (default 60)")
+    parser.add_argument(
+        "--wait",
+        type=_positive,
+        default=60.0,
+        help="seconds to wait for the service to answer (default 60)",
+    )
     parser.add_argument("--json-out", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)
     try:
@@ -62,11 +65,16 @@ def main(argv: list[str] | None = None) -> int:
         print(result.line())
     passed = all_passed(results)
     if args.json_out:
-        write_json_atomic(args.json_out, {
-            "url": args.tts_url,
-            "passed": passed,
-            "checks": [{"name": r.name, "passed": r.passed, "detail": r.detail} for r in results],
-        })
+        write_json_atomic(
+            args.json_out,
+            {
+                "url": args.tts_url,
+                "passed": passed,
+                "checks": [
+                    {"name": r.name, "passed": r.passed, "detail": r.detail} for r in results
+                ],
+            },
+        )
     print(f"{sum(r.passed for r in results)} passed, {sum(not r.passed for r in results)} failed")
     return EXIT_OK if passed else EXIT_FAILED
 

@@ -117,4 +117,3 @@ def _deb822_fields(stanza: str) -> Sequence[tuple[str, str]]:
 def _last_line(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else "no output"
-

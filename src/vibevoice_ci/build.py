@@ -169,7 +169,9 @@ def _build_one(
     problems = metadata.metadata_problems(record)
     if problems:
         raise CheckFailedError(f"build metadata for {service.name} is invalid: {problems}")
-    progress(f"built {tags[0]} ({image_id[:19]}, {info.size_bytes / 1e6:.0f} MB) in {seconds:.1f} s")
+    progress(
+        f"built {tags[0]} ({image_id[:19]}, {info.size_bytes / 1e6:.0f} MB) in {seconds:.1f} s"
+    )
     return BuiltImage(service.name, tags[0], image_id, info.size_bytes, seconds, pushed, record)
 
 
@@ -179,8 +181,8 @@ def _summary(built: Sequence[BuiltImage], base: BaseImageChoice, engine: str) ->
             image.service,
             "pass",
             f"`{image.reference}` {image.image_id[:19]} {image.size_bytes / 1e6:.0f} MB "
-            f"in {image.seconds:.1f} s" + (f", pushed `{image.pushed_reference}`"
-                                           if image.pushed_reference else ""),
+            f"in {image.seconds:.1f} s"
+            + (f", pushed `{image.pushed_reference}`" if image.pushed_reference else ""),
         )
         for image in built
     ]

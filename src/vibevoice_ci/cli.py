@@ -32,24 +32,31 @@ def parser() -> argparse.ArgumentParser:
     build_cmd = commands.add_parser("build", help="build the service images (nox -s build)")
     build_cmd.add_argument("--service", action="append", default=[], help="only this service")
     build_cmd.add_argument("--push", action="store_true", help="push to the registry after build")
-    build_cmd.add_argument("--registry", help="registry to push to (default: $VIBEVOICE_REGISTRY "
-                           "or [tool.vibevoice-ci].registry)")
+    build_cmd.add_argument(
+        "--registry",
+        help="registry to push to (default: $VIBEVOICE_REGISTRY or [tool.vibevoice-ci].registry)",
+    )
 
     smoke_cmd = commands.add_parser("smoke", help="smoke-test the running stack (nox -s smoke)")
-    smoke_cmd.add_argument("--mode", choices=smoke.MODES,
-                           default=os.environ.get("VIBEVOICE_SMOKE_MODE", "auto"),
-                           help="docker: the real container; local: a local process; "
-                           "auto: docker when an engine answers (default: "
-                           "$VIBEVOICE_SMOKE_MODE or auto)")
+    smoke_cmd.add_argument(
+        "--mode",
+        choices=smoke.MODES,
+        default=os.environ.get("VIBEVOICE_SMOKE_MODE", "auto"),
+        help="docker: the real container; local: a local process; "
+        "auto: docker when an engine answers (default: "
+        "$VIBEVOICE_SMOKE_MODE or auto)",
+    )
     smoke_cmd.add_argument("--engine", default="piper", help="tts engine (default piper)")
 
     base_cmd = commands.add_parser("base-image", help="build the offline base image if absent")
     base_cmd.add_argument("--rebuild", action="store_true", help="build even if present")
 
     export_cmd = commands.add_parser(
-        "export-requirements", help="write the images' hashed requirements from uv.lock")
-    export_cmd.add_argument("--check", action="store_true",
-                            help="only check they are current (exit 1 if not)")
+        "export-requirements", help="write the images' hashed requirements from uv.lock"
+    )
+    export_cmd.add_argument(
+        "--check", action="store_true", help="only check they are current (exit 1 if not)"
+    )
     return root
 
 
@@ -83,8 +90,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.check:
             stale = lockfile.drift(config)
             for item in stale:
-                print(f"error: {item.path} is out of date with uv.lock; run "
-                      "`python -m vibevoice_ci export-requirements`", file=sys.stderr)
+                print(
+                    f"error: {item.path} is out of date with uv.lock; run "
+                    "`python -m vibevoice_ci export-requirements`",
+                    file=sys.stderr,
+                )
             return EXIT_CHECK_FAILED if stale else EXIT_OK
         for path in lockfile.export_all(config):
             progress(f"wrote {path}")

@@ -42,8 +42,11 @@ def drift(config: PipelineConfig) -> list[ExportDrift]:
     """Services whose committed requirements file no longer matches uv.lock."""
     stale = []
     for name, service in config.services.items():
-        current = service.requirements.read_text(encoding="utf-8") if (
-            service.requirements.is_file()) else ""
+        current = (
+            service.requirements.read_text(encoding="utf-8")
+            if (service.requirements.is_file())
+            else ""
+        )
         if current != expected_requirements(config, name):
             stale.append(ExportDrift(name, str(service.requirements.relative_to(config.root))))
     return stale

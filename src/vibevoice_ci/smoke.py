@@ -135,12 +135,17 @@ def _save(path: Path, text: str) -> None:
 
 
 def _write_report(report_dir: Path, run: SmokeRun) -> None:
-    write_json_atomic(report_dir / "smoke.json", {
-        "mode": run.mode,
-        "target": run.target,
-        "passed": run.passed,
-        "checks": [{"name": r.name, "passed": r.passed, "detail": r.detail} for r in run.results],
-        "notes": list(run.notes),
-    })
+    write_json_atomic(
+        report_dir / "smoke.json",
+        {
+            "mode": run.mode,
+            "target": run.target,
+            "passed": run.passed,
+            "checks": [
+                {"name": r.name, "passed": r.passed, "detail": r.detail} for r in run.results
+            ],
+            "notes": list(run.notes),
+        },
+    )
     outcomes = [Outcome(r.name, "pass" if r.passed else "fail", r.detail) for r in run.results]
     publish_summary(report_dir, render_summary(f"smoke ({run.mode})", outcomes, run.notes))

@@ -50,8 +50,11 @@ def rms_int16(pcm: bytes) -> float:
 
 def evaluate_status(name: str, status: int, elapsed_ms: float, expected: int = 200) -> CheckResult:
     ok = status == expected
-    return CheckResult(name, ok, f"HTTP {status} in {elapsed_ms:.0f} ms" + (
-        "" if ok else f" (expected {expected})"))
+    return CheckResult(
+        name,
+        ok,
+        f"HTTP {status} in {elapsed_ms:.0f} ms" + ("" if ok else f" (expected {expected})"),
+    )
 
 
 def evaluate_audio(pcm: bytes, sample_rate: int, content_type: str) -> CheckResult:
@@ -67,8 +70,9 @@ def evaluate_audio(pcm: bytes, sample_rate: int, content_type: str) -> CheckResu
     rms = rms_int16(pcm)
     detail = f"{seconds:.2f} s of audio at {sample_rate} Hz, RMS {rms:.0f}"
     if not MIN_AUDIO_SECONDS <= seconds <= MAX_AUDIO_SECONDS:
-        return CheckResult(name, False, detail + (
-            f" (expected {MIN_AUDIO_SECONDS}-{MAX_AUDIO_SECONDS} s)"))
+        return CheckResult(
+            name, False, detail + (f" (expected {MIN_AUDIO_SECONDS}-{MAX_AUDIO_SECONDS} s)")
+        )
     if rms < MIN_RMS:
         return CheckResult(name, False, detail + f" (silent: RMS below {MIN_RMS:.0f})")
     return CheckResult(name, True, detail)
@@ -82,7 +86,9 @@ def synthesis_request_count(metrics_text: str) -> float:
             if sample.name != REQUESTS_METRIC:
                 continue
             endpoint = sample.labels.get("endpoint", "")
-            if endpoint.endswith(SYNTHESIS_PATH) and sample.labels.get("status", "").startswith("2"):
+            if endpoint.endswith(SYNTHESIS_PATH) and sample.labels.get("status", "").startswith(
+                "2"
+            ):
                 total += sample.value
     return total
 
@@ -96,11 +102,19 @@ def evaluate_metrics(before: str | None, after: str) -> CheckResult:
     except ValueError as exc:
         return CheckResult(name, False, f"not Prometheus text format: {exc}")
     if count_after < count_before + 1:
-        return CheckResult(name, False, (
-            f"{REQUESTS_METRIC} for {SYNTHESIS_PATH} went {count_before:g} -> {count_after:g}; "
-            "the smoke synthesis was not counted"))
-    return CheckResult(name, True, (
-        f"parsed; {REQUESTS_METRIC} for {SYNTHESIS_PATH} {count_before:g} -> {count_after:g}"))
+        return CheckResult(
+            name,
+            False,
+            (
+                f"{REQUESTS_METRIC} for {SYNTHESIS_PATH} went {count_before:g} -> {count_after:g}; "
+                "the smoke synthesis was not counted"
+            ),
+        )
+    return CheckResult(
+        name,
+        True,
+        (f"parsed; {REQUESTS_METRIC} for {SYNTHESIS_PATH} {count_before:g} -> {count_after:g}"),
+    )
 
 
 def wait_until_reachable(client: httpx.Client, url: str, timeout: float) -> None:
@@ -130,7 +144,8 @@ def run_checks(base_url: str, *, wait_seconds: float = 60.0) -> list[CheckResult
         results.append(_synthesis(client))
         after = _get_text(client, "/metrics")
         results.append(
-            evaluate_metrics(before, after) if after is not None
+            evaluate_metrics(before, after)
+            if after is not None
             else CheckResult("metrics", False, "GET /metrics did not answer 200")
         )
     return results
@@ -159,7 +174,9 @@ def _synthesis(client: httpx.Client) -> CheckResult:
     except httpx.HTTPError as exc:
         return CheckResult("synthesis", False, f"{type(exc).__name__}: {exc}")
     if response.status_code != 200:
-        return CheckResult("synthesis", False, f"HTTP {response.status_code}: {response.text[:200]}")
+        return CheckResult(
+            "synthesis", False, f"HTTP {response.status_code}: {response.text[:200]}"
+        )
     try:
         sample_rate = int(response.headers.get("x-sample-rate", "0"))
     except ValueError:

@@ -197,9 +197,7 @@ def load_workflow(path: Path) -> Workflow:
 
 def workflow_paths(directory: Path) -> list[Path]:
     """The workflow files in ``directory`` (``*.yml`` and ``*.yaml``), sorted by name."""
-    return sorted(
-        p for p in directory.iterdir() if p.is_file() and p.suffix in {".yml", ".yaml"}
-    )
+    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in {".yml", ".yaml"})
 
 
 def load_workflows(directory: Path) -> list[Workflow]:
@@ -249,9 +247,7 @@ def _parse_job(job_id: str, job_raw: object, where: str) -> Job:
     return Job(
         id=job_id,
         name=name if isinstance(name, str) else None,
-        steps=tuple(
-            _parse_step(i, step, f"{where}: step {i}") for i, step in enumerate(steps_raw)
-        ),
+        steps=tuple(_parse_step(i, step, f"{where}: step {i}") for i, step in enumerate(steps_raw)),
         env=_env_block(raw.get("env"), f"{where}: env"),
         permissions=raw.get("permissions"),
         timeout_minutes=raw.get("timeout-minutes"),
@@ -440,8 +436,11 @@ def version_from_comment(comment: str | None) -> str | None:
 _SEPARATORS = frozenset({";", "&&", "||", "|", "&", "(", ")", ";;", "|&"})
 _SESSION_FLAGS = frozenset({"-s", "-e", "--session", "--sessions"})
 _SELECTOR_FLAGS = frozenset({"-k", "--keywords", "-t", "--tags"})
+# Options that take exactly one value, and options that take a list of values (argparse nargs).
 _ONE_VALUE_FLAGS = frozenset(
     {
+        "-k",
+        "--keywords",
         "-f",
         "--noxfile",
         "--envdir",
@@ -455,12 +454,21 @@ _ONE_VALUE_FLAGS = frozenset(
         "--script-venv-backend",
         "--usage",
         "-j",
-        *_SELECTOR_FLAGS - {"-t", "--tags"},
     }
 )
 _MANY_VALUE_FLAGS = frozenset(
-    {"-p", "--python", "--pythons", "--extra-pythons", "--extra-python", "-P", "--force-python"}
-    | {"-t", "--tags"}
+    {
+        "-t",
+        "--tags",
+        "-p",
+        "--python",
+        "--pythons",
+        "--extra-pythons",
+        "--extra-python",
+        "-P",
+        "--force-python",
+        "--force-pythons",
+    }
 )
 _PYTHON_RE = re.compile(r"python(?:\d+(?:\.\d+)?)?")
 

@@ -50,8 +50,9 @@ def version() -> str:
     result = run_tool([docker.docker(), "compose", "version", "--short"], check=False, timeout=30)
     text = result.stdout.strip().lstrip("v")
     if not result.ok or not text.startswith("2."):
-        raise ToolMissingError(f"docker compose v2 not available ({text or 'no answer'}): "
-                               + INSTALL_HINT)
+        raise ToolMissingError(
+            f"docker compose v2 not available ({text or 'no answer'}): " + INSTALL_HINT
+        )
     return text
 
 
@@ -101,9 +102,11 @@ def parse_ps(output: str) -> list[ServiceState]:
     if not text:
         return []
     try:
-        rows = json.loads(text) if text.startswith("[") else [
-            json.loads(line) for line in text.splitlines() if line.strip()
-        ]
+        rows = (
+            json.loads(text)
+            if text.startswith("[")
+            else [json.loads(line) for line in text.splitlines() if line.strip()]
+        )
         return [
             ServiceState(
                 service=str(row["Service"]),

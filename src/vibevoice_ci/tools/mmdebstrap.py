@@ -35,7 +35,7 @@ def rootfs_argv(
         "--mode=root",
         "--format=tar",
         f"--include={','.join(packages)}",
-        "--aptopt=Acquire::Retries \"3\"",
+        '--aptopt=Acquire::Retries "3"',
         "--dpkgopt=path-exclude=/usr/share/doc/*",
         "--dpkgopt=path-exclude=/usr/share/man/*",
     ]
@@ -43,7 +43,7 @@ def rootfs_argv(
         argv.append(f"--hook-dir={MERGED_USR_HOOKS}")
     if architecture:
         argv.append(f"--architectures={architecture}")
-    argv += ["--customize-hook=rm -rf \"$1\"/var/lib/apt/lists/* \"$1\"/var/cache/apt/*"]
+    argv += ['--customize-hook=rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*']
     argv += [suite, str(output), *mirrors]
     return argv
 

@@ -1,0 +1,139 @@
+"""The real tts image and container, built and run through the pipeline's own wrappers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vibevoice_ci import build
+from vibevoice_ci.config import PipelineConfig, load_config
+from vibevoice_ci.smoke_checks import all_passed, run_checks
+from vibevoice_ci.tools import compose, docker, git
+
+pytestmark = [pytest.mark.integration, pytest.mark.docker]
+
+
+@pytest.fixture(scope="module")
+def config() -> PipelineConfig:
+    return load_config()
+
+
+@pytest.fixture(scope="module")
+def built(config: PipelineConfig) -> build.BuiltImage:
+    [image] = build.build_images(config, services=["tts"])
+    return image
+
+
+def _inspect_raw(reference: str) -> dict[str, object]:
+    output = subprocess.run(
+        ["docker", "image", "inspect", reference], capture_output=True, text=True, check=True
+    ).stdout
+    document: dict[str, object] = json.loads(output)[0]
+    return document
+
+
+def test_image_runs_as_non_root_with_healthcheck_and_labels(
+    config: PipelineConfig, built: build.BuiltImage
+) -> None:
+    raw = _inspect_raw(built.reference)
+    image_config = raw["Config"]
+    assert isinstance(image_config, dict)
+    assert image_config["User"] not in ("", "0", "root")
+    assert image_config["Healthcheck"]["Test"][0] == "CMD"
+    assert f"{config.service('tts').container_port}/tcp" in image_config["ExposedPorts"]
+    labels = image_config["Labels"]
+    assert labels["org.opencontainers.image.revision"] == git.state(config.root).sha
+    assert labels["org.opencontainers.image.licenses"] == "GPL-3.0-or-later"
+    assert built.metadata["digest"] == built.image_id
+
+
+def test_extra_ca_certificates_stay_out_of_the_runtime_image(built: build.BuiltImage) -> None:
+    listing = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--entrypoint",
+            "ls",
+            built.reference,
+            "/usr/local/share/ca-certificates/",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "extra" not in listing.split()
+
+
+@pytest.fixture
+def stack(config: PipelineConfig, built: build.BuiltImage) -> Iterator[compose.Stack]:
+    service = config.service("tts")
+    running = compose.Stack(
+        file=config.compose_file,
+        project="vibevoice-test",
+        env={
+            "VIBEVOICE_TTS_IMAGE": built.reference,
+            "VIBEVOICE_TTS_ENGINE": "espeak",
+            "VIBEVOICE_TTS_HOST_PORT": str(service.host_port + 1),
+        },
+    )
+    try:
+        compose.up(running, wait_timeout=180)
+        yield running
+    finally:
+        compose.down(running)
+
+
+def test_container_passes_smoke_checks_and_stops_cleanly(
+    config: PipelineConfig, stack: compose.Stack
+) -> None:
+    address = compose.published_address(stack, "tts", config.service("tts").container_port)
+    assert address.startswith("127.0.0.1:")
+    results = run_checks(f"http://{address}", wait_seconds=60)
+    assert all_passed(results), [result.line() for result in results]
+    subprocess.run(
+        compose.compose_argv("docker", stack.file, stack.project, "stop", "--timeout", "30"),
+        env={**os.environ, **stack.env},
+        check=True,
+        capture_output=True,
+    )
+    [state] = compose.ps(stack)
+    assert state.state == "exited"
+    assert state.exit_code == 0, compose.logs(stack)
+
+
+def test_source_only_change_reuses_the_dependency_layers(
+    config: PipelineConfig, built: build.BuiltImage, tmp_path: Path
+) -> None:
+    context = tmp_path / "context"
+    for relative in ("src/vibevoice_platform", "infra/docker/requirements", ".build"):
+        shutil.copytree(config.root / relative, context / relative)
+    shutil.copy(config.root / ".dockerignore", context / ".dockerignore")
+    marker = context / "src/vibevoice_platform/_rebuild_marker.py"
+    marker.write_text("CHANGED = True\n", encoding="utf-8")
+    dockerfile = config.service("tts").dockerfile
+    base = str(built.metadata["base_image"])
+    image_id = docker.build(
+        context=context,
+        dockerfile=dockerfile,
+        tags=["vibevoice-tts:rebuild-test"],
+        build_args={"BASE_IMAGE": base},
+        iidfile=tmp_path / "iid",
+    )
+    try:
+        before = _inspect_raw(built.image_id)["RootFS"]
+        after = _inspect_raw(image_id)["RootFS"]
+        assert isinstance(before, dict)
+        assert isinstance(after, dict)
+        assert image_id != built.image_id
+        # Only the source layer differs: every layer before it (base, user, venv) is shared.
+        assert before["Layers"][:-1] == after["Layers"][:-1]
+        assert before["Layers"][-1] != after["Layers"][-1]
+    finally:
+        subprocess.run(["docker", "rmi", "vibevoice-tts:rebuild-test"], capture_output=True)

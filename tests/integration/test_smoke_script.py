@@ -1,0 +1,169 @@
+"""scripts/smoke_test.py against real HTTP servers on 127.0.0.1 that behave well or badly.
+
+The well-behaved server shows the checks can pass; each misbehaving one shows a check that
+must fail (and with which exit code). The real tts service is checked by the container test
+and by `nox -s smoke`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "smoke_test.py"
+RATE = 16000
+
+
+@dataclass
+class Behaviour:
+    ready_status: int = 200
+    silent: bool = False
+    count_requests: bool = True
+    content_type: str = "audio/L16; rate=16000; channels=1"
+    synthesized: int = field(default=0)
+
+
+def _tone(seconds: float, amplitude: int) -> bytes:
+    count = int(RATE * seconds)
+    return struct.pack(
+        f"<{count}h",
+        *(int(amplitude * math.sin(2 * math.pi * 220 * i / RATE)) for i in range(count)),
+    )
+
+
+def _handler(behaviour: Behaviour) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Sample-Rate", str(RATE))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            if self.path == "/health":
+                self._send(200, b'{"status":"ok"}', "application/json")
+            elif self.path == "/ready":
+                self._send(behaviour.ready_status, b"{}", "application/json")
+            elif self.path == "/metrics":
+                text = (
+                    "# TYPE tts_requests_total counter\n"
+                    f'tts_requests_total{{endpoint="/v1/tts",status="200"}} '
+                    f"{behaviour.synthesized}\n"
+                )
+                self._send(200, text.encode(), "text/plain; version=0.0.4")
+            else:
+                self._send(404, b"{}", "application/json")
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            json.loads(self.rfile.read(length))
+            if behaviour.count_requests:
+                behaviour.synthesized += 1
+            audio = _tone(1.0, 0 if behaviour.silent else 8000)
+            self._send(200, audio, behaviour.content_type)
+
+    return Handler
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Behaviour], str]]:
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(behaviour: Behaviour) -> str:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(behaviour))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_well_behaved_service_passes(serve: Callable[[Behaviour], str], tmp_path: Path) -> None:
+    report = tmp_path / "out" / "smoke.json"
+    result = _run("--tts-url", serve(Behaviour()), "--json-out", str(report))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [line.split()[0] for line in result.stdout.splitlines()[:4]] == ["PASS"] * 4
+    document = json.loads(report.read_text())
+    assert document["passed"] is True
+    assert {check["name"] for check in document["checks"]} == {
+        "health",
+        "ready",
+        "synthesis",
+        "metrics",
+    }
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "failing"),
+    [
+        (Behaviour(ready_status=503), "ready"),
+        (Behaviour(silent=True), "synthesis"),
+        (Behaviour(content_type="application/json"), "synthesis"),
+        (Behaviour(count_requests=False), "metrics"),
+    ],
+)
+def test_misbehaving_service_fails_the_right_check(
+    serve: Callable[[Behaviour], str], behaviour: Behaviour, failing: str
+) -> None:
+    result = _run("--tts-url", serve(behaviour))
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    assert [line.split()[1].rstrip(":") for line in failed] == [failing]
+    assert "Traceback" not in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_unreachable_url_exits_2_after_a_bounded_wait() -> None:
+    result = _run("--tts-url", f"http://127.0.0.1:{_free_port()}", "--wait", "1")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error:")
+    assert "unreachable" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--tts-url", "not a url"],
+        ["--tts-url", "ftp://127.0.0.1"],
+        ["--tts-url", "http://127.0.0.1:1", "--wait", "-3"],
+    ],
+)
+def test_bad_usage_exits_2(args: list[str]) -> None:
+    result = _run(*args)
+    assert result.returncode == 2
+    assert "usage:" in result.stderr
+    assert "Traceback" not in result.stderr

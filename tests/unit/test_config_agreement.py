@@ -1,0 +1,78 @@
+"""The Dockerfiles and the compose file agree with [tool.vibevoice-ci] (the one source of truth)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from vibevoice_ci.config import PipelineConfig, ServiceConfig, load_config
+
+CONFIG = load_config()
+SERVICES = sorted(CONFIG.services.values(), key=lambda service: service.name)
+
+
+def _ids(service: ServiceConfig) -> str:
+    return service.name
+
+
+@pytest.fixture(scope="module")
+def compose_services() -> dict[str, dict[str, object]]:
+    document = yaml.safe_load(CONFIG.compose_file.read_text(encoding="utf-8"))
+    services: dict[str, dict[str, object]] = document["services"]
+    return services
+
+
+def test_every_configured_file_exists() -> None:
+    assert CONFIG.compose_file.is_file()
+    for service in SERVICES:
+        assert service.dockerfile.is_file(), service.dockerfile
+        assert service.requirements.is_file(), service.requirements
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=_ids)
+def test_dockerfile_agrees_with_config(service: ServiceConfig) -> None:
+    text = service.dockerfile.read_text(encoding="utf-8")
+    assert f"ARG BASE_IMAGE={CONFIG.base_image.default}\n" in text
+    requirements = service.requirements.relative_to(CONFIG.root).as_posix()
+    assert f"COPY {requirements} " in text
+    assert f"ARG SERVICE_PORT={service.container_port}\n" in text
+    assert re.search(r"^HEALTHCHECK\b", text, re.MULTILINE)
+    assert f"/{service.ready_path.lstrip('/')}'" in text
+    assert re.search(rf"^CMD \[.*\"{re.escape(service.module)}\"\]$", text, re.MULTILINE)
+    assert re.search(r"^USER (?!root|0\b)\S+", text, re.MULTILINE)
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=_ids)
+def test_compose_agrees_with_config(
+    service: ServiceConfig, compose_services: dict[str, dict[str, object]]
+) -> None:
+    entry = compose_services[service.name]
+    assert entry["pull_policy"] == "never"
+    image_var = f"VIBEVOICE_{service.name.upper()}_IMAGE"
+    assert str(entry["image"]).startswith(f"${{{image_var}:?")
+    host_var = f"VIBEVOICE_{service.name.upper()}_HOST_PORT"
+    expected_port = f"127.0.0.1:${{{host_var}:-{service.host_port}}}:{service.container_port}"
+    assert entry["ports"] == [expected_port]
+    healthcheck = entry["healthcheck"]
+    assert isinstance(healthcheck, dict)
+    probe = " ".join(healthcheck["test"])
+    assert f":{service.container_port}{service.ready_path}'" in probe
+
+
+def test_every_published_port_is_loopback_only(
+    compose_services: dict[str, dict[str, object]],
+) -> None:
+    for name, entry in compose_services.items():
+        for port in entry.get("ports", []):  # type: ignore[attr-defined]
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
+
+
+def test_config_lists_only_declared_services(compose_services: dict[str, object]) -> None:
+    assert set(CONFIG.services) <= set(compose_services)
+
+
+def test_reports_live_under_one_folder_per_session() -> None:
+    config: PipelineConfig = CONFIG
+    assert config.report_dir("smoke") == config.root / "reports" / "smoke"
