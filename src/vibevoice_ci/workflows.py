@@ -19,7 +19,7 @@ import json
 import re
 import shlex
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -137,18 +137,22 @@ class Job:
 
 @dataclass(frozen=True)
 class Workflow:
-    """A parsed workflow file. ``triggers`` is ``on:`` normalised to ``{event: config}``."""
+    """A parsed workflow file. ``triggers`` is ``on:`` normalised to ``{event: config}``.
+
+    ``permissions`` is ``None`` both when the key is absent and when it is empty;
+    ``has_permissions`` tells the two apart (absent means GitHub's default token scopes).
+    """
 
     path: Path
     text: str
     name: str | None
     triggers: Mapping[str, Mapping[str, object]]
     permissions: object
+    has_permissions: bool
     env: Mapping[str, str]
     concurrency: object
     jobs: Mapping[str, Job]
     raw: Mapping[str, object]
-    has_permissions: bool = field(default=False)
 
     def step_env(self, job: Job, step: Step) -> dict[str, str]:
         """The environment a step's ``run:`` sees from ``env:`` blocks (step > job > workflow)."""
@@ -178,11 +182,11 @@ def parse_workflow(text: str, path: Path | str = "<workflow>") -> Workflow:
         name=name if isinstance(name, str) else None,
         triggers=normalize_triggers(raw["on"]),
         permissions=raw.get("permissions"),
+        has_permissions="permissions" in raw,
         env=_env_block(raw.get("env"), f"{where}: env"),
         concurrency=raw.get("concurrency"),
         jobs=jobs,
         raw=raw,
-        has_permissions="permissions" in raw,
     )
 
 
@@ -423,8 +427,7 @@ def version_from_comment(comment: str | None) -> str | None:
     """The version a pin comment names: ``v6.1.0`` from ``# v6.1.0`` or ``# tag=v6.1.0``."""
     if not comment:
         return None
-    first = comment.split()[0]
-    first = first.removeprefix("tag=")
+    first = comment.split()[0].removeprefix("tag=").rstrip(":,;")
     if re.fullmatch(r"v?\d+(?:\.\d+)*(?:[-+.][0-9A-Za-z.-]+)?", first) is None:
         return None
     return first

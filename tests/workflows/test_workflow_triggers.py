@@ -1,0 +1,199 @@
+"""What each milestone-one workflow must do, as the seed design describes it.
+
+Triggers (seed "Trigger Strategy"), the tool versions the jobs install (one source of truth:
+``[tool.vibevoice-ci.tools]``), the build job's registry login and push, the smoke job's
+checkout of the built commit, and the Dependabot configuration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vibevoice_ci.workflows import (
+    Workflow,
+    WorkflowFileError,
+    WorkflowLoader,
+    expand_variables,
+    job_sessions,
+    load_yaml,
+    parse_uses,
+    secrets_referenced,
+    shell_commands,
+    uses_of,
+)
+
+CI_TEST = "ci-test.yml"
+CI_BUILD = "ci-build-push.yml"
+CI_SMOKE = "ci-smoke-test.yml"
+
+
+def test_milestone_workflows_exist(workflow_by_file: dict[str, Workflow]) -> None:
+    assert {CI_TEST, CI_BUILD, CI_SMOKE} <= set(workflow_by_file)
+
+
+def test_every_workflow_parses_with_on_as_a_string(workflows: list[Workflow]) -> None:
+    for wf in workflows:
+        assert "on" in wf.raw, wf.path
+        assert all(isinstance(key, str) for key in wf.raw), wf.path
+        assert wf.name, f"{wf.path.name}: no `name:`"
+        # The reason WorkflowLoader exists: YAML 1.1 (PyYAML's default) reads `on` as True.
+        assert True in yaml.safe_load(wf.text), wf.path
+
+
+def test_workflow_names_are_unique(workflows: list[Workflow]) -> None:
+    names = [wf.name for wf in workflows]
+    assert len(names) == len(set(names)), names  # workflow_run finds workflows by name
+
+
+def test_ci_test_triggers(workflow_by_file: dict[str, Workflow]) -> None:
+    wf = workflow_by_file[CI_TEST]
+    assert set(wf.triggers) == {"push", "pull_request"}
+    push_branches = wf.triggers["push"].get("branches")
+    assert isinstance(push_branches, list)
+    assert "main" in push_branches
+    assert any(b != "main" for b in push_branches), "feature branches are pushed too"
+    assert wf.triggers["pull_request"].get("branches") == ["main"]
+    assert set(wf.jobs) == {"lint", "test"}
+
+
+def test_ci_build_triggers(workflow_by_file: dict[str, Workflow]) -> None:
+    wf = workflow_by_file[CI_BUILD]
+    assert set(wf.triggers) == {"push"}, "release builds run on tags and main only"
+    assert wf.triggers["push"].get("tags") == ["v*.*.*"]
+    assert wf.triggers["push"].get("branches") == ["main"]
+
+
+def test_ci_smoke_follows_a_successful_build(workflow_by_file: dict[str, Workflow]) -> None:
+    wf = workflow_by_file[CI_SMOKE]
+    build = workflow_by_file[CI_BUILD]
+    assert set(wf.triggers) == {"workflow_run", "workflow_dispatch"}
+    run = wf.triggers["workflow_run"]
+    assert run.get("workflows") == [build.name], "workflow_run matches the build's `name:`"
+    assert run.get("types") == ["completed"]
+    assert run.get("branches") == ["main"]
+    (job,) = wf.jobs.values()
+    condition = str(job.raw.get("if", ""))
+    assert "github.event.workflow_run.conclusion == 'success'" in condition
+    assert "github.event_name == 'workflow_dispatch'" in condition
+
+
+def test_smoke_checks_out_the_built_commit_and_holds_nothing(
+    workflow_by_file: dict[str, Workflow],
+) -> None:
+    wf = workflow_by_file[CI_SMOKE]
+    (job,) = wf.jobs.values()
+    (checkout,) = uses_of(job, "actions/checkout")
+    assert "github.event.workflow_run.head_sha" in str(checkout.with_.get("ref"))
+    assert job.permissions == {"contents": "read"}
+    assert secrets_referenced(wf.text) == set()
+    assert uses_of(job, "actions/download-artifact") == [], "never run the build's artifacts"
+
+
+def test_tool_versions_come_from_pyproject(
+    workflows: list[Workflow], pyproject: dict[str, object]
+) -> None:
+    tools = pyproject["tool"]["vibevoice-ci"]["tools"]  # type: ignore[index]
+    expected = {"nox": tools["nox"], "uv": tools["uv"]}
+    for wf in workflows:
+        for job in wf.jobs.values():
+            installed = _pip_installed(wf, job.id)
+            assert installed == expected, f"{wf.path.name}: job {job.id} installs {installed}"
+
+
+def _pip_installed(wf: Workflow, job_id: str) -> dict[str, str | None]:
+    """``{package: version}`` for every ``pkg==version`` a job's ``pip install`` names."""
+    job = wf.jobs[job_id]
+    found: dict[str, str | None] = {}
+    for step in job.steps:
+        if step.run is None:
+            continue
+        for command in shell_commands(step.run):
+            if "pip" not in command or "install" not in command:
+                continue
+            for word in command:
+                name, sep, version = word.partition("==")
+                if sep:
+                    found[name] = expand_variables(version, wf.step_env(job, step))
+    return found
+
+
+def test_build_logs_in_and_pushes_to_ghcr(workflow_by_file: dict[str, Workflow]) -> None:
+    wf = workflow_by_file[CI_BUILD]
+    (job,) = wf.jobs.values()
+    assert job.permissions == {"contents": "read", "packages": "write"}
+    (login,) = uses_of(job, "docker/login-action")
+    assert login.with_.get("registry") == "ghcr.io"
+    assert login.with_.get("password") == "${{ secrets.GITHUB_TOKEN }}"
+    (session,) = job_sessions(wf, job)
+    assert session.resolved == "build"
+    assert session.invocation.posargs == ("--push",)
+    assert login.index < session.step.index, "log in before pushing"
+    env = wf.step_env(job, session.step)
+    assert env.get("REGISTRY_OWNER") == "${{ github.repository_owner }}"
+    assert "VIBEVOICE_REGISTRY=" in (session.step.run or "")
+
+
+def test_ci_test_caches_downloads_keyed_on_the_lock(workflow_by_file: dict[str, Workflow]) -> None:
+    wf = workflow_by_file[CI_TEST]
+    for job in wf.jobs.values():
+        (cache,) = uses_of(job, "actions/cache")
+        assert "hashFiles('uv.lock')" in str(cache.with_.get("key")), job.id
+
+
+def test_actions_in_use_are_known(workflows: list[Workflow]) -> None:
+    # A new action is a supply-chain decision: add it here (and to action_pins.toml) on purpose.
+    allowed = {
+        "actions/checkout",
+        "actions/setup-python",
+        "actions/cache",
+        "actions/upload-artifact",
+        "actions/download-artifact",
+        "docker/login-action",
+        "docker/setup-buildx-action",
+        "docker/setup-qemu-action",
+        "docker/metadata-action",
+        "docker/build-push-action",
+        "Azure/setup-helm",
+        "helm/kind-action",
+        "sigstore/cosign-installer",
+        "github/codeql-action",
+        "actions/attest-build-provenance",
+        "slsa-framework/slsa-github-generator",
+    }
+    used = {
+        parse_uses(step.uses).repo
+        for wf in workflows
+        for job in wf.jobs.values()
+        for step in job.steps
+        if step.uses and not step.uses.startswith("./")
+    }
+    assert used <= allowed, used - allowed
+
+
+def test_dependabot_config(repo_root: Path) -> None:
+    config = load_yaml((repo_root / ".github" / "dependabot.yml").read_text(encoding="utf-8"))
+    assert isinstance(config, dict)
+    assert config["version"] == 2
+    updates = {(u["package-ecosystem"], u["directory"]): u for u in config["updates"]}
+    assert set(updates) == {
+        ("github-actions", "/"),
+        ("uv", "/"),
+        ("docker", "/infra/docker"),
+    }
+    for key, update in updates.items():
+        assert update["schedule"]["interval"] == "weekly", key
+        assert update.get("cooldown", {}).get("default-days", 0) >= 1, key
+    assert (repo_root / "infra" / "docker").is_dir()
+
+
+def test_loader_keeps_on_and_rejects_duplicate_keys() -> None:
+    assert yaml.load("on: push\nyes: 1\noff: 2\n", Loader=WorkflowLoader) == {  # noqa: S506
+        "on": "push",
+        "yes": 1,
+        "off": 2,
+    }
+    with pytest.raises(WorkflowFileError, match="duplicate key 'a' at line 3"):
+        load_yaml("jobs:\n  a: {}\n  a: {}\n")
