@@ -88,13 +88,16 @@ def debian_mirror_lines(sources: str, suite: str) -> list[str]:
     archives: list[tuple[str, str]] = []  # (uri, suite it serves)
     for stanza in re.split(r"\n\s*\n", sources):
         fields = dict(_deb822_fields(stanza))
+        if fields.get("enabled", "yes").lower() == "no":
+            continue
         if "deb" in fields.get("types", "").split():
             for uri in fields.get("uris", "").split():
                 for stanza_suite in fields.get("suites", "").split():
                     archives.append((uri.rstrip("/"), stanza_suite))
     for line in sources.splitlines():
-        parts = line.split()
-        if len(parts) >= 3 and parts[0] == "deb" and not parts[1].startswith("["):
+        # One-line format: deb [option=value ...] URI SUITE COMPONENT...
+        parts = re.sub(r"\[[^\]]*\]", " ", line.split("#", 1)[0]).split()
+        if len(parts) >= 3 and parts[0] == "deb":
             archives.append((parts[1].rstrip("/"), parts[2]))
     main = next((uri for uri, s in archives if s == suite), DEFAULT_MIRROR)
     lines = [f"deb {main} {suite} main"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import time
@@ -63,14 +64,20 @@ def extra_ca_sources(environ: Mapping[str, str]) -> list[Path]:
 
 
 def stage_ca_certificates(sources: Sequence[Path], staging: Path) -> list[str]:
-    """Copy ``*.crt`` files from ``sources`` into ``staging`` (emptied first); return names."""
+    """Copy CA certificates from ``sources`` into ``staging`` (emptied first); return names.
+
+    A source is a PEM file (any name) or a folder, searched recursively for ``*.crt`` as
+    update-ca-certificates does. Each certificate is staged as ``<stem>-<hash>.crt`` so
+    update-ca-certificates picks it up and two files with one name never overwrite each other
+    (identical certificates are staged once). A file that holds no PEM certificate is an error.
+    """
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     (staging / "README").write_text(
         "Extra CA certificates staged by `nox -s build` for the image build stage only.\n",
         encoding="utf-8",
     )
-    staged = []
+    staged: list[str] = []
     for source in sources:
         if source.is_file():
             files = [source]
@@ -79,9 +86,13 @@ def stage_ca_certificates(sources: Sequence[Path], staging: Path) -> list[str]:
         else:
             raise UsageError(f"extra CA certificate path {source} does not exist")
         for path in files:
-            target = staging / path.name
-            shutil.copyfile(path, target)
-            staged.append(target.name)
+            content = path.read_bytes()
+            if b"-----BEGIN CERTIFICATE-----" not in content:
+                raise UsageError(f"extra CA certificate {path} holds no PEM certificate")
+            name = f"{path.stem}-{hashlib.sha256(content).hexdigest()[:12]}.crt"
+            if name not in staged:
+                (staging / name).write_bytes(content)
+                staged.append(name)
     return staged
 
 

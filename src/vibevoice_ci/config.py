@@ -91,9 +91,17 @@ def find_project_root(start: Path | None = None) -> Path:
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         candidate = folder / "pyproject.toml"
-        if candidate.is_file() and "[tool.vibevoice-ci]" in candidate.read_text(encoding="utf-8"):
+        if candidate.is_file() and _has_pipeline_table(candidate):
             return folder
     raise ConfigError(f"no pyproject.toml with [{TABLE}] at or above {here}")
+
+
+def _has_pipeline_table(pyproject: Path) -> bool:
+    try:
+        document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return isinstance(document.get("tool", {}).get("vibevoice-ci"), dict)
 
 
 def parse_config(table: Mapping[str, Any], root: Path) -> PipelineConfig:

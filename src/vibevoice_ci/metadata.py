@@ -17,9 +17,10 @@ REQUIRED_FIELDS = (
     "build_timestamp",
     "builder",
 )
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-_SHA = re.compile(r"^[0-9a-f]{40}$")
-_PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_SHA = re.compile(r"[0-9a-f]{40}")
+_PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?")
+_UTC_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
 def build_metadata(
@@ -61,14 +62,23 @@ def metadata_problems(document: Mapping[str, Any]) -> list[str]:
     problems = [f"missing {field}" for field in REQUIRED_FIELDS if not document.get(field)]
     if problems:
         return problems
-    if not _DIGEST.match(str(document["digest"])):
+    if not _DIGEST.fullmatch(str(document["digest"])):
         problems.append(f"digest {document['digest']!r} is not sha256:<64 hex>")
-    if not _SHA.match(str(document["git_sha"])):
+    if not _SHA.fullmatch(str(document["git_sha"])):
         problems.append(f"git_sha {document['git_sha']!r} is not a 40-hex commit")
-    if not _PLATFORM.match(str(document["platform"])):
+    if not _PLATFORM.fullmatch(str(document["platform"])):
         problems.append(f"platform {document['platform']!r} is not os/arch[/variant]")
-    try:
-        datetime.strptime(str(document["build_timestamp"]), "%Y-%m-%dT%H:%M:%SZ")
-    except ValueError:
+    if not _valid_utc_timestamp(str(document["build_timestamp"])):
         problems.append(f"build_timestamp {document['build_timestamp']!r} is not UTC ISO 8601")
     return problems
+
+
+def _valid_utc_timestamp(text: str) -> bool:
+    """``YYYY-MM-DDTHH:MM:SSZ`` with every field two digits (four for the year) and real."""
+    if not _UTC_TIMESTAMP.fullmatch(text):
+        return False
+    try:
+        datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return False
+    return True

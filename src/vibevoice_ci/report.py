@@ -45,7 +45,9 @@ def render_summary(title: str, outcomes: Sequence[Outcome], notes: Sequence[str]
     """A short Markdown summary: a verdict line, a table of checks, then notes."""
     failed = [o for o in outcomes if o.status == "fail"]
     unknown = [o for o in outcomes if o.status == "unknown"]
-    if failed:
+    if not outcomes:
+        verdict = "**UNKNOWN**: no checks ran"
+    elif failed:
         verdict = f"**FAILED**: {len(failed)} of {len(outcomes)} checks failed"
     elif unknown:
         verdict = f"**UNKNOWN**: {len(unknown)} of {len(outcomes)} checks could not be decided"
@@ -54,11 +56,15 @@ def render_summary(title: str, outcomes: Sequence[Outcome], notes: Sequence[str]
     icon = {"pass": "pass", "fail": "FAIL", "unknown": "UNKNOWN"}
     lines = [f"## {title}", "", verdict, "", "| check | result | detail |", "| --- | --- | --- |"]
     for outcome in outcomes:
-        detail = outcome.detail.replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| {outcome.name} | {icon[outcome.status]} | {detail} |")
+        name, detail = (_cell(outcome.name), _cell(outcome.detail))
+        lines.append(f"| {name} | {icon[outcome.status]} | {detail} |")
     if notes:
         lines += ["", *[f"- {note}" for note in notes]]
     return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def publish_summary(report_dir: Path, markdown: str) -> Path:

@@ -101,7 +101,8 @@ def evaluate_metrics(before: str | None, after: str) -> CheckResult:
         count_before = synthesis_request_count(before) if before is not None else 0.0
     except ValueError as exc:
         return CheckResult(name, False, f"not Prometheus text format: {exc}")
-    if count_after < count_before + 1:
+    # Written so that NaN (any comparison is False) fails rather than passes.
+    if not (math.isfinite(count_after) and count_after >= count_before + 1):
         return CheckResult(
             name,
             False,

@@ -74,7 +74,7 @@ def run_tool(
     except FileNotFoundError as exc:
         raise ToolMissingError(f"{argv[0]} could not be started: {exc.strerror}") from None
     except subprocess.TimeoutExpired:
-        raise ToolFailedError(f"{_describe(argv)} did not finish within {timeout:.0f} s") from None
+        raise ToolFailedError(f"{_describe(argv)} did not finish within {timeout:g} s") from None
     result = ToolResult(
         argv=tuple(argv),
         returncode=completed.returncode,
@@ -94,7 +94,7 @@ def failure_message(result: ToolResult, *, tail_lines: int = 5) -> str:
 
 
 def _describe(argv: Sequence[str]) -> str:
-    shown = [Path(argv[0]).name, *argv[1:4]]
+    shown = [Path(argv[0]).name, *(arg.splitlines()[0] if arg else arg for arg in argv[1:4])]
     return " ".join(shown) + (" ..." if len(argv) > 4 else "")
 
 

@@ -1,0 +1,240 @@
+"""``vibevoice_ci.report``: atomic writes, the Markdown summary and $GITHUB_STEP_SUMMARY."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vibevoice_ci.report import (
+    Outcome,
+    publish_summary,
+    render_summary,
+    write_json_atomic,
+    write_text_atomic,
+)
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+# --- atomic writes ----------------------------------------------------------------------------
+
+
+def test_write_text_creates_missing_parents(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b" / "c" / "out.txt"
+
+    write_text_atomic(target, "héllo\n")
+
+    assert target.read_text(encoding="utf-8") == "héllo\n"
+    assert _leftovers(target.parent) == []
+
+
+def test_write_text_replaces_existing_content(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("a much longer previous content\n" * 10, encoding="utf-8")
+
+    write_text_atomic(target, "short\n")
+
+    assert target.read_text(encoding="utf-8") == "short\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+def test_write_text_writes_utf8_verbatim(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+
+    write_text_atomic(target, "line1\r\nünïcødé ✓\n")
+
+    assert target.read_bytes() == "line1\r\nünïcødé ✓\n".encode()
+
+
+def test_failed_write_keeps_the_old_file_and_removes_the_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("previous\n", encoding="utf-8")
+
+    with pytest.raises(UnicodeEncodeError):
+        write_text_atomic(target, "half written \ud800 lone surrogate")
+
+    assert target.read_text(encoding="utf-8") == "previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+def test_failed_first_write_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "out.txt"
+
+    with pytest.raises(UnicodeEncodeError):
+        write_text_atomic(target, "\udfff")
+
+    assert list((tmp_path / "new").iterdir()) == []
+
+
+def test_write_json_is_sorted_indented_and_newline_terminated(tmp_path: Path) -> None:
+    target = tmp_path / "r" / "out.json"
+
+    write_json_atomic(target, {"b": [1, 2], "a": {"z": None, "y": True}})
+
+    text = target.read_text(encoding="utf-8")
+    assert text.endswith("}\n")
+    assert json.loads(text) == {"b": [1, 2], "a": {"z": None, "y": True}}
+    assert text.index('"a"') < text.index('"b"')
+    assert text.index('"y"') < text.index('"z"')
+    assert '\n  "a": {' in text
+
+
+def test_write_json_replaces_and_leaves_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    write_json_atomic(target, [1])
+    write_json_atomic(target, [2, 3])
+
+    assert json.loads(target.read_text(encoding="utf-8")) == [2, 3]
+    assert _leftovers(tmp_path) == []
+
+
+def test_write_json_of_unserialisable_document_keeps_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    write_json_atomic(target, {"ok": True})
+
+    with pytest.raises(TypeError):
+        write_json_atomic(target, {"bad": object()})
+
+    assert json.loads(target.read_text(encoding="utf-8")) == {"ok": True}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+def test_write_json_with_lone_surrogate_keeps_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    write_json_atomic(target, {"ok": True})
+
+    # json.dumps escapes non-ASCII by default, so even a lone surrogate is written safely.
+    write_json_atomic(target, {"text": "\ud800"})
+
+    assert json.loads(target.read_text(encoding="utf-8")) == {"text": "\ud800"}
+    assert _leftovers(tmp_path) == []
+
+
+# --- Outcome and render_summary ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["PASS", "passed", "ok", "", "skip", "failed", "error"])
+def test_outcome_rejects_unknown_status(status: str) -> None:
+    with pytest.raises(ValueError, match="status must be pass, fail or unknown"):
+        Outcome("check", status, "")
+
+
+@pytest.mark.parametrize("status", ["pass", "fail", "unknown"])
+def test_outcome_accepts_the_three_statuses(status: str) -> None:
+    assert Outcome("check", status, "detail").status == status
+
+
+def test_summary_all_pass() -> None:
+    text = render_summary(
+        "smoke (docker)",
+        [Outcome("health", "pass", "HTTP 200 in 3 ms"), Outcome("ready", "pass", "HTTP 200")],
+    )
+
+    lines = text.splitlines()
+    assert lines[0] == "## smoke (docker)"
+    assert lines[2] == "**PASSED**: 2 checks"
+    assert "| check | result | detail |" in lines
+    assert "| health | pass | HTTP 200 in 3 ms |" in lines
+    assert "| ready | pass | HTTP 200 |" in lines
+    assert text.endswith("|\n")
+    assert "FAIL" not in text
+    assert "UNKNOWN" not in text
+
+
+def test_summary_some_fail() -> None:
+    text = render_summary(
+        "smoke",
+        [
+            Outcome("health", "pass", "ok"),
+            Outcome("synthesis", "fail", "silent"),
+            Outcome("metrics", "unknown", "not scraped"),
+        ],
+    )
+
+    lines = text.splitlines()
+    assert lines[2] == "**FAILED**: 1 of 3 checks failed"
+    assert "| synthesis | FAIL | silent |" in lines
+    assert "| metrics | UNKNOWN | not scraped |" in lines
+    assert "PASSED" not in text
+
+
+def test_summary_unknown_is_never_a_pass() -> None:
+    text = render_summary(
+        "scan", [Outcome("a", "pass", ""), Outcome("b", "unknown", ""), Outcome("c", "unknown", "")]
+    )
+
+    assert text.splitlines()[2] == "**UNKNOWN**: 2 of 3 checks could not be decided"
+    assert "PASSED" not in text
+
+
+def test_summary_escapes_pipes_and_flattens_newlines_in_details() -> None:
+    text = render_summary("t", [Outcome("c", "fail", "a | b\nc|d")])
+
+    row = next(line for line in text.splitlines() if line.startswith("| c |"))
+    assert row == "| c | FAIL | a \\| b c\\|d |"
+    # the row still has exactly the table's four unescaped separators
+    assert row.replace("\\|", "").count("|") == 4
+
+
+def test_summary_notes_are_a_list_after_the_table() -> None:
+    text = render_summary(
+        "build", [Outcome("tts", "pass", "built")], ["base image `x`", "Docker engine 24.0"]
+    )
+
+    lines = text.splitlines()
+    assert lines[-3:] == ["", "- base image `x`", "- Docker engine 24.0"]
+    assert lines.index("| tts | pass | built |") < lines.index("- base image `x`")
+
+
+def test_summary_without_notes_ends_with_the_table() -> None:
+    text = render_summary("build", [Outcome("tts", "pass", "built")])
+
+    assert text.splitlines()[-1] == "| tts | pass | built |"
+
+
+# --- publish_summary --------------------------------------------------------------------------
+
+
+def test_publish_writes_summary_md_and_appends_to_step_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    step_summary = tmp_path / "step-summary.md"
+    step_summary.write_text("## earlier step\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
+    report_dir = tmp_path / "reports" / "smoke"
+
+    first = publish_summary(report_dir, "## smoke\n\nfirst\n")
+    second = publish_summary(report_dir, "## smoke\n\nsecond\n")
+
+    assert first == second == report_dir / "summary.md"
+    assert first.read_text(encoding="utf-8") == "## smoke\n\nsecond\n"
+    assert step_summary.read_text(encoding="utf-8") == (
+        "## earlier step\n## smoke\n\nfirst\n\n## smoke\n\nsecond\n\n"
+    )
+
+
+def test_publish_without_step_summary_only_writes_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    target = publish_summary(tmp_path / "r", "text\n")
+
+    assert target.read_text(encoding="utf-8") == "text\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+
+
+def test_publish_with_empty_step_summary_variable_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", "")
+    monkeypatch.chdir(tmp_path)
+
+    publish_summary(tmp_path / "r", "text\n")
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
