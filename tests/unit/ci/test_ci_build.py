@@ -40,7 +40,7 @@ def _service() -> ServiceConfig:
 def _stems(names: list[str]) -> list[str]:
     """Staged names are ``<stem>-<12 hex of the content hash>.crt``; return the stems."""
     for name in names:
-        stem, _, rest = name.rpartition("-")
+        _, _, rest = name.rpartition("-")
         assert len(rest) == len("0123456789ab.crt"), name
         assert rest.endswith(".crt"), name
     return [name.rpartition("-")[0] for name in names]
