@@ -1,0 +1,164 @@
+"""Running the tts service as a local process on 127.0.0.1 (tests, smoke checks, benchmarks).
+
+``running_tts_service()`` starts ``python -m vibevoice_platform.tts`` on a free port, waits
+until ``GET /ready`` answers 200, yields a :class:`LocalService`, and always stops the process
+on exit (SIGTERM, a bounded wait for its drain, then SIGKILL). It is the smoke session's
+fallback when no Docker engine is reachable, so it uses only the standard library and httpx.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from vibevoice_ci.errors import CheckFailedError
+
+HOST = "127.0.0.1"
+STOP_TIMEOUT = 45.0
+"""Seconds to wait after SIGTERM (the service drains in-flight streams) before SIGKILL."""
+
+
+class ServiceStartError(CheckFailedError):
+    """The service exited or did not become ready; the message carries its last log lines."""
+
+
+@dataclass
+class LocalService:
+    """A tts service process started by :func:`running_tts_service`."""
+
+    engine: str
+    url: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last ``lines`` lines of the process's combined stdout and stderr."""
+        return _tail(self.log_path, lines)
+
+    def terminate(self, timeout: float = STOP_TIMEOUT) -> int:
+        """Send SIGTERM, wait up to ``timeout`` s (then SIGKILL); return the exit status."""
+        return _stop(self.process, timeout)
+
+
+def free_port(host: str = HOST) -> int:
+    """A TCP port that was free on ``host`` a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def running_tts_service(
+    engine: str = "piper",
+    *,
+    port: int | None = None,
+    env: Mapping[str, str] | None = None,
+    ready_timeout: float = 120.0,
+    log_path: Path | None = None,
+) -> Iterator[LocalService]:
+    """Run the tts service with ``engine`` on 127.0.0.1 until the ``with`` block ends.
+
+    ``env`` adds to (and overrides) this process's environment, e.g.
+    ``{"VIBEVOICE_TTS_MAX_CONCURRENCY": "1"}``. The service's output goes to ``log_path``
+    (default: a temporary file, deleted afterwards). Raises :class:`ServiceStartError` when the
+    process exits or is not ready within ``ready_timeout`` seconds.
+    """
+    chosen_port = port if port is not None else free_port()
+    url = f"http://{HOST}:{chosen_port}"
+    argv = [
+        sys.executable,
+        "-m",
+        "vibevoice_platform.tts",
+        "--host",
+        HOST,
+        "--port",
+        str(chosen_port),
+        "--engine",
+        engine,
+    ]
+    child_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+    temporary = log_path is None
+    if log_path is None:
+        handle, name = tempfile.mkstemp(prefix=f"tts-{engine}-", suffix=".log")
+        os.close(handle)
+        log_path = Path(name)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_file: IO[bytes] = log_path.open("wb")
+    try:
+        process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=child_env
+        )
+    except OSError as exc:
+        log_file.close()
+        raise ServiceStartError(f"could not start the tts service: {exc}") from None
+    service = LocalService(engine, url, chosen_port, process, log_path)
+    try:
+        _wait_ready(service, ready_timeout)
+        yield service
+    finally:
+        _stop(process, STOP_TIMEOUT)
+        log_file.close()
+        if temporary:
+            log_path.unlink(missing_ok=True)
+
+
+def _wait_ready(service: LocalService, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    with httpx.Client(base_url=service.url, timeout=2.0, trust_env=False) as client:
+        while True:
+            status = service.process.poll()
+            if status is not None:
+                raise ServiceStartError(
+                    f"tts service ({service.engine}) exited with status {status} before it was "
+                    f"ready; last log lines:\n{service.log_tail()}"
+                )
+            try:
+                response = client.get("/ready")
+                if response.status_code == 200:
+                    return
+                last = f"/ready answered {response.status_code}: {response.text[:200]}"
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() >= deadline:
+                raise ServiceStartError(
+                    f"tts service ({service.engine}) not ready at {service.url} after "
+                    f"{timeout:.0f} s ({last}); last log lines:\n{service.log_tail()}"
+                )
+            time.sleep(0.1)
+
+
+def _stop(process: subprocess.Popen[bytes], timeout: float) -> int:
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            return process.wait()
+    return process.returncode
+
+
+def _tail(path: Path, lines: int) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "(no log)"
+    kept = [line for line in text.splitlines() if line.strip()][-lines:]
+    return "\n".join(kept) if kept else "(empty log)"

@@ -1,0 +1,74 @@
+"""The interface every synthesis engine implements."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+
+
+class EngineUnavailable(RuntimeError):
+    """The engine cannot run here; the message says exactly why and how to fix it."""
+
+
+class UnknownVoiceError(ValueError):
+    """A voice id the engine does not have."""
+
+
+class Engine(abc.ABC):
+    """A text-to-speech engine producing little-endian signed 16-bit mono PCM.
+
+    Lifecycle: construct (cheap; raises :class:`EngineUnavailable` when a dependency or a file
+    is missing), :meth:`load` once per process (slow), :meth:`warm_up`, then call
+    :meth:`synthesize` from worker threads. ``sample_rate``, ``voices`` and ``default_voice``
+    are valid after :meth:`load`.
+    """
+
+    name: str = ""
+
+    @property
+    @abc.abstractmethod
+    def sample_rate(self) -> int:
+        """Samples per second of every chunk."""
+
+    @property
+    @abc.abstractmethod
+    def voices(self) -> tuple[str, ...]:
+        """The voice ids :meth:`synthesize` accepts, sorted."""
+
+    @property
+    @abc.abstractmethod
+    def default_voice(self) -> str:
+        """The voice used when a request names none."""
+
+    @property
+    @abc.abstractmethod
+    def loaded(self) -> bool:
+        """Whether :meth:`load` has completed."""
+
+    @abc.abstractmethod
+    def load(self) -> None:
+        """Load models and voices (idempotent). Raises :class:`EngineUnavailable`."""
+
+    @abc.abstractmethod
+    def synthesize(self, text: str, voice: str | None = None) -> Iterator[bytes]:
+        """Yield PCM chunks for ``text`` as soon as each is ready.
+
+        Blocking: the service runs it in a worker thread and streams chunk by chunk. Closing
+        the iterator early (``close()``) stops the synthesis. An unknown voice raises
+        :class:`UnknownVoiceError` before any audio.
+        """
+
+    def warm_up(self) -> None:
+        """Run one short synthesis so the first request does not pay for lazy set-up."""
+        for _ in self.synthesize("Hello there.", self.default_voice):
+            pass
+
+    def resolve_voice(self, voice: str | None) -> str:
+        """The voice id to use for ``voice`` (``None`` means the default)."""
+        if voice is None:
+            return self.default_voice
+        if voice not in self.voices:
+            raise UnknownVoiceError(
+                f"unknown voice {voice!r} for engine {self.name}; see GET /config for the list"
+            )
+        return voice

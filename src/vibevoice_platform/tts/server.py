@@ -1,0 +1,88 @@
+"""Running the app under uvicorn with a graceful, bounded drain on SIGTERM/SIGINT.
+
+On the first signal ``/ready`` turns 503, the listening sockets close (no new connections),
+in-flight syntheses (HTTP and WebSocket) get up to ``drain_seconds`` to finish, and then
+uvicorn's own shutdown runs. The process then exits 0 instead of re-raising the signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import threading
+import time
+from collections.abc import Generator
+from types import FrameType
+
+import uvicorn
+from starlette.applications import Starlette
+
+from vibevoice_platform.tts.app import ServiceState, service_state
+
+EXIT_OK = 0
+EXIT_ENGINE_FAILED = 2
+
+
+class DrainingServer(uvicorn.Server):
+    """A uvicorn server that drains in-flight syntheses before shutting down."""
+
+    def __init__(self, config: uvicorn.Config, state: ServiceState) -> None:
+        super().__init__(config)
+        self.state = state
+        self.exit_code = EXIT_OK
+
+    def fail(self, reason: str) -> None:
+        """Stop serving because the engine cannot work (called from any thread)."""
+        self.exit_code = EXIT_ENGINE_FAILED
+        self.should_exit = True
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.state.draining = True
+        super().handle_exit(sig, frame)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        # Like uvicorn's, but without re-raising the signal afterwards: a drained shutdown
+        # is a clean exit (status 0), not death by SIGTERM.
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.state.draining = True
+        for server in self.servers:
+            server.close()
+        deadline = time.monotonic() + self.state.settings.drain_seconds
+        while self.state.inflight > 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        remaining = max(0.5, deadline - time.monotonic())
+        self.config.timeout_graceful_shutdown = int(remaining) + 1
+        await super().shutdown(sockets)
+
+
+def serve(app: Starlette, host: str, port: int) -> int:
+    """Serve ``app`` until a signal (or an engine failure); return the exit status."""
+    state = service_state(app)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=int(state.settings.drain_seconds) + 1,
+        server_header=False,
+    )
+    server = DrainingServer(config, state)
+    state.on_fatal = server.fail
+    server.run()
+    return server.exit_code
