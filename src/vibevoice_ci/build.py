@@ -102,8 +102,13 @@ def build_images(
     services: Sequence[str] = (),
     push: bool = False,
     registry: str | None = None,
+    report_dir: Path | None = None,
 ) -> list[BuiltImage]:
-    """Build (and with ``push``, push) the images of ``services`` (default: all)."""
+    """Build (and with ``push``, push) the images of ``services`` (default: all).
+
+    Metadata and the summary go to ``report_dir`` (default: the build session's folder; the
+    smoke session passes its own so it never overwrites what ``nox -s build`` recorded).
+    """
     status = docker.engine_status()
     if not status.available:
         raise ToolMissingError(status.reason)
@@ -115,7 +120,7 @@ def build_images(
     staged = stage_ca_certificates(extra_ca_sources(os.environ), config.root / CA_STAGING)
     if staged:
         progress(f"extra CA certificates for the build stage: {', '.join(staged)}")
-    report_dir = config.report_dir("build")
+    report_dir = report_dir or config.report_dir("build")
     report_dir.mkdir(parents=True, exist_ok=True)
     target_registry = registry or os.environ.get("VIBEVOICE_REGISTRY") or config.registry
     built = [

@@ -85,7 +85,7 @@ def _docker_stack(
     config: PipelineConfig, engine: str, logs_dir: Path
 ) -> Iterator[tuple[str, list[str]]]:
     compose.version()
-    images = build.build_images(config, services=[SERVICE])
+    images = build.build_images(config, services=[SERVICE], report_dir=logs_dir.parent / "build")
     service = config.service(SERVICE)
     stack = compose.Stack(
         file=config.compose_file,
