@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,22 @@ def test_publish_with_empty_step_summary_variable_is_ignored(
     publish_summary(tmp_path / "r", "text\n")
 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+
+
+def test_atomic_write_gives_new_files_the_umask_mode(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        target = tmp_path / "new.txt"
+        write_text_atomic(target, "x")
+    finally:
+        os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_atomic_write_keeps_an_existing_files_mode(tmp_path: Path) -> None:
+    target = tmp_path / "script.sh"
+    target.write_text("old", encoding="utf-8")
+    target.chmod(0o755)
+    write_text_atomic(target, "new")
+    assert target.stat().st_mode & 0o777 == 0o755
+    assert target.read_text(encoding="utf-8") == "new"
