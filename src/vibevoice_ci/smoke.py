@@ -34,6 +34,8 @@ class SmokeRun:
     target: str
     results: Sequence[CheckResult]
     notes: Sequence[str]
+    # Why the container was not checked, when ``auto`` fell back to a local process.
+    container_untested: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -70,7 +72,8 @@ def run_smoke(config: PipelineConfig, *, mode: str = "auto", engine: str = "pipe
             results = run_checks(target)
         except ServiceUnreachableError as exc:
             results = [CheckResult("reachable", False, str(exc))]
-        run = SmokeRun(chosen, target, results, [note, *notes])
+        untested = note if mode == "auto" and chosen == "local" else None
+        run = SmokeRun(chosen, target, results, [note, *notes], untested)
     for result in run.results:
         print(result.line(), flush=True)
     _write_report(report_dir, run)
@@ -145,7 +148,10 @@ def _write_report(report_dir: Path, run: SmokeRun) -> None:
                 {"name": r.name, "passed": r.passed, "detail": r.detail} for r in run.results
             ],
             "notes": list(run.notes),
+            "container_tested": run.container_untested is None,
         },
     )
     outcomes = [Outcome(r.name, "pass" if r.passed else "fail", r.detail) for r in run.results]
+    if run.container_untested is not None:
+        outcomes.append(Outcome("container", "unknown", run.container_untested))
     publish_summary(report_dir, render_summary(f"smoke ({run.mode})", outcomes, run.notes))

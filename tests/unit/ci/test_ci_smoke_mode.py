@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from vibevoice_ci import smoke as smoke_module
 from vibevoice_ci.errors import ToolMissingError, UsageError
 from vibevoice_ci.smoke import MODES, choose_mode
+from vibevoice_ci.smoke_checks import CheckResult
 
 REASON = "no Docker engine reachable: Cannot connect to the Docker daemon"
 
@@ -80,3 +85,22 @@ def test_every_combination_answers_a_known_mode_or_refuses(
     # a fallback to local is never silent
     if requested == "auto" and mode == "local":
         assert "NOT tested" in note
+
+
+def test_local_fallback_reports_the_container_as_unknown_not_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    run = smoke_module.SmokeRun(
+        mode="local",
+        target="http://127.0.0.1:1",
+        results=[CheckResult("health", True, "HTTP 200")],
+        notes=["fell back"],
+        container_untested="NO DOCKER ENGINE: the container itself was NOT tested",
+    )
+    smoke_module._write_report(tmp_path, run)
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert "**UNKNOWN**" in summary
+    assert "| container | UNKNOWN |" in summary
+    document = json.loads((tmp_path / "smoke.json").read_text(encoding="utf-8"))
+    assert document["container_tested"] is False
