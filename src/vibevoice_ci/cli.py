@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from vibevoice_ci import baseimage, build, infra_lint, lockfile, smoke
-from vibevoice_ci.config import load_config
+from vibevoice_ci.config import load_config, with_environment
 from vibevoice_ci.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, PipelineError
 from vibevoice_ci.tools import docker
 from vibevoice_ci.tools._exec import progress
@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    config = load_config()
+    config = with_environment(load_config(), os.environ)
     if args.command == "build":
         build.build_images(config, services=args.service, push=args.push, registry=args.registry)
         return EXIT_OK

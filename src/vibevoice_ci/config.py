@@ -6,6 +6,8 @@ files; ``load_config`` is the edge that reads the file.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -84,6 +86,30 @@ def load_config(root: Path | None = None) -> PipelineConfig:
     if not isinstance(table, dict):
         raise ConfigError(f"{pyproject} has no [{TABLE}] table")
     return parse_config(table, root)
+
+
+# Environment variables that override a configured value for one run (documented in
+# docs/ci-cd.md): a separate report folder or compose project keeps parallel runs apart.
+ENV_OVERRIDES = {
+    "VIBEVOICE_REPORTS_DIR": "reports_dir",
+    "VIBEVOICE_COMPOSE_PROJECT": "compose_project",
+}
+
+
+def with_environment(config: PipelineConfig, environ: Mapping[str, str]) -> PipelineConfig:
+    """``config`` with the ``ENV_OVERRIDES`` that ``environ`` sets applied (pure)."""
+    changes: dict[str, Any] = {}
+    reports = environ.get("VIBEVOICE_REPORTS_DIR", "").strip()
+    if reports:
+        changes["reports_dir"] = config.root / reports
+    project = environ.get("VIBEVOICE_COMPOSE_PROJECT", "").strip()
+    if project:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", project):
+            raise ConfigError(
+                f"VIBEVOICE_COMPOSE_PROJECT={project!r}: use lowercase letters, digits, - and _"
+            )
+        changes["compose_project"] = project
+    return dataclasses.replace(config, **changes)
 
 
 def find_project_root(start: Path | None = None) -> Path:

@@ -16,7 +16,13 @@ from pathlib import Path
 
 from vibevoice_ci import build
 from vibevoice_ci.config import PipelineConfig
-from vibevoice_ci.errors import CheckFailedError, PipelineError, ToolMissingError, UsageError
+from vibevoice_ci.errors import (
+    CheckFailedError,
+    PipelineError,
+    ToolFailedError,
+    ToolMissingError,
+    UsageError,
+)
 from vibevoice_ci.local_service import running_tts_service
 from vibevoice_ci.report import Outcome, publish_summary, render_summary, write_json_atomic
 from vibevoice_ci.smoke_checks import CheckResult, ServiceUnreachableError, all_passed, run_checks
@@ -66,14 +72,17 @@ def run_smoke(config: PipelineConfig, *, mode: str = "auto", engine: str = "pipe
     chosen, note = choose_mode(mode, status.available, status.reason)
     progress(note)
     context = _docker_stack if chosen == "docker" else _local_process
-    with context(config, engine, logs_dir) as (target, notes):
-        progress(f"running smoke checks against {target}")
-        try:
-            results = run_checks(target)
-        except ServiceUnreachableError as exc:
-            results = [CheckResult("reachable", False, str(exc))]
-        untested = note if mode == "auto" and chosen == "local" else None
-        run = SmokeRun(chosen, target, results, [note, *notes], untested)
+    untested = note if mode == "auto" and chosen == "local" else None
+    try:
+        with context(config, engine, logs_dir) as (target, notes):
+            progress(f"running smoke checks against {target}")
+            try:
+                results = run_checks(target)
+            except ServiceUnreachableError as exc:
+                results = [CheckResult("reachable", False, str(exc))]
+            run = SmokeRun(chosen, target, results, [note, *notes], untested)
+    except CheckFailedError as exc:  # the stack or process never became ready
+        run = SmokeRun(chosen, "", [CheckResult("start", False, str(exc))], [note], untested)
     for result in run.results:
         print(result.line(), flush=True)
     _write_report(report_dir, run)
@@ -101,7 +110,13 @@ def _docker_stack(
     )
     try:
         progress(f"docker compose up --wait ({images[0].reference}, engine {engine})")
-        compose.up(stack, wait_timeout=UP_WAIT_SECONDS)
+        try:
+            compose.up(stack, wait_timeout=UP_WAIT_SECONDS)
+        except ToolFailedError:
+            raise CheckFailedError(
+                f"the stack did not become healthy within {UP_WAIT_SECONDS} s "
+                f"(container logs: {logs_dir / 'compose.log'})"
+            ) from None
         address = compose.published_address(stack, SERVICE, service.container_port)
         if not address.startswith("127.0.0.1:"):
             raise CheckFailedError(f"{SERVICE} is published on {address}, not on 127.0.0.1")

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -137,3 +138,56 @@ def test_source_only_change_reuses_the_dependency_layers(
         assert before["Layers"][-1] != after["Layers"][-1]
     finally:
         subprocess.run(["docker", "rmi", "vibevoice-tts:rebuild-test"], capture_output=True)
+
+
+def test_smoke_session_keeps_logs_and_tears_down_when_the_stack_fails(
+    config: PipelineConfig, built: build.BuiltImage, tmp_path: Path
+) -> None:
+    # The vibevoice engine cannot load here (no torch, no weights): the container exits 2
+    # before it is healthy, so `compose up --wait` fails, which the session must report.
+    project = "vibevoice-smoke-failure-test"
+    env = {
+        **os.environ,
+        "VIBEVOICE_REPORTS_DIR": str(tmp_path / "reports"),
+        "VIBEVOICE_COMPOSE_PROJECT": project,
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vibevoice_ci",
+            "smoke",
+            "--mode",
+            "docker",
+            "--engine",
+            "vibevoice",
+        ],
+        cwd=config.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines()[-1].startswith("error: smoke checks failed (start)")
+    assert "Traceback" not in result.stderr
+    assert "FAIL start: the stack did not become healthy" in result.stdout
+    summary = (tmp_path / "reports" / "smoke" / "summary.md").read_text(encoding="utf-8")
+    assert "**FAILED**" in summary
+    log = (tmp_path / "reports" / "smoke" / "logs" / "compose.log").read_text(encoding="utf-8")
+    assert "vibevoice" in log.lower()
+    assert "VIBEVOICE_MODEL_PATH" in log or "vibevoice package" in log.lower(), log[-2000:]
+    leftover = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "--all",
+            "--quiet",
+            "--filter",
+            f"label=com.docker.compose.project={project}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert leftover.strip() == "", "the failed stack was not torn down"

@@ -13,6 +13,7 @@ from vibevoice_ci.config import (
     find_project_root,
     load_config,
     parse_config,
+    with_environment,
 )
 from vibevoice_ci.errors import EXIT_BAD_INPUT, ConfigError
 
@@ -300,3 +301,25 @@ def test_find_project_root_accepts_quoted_table_header(tmp_path: Path) -> None:
     nested.mkdir()
 
     assert find_project_root(nested) == tmp_path.resolve()
+
+
+def test_environment_overrides_reports_dir_and_compose_project(
+    tmp_path: Path, valid_table: dict[str, Any]
+) -> None:
+    config = parse_config(valid_table, tmp_path)
+    changed = with_environment(
+        config, {"VIBEVOICE_REPORTS_DIR": "out/ci", "VIBEVOICE_COMPOSE_PROJECT": "smoke-2"}
+    )
+    assert changed.report_dir("smoke") == tmp_path / "out" / "ci" / "smoke"
+    assert changed.compose_project == "smoke-2"
+    assert with_environment(config, {}) == config
+    assert with_environment(config, {"VIBEVOICE_REPORTS_DIR": "  "}) == config
+
+
+@pytest.mark.parametrize("project", ["Upper", "-lead", "has space", "semi;colon"])
+def test_environment_rejects_bad_compose_project_names(
+    tmp_path: Path, valid_table: dict[str, Any], project: str
+) -> None:
+    config = parse_config(valid_table, tmp_path)
+    with pytest.raises(ConfigError, match="VIBEVOICE_COMPOSE_PROJECT"):
+        with_environment(config, {"VIBEVOICE_COMPOSE_PROJECT": project})
