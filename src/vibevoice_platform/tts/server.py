@@ -19,7 +19,8 @@ from types import FrameType
 import uvicorn
 from starlette.applications import Starlette
 
-from vibevoice_platform.tts.app import ServiceState, service_state
+from vibevoice_platform.tts.app import service_state
+from vibevoice_platform.tts.state import ServiceState
 
 EXIT_OK = 0
 EXIT_ENGINE_FAILED = 2
