@@ -129,7 +129,7 @@ def wait_until_reachable(client: httpx.Client, url: str, timeout: float) -> None
         except httpx.HTTPError as exc:
             last_error = f"{type(exc).__name__}: {exc}"
         if time.monotonic() >= deadline:
-            raise ServiceUnreachableError(f"{url} unreachable after {timeout:.0f} s ({last_error})")
+            raise ServiceUnreachableError(f"{url} unreachable after {timeout:g} s ({last_error})")
         time.sleep(0.25)
 
 
