@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import time
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,7 @@ from vibevoice_ci.report import Outcome, publish_summary, render_summary, write_
 from vibevoice_ci.tools import docker, git
 from vibevoice_ci.tools._exec import progress
 
+_SEMVER_TAG = re.compile(r"refs/tags/v(?P<version>\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)")
 # Build context folder (inside the repository, git-ignored) for extra CA certificates.
 CA_STAGING = Path(".build/ca-certificates")
 DEFAULT_CA_SOURCES = (Path("/usr/local/share/ca-certificates"),)
@@ -42,6 +44,22 @@ def image_tags(image: str, git_sha: str, *, dirty: bool) -> list[str]:
     """Local tags for a build: the short SHA (``-dirty`` when the tree has changes) (pure)."""
     suffix = "-dirty" if dirty else ""
     return [f"{image}:{git_sha[:12]}{suffix}"]
+
+
+def release_tags(git_ref: str, *, dirty: bool) -> list[str]:
+    """Extra tags a push carries, after docker/metadata-action's conventions (pure).
+
+    A release tag ``refs/tags/v1.2.3`` adds ``1.2.3``; the main branch adds ``latest``. A build
+    from a tree with uncommitted changes gets neither: it is not what the ref names.
+    """
+    if dirty:
+        return []
+    release = _SEMVER_TAG.fullmatch(git_ref)
+    if release:
+        return [release.group("version")]
+    if git_ref == "refs/heads/main":
+        return ["latest"]
+    return []
 
 
 def oci_labels(service: ServiceConfig, git_state: git.GitState, created: str) -> dict[str, str]:
@@ -158,11 +176,21 @@ def _build_one(
     platform = f"{info.os}/{info.architecture}"
     digest = image_id
     pushed: str | None = None
+    extra_pushed: list[str] = []
     if push:
-        pushed = f"{registry.rstrip('/')}/{tags[0]}"
+        repository = f"{registry.rstrip('/')}/{service.image}"
+        pushed = f"{repository}:{tags[0].rpartition(':')[2]}"
         progress(f"pushing {pushed}")
         docker.tag(tags[0], pushed)
         digest = docker.push(pushed)
+        ref = os.environ.get("GITHUB_REF") or git_state.ref
+        for extra_tag in release_tags(ref, dirty=git_state.dirty):
+            reference = f"{repository}:{extra_tag}"
+            progress(f"pushing {reference}")
+            docker.tag(tags[0], reference)
+            if docker.push(reference) != digest:
+                raise CheckFailedError(f"{reference} was pushed with a different digest")
+            extra_pushed.append(reference)
     record = metadata.build_metadata(
         image=pushed or tags[0],
         digest=digest,
@@ -174,6 +202,7 @@ def _build_one(
         extra={
             "service": service.name,
             "digest_kind": "manifest" if push else "image-id",
+            "pushed_tags": [ref for ref in (pushed, *extra_pushed) if ref],
             "image_id": image_id,
             "local_tags": tags,
             "base_image": base.reference,

@@ -12,7 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vibevoice_ci import build
-from vibevoice_ci.build import extra_ca_sources, image_tags, oci_labels, stage_ca_certificates
+from vibevoice_ci.build import (
+    extra_ca_sources,
+    image_tags,
+    oci_labels,
+    release_tags,
+    stage_ca_certificates,
+)
 from vibevoice_ci.config import ServiceConfig
 from vibevoice_ci.errors import EXIT_BAD_INPUT, UsageError
 from vibevoice_ci.tools.git import GitState
@@ -265,3 +271,30 @@ def test_stage_identical_certificates_once(tmp_path: Path) -> None:
     _cert(tmp_path / "b" / "ca.crt", "SAME")
 
     assert len(stage_ca_certificates([tmp_path], tmp_path / "staging")) == 1
+
+
+# --- release_tags -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("refs/tags/v1.2.3", ["1.2.3"]),
+        ("refs/tags/v10.0.1-rc.1", ["10.0.1-rc.1"]),
+        ("refs/heads/main", ["latest"]),
+        ("refs/heads/feature/x", []),
+        ("refs/tags/v1.2", []),
+        ("refs/tags/release-1.2.3", []),
+        ("refs/pull/7/merge", []),
+        ("0123456789abcdef0123456789abcdef01234567", []),
+    ],
+)
+def test_release_tags(ref: str, expected: list[str]) -> None:
+    assert release_tags(ref, dirty=False) == expected
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=60))
+def test_dirty_builds_never_get_release_or_latest_tags(ref: str) -> None:
+    assert release_tags(ref, dirty=True) == []
+    assert set(release_tags(ref, dirty=False)) <= {"latest"} | {ref.removeprefix("refs/tags/v")}
