@@ -62,6 +62,14 @@ def release_tags(git_ref: str, *, dirty: bool) -> list[str]:
     return []
 
 
+def image_created(git_state: git.GitState, built_at: datetime) -> str:
+    """The image's ``created`` label: the commit time for a clean tree (so rebuilding a commit
+    gives the same image ID, as SOURCE_DATE_EPOCH does), the build time for a dirty one."""
+    if git_state.committed_at and not git_state.dirty:
+        return git_state.committed_at
+    return built_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def oci_labels(service: ServiceConfig, git_state: git.GitState, created: str) -> dict[str, str]:
     """The build-time ``org.opencontainers.image.*`` labels (static ones live in the Dockerfile)."""
     return {
@@ -168,7 +176,7 @@ def _build_one(
         dockerfile=service.dockerfile,
         tags=tags,
         build_args={"BASE_IMAGE": base.reference},
-        labels=oci_labels(service, git_state, built_at.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        labels=oci_labels(service, git_state, image_created(git_state, built_at)),
         iidfile=report_dir / f"{service.name}.iid",
     )
     seconds = time.monotonic() - started

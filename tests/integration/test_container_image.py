@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from vibevoice_ci import build
@@ -191,3 +194,57 @@ def test_smoke_session_keeps_logs_and_tears_down_when_the_stack_fails(
         check=True,
     ).stdout
     assert leftover.strip() == "", "the failed stack was not torn down"
+
+
+@pytest.fixture
+def local_registry(tmp_path: Path) -> Iterator[str]:
+    """A throwaway registry (Debian's docker-registry) on a free 127.0.0.1 port."""
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        if os.environ.get("VIBEVOICE_REQUIRE_DOCKER") == "1":
+            pytest.fail("docker-registry is not installed (scripts/ci/install-tools.sh)")
+        pytest.skip("docker-registry is not installed (apt-get install docker-registry)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config_file = tmp_path / "registry.yml"
+    config_file.write_text(
+        "version: 0.1\nlog:\n  level: error\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {tmp_path / 'storage'}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n",
+        encoding="utf-8",
+    )
+    process = subprocess.Popen(
+        [binary, "serve", str(config_file)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        with httpx.Client(timeout=2.0) as client:
+            for _ in range(120):
+                try:
+                    client.get(f"http://127.0.0.1:{port}/v2/")
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.25)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_push_records_the_registry_digest(
+    config: PipelineConfig, built: build.BuiltImage, local_registry: str
+) -> None:
+    [pushed] = build.build_images(
+        config, services=["tts"], push=True, registry=f"{local_registry}/ci-test"
+    )
+    assert pushed.metadata["digest_kind"] == "manifest"
+    assert pushed.pushed_reference == f"{local_registry}/ci-test/{built.reference}"
+    tag = built.reference.rpartition(":")[2]
+    with httpx.Client(base_url=f"http://{local_registry}", timeout=30.0) as client:
+        tags = client.get("/v2/ci-test/vibevoice-tts/tags/list").json()["tags"]
+        manifest = client.head(
+            f"/v2/ci-test/vibevoice-tts/manifests/{tag}",
+            headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+        )
+    assert tag in tags
+    assert manifest.headers["Docker-Content-Digest"] == pushed.metadata["digest"]

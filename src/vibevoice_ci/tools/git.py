@@ -15,6 +15,8 @@ class GitState:
     sha: str
     ref: str
     dirty: bool
+    # Committer date of HEAD, UTC, ``YYYY-MM-DDTHH:MM:SSZ`` (reproducible image timestamps).
+    committed_at: str = ""
 
 
 def git() -> str:
@@ -30,4 +32,10 @@ def state(repo: Path) -> GitState:
     porcelain = run_tool(
         [binary, "status", "--porcelain", "--untracked-files=no"], cwd=repo, timeout=60
     ).stdout
-    return GitState(sha=sha, ref=ref, dirty=bool(porcelain.strip()))
+    committed_at = run_tool(
+        [binary, "show", "--no-patch", "--format=%cd", "--date=format-local:%Y-%m-%dT%H:%M:%SZ"],
+        cwd=repo,
+        env={"TZ": "UTC"},
+        timeout=30,
+    ).stdout.strip()
+    return GitState(sha=sha, ref=ref, dirty=bool(porcelain.strip()), committed_at=committed_at)

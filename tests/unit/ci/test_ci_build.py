@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -298,3 +299,17 @@ def test_release_tags(ref: str, expected: list[str]) -> None:
 def test_dirty_builds_never_get_release_or_latest_tags(ref: str) -> None:
     assert release_tags(ref, dirty=True) == []
     assert set(release_tags(ref, dirty=False)) <= {"latest"} | {ref.removeprefix("refs/tags/v")}
+
+
+def test_image_created_is_the_commit_time_for_a_clean_tree() -> None:
+    built_at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    clean = GitState(
+        sha=SHA, ref="refs/heads/main", dirty=False, committed_at="2025-05-05T05:05:05Z"
+    )
+    assert build.image_created(clean, built_at) == "2025-05-05T05:05:05Z"
+    dirty = GitState(
+        sha=SHA, ref="refs/heads/main", dirty=True, committed_at="2025-05-05T05:05:05Z"
+    )
+    assert build.image_created(dirty, built_at) == "2026-01-02T03:04:05Z"
+    unknown = GitState(sha=SHA, ref="refs/heads/main", dirty=False)
+    assert build.image_created(unknown, built_at) == "2026-01-02T03:04:05Z"
