@@ -54,13 +54,13 @@ if ! docker compose version --short 2>/dev/null | grep -qx "v\?${compose_version
     docker compose version
 fi
 
-# --- nox and uv, the pinned versions the workflows also install ---
+# --- nox and uv: the same hash-pinned file the workflows install from ---
 nox_version="$(tool_version nox)"
 uv_version="$(tool_version uv)"
 if ! { nox --version 2>&1 | grep -qx "$nox_version" && uv --version | grep -q " $uv_version"; }; then
-    log "pip install nox==${nox_version} uv==${uv_version}"
-    python3 -m pip install --quiet --root-user-action=ignore \
-        "nox==${nox_version}" "uv==${uv_version}"
+    log "pip install nox==${nox_version} uv==${uv_version} (hash-pinned)"
+    python3 -m pip install --quiet --root-user-action=ignore --require-hashes --no-deps \
+        -r "$repo_root/.github/requirements/ci-tools.txt"
 fi
 
 log "tools ready: $(docker --version); compose $(docker compose version --short); \

@@ -52,10 +52,19 @@ def parser() -> argparse.ArgumentParser:
     base_cmd.add_argument("--rebuild", action="store_true", help="build even if present")
 
     export_cmd = commands.add_parser(
-        "export-requirements", help="write the images' hashed requirements from uv.lock"
+        "export-requirements",
+        help="write the hashed requirements: the images' (from uv.lock) and the CI tools' "
+        "(.github/requirements/ci-tools.txt, from [tool.vibevoice-ci.tools])",
     )
-    export_cmd.add_argument(
+    export_mode = export_cmd.add_mutually_exclusive_group()
+    export_mode.add_argument(
         "--check", action="store_true", help="only check they are current (exit 1 if not)"
+    )
+    export_mode.add_argument(
+        "--upgrade",
+        action="store_true",
+        help="move nox's and uv's dependencies in the CI tools file to their newest versions "
+        "(by default the pins it already has are kept where they still fit)",
     )
     commands.add_parser(
         "lint-infra", help="actionlint, zizmor, hadolint and shellcheck (nox -s lint)"
@@ -94,12 +103,12 @@ def _dispatch(args: argparse.Namespace) -> int:
             stale = lockfile.drift(config)
             for item in stale:
                 print(
-                    f"error: {item.path} is out of date with uv.lock; run "
+                    f"error: {item.path} is out of date with {item.source}; run "
                     "`python -m vibevoice_ci export-requirements`",
                     file=sys.stderr,
                 )
             return EXIT_CHECK_FAILED if stale else EXIT_OK
-        for path in lockfile.export_all(config):
+        for path in lockfile.export_all(config, upgrade_ci_tools=args.upgrade):
             progress(f"wrote {path}")
         return EXIT_OK
     if args.command == "lint-infra":

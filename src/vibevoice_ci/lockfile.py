@@ -1,13 +1,22 @@
-"""The hashed requirements files the images install from, exported from uv.lock.
+"""The committed hashed requirements files, and whether they are still current.
 
-They are committed (so a Dockerfile builds with plain ``docker build`` and an audit has an
-exact list) and the ``lint`` session checks that they still match the lock.
+Two kinds, both written by ``python -m vibevoice_ci export-requirements`` and checked by its
+``--check`` (which the ``lint`` session runs):
+
+* each service's image requirements (``infra/docker/requirements/<service>.txt``), exported
+  from uv.lock, so a Dockerfile builds with plain ``docker build`` and an audit has an exact
+  list;
+* the CI tools file (``.github/requirements/ci-tools.txt``, see :mod:`vibevoice_ci.ci_tools`),
+  compiled from the nox and uv versions in ``[tool.vibevoice-ci.tools]``, which every
+  GitHub Actions job installs with ``pip --require-hashes``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from vibevoice_ci import ci_tools
 from vibevoice_ci.config import PipelineConfig
 from vibevoice_ci.report import write_text_atomic
 from vibevoice_ci.tools import uv
@@ -16,12 +25,17 @@ HEADER = (
     "# Generated from uv.lock by `python -m vibevoice_ci export-requirements`; do not edit.\n"
     "# Installed with pip --require-hashes by infra/docker/{service}.Dockerfile.\n"
 )
+# ExportDrift.service of the CI tools file (service names come from the config's tables).
+CI_TOOLS = "ci-tools"
 
 
 @dataclass(frozen=True)
 class ExportDrift:
+    """A committed file that no longer matches what it is generated from (``source``)."""
+
     service: str
     path: str
+    source: str = "uv.lock"
 
 
 def expected_requirements(config: PipelineConfig, service: str) -> str:
@@ -29,24 +43,40 @@ def expected_requirements(config: PipelineConfig, service: str) -> str:
     return HEADER.format(service=service) + uv.export_requirements(config.root, extra=extra)
 
 
-def export_all(config: PipelineConfig) -> list[str]:
-    """Rewrite every service's requirements file; return the paths written."""
+def export_all(config: PipelineConfig, *, upgrade_ci_tools: bool = False) -> list[str]:
+    """Rewrite every service's requirements file and the CI tools file; return the paths.
+
+    ``upgrade_ci_tools`` re-resolves nox's and uv's dependencies to their newest versions
+    instead of keeping the pins the CI tools file already has.
+    """
     written = []
     for name, service in config.services.items():
         write_text_atomic(service.requirements, expected_requirements(config, name))
-        written.append(str(service.requirements.relative_to(config.root)))
+        written.append(_relative(config, service.requirements))
+    if ci_tools.is_managed(config.root):
+        path = config.root / ci_tools.REQUIREMENTS_PATH
+        write_text_atomic(path, ci_tools.expected_text(config, upgrade=upgrade_ci_tools))
+        written.append(_relative(config, path))
     return written
 
 
 def drift(config: PipelineConfig) -> list[ExportDrift]:
-    """Services whose committed requirements file no longer matches uv.lock."""
+    """Committed files that no longer match uv.lock or ``[tool.vibevoice-ci.tools]``."""
     stale = []
     for name, service in config.services.items():
-        current = (
-            service.requirements.read_text(encoding="utf-8")
-            if (service.requirements.is_file())
-            else ""
-        )
-        if current != expected_requirements(config, name):
-            stale.append(ExportDrift(name, str(service.requirements.relative_to(config.root))))
+        if _read(service.requirements) != expected_requirements(config, name):
+            stale.append(ExportDrift(name, _relative(config, service.requirements)))
+    if ci_tools.is_managed(config.root):
+        path = config.root / ci_tools.REQUIREMENTS_PATH
+        if _read(path) != ci_tools.expected_text(config):
+            source = f"{ci_tools.TOOLS_TABLE} (nox, uv)"
+            stale.append(ExportDrift(CI_TOOLS, _relative(config, path), source))
     return stale
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def _relative(config: PipelineConfig, path: Path) -> str:
+    return str(path.relative_to(config.root))

@@ -99,8 +99,7 @@ concurrency:
   group: ${{ github.workflow }}-${{ github.event.pull_request.number || github.ref }}
   cancel-in-progress: ${{ github.event_name == 'pull_request' }}
 env:
-  NOX_VERSION: "2026.10.20"
-  UV_VERSION: "0.13.9"
+  PIP_DISABLE_PIP_VERSION_CHECK: "1"
 jobs:
   test:
     name: test
@@ -115,7 +114,7 @@ jobs:
       - uses: actions/setup-python@ece7cb06caefa5fff74198d8649806c4678c61a1 # v6.3.0
         with:
           python-version: "3.11"
-      - run: python -m pip install "nox==${NOX_VERSION}" "uv==${UV_VERSION}"
+      - run: python -m pip install --require-hashes --no-deps -r .github/requirements/ci-tools.txt
       - env:
           NOX_SESSION: tests
         run: nox -s "$NOX_SESSION"

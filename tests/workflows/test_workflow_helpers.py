@@ -49,7 +49,7 @@ words = st.text(
 noise_commands = st.lists(
     st.sampled_from(
         [
-            'python -m pip install "nox==${NOX_VERSION}" "uv==${UV_VERSION}"',
+            "python -m pip install --require-hashes --no-deps -r .github/requirements/ci-tools.txt",
             "echo building",
             "ls -la reports/",
             "# a comment that mentions nox -s lint",

@@ -8,10 +8,13 @@ an example workflow that breaks it, so a rule that can no longer fail is noticed
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
 import pytest
 
+from vibevoice_ci import ci_tools
 from vibevoice_ci.workflows import (
     Job,
     Step,
@@ -21,6 +24,7 @@ from vibevoice_ci.workflows import (
     nox_invocations,
     parse_uses,
     secrets_referenced,
+    shell_commands,
     uses_of,
 )
 
@@ -61,6 +65,59 @@ ZIZMOR_IGNORES_ALLOWED = {
 }
 _ZIZMOR_IGNORE_RE = re.compile(r"#\s*zizmor:\s*ignore\[(?P<audits>[^\]]*)\]")
 _RELEASE_TRIGGERS = {"release", "workflow_run"}
+# The hashed file every job installs nox and uv from (generated; see vibevoice_ci.ci_tools).
+CI_TOOLS_FILE = PurePosixPath(ci_tools.REQUIREMENTS_PATH.as_posix())
+# `pip install` options that take a value (the next word, unless written `--option=value`).
+_PIP_VALUE_OPTIONS = frozenset(
+    {
+        "-r",
+        "--requirement",
+        "-c",
+        "--constraint",
+        "-e",
+        "--editable",
+        "-i",
+        "--index-url",
+        "--extra-index-url",
+        "-f",
+        "--find-links",
+        "-t",
+        "--target",
+        "--prefix",
+        "--root",
+        "--src",
+        "--platform",
+        "--python-version",
+        "--implementation",
+        "--abi",
+        "--upgrade-strategy",
+        "--progress-bar",
+        "--root-user-action",
+        "--report",
+        "--no-binary",
+        "--only-binary",
+        "-C",
+        "--config-settings",
+        "--global-option",
+        "--cache-dir",
+        "--log",
+        "--timeout",
+        "--retries",
+        "--proxy",
+        "--trusted-host",
+        "--cert",
+        "--client-cert",
+        "--exists-action",
+        "--keyring-provider",
+        "--python",
+        "--use-feature",
+        "--use-deprecated",
+        "--group",
+    }
+)
+_PIP_RE = re.compile(r"pip(?:\d+(?:\.\d+)?)?")
+_PYTHON_RE = re.compile(r"python(?:\d+(?:\.\d+)?)?")
+_ENV_ASSIGNMENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 
 
 def _is_expression_true(value: object) -> bool:
@@ -82,6 +139,71 @@ def _scopes(permissions: object) -> dict[str, str] | None:
 def _is_release_workflow(wf: Workflow) -> bool:
     push = wf.triggers.get("push", {})
     return bool(push.get("tags")) or bool(_RELEASE_TRIGGERS & set(wf.triggers))
+
+
+@dataclass(frozen=True)
+class PipInstall:
+    """One ``pip install`` command: its flags, its ``-r`` files and what it names directly."""
+
+    flags: frozenset[str]
+    files: tuple[PurePosixPath, ...]
+    packages: tuple[str, ...]
+
+
+def pip_install(command: Sequence[str]) -> PipInstall | None:
+    """Parse ``pip install``, ``python -m pip install`` or ``uv pip install``; else ``None``.
+
+    ``packages`` are the requirements named on the command line (``nox==1``, ``-e .``): those
+    are installed without hashes, whatever the flags say.
+    """
+    words = list(command)
+    while words and _ENV_ASSIGNMENT_RE.match(words[0]):
+        words.pop(0)
+    if not words:
+        return None
+    program = Path(words[0]).name
+    if _PIP_RE.fullmatch(program):
+        args = words[1:]
+    elif _PYTHON_RE.fullmatch(program) and words[1:3] == ["-m", "pip"]:
+        args = words[3:]
+    elif program == "uv" and words[1:2] == ["pip"]:
+        args = words[2:]
+    else:
+        return None
+    while args and args[0].startswith("-"):  # general options before the command
+        args = args[2:] if args[0] in _PIP_VALUE_OPTIONS else args[1:]
+    if args[:1] != ["install"]:
+        return None
+    flags: set[str] = set()
+    files: list[PurePosixPath] = []
+    packages: list[str] = []
+    rest = iter(args[1:])
+    for word in rest:
+        if not word.startswith("-"):
+            packages.append(word)
+            continue
+        option, eq, value = word.partition("=")
+        if not eq and word in _PIP_VALUE_OPTIONS:
+            option, value = word, next(rest, "")
+        elif not eq and not option.startswith("--") and option[:2] in {"-r", "-e"}:
+            option, value = option[:2], option[2:]  # attached short form: -rfile.txt
+        flags.add(option)
+        if option in {"-r", "--requirement"}:
+            files.append(PurePosixPath(value))
+        elif option in {"-e", "--editable"}:
+            packages.append(f"-e {value}")
+    return PipInstall(frozenset(flags), tuple(files), tuple(packages))
+
+
+def _step_pip_installs(step: Step) -> list[PipInstall]:
+    if step.run is None:
+        return []
+    found = (pip_install(command) for command in shell_commands(step.run))
+    return [install for install in found if install is not None]
+
+
+def _installs_ci_tools(step: Step) -> bool:
+    return any(CI_TOOLS_FILE in install.files for install in _step_pip_installs(step))
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,6 +399,32 @@ def zizmor_ignore_problems(wf: Workflow) -> list[str]:
     return problems
 
 
+def tool_install_problems(wf: Workflow) -> list[str]:
+    """Jobs install nox and uv from the hashed CI tools file; no pip install names a package."""
+    problems: list[str] = []
+    for job in wf.jobs.values():
+        if job.uses is not None:
+            continue
+        from_file = False
+        for step in job.steps:
+            for install in _step_pip_installs(step):
+                where = f"job {job.id}: {step.label}"
+                if install.packages:
+                    named = " ".join(install.packages)
+                    problems.append(f"{where}: `pip install {named}` installs by name, unhashed")
+                if "--require-hashes" not in install.flags:
+                    problems.append(f"{where}: pip install without --require-hashes")
+                if CI_TOOLS_FILE in install.files:
+                    from_file = True
+                    if "--no-deps" not in install.flags:
+                        problems.append(f"{where}: installs {CI_TOOLS_FILE} without --no-deps")
+        if not from_file:
+            problems.append(
+                f"job {job.id}: does not install nox and uv with `{ci_tools.INSTALL_COMMAND}`"
+            )
+    return problems
+
+
 def job_shape_problems(wf: Workflow) -> list[str]:
     """Checkout, set up Python 3.11, install nox, run the session, then upload its reports."""
     problems: list[str] = []
@@ -296,7 +444,7 @@ def _shape(job: Job) -> list[str]:
 
     checkout = first(uses_repo("actions/checkout"))
     python = first(uses_repo("actions/setup-python"))
-    install = first(lambda s: s.run is not None and "nox==" in s.run)
+    install = first(_installs_ci_tools)
     nox = first(lambda s: s.run is not None and bool(nox_invocations(s.run)))
     upload = first(uses_repo("actions/upload-artifact"))
     order = [
@@ -351,6 +499,7 @@ RULES: list[Rule] = [
     secret_problems,
     release_cache_problems,
     zizmor_ignore_problems,
+    tool_install_problems,
     job_shape_problems,
     retention_problems,
 ]
@@ -366,6 +515,9 @@ def test_example_workflow_passes_every_rule(make_workflow: MakeWorkflow) -> None
     example = make_workflow()
     assert {rule.__name__: rule(example) for rule in RULES} == {r.__name__: [] for r in RULES}
 
+
+INSTALL = "python -m pip install --require-hashes --no-deps -r .github/requirements/ci-tools.txt"
+INSTALL_STEP = f"      - run: {INSTALL}\n"
 
 # (rule, replacements applied to the example workflow, a phrase of the expected problem)
 BROKEN_EXAMPLES: list[tuple[Rule, list[tuple[str, str]], str]] = [
@@ -426,11 +578,21 @@ BROKEN_EXAMPLES: list[tuple[Rule, list[tuple[str, str]], str]] = [
         [("  pull_request:\n", "  pull_request:  # zizmor: ignore[dangerous-triggers]\n")],
         "not allowed",
     ),
+    (tool_install_problems, [(INSTALL, "python -m pip install nox uv")], "installs by name"),
     (
-        job_shape_problems,
-        [('      - run: python -m pip install "nox==${NOX_VERSION}" "uv==${UV_VERSION}"\n', "")],
-        "no nox install",
+        tool_install_problems,
+        [(INSTALL, f"{INSTALL} && python -m pip install 'nox==2026.10.20'")],
+        "`pip install nox==2026.10.20` installs by name",
     ),
+    (tool_install_problems, [("--require-hashes ", "")], "without --require-hashes"),
+    (tool_install_problems, [("--no-deps ", "")], "without --no-deps"),
+    (tool_install_problems, [(INSTALL_STEP, "")], "does not install nox and uv"),
+    (
+        tool_install_problems,
+        [(".github/requirements/ci-tools.txt", "requirements.txt")],
+        "does not install nox and uv",
+    ),
+    (job_shape_problems, [(INSTALL_STEP, "")], "no nox install"),
     (job_shape_problems, [('python-version: "3.11"', 'python-version: "3.12"')], "3.12"),
     (retention_problems, [("path: reports/tests/", "path: reports/")], "does not upload"),
     (retention_problems, [("retention-days: 30", "retention-days: 5")], "expected 30"),
@@ -456,6 +618,44 @@ def test_smoke_ignore_is_allowed_only_in_its_file(make_workflow: MakeWorkflow) -
     ignore = ("  pull_request:\n", "  workflow_run:  # zizmor: ignore[dangerous-triggers]\n")
     assert zizmor_ignore_problems(make_workflow(ignore, name="ci-smoke-test.yml")) == []
     assert zizmor_ignore_problems(make_workflow(ignore, name="other.yml")) != []
+
+
+def test_example_installs_with_the_documented_command() -> None:
+    assert INSTALL == ci_tools.INSTALL_COMMAND
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        "python3 -m pip install --no-deps --require-hashes -r ./.github/requirements/ci-tools.txt",
+        "pip install --require-hashes --no-deps --requirement=.github/requirements/ci-tools.txt",
+        "A=1 pip3.11 install --no-deps --require-hashes -r.github/requirements/ci-tools.txt",
+    ],
+)
+def test_tool_install_rule_accepts_the_spellings(run: str, make_workflow: MakeWorkflow) -> None:
+    assert tool_install_problems(make_workflow((INSTALL, run))) == []
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("echo pip install nox", None),
+        ("python -m pip --version", None),
+        ("pip download nox", None),
+        ("pip --cache-dir /tmp/c install nox", PipInstall(frozenset(), (), ("nox",))),
+        (
+            "python -m pip install -U --index-url https://x/simple nox",
+            PipInstall(frozenset({"-U", "--index-url"}), (), ("nox",)),
+        ),
+        (
+            "uv pip install -c c.txt -e . -r a.txt",
+            PipInstall(frozenset({"-c", "-e", "-r"}), (PurePosixPath("a.txt"),), ("-e .",)),
+        ),
+    ],
+)
+def test_pip_install_parsing(command: str, expected: PipInstall | None) -> None:
+    (words,) = shell_commands(command)
+    assert pip_install(words) == expected
 
 
 def test_every_rule_has_a_broken_example() -> None:

@@ -1,33 +1,37 @@
 """What each milestone-one workflow must do, as the seed design describes it.
 
 Triggers (seed "Trigger Strategy"), the tool versions the jobs install (one source of truth:
-``[tool.vibevoice-ci.tools]``), the build job's registry login and push, the smoke job's
+``[tool.vibevoice-ci.tools]``, compiled into the hashed ``.github/requirements/ci-tools.txt``
+that every job installs from), the build job's registry login and push, the smoke job's
 checkout of the built commit, and the Dependabot configuration.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 import yaml
 
+from vibevoice_ci import ci_tools
+from vibevoice_ci.ci_tools import parse_requirements
 from vibevoice_ci.workflows import (
     Workflow,
     WorkflowFileError,
     WorkflowLoader,
-    expand_variables,
     job_sessions,
     load_yaml,
     parse_uses,
     secrets_referenced,
-    shell_commands,
     uses_of,
 )
 
 CI_TEST = "ci-test.yml"
 CI_BUILD = "ci-build-push.yml"
 CI_SMOKE = "ci-smoke-test.yml"
+_SHA256_RE = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def test_milestone_workflows_exist(workflow_by_file: dict[str, Workflow]) -> None:
@@ -92,32 +96,97 @@ def test_smoke_checks_out_the_built_commit_and_holds_nothing(
     assert uses_of(job, "actions/download-artifact") == [], "never run the build's artifacts"
 
 
-def test_tool_versions_come_from_pyproject(
-    workflows: list[Workflow], pyproject: dict[str, object]
-) -> None:
+def ci_tools_pin_problems(text: str, expected: Mapping[str, str]) -> list[str]:
+    """The CI tools file holds only exact pins, each hashed, with nox and uv as configured."""
+    problems: list[str] = []
+    pins: dict[str, list[str]] = {}
+    lines = parse_requirements(text)
+    if not lines:
+        return ["no requirements"]
+    for req in lines:
+        where = f"line {req.line}"
+        if req.name is None:
+            problems.append(f"{where}: {req.text!r} is an option, not a hashed pin")
+            continue
+        if req.version is None:
+            problems.append(f"{where}: {req.name} is not pinned with ==")
+        else:
+            pins.setdefault(req.name, []).append(req.version)
+        if not req.hashes:
+            problems.append(f"{where}: {req.name} has no --hash=sha256:")
+        problems += [
+            f"{where}: {req.name} hash {digest!r} is not sha256:<64 hex digits>"
+            for digest in req.hashes
+            if not _SHA256_RE.fullmatch(digest)
+        ]
+    for tool, version in expected.items():
+        found = pins.get(tool, [])
+        if found != [version]:
+            problems.append(
+                f"{tool} is pinned at {found or 'nothing'}; {ci_tools.TOOLS_TABLE} says {version}"
+            )
+    return problems
+
+
+def test_tool_versions_come_from_pyproject(repo_root: Path, pyproject: dict[str, object]) -> None:
     tools = pyproject["tool"]["vibevoice-ci"]["tools"]  # type: ignore[index]
     expected = {"nox": tools["nox"], "uv": tools["uv"]}
-    for wf in workflows:
-        for job in wf.jobs.values():
-            installed = _pip_installed(wf, job.id)
-            assert installed == expected, f"{wf.path.name}: job {job.id} installs {installed}"
+    path = repo_root / ci_tools.REQUIREMENTS_PATH
+    assert path.is_file(), f"{path} is missing: run `python -m vibevoice_ci export-requirements`"
+    problems = ci_tools_pin_problems(path.read_text(encoding="utf-8"), expected)
+    assert problems == [], (
+        f"{ci_tools.REQUIREMENTS_PATH}:\n" + "\n".join(problems) + "\nrun `python -m "
+        "vibevoice_ci export-requirements` after changing [tool.vibevoice-ci.tools]"
+    )
 
 
-def _pip_installed(wf: Workflow, job_id: str) -> dict[str, str | None]:
-    """``{package: version}`` for every ``pkg==version`` a job's ``pip install`` names."""
-    job = wf.jobs[job_id]
-    found: dict[str, str | None] = {}
-    for step in job.steps:
-        if step.run is None:
-            continue
-        for command in shell_commands(step.run):
-            if "pip" not in command or "install" not in command:
-                continue
-            for word in command:
-                name, sep, version = word.partition("==")
-                if sep:
-                    found[name] = expand_variables(version, wf.step_env(job, step))
-    return found
+HASH_A = "sha256:" + "a" * 64
+HASH_B = "sha256:" + "b" * 64
+EXAMPLE_PINS = {"nox": "2026.10.20", "uv": "0.13.9"}
+# A CI tools file in uv's shape; the broken examples below change one thing in it.
+GOOD_CI_TOOLS = f"""\
+# Generated; do not edit.
+colorama==0.4.6 ; sys_platform == 'win32' \\
+    --hash={HASH_A}
+    # via colorlog
+nox==2026.10.20 \\
+    --hash={HASH_A} \\
+    --hash={HASH_B}
+uv==0.13.9 \\
+    --hash={HASH_B}
+"""
+
+
+def test_example_ci_tools_file_passes() -> None:
+    assert ci_tools_pin_problems(GOOD_CI_TOOLS, EXAMPLE_PINS) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("nox==2026.10.20", "nox==2025.2.9", "nox is pinned at ['2025.2.9']"),
+        ("uv==0.13.9 \\\n    --hash=" + HASH_B + "\n", "", "uv is pinned at nothing"),
+        ("nox==2026.10.20", "nox>=2026.10.20", "nox is not pinned with =="),
+        ("nox==2026.10.20", "nox===2026.10.20", "nox is not pinned with =="),
+        (f"0.4.6 ; sys_platform == 'win32' \\\n    --hash={HASH_A}", "0.4.6", "has no --hash"),
+        (HASH_B + "\n", "md5:" + "0" * 32 + "\n", "is not sha256"),
+        ("# Generated; do not edit.\n", "-e .\n", "is an option, not a hashed pin"),
+        ("# Generated; do not edit.\n", "--index-url https://example.org\n", "an option"),
+        (
+            "# Generated; do not edit.\n",
+            f"nox==2026.10.20 --hash={HASH_A}\n",
+            "at ['2026.10.20', '2026.10.20']",
+        ),
+    ],
+)
+def test_ci_tools_pin_rule_catches(old: str, new: str, expected: str) -> None:
+    assert old in GOOD_CI_TOOLS, old
+    problems = ci_tools_pin_problems(GOOD_CI_TOOLS.replace(old, new), EXAMPLE_PINS)
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_ci_tools_pin_rule_rejects_an_empty_file() -> None:
+    assert ci_tools_pin_problems("# nothing\n", EXAMPLE_PINS) == ["no requirements"]
 
 
 def test_build_logs_in_and_pushes_to_ghcr(workflow_by_file: dict[str, Workflow]) -> None:
