@@ -35,10 +35,13 @@ def install(session: nox.Session, *extras: str, dev: bool = False) -> None:
 @nox.session(python=PYTHON, tags=["check"])
 def lint(session: nox.Session) -> None:
     """Ruff, mypy --strict, requirements vs uv.lock, actionlint, zizmor, hadolint, shellcheck."""
+    if session.posargs not in ([], ["--fix"]):
+        session.error("usage: nox -s lint [-- --fix]  (--fix applies ruff's fixes and formatting)")
+    fix = session.posargs == ["--fix"]
     install(session, "tts", "ci", dev=True)
     paths = ["src", "tests", "scripts", "noxfile.py"]
-    session.run("ruff", "check", *paths)
-    session.run("ruff", "format", "--check", *paths)
+    session.run("ruff", "check", *(["--fix"] if fix else []), *paths)
+    session.run("ruff", "format", *([] if fix else ["--check"]), *paths)
     session.run("mypy", "--strict", "src")
     session.run("python", "-m", "vibevoice_ci", "export-requirements", "--check")
     session.run("python", "-m", "vibevoice_ci", "lint-infra", env=install_actionlint(session))
