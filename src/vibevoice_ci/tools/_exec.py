@@ -6,9 +6,10 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from vibevoice_ci.errors import ToolFailedError, ToolMissingError
 
@@ -84,6 +85,26 @@ def run_tool(
     if check and not result.ok:
         raise ToolFailedError(failure_message(result))
     return result
+
+
+Finding = TypeVar("Finding")
+
+
+def run_linter(
+    argv: Sequence[str], parse: Callable[[str], list[Finding]], *, cwd: Path, timeout: float = 300
+) -> list[Finding]:
+    """Run a linter that exits 0 when clean and 1 with findings; return the parsed findings.
+
+    Any other exit (a crash, a missing file, a bad flag), or exit 1 with nothing parsed, is a
+    ``ToolFailedError``: a linter that did not really run must never look clean.
+    """
+    result = run_tool(argv, cwd=cwd, check=False, timeout=timeout)
+    if result.returncode not in (0, 1):
+        raise ToolFailedError(failure_message(result))
+    findings = parse(result.stdout) if result.stdout.strip() else []
+    if result.returncode == 1 and not findings:
+        raise ToolFailedError(failure_message(result))
+    return findings
 
 
 def failure_message(result: ToolResult, *, tail_lines: int = 5) -> str:

