@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import numpy as np
@@ -347,3 +348,17 @@ def test_sigterm_lets_an_in_flight_websocket_stream_finish(
     audio = b"".join(frame for frame in frames if isinstance(frame, bytes))
     assert logs[-1]["audio_seconds"] == pytest.approx(seconds(audio), abs=0.01)
     assert seconds(audio) > 15
+
+
+def test_websocket_accepts_the_longest_allowed_text_in_any_script(tts_espeak: LocalService) -> None:
+    # 2,000 CJK characters are 18 KB once percent-encoded in the URL, beyond the 8 KiB request
+    # line the websockets library allows by default (the handshake used to hang).
+    ws_url = tts_espeak.url.replace("http://", "ws://")
+    text = "\u4f60\u597d" * 1000
+    with connect(f"{ws_url}/stream?text={quote(text)}", proxy=None, open_timeout=30) as ws:
+        first = json.loads(ws.recv(timeout=30))
+    assert first["event"] == "started"
+
+    frames, code = _ws_session(f"{ws_url}/stream?text={quote(chr(0x4F60) * 2001)}")
+    assert code == 1008
+    assert not any(isinstance(frame, bytes) for frame in frames)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Generator
@@ -70,9 +72,35 @@ class DrainingServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+def request_head_limit(max_text_chars: int) -> int:
+    """Bytes a request head may take so that ``WS /stream?text=`` fits any allowed text.
+
+    The text travels in the URL: up to 4 UTF-8 bytes a character, each percent-encoded as 3,
+    so 12 bytes a character, plus room for the other parameters and headers. uvicorn's default
+    (16 KiB) would make a valid 2,000-character non-Latin text hang the handshake.
+    """
+    return max(16 * 1024, 12 * max_text_chars + 16 * 1024)
+
+
+def allow_long_request_lines(limit: int) -> None:
+    """Let the WebSocket handshake accept request lines up to ``limit`` bytes.
+
+    The websockets library caps a request line at 8 KiB, set by the documented
+    ``WEBSOCKETS_MAX_LINE_LENGTH`` variable that it reads when imported; it is set here for a
+    later import and applied to the modules already loaded.
+    """
+    os.environ["WEBSOCKETS_MAX_LINE_LENGTH"] = str(limit)
+    for name in ("websockets.http11", "websockets.legacy.http"):
+        module = sys.modules.get(name)
+        if module is not None:
+            current = int(getattr(module, "MAX_LINE_LENGTH", 0))
+            setattr(module, "MAX_LINE_LENGTH", max(current, limit))  # noqa: B010
+
+
 def serve(app: Starlette, host: str, port: int) -> int:
     """Serve ``app`` until a signal (or an engine failure); return the exit status."""
     state = service_state(app)
+    head_limit = request_head_limit(state.settings.max_text_chars)
     config = uvicorn.Config(
         app,
         host=host,
@@ -82,7 +110,9 @@ def serve(app: Starlette, host: str, port: int) -> int:
         lifespan="on",
         timeout_graceful_shutdown=int(state.settings.drain_seconds) + 1,
         server_header=False,
+        h11_max_incomplete_event_size=head_limit,
     )
+    allow_long_request_lines(head_limit)
     server = DrainingServer(config, state)
     state.on_fatal = server.fail
     server.run()
