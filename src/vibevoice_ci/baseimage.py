@@ -20,7 +20,7 @@ from pathlib import Path
 from vibevoice_ci.config import BaseImageConfig
 from vibevoice_ci.errors import PipelineError
 from vibevoice_ci.tools import docker, mmdebstrap
-from vibevoice_ci.tools._exec import progress, run_tool
+from vibevoice_ci.tools._exec import progress
 
 APT_SOURCES = (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list"))
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -41,7 +41,7 @@ def resolve_base_image(config: BaseImageConfig) -> BaseImageChoice:
     if docker.image_exists(config.offline):
         return BaseImageChoice(config.offline, "offline base, already present")
     progress(f"pulling base image {config.default}")
-    pulled = run_tool([docker.docker(), "pull", config.default], check=False, timeout=900)
+    pulled = docker.pull(config.default)
     if pulled.ok:
         return BaseImageChoice(config.default, "default, pulled")
     progress(f"cannot pull {config.default} ({_last_line(pulled.stderr)}); building offline base")

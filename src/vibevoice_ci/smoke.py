@@ -8,7 +8,6 @@ Modes:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -24,7 +23,13 @@ from vibevoice_ci.errors import (
     UsageError,
 )
 from vibevoice_ci.local_service import running_tts_service
-from vibevoice_ci.report import Outcome, publish_summary, render_summary, write_json_atomic
+from vibevoice_ci.report import (
+    Outcome,
+    publish_summary,
+    render_summary,
+    write_json_atomic,
+    write_text_atomic,
+)
 from vibevoice_ci.smoke_checks import CheckResult, ServiceUnreachableError, all_passed, run_checks
 from vibevoice_ci.tools import compose, docker
 from vibevoice_ci.tools._exec import progress
@@ -129,13 +134,13 @@ def _docker_stack(
 
 def _collect_logs(stack: compose.Stack, logs_dir: Path) -> None:
     """Keep the containers' logs and states; never let a failure here hide the real one."""
-    _save(logs_dir / "compose.log", compose.logs(stack))
+    write_text_atomic(logs_dir / "compose.log", compose.logs(stack))
     try:
         states = [asdict(state) for state in compose.ps(stack)]
     except PipelineError as exc:
-        _save(logs_dir / "compose-ps.json", json.dumps({"error": str(exc)}))
+        write_json_atomic(logs_dir / "compose-ps.json", {"error": str(exc)})
     else:
-        _save(logs_dir / "compose-ps.json", json.dumps(states, indent=2))
+        write_json_atomic(logs_dir / "compose-ps.json", states)
 
 
 @contextmanager
@@ -145,11 +150,6 @@ def _local_process(
     del config
     with running_tts_service(engine, log_path=logs_dir / "tts-local.log") as service:
         yield service.url, [f"local process, engine {engine}"]
-
-
-def _save(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
 
 
 def _write_report(report_dir: Path, run: SmokeRun) -> None:

@@ -152,6 +152,11 @@ def parse_image_inspect(output: str) -> ImageInfo:
         raise ToolFailedError(f"docker image inspect printed unexpected output: {exc}") from None
 
 
+def pull(reference: str) -> ToolResult:
+    """``docker pull``; the result says whether it worked (an offline machine cannot)."""
+    return run_tool([docker(), "pull", reference], check=False, timeout=900)
+
+
 def tag(source: str, target: str) -> None:
     run_tool([docker(), "tag", source, target], timeout=60)
 
@@ -178,8 +183,3 @@ def import_rootfs(tarball: Path, reference: str, *, changes: Sequence[str]) -> s
         argv += ["--change", change]
     argv += [str(tarball), reference]
     return run_tool(argv, timeout=600).stdout.strip()
-
-
-def container_logs(container: str) -> str:
-    result = run_tool([docker(), "logs", "--timestamps", container], check=False, timeout=60)
-    return result.stdout + result.stderr
