@@ -5,18 +5,18 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from vibevoice_ci.workflows import (
+from workflow_model import (
     WORKFLOWS_DIR,
+    MakeWorkflow,
     NoxSession,
     Workflow,
     load_workflows,
     parse_nox_listing,
     parse_workflow,
+    supported_pythons,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +44,16 @@ def workflow_by_file(workflows: list[Workflow]) -> dict[str, Workflow]:
 def pyproject() -> dict[str, object]:
     with (REPO_ROOT / "pyproject.toml").open("rb") as handle:
         return tomllib.load(handle)
+
+
+@pytest.fixture(scope="session")
+def supported_pythons_list(pyproject: dict[str, object]) -> list[str]:
+    """The Python versions pyproject.toml's classifiers name, oldest first."""
+    project = pyproject["project"]
+    assert isinstance(project, dict)
+    found = supported_pythons(project.get("classifiers", []))
+    assert found, "pyproject.toml names no `Programming Language :: Python :: 3.X` classifier"
+    return found
 
 
 @pytest.fixture(scope="session")
@@ -134,9 +144,6 @@ def _make_workflow(*replacements: tuple[str, str], name: str = "example.yml") ->
         assert old in text, f"{old!r} is not in the example workflow"
         text = text.replace(old, new)
     return parse_workflow(text, Path(".github/workflows") / name)
-
-
-MakeWorkflow = Callable[..., Workflow]
 
 
 @pytest.fixture(scope="session")

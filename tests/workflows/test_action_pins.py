@@ -7,12 +7,12 @@ by tag is the slsa-github-generator reusable workflow listed there as a ``tag_ex
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pytest
-
-from vibevoice_ci.workflows import (
+from workflow_model import (
+    MakeWorkflow,
     Workflow,
     is_full_sha,
     iter_uses,
@@ -20,8 +20,6 @@ from vibevoice_ci.workflows import (
     uses_lines,
     version_from_comment,
 )
-
-MakeWorkflow = Callable[..., Workflow]
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,7 @@ def load_pins(data: Mapping[str, object]) -> Pins:
 def pin_problems(wf: Workflow, pins: Pins) -> list[str]:
     """Every ``uses:`` is a verified SHA (or the one tag exception) with a matching comment."""
     problems: list[str] = []
-    structural = [uses for _, _, uses in iter_uses(wf)]
+    structural = list(iter_uses(wf))
     lines = uses_lines(wf.text)
     if sorted(structural) != sorted(line.value for line in lines):
         problems.append("some `uses:` are not one-per-line block style (cannot check comments)")
@@ -136,7 +134,7 @@ def test_pin_rule_allows_the_slsa_tag_exception(
     call = f"  provenance:\n    uses: {SLSA}@v2.1.0 # v2.1.0: rejects SHA refs\n"
     wf = make_workflow(("jobs:\n  test:\n", f"jobs:\n{call}  test:\n"))
     assert pin_problems(wf, load_pins(pins)) == []
-    assert any(uses.endswith("@v2.1.0") for _, _, uses in iter_uses(wf))
+    assert any(uses.endswith("@v2.1.0") for uses in iter_uses(wf))
 
 
 def test_pin_rule_notices_flow_style_uses(

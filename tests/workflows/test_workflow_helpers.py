@@ -1,29 +1,29 @@
-"""Unit and property tests for the pure helpers in ``vibevoice_ci.workflows``."""
+"""Unit and property tests for the pure helpers in ``workflow_model``."""
 
 from __future__ import annotations
 
-import shlex
 import string
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from vibevoice_ci.errors import UsageError
-from vibevoice_ci.workflows import (
+from workflow_model import (
+    NOX_RUN,
+    NOX_RUN_WITH_POSARG,
+    NOX_RUNS,
     WorkflowFileError,
-    expand_variables,
     has_expression,
     is_full_sha,
+    job_session,
     load_yaml,
+    mentions_nox,
     normalize_triggers,
-    nox_argv,
-    nox_invocations,
     parse_nox_listing,
     parse_uses,
     parse_workflow,
     secrets_referenced,
-    shell_commands,
+    supported_pythons,
     uses_lines,
     version_from_comment,
 )
@@ -38,26 +38,6 @@ versions = st.builds(
     lambda parts, v: ("v" if v else "") + ".".join(str(p) for p in parts),
     st.lists(st.integers(0, 2100), min_size=1, max_size=3),
     st.booleans(),
-)
-session_names = st.from_regex(r"[a-z][a-z0-9_]{0,10}(-[a-z0-9]{1,5})?", fullmatch=True)
-env_names = st.from_regex(r"[A-Z_][A-Z0-9_]{0,12}", fullmatch=True)
-# Words a shell script might hold; a word that is only a separator cannot be told from one
-# once shlex has removed its quotes, so those are left out.
-words = st.text(
-    alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=12
-).filter(lambda w: w not in {";", "&&", "||", "|", "&", "(", ")", ";;", "|&"})
-noise_commands = st.lists(
-    st.sampled_from(
-        [
-            "python -m pip install --require-hashes --no-deps -r .github/requirements/ci-tools.txt",
-            "echo building",
-            "ls -la reports/",
-            "# a comment that mentions nox -s lint",
-            'export VIBEVOICE_REGISTRY="ghcr.io/${OWNER,,}"',
-            "test -f uv.lock",
-        ]
-    ),
-    max_size=4,
 )
 
 
@@ -160,113 +140,84 @@ def test_version_from_comment(comment: str | None, version: str | None) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Shell scripts and nox sessions
+# The nox line and the supported Pythons
 
 
-def _nox_command(prefix: str, flag: str, session: str, posargs: list[str]) -> str:
-    program = {"nox": ["nox"], "py": ["python", "-m", "nox"], "uvx": ["uvx", "nox"]}[prefix]
-    selection = [f"{flag}{session}"] if flag.endswith("=") else [flag, session]
-    tail = ["--", *posargs] if posargs else []
-    return shlex.join([*program, *selection, *tail])
+def _job_with_run(run: str, env: dict[str, str]) -> str:
+    return yaml.safe_dump({"on": "push", "jobs": {"j": {"steps": [{"env": env, "run": run}]}}})
 
 
 @PROPERTY
 @given(
-    before=noise_commands,
-    after=noise_commands,
-    prefix=st.sampled_from(["nox", "py", "uvx"]),
-    flag=st.sampled_from(["-s", "-e", "--session", "--sessions", "--session="]),
-    session=session_names,
-    posargs=st.lists(words, max_size=3),
-    separator=st.sampled_from(["\n", " && ", "; ", "\n\n"]),
+    run=st.one_of(
+        st.sampled_from(NOX_RUNS),
+        st.sampled_from(NOX_RUNS).map(lambda line: f"{line} -x"),
+        st.sampled_from(NOX_RUNS).map(lambda line: f"echo hi\n{line}"),
+        st.sampled_from(NOX_RUNS).map(lambda line: line.replace('"', "")),
+        st.text(alphabet=string.ascii_letters + ' -$"', max_size=30),
+    ),
+    session=st.one_of(st.none(), st.from_regex(r"[a-z][a-z0-9_-]{0,10}", fullmatch=True)),
+    posarg=st.one_of(st.none(), st.from_regex(r"--[a-z]{1,8}", fullmatch=True)),
 )
-def test_the_session_comes_back_out_of_any_script(
-    before: list[str],
-    after: list[str],
-    prefix: str,
-    flag: str,
-    session: str,
-    posargs: list[str],
-    separator: str,
+def test_only_the_exact_nox_lines_name_a_session(
+    run: str, session: str | None, posarg: str | None
 ) -> None:
-    command = _nox_command(prefix, flag, session, posargs)
-    # A comment swallows the rest of its line, so comments get lines of their own.
-    lines: list[str] = []
-    chain: list[str] = []
-    for part in [*before, command, *after]:
-        if part.startswith("#"):
-            lines += [separator.join(chain), part] if chain else [part]
-            chain = []
-        else:
-            chain.append(part)
-    script = "\n".join([*lines, separator.join(chain)])
-    (invocation,) = nox_invocations(script)
-    assert invocation.sessions == (session,)
-    assert invocation.posargs == tuple(posargs)
-    assert invocation.selectors == ()
-
-
-@PROPERTY
-@given(st.lists(st.lists(words, min_size=1, max_size=5), min_size=1, max_size=4))
-def test_shell_commands_splits_what_shlex_join_built(commands: list[list[str]]) -> None:
-    script = "\n".join(shlex.join(command) for command in commands)
-    assert shell_commands(script) == commands
-
-
-def test_shell_commands_handles_continuations_quotes_and_comments() -> None:
-    script = 'nox -s "$NOX_SESSION" \\\n  -- --push  # trailing\necho "a\nb" && true'
-    assert shell_commands(script) == [
-        ["nox", "-s", "$NOX_SESSION", "--", "--push"],
-        ["echo", "a\nb"],
-        ["true"],
-    ]
-
-
-def test_unterminated_quote_is_an_error() -> None:
-    with pytest.raises(WorkflowFileError, match="unterminated quote"):
-        shell_commands('echo "never closed')
+    env = {k: v for k, v in (("NOX_SESSION", session), ("NOX_POSARG", posarg)) if v is not None}
+    wf = parse_workflow(_job_with_run(run, env))
+    job = wf.jobs["j"]
+    found = job_session(job)
+    if run.strip() not in NOX_RUNS:
+        assert found is None
+        return
+    assert found is not None
+    assert mentions_nox(job.steps[0])
+    assert found.session == session
+    assert found.posarg == (posarg if run.strip() == NOX_RUN_WITH_POSARG else None)
 
 
 @pytest.mark.parametrize(
-    ("command", "args"),
+    ("run", "mentions"),
     [
-        (["nox", "-s", "x"], ["-s", "x"]),
-        (["/usr/bin/nox"], []),
-        (["python3.11", "-m", "nox", "-l"], ["-l"]),
-        (["FOO=1", "exec", "nox"], []),
-        (["pipx", "run", "nox", "-s", "y"], ["-s", "y"]),
-        (["python", "-m", "pip", "install", "nox==1"], None),
-        (["noxious", "-s", "x"], None),
-        (["echo", "nox", "-s", "x"], None),
+        (NOX_RUN, True),
+        ("python -m nox -l", True),
+        ("uvx nox", True),
+        ("cat noxfile.py", False),
+        ("echo nothing", False),
     ],
 )
-def test_nox_argv(command: list[str], args: list[str] | None) -> None:
-    assert nox_argv(command) == args
+def test_mentions_nox(run: str, mentions: bool) -> None:
+    (step,) = parse_workflow(_job_with_run(run, {})).jobs["j"].steps
+    assert mentions_nox(step) is mentions
 
 
-def test_nox_options_with_values_are_not_sessions() -> None:
-    (inv,) = nox_invocations("nox -f other.py --reuse-venv yes -p 3.11 3.12 -s lint -k 'not x'")
-    assert inv.sessions == ("lint",)
-    assert inv.selectors == ("-k not x",)
-    (inv,) = nox_invocations("nox -slint --tags check")
-    assert (inv.sessions, inv.selectors) == (("lint",), ("--tags check",))
+minors = st.integers(min_value=0, max_value=40)
+other_classifiers = st.sampled_from(
+    [
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3 :: Only",
+        "Programming Language :: Python :: Implementation :: CPython",
+        "License :: OSI Approved :: GNU General Public License v3 or later (GPLv3+)",
+        "Programming Language :: Python :: 2.7",
+    ]
+)
 
 
 @PROPERTY
-@given(
-    env=st.dictionaries(env_names, st.text(alphabet=string.printable, max_size=10), max_size=5),
-    name=env_names,
-    braced=st.booleans(),
-    prefix=st.text(alphabet=string.ascii_lowercase, max_size=5),
-)
-def test_expand_variables(env: dict[str, str], name: str, braced: bool, prefix: str) -> None:
-    reference = f"${{{name}}}" if braced else f"${name}"
-    expanded = expand_variables(f"{prefix}{reference}", env)
-    if name in env:
-        assert expanded == prefix + env[name]
-    else:
-        assert expanded is None
-    assert expand_variables(prefix, env) == prefix
+@given(st.lists(minors, max_size=8), st.lists(other_classifiers, max_size=4), st.randoms())
+def test_supported_pythons_are_the_3_x_classifiers_in_numeric_order(
+    found: list[int], others: list[str], random: object
+) -> None:
+    classifiers = [f"Programming Language :: Python :: 3.{minor}" for minor in found] + others
+    random.shuffle(classifiers)  # type: ignore[attr-defined]
+    versions = supported_pythons(classifiers)
+    assert versions == [f"3.{minor}" for minor in sorted(set(found))]
+    if len(versions) >= 2:
+        assert (versions[0], versions[-1]) == (f"3.{min(found)}", f"3.{max(found)}")
+
+
+def test_supported_pythons_orders_3_10_after_3_9() -> None:
+    names = ["Programming Language :: Python :: 3.10", "Programming Language :: Python :: 3.9"]
+    assert supported_pythons(names) == ["3.9", "3.10"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,7 +302,7 @@ def test_parse_nox_listing() -> None:
         ' "tags": ["check"], "call_spec": {}}]'
     )
     (session,) = parse_nox_listing(text)
-    assert (session.session, session.name, session.tags) == ("tests-3.11", "tests", ("check",))
-    for bad in ("nope", "{}", "[1]"):
-        with pytest.raises(UsageError):
+    assert (session.session, session.name, session.description) == ("tests-3.11", "tests", "Tests.")
+    for bad, message in (("nope", "Expecting value"), ("{}", "JSON list"), ("[1]", "entry")):
+        with pytest.raises(ValueError, match=message):
             parse_nox_listing(bad)

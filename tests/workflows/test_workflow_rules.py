@@ -8,28 +8,28 @@ an example workflow that breaks it, so a rule that can no longer fail is noticed
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
-
-from vibevoice_ci import ci_tools
-from vibevoice_ci.workflows import (
+from workflow_model import (
     Job,
+    MakeWorkflow,
     Step,
     Workflow,
     has_expression,
-    job_sessions,
-    nox_invocations,
+    job_session,
+    mentions_nox,
     parse_uses,
     secrets_referenced,
-    shell_commands,
+    supported_pythons,
     uses_of,
 )
 
+from vibevoice_ci import ci_tools
+
 Rule = Callable[[Workflow], list[str]]
-MakeWorkflow = Callable[..., Workflow]
 
 # Scopes a job may write to, each for one documented reason (DESIGN.md).
 WRITE_SCOPES_ALLOWED = {
@@ -65,59 +65,17 @@ ZIZMOR_IGNORES_ALLOWED = {
 }
 _ZIZMOR_IGNORE_RE = re.compile(r"#\s*zizmor:\s*ignore\[(?P<audits>[^\]]*)\]")
 _RELEASE_TRIGGERS = {"release", "workflow_run"}
-# The hashed file every job installs nox and uv from (generated; see vibevoice_ci.ci_tools).
-CI_TOOLS_FILE = PurePosixPath(ci_tools.REQUIREMENTS_PATH.as_posix())
-# `pip install` options that take a value (the next word, unless written `--option=value`).
-_PIP_VALUE_OPTIONS = frozenset(
-    {
-        "-r",
-        "--requirement",
-        "-c",
-        "--constraint",
-        "-e",
-        "--editable",
-        "-i",
-        "--index-url",
-        "--extra-index-url",
-        "-f",
-        "--find-links",
-        "-t",
-        "--target",
-        "--prefix",
-        "--root",
-        "--src",
-        "--platform",
-        "--python-version",
-        "--implementation",
-        "--abi",
-        "--upgrade-strategy",
-        "--progress-bar",
-        "--root-user-action",
-        "--report",
-        "--no-binary",
-        "--only-binary",
-        "-C",
-        "--config-settings",
-        "--global-option",
-        "--cache-dir",
-        "--log",
-        "--timeout",
-        "--retries",
-        "--proxy",
-        "--trusted-host",
-        "--cert",
-        "--client-cert",
-        "--exists-action",
-        "--keyring-provider",
-        "--python",
-        "--use-feature",
-        "--use-deprecated",
-        "--group",
-    }
-)
-_PIP_RE = re.compile(r"pip(?:\d+(?:\.\d+)?)?")
-_PYTHON_RE = re.compile(r"python(?:\d+(?:\.\d+)?)?")
-_ENV_ASSIGNMENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+# The one command every job installs nox and uv with (hashed, generated; see ci_tools).
+INSTALL_COMMAND = ci_tools.INSTALL_COMMAND
+# A run: step that names any of these installs Python packages; only INSTALL_COMMAND may.
+_INSTALLER_RE = re.compile(r"\b(?:pip[0-9.]*|pipx|uvx|easy_install)\b|\buv\s+(?:pip|tool)\b")
+# The lowest supported Python (pyproject.toml's classifiers): every job without a Python
+# matrix sets it up, so nothing is tested only on a version users may not have.
+_PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+LOWEST_PYTHON = supported_pythons(
+    tomllib.loads(_PYPROJECT.read_text(encoding="utf-8"))["project"].get("classifiers", [])
+)[0]
+MATRIX_PYTHON = "${{ matrix.python-version }}"
 
 
 def _is_expression_true(value: object) -> bool:
@@ -141,69 +99,8 @@ def _is_release_workflow(wf: Workflow) -> bool:
     return bool(push.get("tags")) or bool(_RELEASE_TRIGGERS & set(wf.triggers))
 
 
-@dataclass(frozen=True)
-class PipInstall:
-    """One ``pip install`` command: its flags, its ``-r`` files and what it names directly."""
-
-    flags: frozenset[str]
-    files: tuple[PurePosixPath, ...]
-    packages: tuple[str, ...]
-
-
-def pip_install(command: Sequence[str]) -> PipInstall | None:
-    """Parse ``pip install``, ``python -m pip install`` or ``uv pip install``; else ``None``.
-
-    ``packages`` are the requirements named on the command line (``nox==1``, ``-e .``): those
-    are installed without hashes, whatever the flags say.
-    """
-    words = list(command)
-    while words and _ENV_ASSIGNMENT_RE.match(words[0]):
-        words.pop(0)
-    if not words:
-        return None
-    program = Path(words[0]).name
-    if _PIP_RE.fullmatch(program):
-        args = words[1:]
-    elif _PYTHON_RE.fullmatch(program) and words[1:3] == ["-m", "pip"]:
-        args = words[3:]
-    elif program == "uv" and words[1:2] == ["pip"]:
-        args = words[2:]
-    else:
-        return None
-    while args and args[0].startswith("-"):  # general options before the command
-        args = args[2:] if args[0] in _PIP_VALUE_OPTIONS else args[1:]
-    if args[:1] != ["install"]:
-        return None
-    flags: set[str] = set()
-    files: list[PurePosixPath] = []
-    packages: list[str] = []
-    rest = iter(args[1:])
-    for word in rest:
-        if not word.startswith("-"):
-            packages.append(word)
-            continue
-        option, eq, value = word.partition("=")
-        if not eq and word in _PIP_VALUE_OPTIONS:
-            option, value = word, next(rest, "")
-        elif not eq and not option.startswith("--") and option[:2] in {"-r", "-e"}:
-            option, value = option[:2], option[2:]  # attached short form: -rfile.txt
-        flags.add(option)
-        if option in {"-r", "--requirement"}:
-            files.append(PurePosixPath(value))
-        elif option in {"-e", "--editable"}:
-            packages.append(f"-e {value}")
-    return PipInstall(frozenset(flags), tuple(files), tuple(packages))
-
-
-def _step_pip_installs(step: Step) -> list[PipInstall]:
-    if step.run is None:
-        return []
-    found = (pip_install(command) for command in shell_commands(step.run))
-    return [install for install in found if install is not None]
-
-
 def _installs_ci_tools(step: Step) -> bool:
-    return any(CI_TOOLS_FILE in install.files for install in _step_pip_installs(step))
+    return (step.run or "").strip() == INSTALL_COMMAND
 
 
 # --------------------------------------------------------------------------------------------
@@ -400,33 +297,26 @@ def zizmor_ignore_problems(wf: Workflow) -> list[str]:
 
 
 def tool_install_problems(wf: Workflow) -> list[str]:
-    """Jobs install nox and uv from the hashed CI tools file; no pip install names a package."""
+    """Jobs install nox and uv with exactly the hashed install command, and install nothing
+    else with pip, pipx, uvx or ``uv pip``/``uv tool`` (that would be unhashed)."""
     problems: list[str] = []
     for job in wf.jobs.values():
         if job.uses is not None:
             continue
-        from_file = False
-        for step in job.steps:
-            for install in _step_pip_installs(step):
-                where = f"job {job.id}: {step.label}"
-                if install.packages:
-                    named = " ".join(install.packages)
-                    problems.append(f"{where}: `pip install {named}` installs by name, unhashed")
-                if "--require-hashes" not in install.flags:
-                    problems.append(f"{where}: pip install without --require-hashes")
-                if CI_TOOLS_FILE in install.files:
-                    from_file = True
-                    if "--no-deps" not in install.flags:
-                        problems.append(f"{where}: installs {CI_TOOLS_FILE} without --no-deps")
-        if not from_file:
-            problems.append(
-                f"job {job.id}: does not install nox and uv with `{ci_tools.INSTALL_COMMAND}`"
-            )
+        problems += [
+            f"job {job.id}: {step.label}: installs outside `{INSTALL_COMMAND}`: {step.run!r}"
+            for step in job.steps
+            if step.run is not None
+            and not _installs_ci_tools(step)
+            and _INSTALLER_RE.search(step.run)
+        ]
+        if not any(_installs_ci_tools(step) for step in job.steps):
+            problems.append(f"job {job.id}: does not install nox and uv with `{INSTALL_COMMAND}`")
     return problems
 
 
 def job_shape_problems(wf: Workflow) -> list[str]:
-    """Checkout, set up Python 3.11, install nox, run the session, then upload its reports."""
+    """Checkout, set up Python, install nox, run the session, then upload its reports."""
     problems: list[str] = []
     for job in wf.jobs.values():
         if job.uses is not None:
@@ -445,7 +335,7 @@ def _shape(job: Job) -> list[str]:
     checkout = first(uses_repo("actions/checkout"))
     python = first(uses_repo("actions/setup-python"))
     install = first(_installs_ci_tools)
-    nox = first(lambda s: s.run is not None and bool(nox_invocations(s.run)))
+    nox = first(mentions_nox)
     upload = first(uses_repo("actions/upload-artifact"))
     order = [
         ("checkout", checkout),
@@ -460,9 +350,34 @@ def _shape(job: Job) -> list[str]:
     indices = [index for _, index in order if index is not None]
     if indices != sorted(indices) or checkout != 0:
         problems.append("steps are not: checkout, setup-python, install nox, nox -s, upload")
-    setup = job.steps[python or 0]
-    if str(setup.with_.get("python-version")) != "3.11":
-        problems.append(f"setup-python python-version is {setup.with_.get('python-version')!r}")
+    version = job.steps[python or 0].with_.get("python-version")
+    expected = MATRIX_PYTHON if "python-version" in job.matrix else LOWEST_PYTHON
+    if version != expected:
+        problems.append(f"setup-python python-version is {version!r}, expected {expected!r}")
+    return problems
+
+
+def matrix_problems(wf: Workflow) -> list[str]:
+    """A matrix job's name, cache keys and artifact names show every matrix value, so two
+    legs never share a cache entry or overwrite each other's artifact; Python versions are
+    quoted strings (an unquoted 3.10 is the number 3.1)."""
+    problems: list[str] = []
+    for job in wf.jobs.values():
+        for key, values in job.matrix.items():
+            ref = f"matrix.{key}"
+            if not isinstance(values, list) or not values:
+                problems.append(f"job {job.id}: matrix {key} is {values!r}, not a list")
+                continue
+            if key == "python-version" and not all(isinstance(v, str) for v in values):
+                problems.append(f"job {job.id}: matrix python-version {values!r} is not strings")
+            if ref not in (job.name or ""):
+                problems.append(f"job {job.id}: name {job.name!r} does not show {ref}")
+            for step in uses_of(job, "actions/cache"):
+                if ref not in str(step.with_.get("key", "")):
+                    problems.append(f"job {job.id}: {step.label}: cache key lacks {ref}")
+            for step in uses_of(job, "actions/upload-artifact"):
+                if ref not in str(step.with_.get("name", "")):
+                    problems.append(f"job {job.id}: {step.label}: artifact name lacks {ref}")
     return problems
 
 
@@ -470,10 +385,10 @@ def retention_problems(wf: Workflow) -> list[str]:
     """Each job uploads ``reports/<its session>/`` for as long as the seed design says."""
     problems: list[str] = []
     for job in wf.jobs.values():
-        sessions = {s.resolved for s in job_sessions(wf, job) if s.resolved}
-        if len(sessions) != 1:
-            continue  # the session rules report this
-        (session,) = sessions
+        found = job_session(job)
+        if found is None or not found.session:
+            continue  # the session rule reports this
+        session = found.session
         uploads = uses_of(job, "actions/upload-artifact")
         paths = {str(step.with_.get("path", "")).rstrip("/") for step in uploads}
         if f"reports/{session}" not in paths:
@@ -501,6 +416,7 @@ RULES: list[Rule] = [
     zizmor_ignore_problems,
     tool_install_problems,
     job_shape_problems,
+    matrix_problems,
     retention_problems,
 ]
 
@@ -518,6 +434,25 @@ def test_example_workflow_passes_every_rule(make_workflow: MakeWorkflow) -> None
 
 INSTALL = "python -m pip install --require-hashes --no-deps -r .github/requirements/ci-tools.txt"
 INSTALL_STEP = f"      - run: {INSTALL}\n"
+
+# The example's test job as a matrix over the lowest and highest Python, done right.
+MATRIX_NAME = "test (${{ matrix.python-version }})"
+NAME_WITH_MATRIX = ("    name: test\n", f"    name: {MATRIX_NAME}\n")
+MATRIX = [
+    ('python-version: "3.11"', f"python-version: {MATRIX_PYTHON}"),
+    (
+        "    runs-on:",
+        '    strategy:\n      matrix:\n        python-version: ["3.11", "3.13"]\n    runs-on:',
+    ),
+    ("name: reports-tests", "name: reports-tests-${{ matrix.python-version }}"),
+    NAME_WITH_MATRIX,
+]
+CACHE_STEP = (
+    INSTALL_STEP,
+    "      - uses: actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830 # v4.3.0\n"
+    "        with:\n          path: ~/.cache/uv\n"
+    "          key: ${{ runner.os }}-tests-${{ hashFiles('uv.lock') }}\n" + INSTALL_STEP,
+)
 
 # (rule, replacements applied to the example workflow, a phrase of the expected problem)
 BROKEN_EXAMPLES: list[tuple[Rule, list[tuple[str, str]], str]] = [
@@ -578,22 +513,42 @@ BROKEN_EXAMPLES: list[tuple[Rule, list[tuple[str, str]], str]] = [
         [("  pull_request:\n", "  pull_request:  # zizmor: ignore[dangerous-triggers]\n")],
         "not allowed",
     ),
-    (tool_install_problems, [(INSTALL, "python -m pip install nox uv")], "installs by name"),
+    (tool_install_problems, [(INSTALL, "python -m pip install nox uv")], "installs outside"),
     (
         tool_install_problems,
         [(INSTALL, f"{INSTALL} && python -m pip install 'nox==2026.10.20'")],
-        "`pip install nox==2026.10.20` installs by name",
+        "installs outside",
     ),
-    (tool_install_problems, [("--require-hashes ", "")], "without --require-hashes"),
-    (tool_install_problems, [("--no-deps ", "")], "without --no-deps"),
+    (tool_install_problems, [("--require-hashes ", "")], "installs outside"),
+    (tool_install_problems, [("--no-deps ", "")], "installs outside"),
     (tool_install_problems, [(INSTALL_STEP, "")], "does not install nox and uv"),
     (
         tool_install_problems,
         [(".github/requirements/ci-tools.txt", "requirements.txt")],
         "does not install nox and uv",
     ),
+    (
+        tool_install_problems,
+        [(INSTALL_STEP, f"{INSTALL_STEP}      - run: uvx --from nox nox --version\n")],
+        "installs outside",
+    ),
+    (
+        tool_install_problems,
+        [(INSTALL_STEP, f"{INSTALL_STEP}      - run: uv tool install nox\n")],
+        "installs outside",
+    ),
     (job_shape_problems, [(INSTALL_STEP, "")], "no nox install"),
     (job_shape_problems, [('python-version: "3.11"', 'python-version: "3.12"')], "3.12"),
+    (job_shape_problems, [*MATRIX[1:]], "expected '${{ matrix.python-version }}'"),
+    (matrix_problems, [*MATRIX[:2], NAME_WITH_MATRIX], "artifact name lacks"),
+    (matrix_problems, MATRIX[:3], "does not show matrix.python-version"),
+    (matrix_problems, [*MATRIX, CACHE_STEP], "cache key lacks"),
+    (
+        matrix_problems,
+        [*MATRIX, ('python-version: ["3.11", "3.13"]', "python-version: [3.11, 3.13]")],
+        "is not strings",
+    ),
+    (matrix_problems, [*MATRIX, ('["3.11", "3.13"]', "[]")], "not a list"),
     (retention_problems, [("path: reports/tests/", "path: reports/")], "does not upload"),
     (retention_problems, [("retention-days: 30", "retention-days: 5")], "expected 30"),
 ]
@@ -620,42 +575,14 @@ def test_smoke_ignore_is_allowed_only_in_its_file(make_workflow: MakeWorkflow) -
     assert zizmor_ignore_problems(make_workflow(ignore, name="other.yml")) != []
 
 
+def test_matrix_example_passes_every_rule(make_workflow: MakeWorkflow) -> None:
+    example = make_workflow(*MATRIX)
+    assert example.jobs["test"].matrix == {"python-version": ["3.11", "3.13"]}
+    assert {rule.__name__: rule(example) for rule in RULES} == {r.__name__: [] for r in RULES}
+
+
 def test_example_installs_with_the_documented_command() -> None:
     assert INSTALL == ci_tools.INSTALL_COMMAND
-
-
-@pytest.mark.parametrize(
-    "run",
-    [
-        "python3 -m pip install --no-deps --require-hashes -r ./.github/requirements/ci-tools.txt",
-        "pip install --require-hashes --no-deps --requirement=.github/requirements/ci-tools.txt",
-        "A=1 pip3.11 install --no-deps --require-hashes -r.github/requirements/ci-tools.txt",
-    ],
-)
-def test_tool_install_rule_accepts_the_spellings(run: str, make_workflow: MakeWorkflow) -> None:
-    assert tool_install_problems(make_workflow((INSTALL, run))) == []
-
-
-@pytest.mark.parametrize(
-    ("command", "expected"),
-    [
-        ("echo pip install nox", None),
-        ("python -m pip --version", None),
-        ("pip download nox", None),
-        ("pip --cache-dir /tmp/c install nox", PipInstall(frozenset(), (), ("nox",))),
-        (
-            "python -m pip install -U --index-url https://x/simple nox",
-            PipInstall(frozenset({"-U", "--index-url"}), (), ("nox",)),
-        ),
-        (
-            "uv pip install -c c.txt -e . -r a.txt",
-            PipInstall(frozenset({"-c", "-e", "-r"}), (PurePosixPath("a.txt"),), ("-e .",)),
-        ),
-    ],
-)
-def test_pip_install_parsing(command: str, expected: PipInstall | None) -> None:
-    (words,) = shell_commands(command)
-    assert pip_install(words) == expected
 
 
 def test_every_rule_has_a_broken_example() -> None:

@@ -7,18 +7,18 @@ adding a workflow needs no change here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
-
-from vibevoice_ci.workflows import (
+from workflow_model import (
+    NOX_RUN,
+    NOX_RUN_WITH_POSARG,
+    NOX_RUNS,
+    MakeWorkflow,
     NoxSession,
     Workflow,
-    job_nox_invocations,
-    job_sessions,
+    has_expression,
+    job_session,
+    mentions_nox,
 )
-
-MakeWorkflow = Callable[..., Workflow]
 
 # Sessions that exist for contributors only and deliberately have no CI job. Keep it short:
 # each entry needs a reason, and the test below fails if an entry is stale.
@@ -30,29 +30,37 @@ MILESTONE_ONE_SESSIONS = {"lint", "tests", "build", "smoke"}
 
 
 def session_problems(wf: Workflow, known: set[str]) -> list[str]:
-    """Each job runs nox exactly once, naming exactly one known session, by ``-s``."""
+    """Each job has one step that mentions nox, it is an exact nox line, and its ``env:``
+    names one known session (and, for the posarg form, a literal posarg)."""
     problems: list[str] = []
     for job in wf.jobs.values():
-        if job.uses is not None:
-            problems.append(f"job {job.id}: calls a reusable workflow instead of nox -s")
-            continue
-        invocations = job_nox_invocations(wf, job)
-        sessions = job_sessions(wf, job)
         where = f"job {job.id}"
-        if len(invocations) != 1:
-            problems.append(f"{where}: runs nox {len(invocations)} times (must be exactly once)")
+        if job.uses is not None:
+            problems.append(f"{where}: calls a reusable workflow instead of nox -s")
             continue
-        (_, invocation) = invocations[0]
-        if invocation.selectors:
-            problems.append(f"{where}: selects sessions with {invocation.selectors} (use -s)")
-        if len(sessions) != 1:
-            problems.append(f"{where}: names {len(sessions)} sessions (must be exactly one)")
+        steps = [step for step in job.steps if mentions_nox(step)]
+        if len(steps) != 1:
+            problems.append(f"{where}: {len(steps)} steps mention nox (must be exactly one)")
             continue
-        session = sessions[0]
-        if session.resolved is None:
-            problems.append(f"{where}: {session.written!r} uses a variable no env: block sets")
-        elif session.resolved not in known:
-            problems.append(f"{where}: session {session.resolved!r} is not in `nox -l --json`")
+        (step,) = steps
+        if (step.run or "").strip() not in NOX_RUNS:
+            problems.append(
+                f"{where}: {step.label}: run: must be exactly `{NOX_RUN}` or "
+                f"`{NOX_RUN_WITH_POSARG}`, not {step.run!r}"
+            )
+            continue
+        found = job_session(job)
+        assert found is not None  # one step, an exact line: the model agrees
+        if found.session is None:
+            problems.append(f"{where}: the nox step's env: does not set NOX_SESSION")
+        elif found.session not in known:
+            problems.append(f"{where}: session {found.session!r} is not in `nox -l --json`")
+        if found.posarg is not None and (not found.posarg or has_expression(found.posarg)):
+            problems.append(f"{where}: NOX_POSARG {found.posarg!r} is not a literal")
+        elif (step.run or "").strip() == NOX_RUN_WITH_POSARG and found.posarg is None:
+            problems.append(f"{where}: the nox step's env: does not set NOX_POSARG")
+        elif (step.run or "").strip() == NOX_RUN and "NOX_POSARG" in step.env:
+            problems.append(f"{where}: NOX_POSARG is set but the run: line does not pass it")
     return problems
 
 
@@ -61,9 +69,9 @@ def sessions_run_by(workflows: list[Workflow]) -> dict[str, list[str]]:
     run: dict[str, list[str]] = {}
     for wf in workflows:
         for job in wf.jobs.values():
-            for session in job_sessions(wf, job):
-                if session.resolved:
-                    run.setdefault(session.resolved, []).append(f"{wf.path.name}:{job.id}")
+            found = job_session(job)
+            if found is not None and found.session:
+                run.setdefault(found.session, []).append(f"{wf.path.name}:{job.id}")
     return run
 
 
@@ -115,18 +123,52 @@ def test_local_only_sessions_are_current(
 
 
 KNOWN = {"tests", "build"}
+RUN = f"run: {NOX_RUN}"
+SESSION_ENV = "          NOX_SESSION: tests\n"
+EMPTY_POSARG = "          NOX_POSARG: ''\n"
+REUSABLE_CALL = "  x:\n    uses: o/r/.github/workflows/w.yml@v1\n"
 
 
 @pytest.mark.parametrize(
     ("replacements", "expected"),
     [
-        ([('run: nox -s "$NOX_SESSION"', 'run: nox -s "$NOX_SESSION" && nox -s build')], "2 times"),
-        ([('run: nox -s "$NOX_SESSION"', "run: nox -s tests build")], "2 sessions"),
-        ([('run: nox -s "$NOX_SESSION"', "run: nox")], "0 sessions"),
-        ([('run: nox -s "$NOX_SESSION"', "run: echo nothing")], "0 times"),
-        ([('run: nox -s "$NOX_SESSION"', "run: nox -t check")], "selects sessions"),
-        ([('run: nox -s "$NOX_SESSION"', 'run: nox -s "$SESSION"')], "no env: block"),
+        ([(RUN, f"{RUN} && nox -s build")], "must be exactly"),
+        ([(RUN, "run: nox -s tests build")], "must be exactly"),
+        ([(RUN, "run: nox -s tests")], "must be exactly"),
+        ([(RUN, 'run: python -m nox -s "$NOX_SESSION"')], "must be exactly"),
+        ([(RUN, "run: nox")], "must be exactly"),
+        ([(RUN, "run: nox -t check")], "must be exactly"),
+        ([(RUN, f"run: {NOX_RUN} -- --push")], "must be exactly"),
+        ([(RUN, "run: echo nothing")], "0 steps mention nox"),
+        ([(RUN, f"run: |\n          {NOX_RUN}\n          {NOX_RUN}")], "must be exactly"),
+        (
+            [("      - if: always()\n", f"      - {RUN}\n      - if: always()\n")],
+            "2 steps mention nox",
+        ),
+        ([(SESSION_ENV, "          SESSION: tests\n")], "does not set NOX_SESSION"),
         ([("NOX_SESSION: tests", "NOX_SESSION: typo")], "'typo' is not in"),
+        (
+            [("NOX_SESSION: tests", "NOX_SESSION: ${{ github.head_ref }}")],
+            "is not in `nox -l --json`",
+        ),
+        ([(RUN, f"run: {NOX_RUN_WITH_POSARG}")], "does not set NOX_POSARG"),
+        (
+            [
+                (RUN, f"run: {NOX_RUN_WITH_POSARG}"),
+                (SESSION_ENV, SESSION_ENV + "          NOX_POSARG: ''\n"),
+            ],
+            "is not a literal",
+        ),
+        ([(SESSION_ENV, SESSION_ENV + "          NOX_POSARG: -x\n")], "does not pass it"),
+        (
+            [
+                (
+                    "jobs:\n  test:\n",
+                    "jobs:\n  x:\n    uses: o/r/.github/workflows/w.yml@v1\n  test:\n",
+                )
+            ],
+            "reusable",
+        ),
     ],
 )
 def test_session_rule_catches(
@@ -136,15 +178,24 @@ def test_session_rule_catches(
     assert any(expected in p for p in problems), problems
 
 
-def test_session_rule_accepts_the_spellings(make_workflow: MakeWorkflow) -> None:
-    for run in (
-        "nox -s tests",
-        "python -m nox --session tests",
-        'nox --sessions="$NOX_SESSION" -- -x',
-        "NOX_DEFAULT_VENV_BACKEND=uv nox -e ${NOX_SESSION}",
-    ):
-        wf = make_workflow(('run: nox -s "$NOX_SESSION"', f"run: {run}"))
-        assert session_problems(wf, KNOWN) == [], run
+@pytest.mark.parametrize("run", [f"run: {NOX_RUN}", f"run: |\n          {NOX_RUN}\n"])
+def test_session_rule_accepts_the_plain_line(run: str, make_workflow: MakeWorkflow) -> None:
+    wf = make_workflow((RUN, run))
+    assert session_problems(wf, KNOWN) == []
+    found = job_session(wf.jobs["test"])
+    assert found is not None
+    assert (found.session, found.posarg) == ("tests", None)
+
+
+def test_session_rule_accepts_a_posarg_from_env(make_workflow: MakeWorkflow) -> None:
+    wf = make_workflow(
+        (RUN, f"run: {NOX_RUN_WITH_POSARG}"),
+        (SESSION_ENV, SESSION_ENV + "          NOX_POSARG: --push\n"),
+    )
+    assert session_problems(wf, KNOWN) == []
+    found = job_session(wf.jobs["test"])
+    assert found is not None
+    assert (found.session, found.posarg) == ("tests", "--push")
 
 
 def test_coverage_notices_a_session_without_a_job(make_workflow: MakeWorkflow) -> None:

@@ -14,19 +14,21 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from vibevoice_ci import ci_tools
-from vibevoice_ci.ci_tools import parse_requirements
-from vibevoice_ci.workflows import (
+from workflow_model import (
+    NOX_RUN,
+    NOX_RUN_WITH_POSARG,
     Workflow,
     WorkflowFileError,
     WorkflowLoader,
-    job_sessions,
+    job_session,
     load_yaml,
     parse_uses,
     secrets_referenced,
     uses_of,
 )
+
+from vibevoice_ci import ci_tools
+from vibevoice_ci.ci_tools import parse_requirements
 
 CI_TEST = "ci-test.yml"
 CI_BUILD = "ci-build-push.yml"
@@ -196,13 +198,80 @@ def test_build_logs_in_and_pushes_to_ghcr(workflow_by_file: dict[str, Workflow])
     (login,) = uses_of(job, "docker/login-action")
     assert login.with_.get("registry") == "ghcr.io"
     assert login.with_.get("password") == "${{ secrets.GITHUB_TOKEN }}"
-    (session,) = job_sessions(wf, job)
-    assert session.resolved == "build"
-    assert session.invocation.posargs == ("--push",)
-    assert login.index < session.step.index, "log in before pushing"
-    env = wf.step_env(job, session.step)
-    assert env.get("REGISTRY_OWNER") == "${{ github.repository_owner }}"
-    assert "VIBEVOICE_REGISTRY=" in (session.step.run or "")
+    found = job_session(job)
+    assert found is not None
+    assert (found.session, found.posarg) == ("build", "--push")
+    assert (found.step.run or "").strip() == NOX_RUN_WITH_POSARG
+    assert login.index < found.step.index, "log in before pushing"
+    (registry,) = [s for s in job.steps if "VIBEVOICE_REGISTRY=" in (s.run or "")]
+    assert registry.index < found.step.index, "name the registry before the session runs"
+    assert registry.env == {"REGISTRY_OWNER": "${{ github.repository_owner }}"}
+    assert 'ghcr.io/${REGISTRY_OWNER,,}" >> "$GITHUB_ENV"' in (registry.run or "")
+
+
+def _session_env(wf: Workflow, job_id: str) -> dict[str, str]:
+    job = wf.jobs[job_id]
+    found = job_session(job)
+    assert found is not None, f"{wf.path.name}: job {job_id} runs no nox session"
+    return wf.step_env(job, found.step)
+
+
+def test_smoke_job_never_falls_back_to_a_local_process(
+    workflow_by_file: dict[str, Workflow],
+) -> None:
+    # With mode docker, a runner whose Docker is broken fails the job instead of passing
+    # it with a local process and the container reported as UNKNOWN.
+    env = _session_env(workflow_by_file[CI_SMOKE], "smoke")
+    assert env.get("VIBEVOICE_SMOKE_MODE") == "docker"
+
+
+def test_test_job_fails_instead_of_skipping_docker_tests(
+    workflow_by_file: dict[str, Workflow],
+) -> None:
+    env = _session_env(workflow_by_file[CI_TEST], "test")
+    assert env.get("VIBEVOICE_REQUIRE_DOCKER") == "1"
+
+
+def test_jobs_that_need_docker_run_where_docker_is_preinstalled(
+    workflow_by_file: dict[str, Workflow],
+) -> None:
+    # GitHub's ubuntu-24.04 image ships Docker Engine and the Compose v2 plugin.
+    for file, job_id in ((CI_TEST, "test"), (CI_SMOKE, "smoke"), (CI_BUILD, "build")):
+        assert workflow_by_file[file].jobs[job_id].raw.get("runs-on") == "ubuntu-24.04"
+
+
+def test_test_job_covers_the_lowest_and_highest_python(
+    workflow_by_file: dict[str, Workflow], supported_pythons_list: list[str]
+) -> None:
+    job = workflow_by_file[CI_TEST].jobs["test"]
+    edges = list(dict.fromkeys([supported_pythons_list[0], supported_pythons_list[-1]]))
+    assert job.matrix == {"python-version": edges}, (
+        f"pyproject.toml's classifiers support {supported_pythons_list}: the test job's matrix "
+        f"must be exactly python-version: {edges}"
+    )
+    assert job.raw.get("strategy", {}).get("fail-fast") is False, "one failing leg hides none"
+    found = job_session(job)
+    assert found is not None
+    assert (found.session, (found.step.run or "").strip()) == ("tests", NOX_RUN)
+    (upload,) = uses_of(job, "actions/upload-artifact")
+    assert upload.with_.get("name") == "reports-tests-${{ matrix.python-version }}"
+
+
+def test_ci_tools_are_compiled_for_the_lowest_python(supported_pythons_list: list[str]) -> None:
+    # The hashed file is resolved for the lowest version; uv's universal resolution then
+    # holds for every newer one the test matrix installs it on.
+    assert supported_pythons_list[0] == ci_tools.PYTHON_VERSION
+
+
+def test_jobs_without_a_matrix_use_the_lowest_python(
+    workflows: list[Workflow], supported_pythons_list: list[str]
+) -> None:
+    for wf in workflows:
+        for job in wf.jobs.values():
+            if "python-version" in job.matrix:
+                continue
+            versions = [s.with_.get("python-version") for s in uses_of(job, "actions/setup-python")]
+            assert versions == [supported_pythons_list[0]], f"{wf.path.name}: job {job.id}"
 
 
 def test_ci_test_caches_downloads_keyed_on_the_lock(workflow_by_file: dict[str, Workflow]) -> None:
