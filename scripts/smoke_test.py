@@ -18,12 +18,8 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from vibevoice_ci.report import write_json_atomic
-from vibevoice_ci.smoke_checks import (
-    ServiceUnreachableError,
-    all_passed,
-    run_checks,
-)
+from vibevoice_ci.report import Status, overall, write_json_atomic
+from vibevoice_ci.smoke_checks import ServiceUnreachableError, run_checks
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -63,20 +59,18 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     for result in results:
         print(result.line())
-    passed = all_passed(results)
+    verdict = overall(results)
     if args.json_out:
         write_json_atomic(
             args.json_out,
             {
                 "url": args.tts_url,
-                "passed": passed,
-                "checks": [
-                    {"name": r.name, "passed": r.passed, "detail": r.detail} for r in results
-                ],
+                "status": verdict.value,
+                "checks": [result.to_json() for result in results],
             },
         )
     print(f"{sum(r.passed for r in results)} passed, {sum(not r.passed for r in results)} failed")
-    return EXIT_OK if passed else EXIT_FAILED
+    return EXIT_OK if verdict is Status.PASS else EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -41,23 +42,66 @@ def write_json_atomic(path: Path, document: Any) -> None:
     write_text_atomic(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
 
 
+class Status(StrEnum):
+    """A check's verdict. ``UNKNOWN`` means it could not be decided, and is never a pass."""
+
+    PASS = "pass"  # noqa: S105 (a verdict, not a password)
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def of(cls, passed: bool) -> Status:
+        """``PASS`` for True, ``FAIL`` for False: for checks that always reach a verdict."""
+        return cls.PASS if passed else cls.FAIL
+
+
+_LABEL = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.UNKNOWN: "UNKNOWN"}
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """One check's verdict: ``pass``, ``fail`` or ``unknown`` (never reported as pass)."""
+    """One check's verdict and what it saw: the one result type of every session."""
 
     name: str
-    status: str
+    status: Status
     detail: str
 
     def __post_init__(self) -> None:
-        if self.status not in {"pass", "fail", "unknown"}:
-            raise ValueError(f"status must be pass, fail or unknown, got {self.status!r}")
+        if not isinstance(self.status, Status):
+            raise TypeError(f"status must be a Status, got {self.status!r}")
+
+    @classmethod
+    def of(cls, name: str, passed: bool, detail: str) -> Outcome:
+        """A pass or a fail, from a check that always reaches a verdict."""
+        return cls(name, Status.of(passed), detail)
+
+    @property
+    def passed(self) -> bool:
+        return self.status is Status.PASS
+
+    def line(self) -> str:
+        """``PASS name: detail``, as printed while a session runs."""
+        return f"{_LABEL[self.status]} {self.name}: {self.detail}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "status": self.status.value, "detail": self.detail}
+
+
+def overall(outcomes: Iterable[Outcome]) -> Status:
+    """The verdict of a list of checks: any fail fails; else any unknown (or no check at all)
+    is unknown; else pass."""
+    statuses = {outcome.status for outcome in outcomes}
+    if Status.FAIL in statuses:
+        return Status.FAIL
+    if not statuses or Status.UNKNOWN in statuses:
+        return Status.UNKNOWN
+    return Status.PASS
 
 
 def render_summary(title: str, outcomes: Sequence[Outcome], notes: Sequence[str] = ()) -> str:
     """A short Markdown summary: a verdict line, a table of checks, then notes."""
-    failed = [o for o in outcomes if o.status == "fail"]
-    unknown = [o for o in outcomes if o.status == "unknown"]
+    failed = [o for o in outcomes if o.status is Status.FAIL]
+    unknown = [o for o in outcomes if o.status is Status.UNKNOWN]
     if not outcomes:
         verdict = "**UNKNOWN**: no checks ran"
     elif failed:
@@ -66,7 +110,7 @@ def render_summary(title: str, outcomes: Sequence[Outcome], notes: Sequence[str]
         verdict = f"**UNKNOWN**: {len(unknown)} of {len(outcomes)} checks could not be decided"
     else:
         verdict = f"**PASSED**: {len(outcomes)} checks"
-    icon = {"pass": "pass", "fail": "FAIL", "unknown": "UNKNOWN"}
+    icon = {Status.PASS: "pass", Status.FAIL: "FAIL", Status.UNKNOWN: "UNKNOWN"}
     lines = [f"## {title}", "", verdict, "", "| check | result | detail |", "| --- | --- | --- |"]
     for outcome in outcomes:
         name, detail = (_cell(outcome.name), _cell(outcome.detail))

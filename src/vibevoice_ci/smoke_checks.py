@@ -1,6 +1,6 @@
 """The smoke checks against a running tts service, as pure evaluators plus one HTTP driver.
 
-Each evaluator takes what the service answered and returns a ``CheckResult``; ``run_checks``
+Each evaluator takes what the service answered and returns an ``Outcome``; ``run_checks``
 is the only part that talks to the network (127.0.0.1 or a published container port).
 """
 
@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 import struct
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+
+from vibevoice_ci.report import Outcome
 
 SMOKE_TEXT = "Smoke test. The voice agent is ready."
 REQUESTS_METRIC = "tts_requests_total"
@@ -23,16 +24,6 @@ MIN_AUDIO_SECONDS = 0.3
 MAX_AUDIO_SECONDS = 15.0
 # Full-scale int16 is 32767; speech sits far above this RMS, digital silence at 0.
 MIN_RMS = 100.0
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    name: str
-    passed: bool
-    detail: str
-
-    def line(self) -> str:
-        return f"{'PASS' if self.passed else 'FAIL'} {self.name}: {self.detail}"
 
 
 class ServiceUnreachableError(Exception):
@@ -48,34 +39,34 @@ def rms_int16(pcm: bytes) -> float:
     return math.sqrt(sum(sample * sample for sample in samples) / count)
 
 
-def evaluate_status(name: str, status: int, elapsed_ms: float, expected: int = 200) -> CheckResult:
+def evaluate_status(name: str, status: int, elapsed_ms: float, expected: int = 200) -> Outcome:
     ok = status == expected
-    return CheckResult(
+    return Outcome.of(
         name,
         ok,
         f"HTTP {status} in {elapsed_ms:.0f} ms" + ("" if ok else f" (expected {expected})"),
     )
 
 
-def evaluate_audio(pcm: bytes, sample_rate: int, content_type: str) -> CheckResult:
+def evaluate_audio(pcm: bytes, sample_rate: int, content_type: str) -> Outcome:
     """Non-silent int16 mono audio of plausible length for ``SMOKE_TEXT``."""
     name = "synthesis"
     if not content_type.startswith("audio/"):
-        return CheckResult(name, False, f"content type {content_type!r} is not audio")
+        return Outcome.of(name, False, f"content type {content_type!r} is not audio")
     if sample_rate <= 0:
-        return CheckResult(name, False, f"sample rate {sample_rate} is not positive")
+        return Outcome.of(name, False, f"sample rate {sample_rate} is not positive")
     if len(pcm) % 2:
-        return CheckResult(name, False, f"{len(pcm)} bytes is not whole int16 samples")
+        return Outcome.of(name, False, f"{len(pcm)} bytes is not whole int16 samples")
     seconds = len(pcm) / 2 / sample_rate
     rms = rms_int16(pcm)
     detail = f"{seconds:.2f} s of audio at {sample_rate} Hz, RMS {rms:.0f}"
     if not MIN_AUDIO_SECONDS <= seconds <= MAX_AUDIO_SECONDS:
-        return CheckResult(
+        return Outcome.of(
             name, False, detail + (f" (expected {MIN_AUDIO_SECONDS}-{MAX_AUDIO_SECONDS} s)")
         )
     if rms < MIN_RMS:
-        return CheckResult(name, False, detail + f" (silent: RMS below {MIN_RMS:.0f})")
-    return CheckResult(name, True, detail)
+        return Outcome.of(name, False, detail + f" (silent: RMS below {MIN_RMS:.0f})")
+    return Outcome.of(name, True, detail)
 
 
 def synthesis_request_count(metrics_text: str) -> float:
@@ -93,17 +84,26 @@ def synthesis_request_count(metrics_text: str) -> float:
     return total
 
 
-def evaluate_metrics(before: str | None, after: str) -> CheckResult:
-    """``after`` parses as Prometheus text and counts at least one more synthesis than before."""
+def evaluate_metrics(before: str | None, after: str | None) -> Outcome:
+    """``after`` parses as Prometheus text and counts at least one more synthesis than
+    ``before``. A scrape that failed (``None``) on either side fails the check: without both
+    counts nothing shows the synthesis was counted."""
     name = "metrics"
+    if before is None or after is None:
+        when = "before" if before is None else "after"
+        return Outcome.of(name, False, f"GET /metrics {when} the synthesis did not answer 200")
     try:
         count_after = synthesis_request_count(after)
-        count_before = synthesis_request_count(before) if before is not None else 0.0
+        count_before = synthesis_request_count(before)
     except ValueError as exc:
-        return CheckResult(name, False, f"not Prometheus text format: {exc}")
+        return Outcome.of(name, False, f"not Prometheus text format: {exc}")
     # Written so that NaN (any comparison is False) fails rather than passes.
-    if not (math.isfinite(count_after) and count_after >= count_before + 1):
-        return CheckResult(
+    if not (
+        math.isfinite(count_before)
+        and math.isfinite(count_after)
+        and count_after >= count_before + 1
+    ):
+        return Outcome.of(
             name,
             False,
             (
@@ -111,7 +111,7 @@ def evaluate_metrics(before: str | None, after: str) -> CheckResult:
                 "the smoke synthesis was not counted"
             ),
         )
-    return CheckResult(
+    return Outcome.of(
         name,
         True,
         (f"parsed; {REQUESTS_METRIC} for {SYNTHESIS_PATH} {count_before:g} -> {count_after:g}"),
@@ -133,10 +133,10 @@ def wait_until_reachable(client: httpx.Client, url: str, timeout: float) -> None
         time.sleep(0.25)
 
 
-def run_checks(base_url: str, *, wait_seconds: float = 60.0) -> list[CheckResult]:
+def run_checks(base_url: str, *, wait_seconds: float = 60.0) -> list[Outcome]:
     """Run every smoke check against ``base_url``; raises ServiceUnreachableError if it is down."""
     base = base_url.rstrip("/")
-    results: list[CheckResult] = []
+    results: list[Outcome] = []
     with httpx.Client(base_url=base, timeout=60.0) as client:
         wait_until_reachable(client, f"{base}/health", wait_seconds)
         results.append(_timed("health", lambda: client.get("/health")))
@@ -144,20 +144,16 @@ def run_checks(base_url: str, *, wait_seconds: float = 60.0) -> list[CheckResult
         before = _get_text(client, "/metrics")
         results.append(_synthesis(client))
         after = _get_text(client, "/metrics")
-        results.append(
-            evaluate_metrics(before, after)
-            if after is not None
-            else CheckResult("metrics", False, "GET /metrics did not answer 200")
-        )
+        results.append(evaluate_metrics(before, after))
     return results
 
 
-def _timed(name: str, call: Callable[[], httpx.Response]) -> CheckResult:
+def _timed(name: str, call: Callable[[], httpx.Response]) -> Outcome:
     started = time.perf_counter()
     try:
         response = call()
     except httpx.HTTPError as exc:
-        return CheckResult(name, False, f"{type(exc).__name__}: {exc}")
+        return Outcome.of(name, False, f"{type(exc).__name__}: {exc}")
     return evaluate_status(name, response.status_code, (time.perf_counter() - started) * 1000)
 
 
@@ -169,22 +165,15 @@ def _get_text(client: httpx.Client, path: str) -> str | None:
     return response.text if response.status_code == 200 else None
 
 
-def _synthesis(client: httpx.Client) -> CheckResult:
+def _synthesis(client: httpx.Client) -> Outcome:
     try:
         response = client.post(SYNTHESIS_PATH, json={"text": SMOKE_TEXT, "format": "pcm"})
     except httpx.HTTPError as exc:
-        return CheckResult("synthesis", False, f"{type(exc).__name__}: {exc}")
+        return Outcome.of("synthesis", False, f"{type(exc).__name__}: {exc}")
     if response.status_code != 200:
-        return CheckResult(
-            "synthesis", False, f"HTTP {response.status_code}: {response.text[:200]}"
-        )
+        return Outcome.of("synthesis", False, f"HTTP {response.status_code}: {response.text[:200]}")
     try:
         sample_rate = int(response.headers.get("x-sample-rate", "0"))
     except ValueError:
         sample_rate = 0
     return evaluate_audio(response.content, sample_rate, response.headers.get("content-type", ""))
-
-
-def all_passed(results: Iterable[CheckResult]) -> bool:
-    results = list(results)
-    return bool(results) and all(result.passed for result in results)

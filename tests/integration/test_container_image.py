@@ -17,7 +17,8 @@ import pytest
 
 from vibevoice_ci import build
 from vibevoice_ci.config import PipelineConfig, load_config
-from vibevoice_ci.smoke_checks import all_passed, run_checks
+from vibevoice_ci.report import Status, overall
+from vibevoice_ci.smoke_checks import run_checks
 from vibevoice_ci.tools import compose, docker, git
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker]
@@ -100,7 +101,7 @@ def test_container_passes_smoke_checks_and_stops_cleanly(
     address = compose.published_address(stack, "tts", config.service("tts").container_port)
     assert address.startswith("127.0.0.1:")
     results = run_checks(f"http://{address}", wait_seconds=60)
-    assert all_passed(results), [result.line() for result in results]
+    assert overall(results) is Status.PASS, [result.line() for result in results]
     subprocess.run(
         compose.compose_argv("docker", stack.file, stack.project, "stop", "--timeout", "30"),
         env={**os.environ, **stack.env},
@@ -109,7 +110,7 @@ def test_container_passes_smoke_checks_and_stops_cleanly(
     )
     [state] = compose.ps(stack)
     assert state.state == "exited"
-    assert state.exit_code == 0, compose.logs(stack)
+    assert state.exit_code == 0, compose.logs(stack).text
 
 
 def test_source_only_change_reuses_the_dependency_layers(

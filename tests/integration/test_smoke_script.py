@@ -111,7 +111,7 @@ def test_well_behaved_service_passes(serve: Callable[[Behaviour], str], tmp_path
     assert result.returncode == 0, result.stdout + result.stderr
     assert [line.split()[0] for line in result.stdout.splitlines()[:4]] == ["PASS"] * 4
     document = json.loads(report.read_text())
-    assert document["passed"] is True
+    assert document["status"] == "pass"
     assert {check["name"] for check in document["checks"]} == {
         "health",
         "ready",

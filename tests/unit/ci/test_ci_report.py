@@ -7,9 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vibevoice_ci.report import (
     Outcome,
+    Status,
+    overall,
     publish_summary,
     render_summary,
     write_json_atomic,
@@ -118,21 +122,62 @@ def test_write_json_with_lone_surrogate_keeps_old_file(tmp_path: Path) -> None:
 # --- Outcome and render_summary ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", ["PASS", "passed", "ok", "", "skip", "failed", "error"])
-def test_outcome_rejects_unknown_status(status: str) -> None:
-    with pytest.raises(ValueError, match="status must be pass, fail or unknown"):
-        Outcome("check", status, "")
+@pytest.mark.parametrize("status", ["pass", "PASS", "passed", "ok", "", "skip", True, None])
+def test_outcome_takes_a_status_never_a_free_string(status: object) -> None:
+    with pytest.raises(TypeError, match="status must be a Status"):
+        Outcome("check", status, "")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("status", ["pass", "fail", "unknown"])
-def test_outcome_accepts_the_three_statuses(status: str) -> None:
-    assert Outcome("check", status, "detail").status == status
+def test_there_are_exactly_three_statuses() -> None:
+    assert [status.value for status in Status] == ["pass", "fail", "unknown"]
+    assert Status("unknown") is Status.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("outcome", "line", "passed"),
+    [
+        (Outcome.of("health", True, "HTTP 200"), "PASS health: HTTP 200", True),
+        (Outcome.of("health", False, "HTTP 503"), "FAIL health: HTTP 503", False),
+        (Outcome("db", Status.UNKNOWN, "unreachable"), "UNKNOWN db: unreachable", False),
+    ],
+)
+def test_outcome_line_json_and_passed(outcome: Outcome, line: str, passed: bool) -> None:
+    assert outcome.line() == line
+    assert outcome.passed is passed
+    assert outcome.to_json() == {
+        "name": outcome.name,
+        "status": outcome.status.value,
+        "detail": outcome.detail,
+    }
+    assert json.loads(json.dumps(outcome.to_json()))["status"] in {"pass", "fail", "unknown"}
+
+
+def test_overall_examples() -> None:
+    ok, bad, unsure = (Outcome("a", s, "") for s in (Status.PASS, Status.FAIL, Status.UNKNOWN))
+
+    assert overall([ok, ok]) is Status.PASS
+    assert overall([ok, unsure]) is Status.UNKNOWN
+    assert overall([unsure, bad, ok]) is Status.FAIL
+    assert overall([]) is Status.UNKNOWN  # no check at all is never a pass
+    assert overall(iter([ok])) is Status.PASS
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(list(Status)), max_size=8))
+def test_overall_passes_only_when_every_check_passed(statuses: list[Status]) -> None:
+    verdict = overall(Outcome(f"c{i}", s, "") for i, s in enumerate(statuses))
+
+    assert (verdict is Status.PASS) == (bool(statuses) and set(statuses) == {Status.PASS})
+    assert (verdict is Status.FAIL) == (Status.FAIL in statuses)
 
 
 def test_summary_all_pass() -> None:
     text = render_summary(
         "smoke (docker)",
-        [Outcome("health", "pass", "HTTP 200 in 3 ms"), Outcome("ready", "pass", "HTTP 200")],
+        [
+            Outcome("health", Status.PASS, "HTTP 200 in 3 ms"),
+            Outcome("ready", Status.PASS, "HTTP 200"),
+        ],
     )
 
     lines = text.splitlines()
@@ -150,9 +195,9 @@ def test_summary_some_fail() -> None:
     text = render_summary(
         "smoke",
         [
-            Outcome("health", "pass", "ok"),
-            Outcome("synthesis", "fail", "silent"),
-            Outcome("metrics", "unknown", "not scraped"),
+            Outcome("health", Status.PASS, "ok"),
+            Outcome("synthesis", Status.FAIL, "silent"),
+            Outcome("metrics", Status.UNKNOWN, "not scraped"),
         ],
     )
 
@@ -165,7 +210,12 @@ def test_summary_some_fail() -> None:
 
 def test_summary_unknown_is_never_a_pass() -> None:
     text = render_summary(
-        "scan", [Outcome("a", "pass", ""), Outcome("b", "unknown", ""), Outcome("c", "unknown", "")]
+        "scan",
+        [
+            Outcome("a", Status.PASS, ""),
+            Outcome("b", Status.UNKNOWN, ""),
+            Outcome("c", Status.UNKNOWN, ""),
+        ],
     )
 
     assert text.splitlines()[2] == "**UNKNOWN**: 2 of 3 checks could not be decided"
@@ -173,7 +223,7 @@ def test_summary_unknown_is_never_a_pass() -> None:
 
 
 def test_summary_escapes_pipes_and_flattens_newlines_in_details() -> None:
-    text = render_summary("t", [Outcome("c", "fail", "a | b\nc|d")])
+    text = render_summary("t", [Outcome("c", Status.FAIL, "a | b\nc|d")])
 
     row = next(line for line in text.splitlines() if line.startswith("| c |"))
     assert row == "| c | FAIL | a \\| b c\\|d |"
@@ -183,7 +233,7 @@ def test_summary_escapes_pipes_and_flattens_newlines_in_details() -> None:
 
 def test_summary_notes_are_a_list_after_the_table() -> None:
     text = render_summary(
-        "build", [Outcome("tts", "pass", "built")], ["base image `x`", "Docker engine 24.0"]
+        "build", [Outcome("tts", Status.PASS, "built")], ["base image `x`", "Docker engine 24.0"]
     )
 
     lines = text.splitlines()
@@ -192,7 +242,7 @@ def test_summary_notes_are_a_list_after_the_table() -> None:
 
 
 def test_summary_without_notes_ends_with_the_table() -> None:
-    text = render_summary("build", [Outcome("tts", "pass", "built")])
+    text = render_summary("build", [Outcome("tts", Status.PASS, "built")])
 
     assert text.splitlines()[-1] == "| tts | pass | built |"
 

@@ -10,12 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
+from vibevoice_ci.report import Outcome, Status
 from vibevoice_ci.smoke_checks import (
     MAX_AUDIO_SECONDS,
     MIN_AUDIO_SECONDS,
     MIN_RMS,
-    CheckResult,
-    all_passed,
     evaluate_audio,
     evaluate_metrics,
     evaluate_status,
@@ -200,7 +199,7 @@ def test_non_positive_sample_rate_fails(rate: int) -> None:
 def test_evaluate_audio_never_raises(pcm: bytes, rate: int, content_type: str) -> None:
     result = evaluate_audio(pcm, rate, content_type)
 
-    assert isinstance(result, CheckResult)
+    assert isinstance(result, Outcome)
     assert result.name == "synthesis"
     if result.passed:
         assert content_type.startswith("audio/")
@@ -216,7 +215,7 @@ def test_evaluate_audio_never_raises(pcm: bytes, rate: int, content_type: str) -
 def test_status_200_passes() -> None:
     result = evaluate_status("health", 200, 12.4)
 
-    assert result == CheckResult("health", True, "HTTP 200 in 12 ms")
+    assert result == Outcome("health", Status.PASS, "HTTP 200 in 12 ms")
 
 
 @pytest.mark.parametrize("status", [201, 204, 404, 500, 503])
@@ -230,16 +229,6 @@ def test_other_statuses_fail_naming_the_expected_one(status: int) -> None:
 def test_custom_expected_status() -> None:
     assert evaluate_status("x", 204, 1.0, expected=204).passed
     assert not evaluate_status("x", 200, 1.0, expected=204).passed
-
-
-def test_all_passed() -> None:
-    ok = CheckResult("a", True, "")
-    bad = CheckResult("b", False, "")
-
-    assert all_passed([ok, ok])
-    assert not all_passed([ok, bad])
-    assert not all_passed([])  # no checks at all is not a pass
-    assert all_passed(iter([ok]))
 
 
 # --- synthesis_request_count / evaluate_metrics with real exposition text ---------------------
@@ -299,11 +288,20 @@ def test_metrics_pass_when_the_synthesis_was_counted() -> None:
     assert "1 -> 2" in result.detail
 
 
-def test_metrics_pass_without_a_before_scrape() -> None:
+@pytest.mark.parametrize("missing", ["before", "after"])
+def test_metrics_fail_when_a_scrape_failed(missing: str) -> None:
+    # A failed "before" scrape used to count as 0, so any counted request passed: without
+    # both counts nothing shows that the smoke synthesis itself was counted.
     service = FakeService()
     service.synthesise()
+    scraped = service.scrape()
 
-    assert evaluate_metrics(None, service.scrape()).passed
+    result = (
+        evaluate_metrics(None, scraped) if missing == "before" else evaluate_metrics(scraped, None)
+    )
+
+    assert result.status is Status.FAIL
+    assert f"GET /metrics {missing} the synthesis did not answer 200" in result.detail
 
 
 def test_metrics_fail_without_an_increment() -> None:
@@ -331,7 +329,8 @@ def test_metrics_fail_when_the_counter_is_absent() -> None:
     registry = CollectorRegistry()
     Counter("other_requests", "x", registry=registry).inc()
 
-    assert not evaluate_metrics(None, generate_latest(registry).decode()).passed
+    text = generate_latest(registry).decode()
+    assert not evaluate_metrics(text, text).passed
 
 
 @pytest.mark.parametrize(
@@ -348,7 +347,7 @@ def test_metrics_garbage_fails_without_raising(garbage: str) -> None:
     service = FakeService()
     service.synthesise()
 
-    assert not evaluate_metrics(None, garbage).passed
+    assert not evaluate_metrics(service.scrape(), garbage).passed
     result = evaluate_metrics(garbage, service.scrape())
     assert not result.passed
     assert "not Prometheus text format" in result.detail
@@ -357,22 +356,22 @@ def test_metrics_garbage_fails_without_raising(garbage: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200))
 def test_evaluate_metrics_never_raises(text: str) -> None:
-    assert isinstance(evaluate_metrics(None, text), CheckResult)
-    assert isinstance(evaluate_metrics(text, text), CheckResult)
+    assert isinstance(evaluate_metrics(None, text), Outcome)
+    assert evaluate_metrics(text, text).status is Status.FAIL  # nothing was counted in between
 
 
 @pytest.mark.parametrize(
     ("before", "after"),
     [
-        (None, "NaN"),
         ("0", "NaN"),
+        ("NaN", "NaN"),
         ("NaN", "3"),
     ],
 )
-def test_metrics_fail_when_the_counter_is_nan(before: str | None, after: str) -> None:
+def test_metrics_fail_when_the_counter_is_nan(before: str, after: str) -> None:
     def text(value: str) -> str:
         return f'tts_requests_total{{endpoint="/v1/tts",status="200"}} {value}\n'
 
-    result = evaluate_metrics(None if before is None else text(before), text(after))
+    result = evaluate_metrics(text(before), text(after))
 
     assert not result.passed
