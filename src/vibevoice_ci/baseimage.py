@@ -32,8 +32,9 @@ class BaseImageChoice:
     how: str
 
 
-def resolve_base_image(config: BaseImageConfig) -> BaseImageChoice:
-    override = os.environ.get("VIBEVOICE_BASE_IMAGE", "").strip()
+def resolve_base_image(config: BaseImageConfig, *, override: str | None) -> BaseImageChoice:
+    """The base image to build FROM, in the order above (``override``: $VIBEVOICE_BASE_IMAGE,
+    as ``RunEnvironment.base_image`` carries it)."""
     if override:
         return BaseImageChoice(override, "set by $VIBEVOICE_BASE_IMAGE")
     if docker.image_exists(config.default):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 import time
@@ -17,7 +16,7 @@ from vibevoice_ci import metadata
 from vibevoice_ci.baseimage import BaseImageChoice, resolve_base_image
 from vibevoice_ci.config import PipelineConfig, ServiceConfig
 from vibevoice_ci.errors import CheckFailedError, ToolMissingError, UsageError
-from vibevoice_ci.report import Outcome, publish_summary, render_summary, write_json_atomic
+from vibevoice_ci.report import Outcome, Status, publish_summary, render_summary, write_json_atomic
 from vibevoice_ci.tools import docker, git
 from vibevoice_ci.tools._exec import progress
 
@@ -80,13 +79,13 @@ def oci_labels(service: ServiceConfig, git_state: git.GitState, created: str) ->
     }
 
 
-def extra_ca_sources(environ: Mapping[str, str]) -> list[Path]:
-    """Where extra CA certificates come from: ``$VIBEVOICE_EXTRA_CA_CERTS`` (paths separated by
-    ``os.pathsep``; files or folders) or the host's /usr/local/share/ca-certificates."""
-    raw = environ.get("VIBEVOICE_EXTRA_CA_CERTS")
-    if raw is None:
+def extra_ca_sources(configured: Sequence[Path] | None) -> list[Path]:
+    """Where extra CA certificates come from: the paths ``$VIBEVOICE_EXTRA_CA_CERTS`` lists
+    (``RunEnvironment.extra_ca_certs``; files or folders), or when it is unset the host's
+    /usr/local/share/ca-certificates."""
+    if configured is None:
         return [path for path in DEFAULT_CA_SOURCES if path.is_dir()]
-    return [Path(part) for part in raw.split(os.pathsep) if part.strip()]
+    return list(configured)
 
 
 def stage_ca_certificates(sources: Sequence[Path], staging: Path) -> list[str]:
@@ -141,20 +140,22 @@ def build_images(
     names = list(services) or list(config.services)
     selected = [config.service(name) for name in names]
     git_state = git.state(config.root)
-    base = resolve_base_image(config.base_image)
+    base = resolve_base_image(config.base_image, override=config.env.base_image)
     progress(f"base image: {base.reference} ({base.how})")
-    staged = stage_ca_certificates(extra_ca_sources(os.environ), config.root / CA_STAGING)
+    staged = stage_ca_certificates(
+        extra_ca_sources(config.env.extra_ca_certs), config.root / CA_STAGING
+    )
     if staged:
         progress(f"extra CA certificates for the build stage: {', '.join(staged)}")
     report_dir = report_dir or config.report_dir("build")
     report_dir.mkdir(parents=True, exist_ok=True)
-    target_registry = registry or os.environ.get("VIBEVOICE_REGISTRY") or config.registry
+    target_registry = registry or config.registry
     built = [
         _build_one(config, service, git_state, base, report_dir, push, target_registry)
         for service in selected
     ]
     write_json_atomic(report_dir / "build-metadata.json", [image.metadata for image in built])
-    publish_summary(report_dir, _summary(built, base, status.server_version))
+    publish_summary(report_dir, _summary(built, base, status.server_version, config.platforms))
     return built
 
 
@@ -182,6 +183,11 @@ def _build_one(
     seconds = time.monotonic() - started
     info = docker.inspect_image(image_id)
     platform = f"{info.os}/{info.architecture}"
+    if platform not in config.platforms:
+        raise CheckFailedError(
+            f"{service.name} was built for {platform}, which [tool.vibevoice-ci] platforms "
+            f"does not list ({', '.join(config.platforms)})"
+        )
     digest = image_id
     pushed: str | None = None
     extra_pushed: list[str] = []
@@ -191,7 +197,7 @@ def _build_one(
         progress(f"pushing {pushed}")
         docker.tag(tags[0], pushed)
         digest = docker.push(pushed)
-        ref = os.environ.get("GITHUB_REF") or git_state.ref
+        ref = config.env.git_ref or git_state.ref
         for extra_tag in release_tags(ref, dirty=git_state.dirty):
             reference = f"{repository}:{extra_tag}"
             progress(f"pushing {reference}")
@@ -205,7 +211,7 @@ def _build_one(
         platform=platform,
         git_sha=git_state.sha,
         git_ref=git_state.ref,
-        environ=os.environ,
+        run=config.env,
         built_at=built_at,
         extra={
             "service": service.name,
@@ -228,16 +234,22 @@ def _build_one(
     return BuiltImage(service.name, tags[0], image_id, info.size_bytes, seconds, pushed, record)
 
 
-def _summary(built: Sequence[BuiltImage], base: BaseImageChoice, engine: str) -> str:
+def _summary(
+    built: Sequence[BuiltImage], base: BaseImageChoice, engine: str, platforms: Sequence[str]
+) -> str:
     outcomes = [
         Outcome(
             image.service,
-            "pass",
+            Status.PASS,
             f"`{image.reference}` {image.image_id[:19]} {image.size_bytes / 1e6:.0f} MB "
             f"in {image.seconds:.1f} s"
             + (f", pushed `{image.pushed_reference}`" if image.pushed_reference else ""),
         )
         for image in built
     ]
-    notes = [f"base image `{base.reference}` ({base.how})", f"Docker engine {engine}"]
+    notes = [
+        f"base image `{base.reference}` ({base.how})",
+        f"Docker engine {engine}",
+        f"native platform only; the release platforms are {', '.join(platforms)}",
+    ]
     return render_summary("build", outcomes, notes)

@@ -7,6 +7,7 @@ files; ``load_config`` is the edge that reads the file.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -46,6 +47,34 @@ class BaseImageConfig:
     debian_packages: tuple[str, ...]
 
 
+SMOKE_MODES = ("auto", "docker", "local")
+_FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+
+
+@dataclass(frozen=True)
+class RunEnvironment:
+    """What this run's environment variables say, read once by :func:`with_environment`.
+
+    Nothing else in the pipeline reads ``os.environ`` for a setting; docs/ci-cd.md lists the
+    variables.
+    """
+
+    # $CI is set (GitHub Actions, .ci/run): an outcome that could not be decided fails.
+    ci: bool = False
+    # $VIBEVOICE_SMOKE_MODE: the smoke session's default --mode.
+    smoke_mode: str = "auto"
+    # $VIBEVOICE_BASE_IMAGE: the base image to build FROM, used as given.
+    base_image: str | None = None
+    # $VIBEVOICE_EXTRA_CA_CERTS: where extra CA certificates come from (None: the default
+    # folders; an empty tuple: none at all).
+    extra_ca_certs: tuple[Path, ...] | None = None
+    # $GITHUB_REF (else the checkout's own ref): what a push is tagged for.
+    git_ref: str | None = None
+    # $GITHUB_ACTIONS and $GITHUB_RUN_ID: who built an image, recorded in its metadata.
+    github_actions: bool = False
+    github_run_id: str | None = None
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     """Everything the sessions need to know about the project, in one place."""
@@ -59,6 +88,7 @@ class PipelineConfig:
     base_image: BaseImageConfig
     tools: Mapping[str, str]
     services: Mapping[str, ServiceConfig]
+    env: RunEnvironment = RunEnvironment()
 
     def report_dir(self, session: str) -> Path:
         """The folder a session writes its results to."""
@@ -88,28 +118,54 @@ def load_config(root: Path | None = None) -> PipelineConfig:
     return parse_config(table, root)
 
 
-# Environment variables that override a configured value for one run (documented in
-# docs/ci-cd.md): a separate report folder or compose project keeps parallel runs apart.
-ENV_OVERRIDES = {
-    "VIBEVOICE_REPORTS_DIR": "reports_dir",
-    "VIBEVOICE_COMPOSE_PROJECT": "compose_project",
-}
-
-
 def with_environment(config: PipelineConfig, environ: Mapping[str, str]) -> PipelineConfig:
-    """``config`` with the ``ENV_OVERRIDES`` that ``environ`` sets applied (pure)."""
+    """``config`` with what ``environ`` says applied (pure): the one place the pipeline reads
+    its environment variables (documented in docs/ci-cd.md). ``$VIBEVOICE_REPORTS_DIR``,
+    ``$VIBEVOICE_COMPOSE_PROJECT`` and ``$VIBEVOICE_REGISTRY`` override configured values; the
+    rest land in :class:`RunEnvironment`."""
     changes: dict[str, Any] = {}
-    reports = environ.get("VIBEVOICE_REPORTS_DIR", "").strip()
+    reports = _setting(environ, "VIBEVOICE_REPORTS_DIR")
     if reports:
         changes["reports_dir"] = config.root / reports
-    project = environ.get("VIBEVOICE_COMPOSE_PROJECT", "").strip()
+    project = _setting(environ, "VIBEVOICE_COMPOSE_PROJECT")
     if project:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", project):
             raise ConfigError(
                 f"VIBEVOICE_COMPOSE_PROJECT={project!r}: use lowercase letters, digits, - and _"
             )
         changes["compose_project"] = project
+    registry = _setting(environ, "VIBEVOICE_REGISTRY")
+    if registry:
+        changes["registry"] = registry
+    changes["env"] = run_environment(environ)
     return dataclasses.replace(config, **changes)
+
+
+def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
+    """The :class:`RunEnvironment` that ``environ`` describes (pure)."""
+    smoke_mode = _setting(environ, "VIBEVOICE_SMOKE_MODE") or "auto"
+    if smoke_mode not in SMOKE_MODES:
+        raise ConfigError(
+            f"VIBEVOICE_SMOKE_MODE={smoke_mode!r}: choose from {', '.join(SMOKE_MODES)}"
+        )
+    raw_ca = environ.get("VIBEVOICE_EXTRA_CA_CERTS")
+    return RunEnvironment(
+        ci=_setting(environ, "CI").lower() not in _FALSE_WORDS,
+        smoke_mode=smoke_mode,
+        base_image=_setting(environ, "VIBEVOICE_BASE_IMAGE") or None,
+        extra_ca_certs=(
+            None
+            if raw_ca is None
+            else tuple(Path(part) for part in raw_ca.split(os.pathsep) if part.strip())
+        ),
+        git_ref=_setting(environ, "GITHUB_REF") or None,
+        github_actions=_setting(environ, "GITHUB_ACTIONS") == "true",
+        github_run_id=_setting(environ, "GITHUB_RUN_ID") or None,
+    )
+
+
+def _setting(environ: Mapping[str, str], name: str) -> str:
+    return environ.get(name, "").strip()
 
 
 def find_project_root(start: Path | None = None) -> Path:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from vibevoice_ci.config import RunEnvironment
+
 REQUIRED_FIELDS = (
     "image",
     "digest",
@@ -30,25 +32,26 @@ def build_metadata(
     platform: str,
     git_sha: str,
     git_ref: str,
-    environ: Mapping[str, str],
+    run: RunEnvironment,
     built_at: datetime,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The metadata record for one built image.
 
-    ``workflow_run_id`` and ``builder`` come from GitHub Actions' variables when they are set
-    (``GITHUB_RUN_ID``, ``GITHUB_ACTIONS``); a local build says ``local`` for both, so every
-    field is always present. ``digest`` is the registry's manifest digest after a push, or the
-    image ID before one (``digest_kind`` says which).
+    ``workflow_run_id``, ``builder`` and ``git_ref`` come from GitHub Actions' variables when
+    they are set (``run``: ``GITHUB_RUN_ID``, ``GITHUB_ACTIONS``, ``GITHUB_REF``); a local build
+    says ``local`` for the first two, so every field is always present. ``digest`` is the
+    registry's manifest digest after a push, or the image ID before one (``digest_kind`` says
+    which).
     """
-    in_actions = environ.get("GITHUB_ACTIONS") == "true"
+    in_actions = run.github_actions
     document: dict[str, Any] = {
         "image": image,
         "digest": digest,
         "platform": platform,
         "git_sha": git_sha,
-        "git_ref": environ.get("GITHUB_REF") or git_ref,
-        "workflow_run_id": (environ.get("GITHUB_RUN_ID") or "local") if in_actions else "local",
+        "git_ref": run.git_ref or git_ref,
+        "workflow_run_id": (run.github_run_id or "local") if in_actions else "local",
         "build_timestamp": built_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "builder": "github-actions" if in_actions else "local",
     }

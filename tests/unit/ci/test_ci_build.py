@@ -20,7 +20,7 @@ from vibevoice_ci.build import (
     release_tags,
     stage_ca_certificates,
 )
-from vibevoice_ci.config import ServiceConfig
+from vibevoice_ci.config import ServiceConfig, run_environment
 from vibevoice_ci.errors import EXIT_BAD_INPUT, UsageError
 from vibevoice_ci.tools.git import GitState
 
@@ -102,6 +102,11 @@ def test_oci_labels() -> None:
 # --- extra_ca_sources -------------------------------------------------------------------------
 
 
+def _ca_sources(environ: dict[str, str]) -> list[Path]:
+    """The CA sources a run with ``environ`` uses: the variable is read by run_environment."""
+    return extra_ca_sources(run_environment(environ).extra_ca_certs)
+
+
 def test_ca_sources_default_to_existing_host_folders(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -109,8 +114,8 @@ def test_ca_sources_default_to_existing_host_folders(
     present.mkdir()
     monkeypatch.setattr(build, "DEFAULT_CA_SOURCES", (present, tmp_path / "absent"))
 
-    assert extra_ca_sources({}) == [present]
-    assert extra_ca_sources({"OTHER": "x"}) == [present]
+    assert _ca_sources({}) == [present]
+    assert _ca_sources({"OTHER": "x"}) == [present]
 
 
 def test_ca_sources_default_is_the_local_share_folder() -> None:
@@ -123,13 +128,13 @@ def test_empty_ca_variable_means_no_extra_certificates(
 ) -> None:
     monkeypatch.setattr(build, "DEFAULT_CA_SOURCES", (tmp_path,))
 
-    assert extra_ca_sources({"VIBEVOICE_EXTRA_CA_CERTS": value}) == []
+    assert _ca_sources({"VIBEVOICE_EXTRA_CA_CERTS": value}) == []
 
 
 def test_ca_variable_lists_paths_in_order(tmp_path: Path) -> None:
     raw = os.pathsep.join(["/etc/corp/root.crt", "", "/opt/certs", "relative/dir"])
 
-    assert extra_ca_sources({"VIBEVOICE_EXTRA_CA_CERTS": raw}) == [
+    assert _ca_sources({"VIBEVOICE_EXTRA_CA_CERTS": raw}) == [
         Path("/etc/corp/root.crt"),
         Path("/opt/certs"),
         Path("relative/dir"),
@@ -138,9 +143,7 @@ def test_ca_variable_lists_paths_in_order(tmp_path: Path) -> None:
 
 def test_ca_variable_paths_need_not_exist_yet() -> None:
     # Existence is checked (loudly) when staging, not silently dropped here.
-    assert extra_ca_sources({"VIBEVOICE_EXTRA_CA_CERTS": "/does/not/exist"}) == [
-        Path("/does/not/exist")
-    ]
+    assert _ca_sources({"VIBEVOICE_EXTRA_CA_CERTS": "/does/not/exist"}) == [Path("/does/not/exist")]
 
 
 # --- stage_ca_certificates --------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vibevoice_ci.config import run_environment
 from vibevoice_ci.metadata import REQUIRED_FIELDS, build_metadata, metadata_problems
 
 HEX = "0123456789abcdef"
@@ -96,6 +97,7 @@ def _record(**overrides: Any) -> dict[str, Any]:
         "built_at": datetime(2024, 12, 4, 12, 0, 0, tzinfo=UTC),
     }
     arguments.update(overrides)
+    arguments["run"] = run_environment(arguments.pop("environ"))
     return build_metadata(**arguments)
 
 
@@ -127,7 +129,7 @@ def test_property_2_metadata_has_every_required_field_with_valid_values(
         platform=platform,
         git_sha=git_sha,
         git_ref=git_ref,
-        environ=environ,
+        run=run_environment(environ),
         built_at=built_at,
     )
 
