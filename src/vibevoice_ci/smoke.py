@@ -1,20 +1,29 @@
 """The ``smoke`` session: bring the stack up, run the smoke checks, keep logs, always tear down.
 
-Modes:
-- ``docker``: build the images, ``docker compose up --wait``, check the published ports;
-- ``local``: start the service as a local process on 127.0.0.1 (no Docker engine needed);
-- ``auto`` (default): ``docker`` where an engine answers, else ``local``, saying so loudly.
+Modes, and the one rule for a container that was not tested (docs/ci-cd.md, "Smoke modes"):
+- ``docker``: build the images, ``docker compose up --wait``, check the published ports. No
+  Docker engine is a one-line error, exit 3.
+- ``local``: check the service started as a local process on 127.0.0.1, as asked; the report
+  says the container is ``unknown``.
+- ``auto`` (default): ``docker`` where an engine answers. Where none does, under CI (``$CI``
+  set) it is the same error as ``docker``: a CI job must never turn a broken Docker into a
+  green smoke test. Elsewhere it falls back to ``local``, says so loudly, and the report's
+  verdict is ``unknown`` (the container was not tested); the exit code then follows the checks.
+
+On every path (a failed build, a stack that never gets healthy, a missing port, a failed
+teardown) ``smoke.json`` and ``summary.md`` are written before the session exits, and a stack
+that was started is torn down with ``compose down`` whatever happened before it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vibevoice_ci import build
-from vibevoice_ci.config import PipelineConfig
+from vibevoice_ci.config import SMOKE_MODES, PipelineConfig
 from vibevoice_ci.errors import (
     CheckFailedError,
     PipelineError,
@@ -25,82 +34,190 @@ from vibevoice_ci.errors import (
 from vibevoice_ci.local_service import running_tts_service
 from vibevoice_ci.report import (
     Outcome,
+    Status,
+    overall,
     publish_summary,
     render_summary,
     write_json_atomic,
     write_text_atomic,
 )
-from vibevoice_ci.smoke_checks import CheckResult, ServiceUnreachableError, all_passed, run_checks
+from vibevoice_ci.smoke_checks import ServiceUnreachableError, run_checks
 from vibevoice_ci.tools import compose, docker
 from vibevoice_ci.tools._exec import progress
 
-MODES = ("auto", "docker", "local")
+MODES = SMOKE_MODES
 SERVICE = "tts"
 UP_WAIT_SECONDS = 180
 
 
 @dataclass(frozen=True)
+class ModeChoice:
+    """The mode a smoke run uses, why, and whether it can test the container at all."""
+
+    mode: str
+    note: str
+    # True when ``auto`` fell back to a local process: the container is untested.
+    fell_back: bool = False
+
+
+@dataclass(frozen=True)
 class SmokeRun:
+    """What one smoke run did and found: the content of ``smoke.json``."""
+
+    requested: str
     mode: str
     target: str
-    results: Sequence[CheckResult]
+    checks: Sequence[Outcome]
     notes: Sequence[str]
-    # Why the container was not checked, when ``auto`` fell back to a local process.
-    container_untested: str | None = None
+    container: Status
+    fell_back: bool = False
 
     @property
-    def passed(self) -> bool:
-        return all_passed(self.results)
+    def status(self) -> Status:
+        """Every check's verdict, and for a fallback run the untested container too."""
+        extra = [Outcome("container", Status.UNKNOWN, "not tested")] if self.fell_back else []
+        return overall([*self.checks, *extra])
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "status": self.status.value,
+            "mode_requested": self.requested,
+            "mode": self.mode,
+            "target": self.target,
+            "container": self.container.value,
+            "checks": [check.to_json() for check in self.checks],
+            "notes": list(self.notes),
+        }
 
 
-def choose_mode(requested: str, engine_available: bool, engine_reason: str) -> tuple[str, str]:
-    """The mode to run and a note explaining the choice (pure)."""
+def choose_mode(
+    requested: str, *, ci: bool, engine_available: bool, engine_reason: str
+) -> ModeChoice:
+    """The mode to run and a note explaining the choice (pure; the rule in the module doc)."""
     if requested not in MODES:
         raise UsageError(f"unknown smoke mode {requested!r} (choose from {', '.join(MODES)})")
-    if requested == "docker" and not engine_available:
-        raise ToolMissingError(f"smoke --mode docker: {engine_reason}")
-    if requested == "auto":
-        if engine_available:
-            return "docker", "Docker engine reachable: checking the real container"
-        return "local", (
-            f"NO DOCKER ENGINE ({engine_reason}): checked the service as a local process "
-            "instead; the container itself was NOT tested"
+    if requested == "local":
+        return ModeChoice("local", "mode local requested: the container is not tested")
+    if engine_available:
+        return ModeChoice("docker", "Docker engine reachable: checking the real container")
+    if requested == "docker":
+        raise ToolMissingError(f"smoke --mode docker needs a Docker engine: {engine_reason}")
+    if ci:
+        raise ToolMissingError(
+            f"smoke under CI ($CI is set) needs a Docker engine and never falls back to a local "
+            f"process: {engine_reason}"
         )
-    return requested, f"mode {requested} requested"
+    return ModeChoice(
+        "local",
+        f"NO DOCKER ENGINE ({engine_reason}): checked the service as a local process "
+        "instead; the container itself was NOT tested",
+        fell_back=True,
+    )
 
 
-def run_smoke(config: PipelineConfig, *, mode: str = "auto", engine: str = "piper") -> SmokeRun:
+def exit_error(run: SmokeRun, *, strict: bool, logs_dir: Path) -> PipelineError | None:
+    """The error the session ends with, or None for exit 0 (pure).
+
+    A failed check fails. An undecided verdict fails when ``strict`` (CI), and is otherwise
+    the loud-but-allowed local fallback.
+    """
+    status = run.status
+    if status is Status.FAIL:
+        failed = ", ".join(check.name for check in run.checks if check.status is Status.FAIL)
+        return CheckFailedError(f"smoke checks failed ({failed}); logs in {logs_dir}")
+    if status is Status.UNKNOWN and strict:
+        return CheckFailedError("smoke verdict is unknown (the container was not tested)")
+    return None
+
+
+def run_smoke(
+    config: PipelineConfig, *, mode: str | None = None, engine: str = "piper"
+) -> SmokeRun:
+    """Run the smoke session; ``mode`` defaults to ``$VIBEVOICE_SMOKE_MODE`` (else ``auto``).
+
+    Raises the error the session exits with (after writing the report), else returns the run.
+    """
+    requested = mode or config.env.smoke_mode
     report_dir = config.report_dir("smoke")
     logs_dir = report_dir / "logs"
     logs_dir.mkdir(parents=True, exist_ok=True)
-    status = docker.engine_status()
-    chosen, note = choose_mode(mode, status.available, status.reason)
-    progress(note)
-    context = _docker_stack if chosen == "docker" else _local_process
-    untested = note if mode == "auto" and chosen == "local" else None
+    recorder = _Recorder(requested)
+    error: PipelineError | None = None
     try:
-        with context(config, engine, logs_dir) as (target, notes):
+        status = docker.engine_status()
+        choice = choose_mode(
+            requested,
+            ci=config.env.ci,
+            engine_available=status.available,
+            engine_reason=status.reason,
+        )
+        recorder.chose(choice)
+        progress(choice.note)
+        context = _docker_stack if choice.mode == "docker" else _local_process
+        with context(config, engine, logs_dir, recorder) as target:
+            recorder.target = target
             progress(f"running smoke checks against {target}")
             try:
-                results = run_checks(target)
+                recorder.checks += run_checks(target)
             except ServiceUnreachableError as exc:
-                results = [CheckResult("reachable", False, str(exc))]
-            run = SmokeRun(chosen, target, results, [note, *notes], untested)
-    except CheckFailedError as exc:  # the stack or process never became ready
-        run = SmokeRun(chosen, "", [CheckResult("start", False, str(exc))], [note], untested)
-    for result in run.results:
-        print(result.line(), flush=True)
-    _write_report(report_dir, run)
-    if not run.passed:
-        failed = ", ".join(r.name for r in run.results if not r.passed)
-        raise CheckFailedError(f"smoke checks failed ({failed}); logs in {logs_dir}")
+                recorder.checks.append(Outcome.of("reachable", False, str(exc)))
+    except (UsageError, ToolMissingError) as exc:
+        # Bad usage and a missing tool keep their own exit codes (2 and 3).
+        recorder.notes.append(f"error: {exc}")
+        error = exc
+    except PipelineError as exc:
+        # A failed build, a stack that never got healthy, a port not published: the stack
+        # did not start (or broke while checked), which is a failed check.
+        recorder.checks.insert(
+            0, Outcome.of("start" if not recorder.target else "run", False, str(exc))
+        )
+    finally:
+        # Written on every path, an unexpected exception included, before it propagates.
+        run = recorder.run()
+        for check in run.checks:
+            print(check.line(), flush=True)
+        _write_report(report_dir, run)
+    error = error or exit_error(run, strict=config.env.ci, logs_dir=logs_dir)
+    if error is not None:
+        raise error
     return run
+
+
+@dataclass
+class _Recorder:
+    """What the run has found so far, so the report can be written from wherever it stops."""
+
+    requested: str
+    mode: str = ""
+    target: str = ""
+    fell_back: bool = False
+    checks: list[Outcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def chose(self, choice: ModeChoice) -> None:
+        self.mode = choice.mode
+        self.fell_back = choice.fell_back
+        self.notes.append(choice.note)
+
+    def run(self) -> SmokeRun:
+        # The container's verdict is the checks' when they ran against it, else undecided.
+        container = overall(self.checks) if self.mode == "docker" else Status.UNKNOWN
+        return SmokeRun(
+            requested=self.requested,
+            mode=self.mode,
+            target=self.target,
+            checks=list(self.checks),
+            notes=list(self.notes),
+            container=container,
+            fell_back=self.fell_back,
+        )
 
 
 @contextmanager
 def _docker_stack(
-    config: PipelineConfig, engine: str, logs_dir: Path
-) -> Iterator[tuple[str, list[str]]]:
+    config: PipelineConfig, engine: str, logs_dir: Path, recorder: _Recorder
+) -> Iterator[str]:
+    """Build, compose up and yield the published URL; always collect logs, then tear down."""
     compose.version()
     images = build.build_images(config, services=[SERVICE], report_dir=logs_dir.parent / "build")
     service = config.service(SERVICE)
@@ -113,6 +230,7 @@ def _docker_stack(
             "VIBEVOICE_TTS_HOST_PORT": str(service.host_port),
         },
     )
+    recorder.notes.append(f"image {images[0].reference} ({images[0].image_id[:19]})")
     try:
         progress(f"docker compose up --wait ({images[0].reference}, engine {engine})")
         try:
@@ -125,48 +243,72 @@ def _docker_stack(
         address = compose.published_address(stack, SERVICE, service.container_port)
         if not address.startswith("127.0.0.1:"):
             raise CheckFailedError(f"{SERVICE} is published on {address}, not on 127.0.0.1")
-        yield f"http://{address}", [f"image {images[0].reference} ({images[0].image_id[:19]})"]
+        yield f"http://{address}"
     finally:
-        _collect_logs(stack, logs_dir)
-        progress("docker compose down")
-        compose.down(stack)
+        try:
+            recorder.notes.extend(collect_logs(stack, logs_dir))
+        finally:
+            progress("docker compose down")
+            recorder.checks.append(tear_down(stack))
 
 
-def _collect_logs(stack: compose.Stack, logs_dir: Path) -> None:
-    """Keep the containers' logs and states; never let a failure here hide the real one."""
-    write_text_atomic(logs_dir / "compose.log", compose.logs(stack))
+def collect_logs(stack: compose.Stack, logs_dir: Path) -> list[str]:
+    """Keep the containers' logs and states; return notes on what could not be kept.
+
+    Never raises for a failure of its own (a killed ``compose logs``, a full disk): that must
+    not hide the real failure, nor stop the teardown that follows.
+    """
+    problems: list[str] = []
     try:
-        states = [asdict(state) for state in compose.ps(stack)]
-    except PipelineError as exc:
-        write_json_atomic(logs_dir / "compose-ps.json", {"error": str(exc)})
-    else:
+        logs = compose.logs(stack)
+        write_text_atomic(logs_dir / "compose.log", logs.text)
+        if not logs.complete:
+            problems.append(f"container logs may be incomplete: {logs.problem}")
+    except (PipelineError, OSError) as exc:
+        problems.append(f"could not keep the container logs: {exc}")
+    try:
+        try:
+            states: object = [asdict(state) for state in compose.ps(stack)]
+        except PipelineError as exc:
+            states = {"error": str(exc)}
+            problems.append(f"could not list the containers: {exc}")
         write_json_atomic(logs_dir / "compose-ps.json", states)
+    except OSError as exc:
+        problems.append(f"could not keep the container states: {exc}")
+    return problems
+
+
+def tear_down(stack: compose.Stack) -> Outcome:
+    """``compose down`` as a check of its own: a stack left running is reported, not hidden."""
+    try:
+        result = compose.down(stack)
+    except PipelineError as exc:
+        return Outcome.of("teardown", False, f"docker compose down failed: {exc}")
+    if not result.ok:
+        tail = (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1]
+        return Outcome.of(
+            "teardown",
+            False,
+            f"docker compose down exited {result.returncode} ({tail}); containers of project "
+            f"{stack.project!r} may still run: docker compose -p {stack.project} down",
+        )
+    return Outcome.of("teardown", True, f"project {stack.project!r} removed")
 
 
 @contextmanager
 def _local_process(
-    config: PipelineConfig, engine: str, logs_dir: Path
-) -> Iterator[tuple[str, list[str]]]:
+    config: PipelineConfig, engine: str, logs_dir: Path, recorder: _Recorder
+) -> Iterator[str]:
     del config
     with running_tts_service(engine, log_path=logs_dir / "tts-local.log") as service:
-        yield service.url, [f"local process, engine {engine}"]
+        recorder.notes.append(f"local process, engine {engine}")
+        yield service.url
 
 
 def _write_report(report_dir: Path, run: SmokeRun) -> None:
-    write_json_atomic(
-        report_dir / "smoke.json",
-        {
-            "mode": run.mode,
-            "target": run.target,
-            "passed": run.passed,
-            "checks": [
-                {"name": r.name, "passed": r.passed, "detail": r.detail} for r in run.results
-            ],
-            "notes": list(run.notes),
-            "container_tested": run.container_untested is None,
-        },
-    )
-    outcomes = [Outcome(r.name, "pass" if r.passed else "fail", r.detail) for r in run.results]
-    if run.container_untested is not None:
-        outcomes.append(Outcome("container", "unknown", run.container_untested))
-    publish_summary(report_dir, render_summary(f"smoke ({run.mode})", outcomes, run.notes))
+    write_json_atomic(report_dir / "smoke.json", run.to_json())
+    outcomes = list(run.checks)
+    if run.fell_back:
+        outcomes.append(Outcome("container", Status.UNKNOWN, run.notes[0]))
+    title = f"smoke ({run.mode or 'not started'})"
+    publish_summary(report_dir, render_summary(title, outcomes, run.notes))

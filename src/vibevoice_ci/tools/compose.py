@@ -9,7 +9,7 @@ from pathlib import Path
 
 from vibevoice_ci.errors import ToolFailedError, ToolMissingError
 from vibevoice_ci.tools import docker
-from vibevoice_ci.tools._exec import run_tool
+from vibevoice_ci.tools._exec import ToolResult, failure_message, run_tool
 
 INSTALL_HINT = (
     "Docker Compose v2 is needed (docker compose version must answer): copy the "
@@ -66,8 +66,10 @@ def up(stack: Stack, *, wait_timeout: int) -> None:
     )
 
 
-def down(stack: Stack) -> None:
-    run_tool(
+def down(stack: Stack) -> ToolResult:
+    """Stop and remove the stack's containers, networks and volumes; the caller judges the
+    result (a failed teardown leaks containers and must be reported)."""
+    return run_tool(
         stack.argv("down", "--volumes", "--remove-orphans", "--timeout", "30"),
         env=stack.env,
         check=False,
@@ -75,11 +77,31 @@ def down(stack: Stack) -> None:
     )
 
 
-def logs(stack: Stack) -> str:
-    result = run_tool(
-        stack.argv("logs", "--no-color", "--timestamps"), env=stack.env, check=False, timeout=120
-    )
-    return result.stdout + result.stderr
+@dataclass(frozen=True)
+class StackLogs:
+    """The containers' combined logs, and whether ``compose logs`` delivered all of them."""
+
+    text: str
+    complete: bool
+    problem: str = ""
+
+
+def logs(stack: Stack) -> StackLogs:
+    """Every container's log (timestamps, no colour). A ``compose logs`` that exited non-zero,
+    was killed or timed out still returns what it printed, marked incomplete."""
+    try:
+        result = run_tool(
+            stack.argv("logs", "--no-color", "--timestamps"),
+            env=stack.env,
+            check=False,
+            timeout=120,
+        )
+    except ToolFailedError as exc:  # timed out
+        return StackLogs("", complete=False, problem=str(exc))
+    text = result.stdout + result.stderr
+    if not result.ok:
+        return StackLogs(text, complete=False, problem=failure_message(result))
+    return StackLogs(text, complete=True)
 
 
 def ps(stack: Stack) -> list[ServiceState]:

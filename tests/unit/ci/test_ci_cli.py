@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -144,8 +145,42 @@ def test_smoke_docker_mode_without_docker_exits_3(
     assert main(["smoke", "--mode", "docker"]) == EXIT_TOOL_MISSING
 
     line = _one_error_line(capsys.readouterr().err)
-    assert line.startswith("error: smoke --mode docker:")
+    assert line.startswith("error: smoke --mode docker needs a Docker engine:")
     assert MISSING_DOCKER in line
+
+
+@pytest.mark.parametrize("ci", ["true", "1", "yes"])
+def test_smoke_under_ci_without_docker_exits_3_and_leaves_its_report(
+    project_copy: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    ci: str,
+) -> None:
+    # The default mode (auto) must never turn a missing engine into a green CI job.
+    monkeypatch.chdir(project_copy)
+    monkeypatch.setenv("VIBEVOICE_DOCKER", MISSING_DOCKER)
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.delenv("VIBEVOICE_SMOKE_MODE", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+    assert main(["smoke"]) == EXIT_TOOL_MISSING
+
+    line = _one_error_line(capsys.readouterr().err)
+    assert "$CI is set" in line
+    report = json.loads((project_copy / "reports" / "smoke" / "smoke.json").read_text())
+    assert report["status"] == "unknown"
+    assert report["container"] == "unknown"
+
+
+def test_a_bad_smoke_mode_in_the_environment_exits_2(
+    project_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(project_copy)
+    monkeypatch.setenv("VIBEVOICE_SMOKE_MODE", "kubernetes")
+
+    assert main(["smoke"]) == EXIT_BAD_INPUT
+
+    assert "VIBEVOICE_SMOKE_MODE='kubernetes'" in _one_error_line(capsys.readouterr().err)
 
 
 def test_missing_configuration_exits_2(
