@@ -23,9 +23,7 @@ import json
 import os
 import platform
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from vibevoice_ci.local_service import running_tts_service
+from vibevoice_ci.report import write_json_atomic
+from vibevoice_ci.tools import git
 from vibevoice_platform.tts.engines import Engine, load_engine
 from vibevoice_platform.tts.settings import ENGINE_NAMES, Settings
 from vibevoice_platform.tts.text import first_segment
@@ -224,30 +224,6 @@ def render_table(results: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=2)
-            stream.write("\n")
-        Path(temporary).chmod(0o644)
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _git_sha() -> str | None:
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False, timeout=10
-        )
-    except OSError:
-        return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         print(f"bench_tts: error: {message}", file=sys.stderr)
@@ -307,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(render_table(results))
     report = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "git_sha": _git_sha(),
+        "git_sha": git.head_sha(Path(__file__).resolve().parents[1]),
         "text": args.text,
         "requests": args.requests,
         "warmup": args.warmup,
@@ -321,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "results": {result["engine"]: result for result in results},
     }
     if args.json_out is not None:
-        write_json_atomically(args.json_out, report)
+        write_json_atomic(args.json_out, report)
         print(f"[bench] wrote {args.json_out}", file=sys.stderr)
     return 0
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -23,7 +22,8 @@ from typing import IO
 
 import httpx
 
-from vibevoice_ci.errors import CheckFailedError
+from vibevoice_ci.errors import CheckFailedError, ToolMissingError
+from vibevoice_ci.tools._exec import start_process, stop_process
 
 HOST = "127.0.0.1"
 STOP_TIMEOUT = 45.0
@@ -50,7 +50,7 @@ class LocalService:
 
     def terminate(self, timeout: float = STOP_TIMEOUT) -> int:
         """Send SIGTERM, wait up to ``timeout`` s (then SIGKILL); return the exit status."""
-        return _stop(self.process, timeout)
+        return stop_process(self.process, timeout=timeout)
 
 
 def free_port(host: str = HOST) -> int:
@@ -90,7 +90,7 @@ def running_tts_service(
         "--engine",
         engine,
     ]
-    child_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+    child_env = {**(env or {}), "PYTHONUNBUFFERED": "1"}
     temporary = log_path is None
     if log_path is None:
         handle, name = tempfile.mkstemp(prefix=f"tts-{engine}-", suffix=".log")
@@ -99,10 +99,8 @@ def running_tts_service(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file: IO[bytes] = log_path.open("wb")
     try:
-        process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=child_env
-        )
-    except OSError as exc:
+        process = start_process(argv, output=log_file, env=child_env)
+    except ToolMissingError as exc:
         log_file.close()
         raise ServiceStartError(f"could not start the tts service: {exc}") from None
     service = LocalService(engine, url, chosen_port, process, log_path)
@@ -110,7 +108,7 @@ def running_tts_service(
         _wait_ready(service, ready_timeout)
         yield service
     finally:
-        _stop(process, STOP_TIMEOUT)
+        stop_process(process, timeout=STOP_TIMEOUT)
         log_file.close()
         if temporary:
             log_path.unlink(missing_ok=True)
@@ -140,19 +138,6 @@ def _wait_ready(service: LocalService, timeout: float) -> None:
                     f"{timeout:.0f} s ({last}); last log lines:\n{service.log_tail()}"
                 )
             time.sleep(0.1)
-
-
-def _stop(process: subprocess.Popen[bytes], timeout: float) -> int:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
-        try:
-            return process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            return process.wait()
-    return process.returncode
 
 
 def _tail(path: Path, lines: int) -> str:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import IO, TypeVar
 
 from vibevoice_ci.errors import ToolFailedError, ToolMissingError
 
@@ -85,6 +87,42 @@ def run_tool(
     if check and not result.ok:
         raise ToolFailedError(failure_message(result))
     return result
+
+
+def start_process(
+    argv: Sequence[str], *, output: IO[bytes], env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a long-running process (a service) in the background, never through a shell.
+
+    Its stdout and stderr both go to ``output``; stdin is closed. Stop it with
+    :func:`stop_process`. A binary that cannot be started is a ``ToolMissingError``.
+    """
+    merged_env = {**os.environ, **env} if env is not None else None
+    try:
+        return subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=merged_env,
+        )
+    except OSError as exc:
+        raise ToolMissingError(f"{argv[0]} could not be started: {exc.strerror}") from None
+
+
+def stop_process(process: subprocess.Popen[bytes], *, timeout: float) -> int:
+    """SIGTERM, then up to ``timeout`` s for the process to exit (a service drains in that
+    time), then SIGKILL; return its exit status. A process already gone is not an error."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            return process.wait()
+    return process.returncode
 
 
 Finding = TypeVar("Finding")

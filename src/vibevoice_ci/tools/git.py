@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from vibevoice_ci.errors import ToolMissingError
 from vibevoice_ci.tools._exec import find_tool, run_tool
 
 INSTALL_HINT = "install git (Debian: apt-get install git)"
@@ -21,6 +22,17 @@ class GitState:
 
 def git() -> str:
     return find_tool("git", INSTALL_HINT)
+
+
+def head_sha(repo: Path) -> str | None:
+    """The HEAD commit of ``repo``, or None where there is no git or no repository (reports
+    that merely record the commit carry on without it)."""
+    try:
+        result = run_tool([git(), "rev-parse", "HEAD"], cwd=repo, check=False, timeout=30)
+    except ToolMissingError:
+        return None
+    sha = result.stdout.strip()
+    return sha if result.ok and sha else None
 
 
 def state(repo: Path) -> GitState:
