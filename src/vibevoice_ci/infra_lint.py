@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from vibevoice_ci.config import PipelineConfig
-from vibevoice_ci.errors import CheckFailedError
-from vibevoice_ci.report import Outcome, publish_summary, render_summary, write_text_atomic
+from vibevoice_ci.errors import CheckFailedError, PipelineError, ToolFailedError, ToolMissingError
+from vibevoice_ci.report import Outcome, Status, publish_summary, render_summary, write_text_atomic
 from vibevoice_ci.tools import actionlint, hadolint, shellcheck, zizmor
 from vibevoice_ci.tools._exec import progress
 
@@ -45,13 +45,43 @@ def lint_infra(config: PipelineConfig) -> None:
     outcomes: list[Outcome] = []
     for name, target, check in checks:
         progress(f"{name}: {target}")
-        findings = check()
+        try:
+            findings = check()
+        except ToolMissingError as exc:
+            progress(f"{name} COULD NOT RUN: {exc}")
+            outcomes.append(Outcome(name, Status.UNKNOWN, f"not run: {exc}"))
+            continue
+        except ToolFailedError as exc:  # it ran and crashed: never a clean result
+            print(f"{name}: {exc}", flush=True)
+            outcomes.append(Outcome.of(name, False, f"{target}: the linter failed: {exc}"))
+            continue
         for finding in findings:
             print(f"{name}: {finding}", flush=True)
         detail = f"{target}: " + (f"{len(findings)} finding(s)" if findings else "clean")
-        outcomes.append(Outcome(name, "fail" if findings else "pass", detail))
+        outcomes.append(Outcome.of(name, not findings, detail))
     publish_summary(report_dir, render_summary("lint (non-Python)", outcomes))
-    failed = [outcome.name for outcome in outcomes if outcome.status == "fail"]
+    verdict_error = lint_verdict(outcomes, strict=config.env.ci)
+    if verdict_error is not None:
+        raise verdict_error
+    progress(_closing_line(outcomes))
+
+
+def lint_verdict(outcomes: Sequence[Outcome], *, strict: bool) -> PipelineError | None:
+    """The error the lint ends with, or None (pure). Findings fail. A linter that could not
+    run leaves the verdict unknown: an error under CI (``strict``), a loud warning elsewhere."""
+    failed = [outcome.name for outcome in outcomes if outcome.status is Status.FAIL]
     if failed:
-        raise CheckFailedError(f"findings from {', '.join(failed)} (listed above)")
-    progress("actionlint, zizmor, hadolint and shellcheck report nothing")
+        return CheckFailedError(f"findings from {', '.join(failed)} (listed above)")
+    unknown = [outcome for outcome in outcomes if outcome.status is Status.UNKNOWN]
+    if unknown and strict:
+        return ToolMissingError("; ".join(f"{o.name} {o.detail}" for o in unknown))
+    return None
+
+
+def _closing_line(outcomes: Sequence[Outcome]) -> str:
+    clean = [outcome.name for outcome in outcomes if outcome.passed]
+    unknown = [outcome.name for outcome in outcomes if outcome.status is Status.UNKNOWN]
+    line = f"{', '.join(clean)} report nothing" if clean else "no linter ran"
+    if unknown:
+        line += f"; NOT RUN (verdict unknown): {', '.join(unknown)}"
+    return line
