@@ -154,7 +154,7 @@ class _Handlers:
     async def metrics(self, request: Request) -> Response:
         return Response(self.state.metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
 
-    async def tts(self, request: Request) -> Response:
+    async def tts(self, request: Request) -> Response | AudioResponse:
         arrived = time.perf_counter()
         try:
             text, voice, audio_format = await self._parse_tts_request(request)
@@ -162,15 +162,16 @@ class _Handlers:
             return error_response(exc.status, exc.message)
         except ClientDisconnect:
             return error_response(400, "client disconnected while sending the request")
-        refusal = self.state.refusal()
-        if refusal is not None and refusal[0] == 503:
-            self.state.metrics.rejected.labels(reason=refusal[1]).inc()
-            return error_response(refusal[0], refusal[2], retry_headers())
+        state = self.state
+        refusal = state.admit()
+        if refusal is not None:
+            return error_response(refusal.status, refusal.message, retry_headers())
         try:
-            voice_id = self.state.engine.resolve_voice(voice)
+            voice_id = state.engine.resolve_voice(voice)
         except UnknownVoiceError as exc:
+            state.release()
             return error_response(422, str(exc))
-        return AudioResponse(self.state, text, voice_id, audio_format, arrived)
+        return AudioResponse(state, text, voice_id, audio_format, arrived)  # owns the slot
 
     async def _parse_tts_request(self, request: Request) -> tuple[str, str | None, str]:
         content_type = request.headers.get("content-type", "")

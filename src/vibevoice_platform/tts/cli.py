@@ -29,7 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", help="address to listen on (VIBEVOICE_TTS_HOST)")
     parser.add_argument("--port", type=int, help="TCP port (VIBEVOICE_TTS_PORT)")
-    parser.add_argument("--engine", choices=ENGINE_NAMES, help="engine (VIBEVOICE_TTS_ENGINE)")
+    parser.add_argument(
+        "--engine",
+        choices=ENGINE_NAMES,
+        help=(
+            "engine (VIBEVOICE_TTS_ENGINE; default piper). vibevoice is EXPERIMENTAL: it has "
+            "never run in this project (no torch, no weights here); verify it before use"
+        ),
+    )
     return parser
 
 
@@ -67,7 +74,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"vibevoice-tts: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     configure_logging()
-    logging.getLogger("vibevoice_platform.tts").info(
+    log = logging.getLogger("vibevoice_platform.tts")
+    if engine.experimental:
+        log.warning(
+            "engine %s is EXPERIMENTAL: it has never run in this project; verify its audio",
+            engine.name,
+        )
+    log.info(
         "engine %s: loading; serving on http://%s:%d (ready once warmed up)",
         engine.name,
         settings.host,

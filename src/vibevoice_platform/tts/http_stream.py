@@ -6,7 +6,6 @@ import logging
 import time
 
 import anyio
-from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from vibevoice_platform.tts.audio import (
@@ -16,7 +15,7 @@ from vibevoice_platform.tts.audio import (
     pcm_seconds,
     wav_header,
 )
-from vibevoice_platform.tts.errors import error_response, retry_headers
+from vibevoice_platform.tts.errors import error_response
 from vibevoice_platform.tts.state import ServiceState
 from vibevoice_platform.tts.synthesis import Synthesis
 
@@ -31,8 +30,14 @@ async def _watch_http_disconnect(receive: Receive, gone: anyio.Event) -> None:
             return
 
 
-class AudioResponse(Response):
-    """A chunked audio stream whose first body bytes are audio (not a Starlette body)."""
+class AudioResponse:
+    """The ASGI app answering one admitted ``POST /v1/tts``: chunked audio whose first body
+    bytes are audio.
+
+    Holds the request (text, resolved voice, format, arrival time) and the synthesis slot that
+    :meth:`ServiceState.admit` gave the handler: it releases the slot when it ends, however it
+    ends, so it must be called (Starlette calls what an endpoint returns).
+    """
 
     def __init__(
         self, state: ServiceState, text: str, voice: str, audio_format: str, arrived: float
@@ -42,37 +47,33 @@ class AudioResponse(Response):
         self.voice = voice
         self.audio_format = audio_format
         self.arrived = arrived
-        self.status_code = 200
-        self.background = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state = self.state
-        refusal = state.admit()
-        if refusal is not None:
-            status, _, message = refusal
-            await error_response(status, message, retry_headers())(scope, receive, send)
-            return
         try:
             await self._stream(scope, receive, send)
         finally:
-            state.release()
+            self.state.release()
 
     async def _stream(self, scope: Scope, receive: Receive, send: Send) -> None:
-        metrics = self.state.metrics
         synthesis = Synthesis(self.state.engine, self.text, self.voice)
         gone = anyio.Event()
+        completed = False
         try:
             async with anyio.create_task_group() as watchers:
                 watchers.start_soon(_watch_http_disconnect, receive, gone)
                 completed = await self._pump(scope, receive, send, synthesis, gone)
                 watchers.cancel_scope.cancel()
         finally:
-            await synthesis.close()
-            rate = self.state.engine.sample_rate
-            metrics.synthesis.labels(endpoint="/v1/tts").observe(synthesis.elapsed())
-            metrics.audio_seconds.inc(pcm_seconds(synthesis.audio_bytes, rate))
-        scope["vibevoice.audio_bytes"] = synthesis.audio_bytes
-        scope["vibevoice.completed"] = completed
+            try:
+                await synthesis.close()  # shielded: runs even when the stream is cancelled
+            finally:
+                self.state.metrics.observe_synthesis(
+                    "/v1/tts",
+                    synthesis.elapsed(),
+                    pcm_seconds(synthesis.audio_bytes, self.state.engine.sample_rate),
+                )
+                scope["vibevoice.audio_bytes"] = synthesis.audio_bytes
+                scope["vibevoice.completed"] = completed
 
     async def _pump(
         self, scope: Scope, receive: Receive, send: Send, synthesis: Synthesis, gone: anyio.Event

@@ -94,6 +94,11 @@ class TTSMetrics:
         )
         self.info.labels(engine=self.engine).set(1)
 
+    def observe_synthesis(self, endpoint: str, seconds: float, audio_seconds: float) -> None:
+        """Record one finished (or stopped) synthesis stream."""
+        self.synthesis.labels(endpoint=endpoint).observe(seconds)
+        self.audio_seconds.inc(audio_seconds)
+
     def exposition(self) -> bytes:
         """The registry in the Prometheus text format."""
         return generate_latest(self.registry)

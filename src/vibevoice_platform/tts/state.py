@@ -14,6 +14,18 @@ from vibevoice_platform.tts.settings import Settings
 FORMATS = ("pcm", "wav")
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why a new synthesis cannot start now."""
+
+    status: int
+    """The HTTP status: 503 (draining, loading, failed to load) or 429 (over capacity)."""
+    reason: str
+    """The ``reason`` label of ``tts_rejected_total``."""
+    message: str
+    """The one-line error for the client."""
+
+
 @dataclass
 class ServiceState:
     """What the endpoints share: settings, engine, metrics, readiness and admissions."""
@@ -29,27 +41,32 @@ class ServiceState:
     on_fatal: Callable[[str], None] | None = None
     """Called (from the loading thread) with the reason when the engine fails to load."""
 
-    def refusal(self) -> tuple[int, str, str] | None:
-        """Why a new synthesis cannot start now: (status, metric reason, message), or None."""
+    def refusal(self) -> Refusal | None:
+        """Why a new synthesis cannot start now, or ``None`` when it can (no side effects)."""
         if self.draining:
-            return 503, "draining", "the service is shutting down; retry on another instance"
+            return Refusal(
+                503, "draining", "the service is shutting down; retry on another instance"
+            )
         if not self.ready:
             if self.load_error is not None:
-                return 503, "engine_failed", f"the engine failed to load: {self.load_error}"
-            return 503, "not_ready", "the engine is still loading; retry shortly"
+                return Refusal(
+                    503, "engine_failed", f"the engine failed to load: {self.load_error}"
+                )
+            return Refusal(503, "not_ready", "the engine is still loading; retry shortly")
         if self.inflight >= self.settings.max_concurrency:
-            return (
-                429,
-                "capacity",
-                f"over capacity: {self.settings.max_concurrency} syntheses already in progress",
-            )
+            limit = self.settings.max_concurrency
+            return Refusal(429, "capacity", f"over capacity: {limit} syntheses already in progress")
         return None
 
-    def admit(self) -> tuple[int, str, str] | None:
-        """Take a synthesis slot (``None``) or say why not; call :meth:`release` after."""
+    def admit(self) -> Refusal | None:
+        """Take a synthesis slot (``None``), or count and return the refusal.
+
+        The one admission check of both endpoints. After ``None`` the caller owns a slot and
+        must call :meth:`release` exactly once.
+        """
         refusal = self.refusal()
         if refusal is not None:
-            self.metrics.rejected.labels(reason=refusal[1]).inc()
+            self.metrics.rejected.labels(reason=refusal.reason).inc()
             return refusal
         self.inflight += 1
         self.metrics.inflight.inc()
@@ -71,5 +88,7 @@ class ServiceState:
             "formats": list(FORMATS),
             "max_text_chars": self.settings.max_text_chars,
             "max_concurrency": self.settings.max_concurrency,
+            "parameters": dict(engine.parameters),
+            "experimental": engine.experimental,
         }
         self.ready = True

@@ -1,4 +1,10 @@
-"""The bridge to the engine: one synthesis, advanced one chunk per worker-thread hop."""
+"""The bridge to the engine: one synthesis, advanced one chunk per worker-thread hop.
+
+Nothing of the engine runs on the event loop: the engine's iterator is created (which may
+clean and segment the text, in time proportional to its length) and advanced in worker
+threads, and :meth:`Synthesis.close` cannot be cancelled, so a cancelled stream still stops
+the engine and frees what it holds (espeak's producer thread and lock, VibeVoice's lock).
+"""
 
 from __future__ import annotations
 
@@ -8,34 +14,63 @@ from collections.abc import Iterator
 import anyio
 import anyio.to_thread
 
-from vibevoice_platform.tts.engines.base import Engine
+from vibevoice_platform.tts.engines.base import NO_OPTIONS, Engine, SynthesisOptions
 
 
 class Synthesis:
-    """One engine synthesis, advanced one chunk at a time in worker threads."""
+    """One engine synthesis, advanced one chunk at a time in worker threads.
 
-    def __init__(self, engine: Engine, text: str, voice: str) -> None:
-        self._chunks: Iterator[bytes] = engine.synthesize(text, voice)
+    Holds the request (engine, text, voice, options), the engine's iterator once the first
+    :meth:`next_chunk` has made it, when it started, how long the first chunk took and how
+    many bytes of audio came out.
+    """
+
+    def __init__(
+        self, engine: Engine, text: str, voice: str, options: SynthesisOptions = NO_OPTIONS
+    ) -> None:
+        self._engine = engine
+        self._text = text
+        self._voice = voice
+        self._options = options
+        self._chunks: Iterator[bytes] | None = None
         self.started = time.perf_counter()
         self.first_chunk_seconds: float | None = None
         self.audio_bytes = 0
 
     async def next_chunk(self) -> bytes | None:
-        chunk = await anyio.to_thread.run_sync(next_chunk, self._chunks)
+        """The next non-empty chunk, or ``None`` at the end (engine errors propagate)."""
+        chunk = await anyio.to_thread.run_sync(self._next_in_thread)
         if chunk is not None:
             if self.first_chunk_seconds is None:
                 self.first_chunk_seconds = time.perf_counter() - self.started
             self.audio_bytes += len(chunk)
         return chunk
 
+    def _next_in_thread(self) -> bytes | None:
+        if self._chunks is None:
+            self._chunks = self._engine.synthesize(self._text, self._voice, self._options)
+        return next_chunk(self._chunks)
+
     async def close(self) -> None:
-        await anyio.to_thread.run_sync(_close, self._chunks)
+        """Stop the engine's iterator and wait until it has stopped.
+
+        Shielded: when the stream is being cancelled (uvicorn's graceful-shutdown timeout, a
+        cancelled task group) the close still runs to its end, so the engine's thread and
+        lock are released here and not whenever the iterator happens to be collected.
+        """
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(self._close_in_thread)
+
+    def _close_in_thread(self) -> None:
+        if self._chunks is not None:
+            _close(self._chunks)
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 
 
 def next_chunk(chunks: Iterator[bytes]) -> bytes | None:
+    """The next non-empty chunk of ``chunks``, or ``None`` when it is exhausted."""
     for chunk in chunks:
         if chunk:
             return chunk

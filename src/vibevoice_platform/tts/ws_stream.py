@@ -6,7 +6,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -14,7 +14,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from vibevoice_platform.tts.access_log import access_log, timestamp
 from vibevoice_platform.tts.audio import CHANNELS, SAMPLE_WIDTH, pcm_seconds
-from vibevoice_platform.tts.engines.base import UnknownVoiceError
+from vibevoice_platform.tts.engines.base import SynthesisOptions, UnknownVoiceError
 from vibevoice_platform.tts.errors import InputError
 from vibevoice_platform.tts.state import ServiceState
 from vibevoice_platform.tts.synthesis import Synthesis
@@ -24,7 +24,64 @@ WS_CLOSE_POLICY = 1008
 WS_CLOSE_INTERNAL = 1011
 WS_CLOSE_TRY_AGAIN = 1013
 
+MAX_CFG = 10.0
+"""The largest ``cfg`` accepted (the VibeVoice demo uses 1.5)."""
+MAX_STEPS = 50
+"""The most diffusion ``steps`` accepted (the VibeVoice demo uses 5): each one costs compute
+for every audio frame, so an unbounded value would let one request hold the engine."""
+
 log = logging.getLogger("vibevoice_platform.tts")
+
+
+def parse_options(params: Mapping[str, str]) -> SynthesisOptions:
+    """The ``cfg`` and ``steps`` query parameters, validated; absent or empty means default.
+
+    Raises :class:`InputError` (422) for a value that is not a number, not finite, not
+    positive, or over :data:`MAX_CFG` / :data:`MAX_STEPS`; ``steps`` must be an integer.
+    """
+    cfg = _parse_number(params.get("cfg"), "cfg", float, MAX_CFG)
+    steps = _parse_number(params.get("steps"), "steps", int, MAX_STEPS)
+    return SynthesisOptions(
+        cfg_scale=None if cfg is None else float(cfg),
+        inference_steps=None if steps is None else int(steps),
+    )
+
+
+def _parse_number(
+    raw: str | None, name: str, parse: Callable[[str], float | int], limit: float
+) -> float | int | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = parse(raw)
+    except ValueError:
+        raise InputError(422, f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(422, f"{name} must be positive, got {raw!r}")
+    if value > limit:
+        raise InputError(422, f"{name} must be at most {limit:g}, got {raw!r}")
+    return value
+
+
+def applied_parameters(
+    supported: Mapping[str, float | int], options: SynthesisOptions
+) -> tuple[dict[str, float | int], list[str]]:
+    """What an engine honouring ``supported`` (name to default) does with ``options``.
+
+    Returns the values it uses, by name, and the names of the parameters given but ignored.
+    """
+    given: dict[str, float | int | None] = {
+        "cfg": options.cfg_scale,
+        "steps": options.inference_steps,
+    }
+    used: dict[str, float | int] = {}
+    for name, default in supported.items():
+        value = given.get(name)
+        used[name] = default if value is None else value
+    ignored = sorted(
+        name for name, value in given.items() if value is not None and name not in supported
+    )
+    return used, ignored
 
 
 class WebSocketStream:
@@ -63,45 +120,40 @@ class WebSocketStream:
 
     async def _serve(self, arrived: float) -> None:
         try:
-            text, voice = self._parse()
+            text, voice, options = self._parse()
         except InputError as exc:
             await self._fail(WS_CLOSE_POLICY, exc.message)
             return
         state = self.state
         refusal = state.admit()
         if refusal is not None:
-            await self._fail(WS_CLOSE_TRY_AGAIN, refusal[2], event="backend_busy")
+            await self._fail(WS_CLOSE_TRY_AGAIN, refusal.message, event="backend_busy")
             return
         try:
-            await self._synthesize(text, voice, arrived)
+            try:
+                voice_id = state.engine.resolve_voice(voice)
+            except UnknownVoiceError as exc:
+                await self._fail(WS_CLOSE_POLICY, str(exc))
+                return
+            await self._synthesize(text, voice_id, options, arrived)
         finally:
             state.release()
 
-    def _parse(self) -> tuple[str, str]:
+    def _parse(self) -> tuple[str, str | None, SynthesisOptions]:
+        """The text, the voice asked for (unchecked: voices are known once the engine is
+        loaded) and the options, from the query string; :class:`InputError` when invalid."""
         params = self.ws.query_params
         text = self.check_text(params.get("text"))
         voice = params.get("voice") or None
-        for name, parse in (("cfg", float), ("steps", int)):
-            raw = params.get(name)
-            if raw is None or raw == "":
-                continue
-            try:
-                value = parse(raw)
-            except ValueError:
-                raise InputError(422, f"{name} must be a number, got {raw!r}") from None
-            if not math.isfinite(value) or value <= 0:
-                raise InputError(422, f"{name} must be positive, got {raw!r}")
-        if not self.state.ready:
-            return text, voice or ""
-        try:
-            return text, self.state.engine.resolve_voice(voice)
-        except UnknownVoiceError as exc:
-            raise InputError(422, str(exc)) from None
+        return text, voice, parse_options(params)
 
-    async def _synthesize(self, text: str, voice: str, arrived: float) -> None:
+    async def _synthesize(
+        self, text: str, voice: str, options: SynthesisOptions, arrived: float
+    ) -> None:
         engine = self.state.engine
         metrics = self.state.metrics
         rate = engine.sample_rate
+        used, ignored = applied_parameters(engine.parameters, options)
         await self._log(
             "started",
             engine=engine.name,
@@ -110,8 +162,10 @@ class WebSocketStream:
             channels=CHANNELS,
             sample_width=SAMPLE_WIDTH,
             text_length=len(text),
+            parameters=used,
+            ignored_parameters=ignored,
         )
-        synthesis = Synthesis(engine, text, voice)
+        synthesis = Synthesis(engine, text, voice, options)
         gone = anyio.Event()
         try:
             async with anyio.create_task_group() as watchers:
@@ -119,10 +173,13 @@ class WebSocketStream:
                 failure = await self._pump(synthesis, gone, arrived)
                 watchers.cancel_scope.cancel()
         finally:
-            await synthesis.close()
-            self.audio_bytes = synthesis.audio_bytes
-            metrics.synthesis.labels(endpoint="/stream").observe(synthesis.elapsed())
-            metrics.audio_seconds.inc(pcm_seconds(synthesis.audio_bytes, rate))
+            try:
+                await synthesis.close()  # shielded: runs even when the stream is cancelled
+            finally:
+                self.audio_bytes = synthesis.audio_bytes
+                metrics.observe_synthesis(
+                    "/stream", synthesis.elapsed(), pcm_seconds(synthesis.audio_bytes, rate)
+                )
         if gone.is_set():
             self.close_code = 1006
             return

@@ -28,6 +28,7 @@ from tts_helpers import rms
 from vibevoice_platform.tts.app import create_app, service_state
 from vibevoice_platform.tts.engines import Engine, create_engine
 from vibevoice_platform.tts.settings import Settings
+from vibevoice_platform.tts.state import Refusal
 
 GREETING = "Hello there, welcome to the realtime voice agent. How can I help you today?"
 MAX_CHARS = 300
@@ -88,6 +89,8 @@ def test_config_describes_the_engine(client: TestClient, espeak_engine: Engine) 
     assert config["voices"] == list(espeak_engine.voices)
     assert config["max_text_chars"] == MAX_CHARS
     assert config["formats"] == ["pcm", "wav"]
+    assert config["parameters"] == {}  # espeak honours neither cfg nor steps
+    assert config["experimental"] is False
 
 
 def test_draining_turns_ready_and_synthesis_away(app: Starlette, client: TestClient) -> None:
@@ -328,6 +331,40 @@ def test_over_capacity_is_refused_at_once_with_retry_after(
     assert samples[("tts_requests_total", (("endpoint", "/v1/tts"), ("status", "429")))] == 1
 
 
+def test_admission_refuses_with_a_refusal_and_counts_it(app: Starlette) -> None:
+    state = service_state(app)
+    refusal = state.admit()
+    assert refusal is not None
+    assert (refusal.status, refusal.reason) == (503, "not_ready")  # no lifespan ran yet
+    state.mark_ready()
+    assert state.admit() is None
+    assert state.admit() is None
+    refusal = state.admit()
+    assert refusal == Refusal(429, "capacity", "over capacity: 2 syntheses already in progress")
+    state.release()
+    state.release()
+    state.draining = True
+    refusal = state.admit()
+    assert refusal is not None
+    assert (refusal.status, refusal.reason) == (503, "draining")
+    registry = state.metrics.registry
+    assert registry.get_sample_value("tts_rejected_total", {"reason": "capacity"}) == 1
+    assert registry.get_sample_value("tts_rejected_total", {"reason": "draining"}) == 1
+    assert registry.get_sample_value("tts_rejected_total", {"reason": "not_ready"}) == 1
+    assert state.inflight == 0
+
+
+def test_an_unknown_voice_gives_its_slot_back(app: Starlette, client: TestClient) -> None:
+    assert _tts(client, {"text": "Hi.", "voice": "nobody"}).status_code == 422
+    with client.websocket_connect("/stream?text=Hi&voice=nobody") as ws:
+        assert "unknown voice" in ws.receive_json()["error"]
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_bytes()
+        assert closed.value.code == 1008
+    assert service_state(app).inflight == 0
+    assert _metrics(client)[("tts_inflight_syntheses", ())] == 0
+
+
 def test_slots_are_released_after_each_stream(app: Starlette, client: TestClient) -> None:
     for _ in range(5):
         assert _tts(client, {"text": "One more."}).status_code == 200
@@ -355,6 +392,8 @@ def test_websocket_stream(client: TestClient) -> None:
     assert started["event"] == "started"
     assert started["sample_rate"] == 22050
     assert started["voice"] == "en-us"
+    assert started["parameters"] == {}
+    assert started["ignored_parameters"] == ["cfg", "steps"]
     assert isinstance(first_audio, bytes)
     logs = [frame for frame in frames if isinstance(frame, dict)]
     assert [log["event"] for log in logs] == ["started", "first_audio", "finished"]
@@ -376,6 +415,7 @@ def test_websocket_stream(client: TestClient) -> None:
         ("text=Hello&cfg=abc", "cfg must be a number"),
         ("text=Hello&steps=-2", "steps must be positive"),
         ("text=Hello&steps=1.5", "steps must be a number"),
+        ("text=Hello&steps=500", "steps must be at most 50"),
     ],
 )
 def test_websocket_bad_input_gets_an_error_frame_and_a_policy_close(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import ClassVar
 
 
 class EngineUnavailable(RuntimeError):
@@ -12,6 +15,23 @@ class EngineUnavailable(RuntimeError):
 
 class UnknownVoiceError(ValueError):
     """A voice id the engine does not have."""
+
+
+@dataclass(frozen=True)
+class SynthesisOptions:
+    """Per-request generation parameters (``WS /stream?cfg=&steps=``); ``None``: the default.
+
+    Only engines that list a parameter in :attr:`Engine.parameters` use it; the others ignore
+    it (the service tells the client so).
+    """
+
+    cfg_scale: float | None = None
+    """Classifier-free guidance scale of a diffusion engine (query parameter ``cfg``)."""
+    inference_steps: int | None = None
+    """Diffusion steps per audio frame (query parameter ``steps``)."""
+
+
+NO_OPTIONS = SynthesisOptions()
 
 
 class Engine(abc.ABC):
@@ -24,6 +44,10 @@ class Engine(abc.ABC):
     """
 
     name: str = ""
+    experimental: ClassVar[bool] = False
+    """True for an engine that has never run in this project (said in --help and /config)."""
+    parameters: ClassVar[Mapping[str, float | int]] = MappingProxyType({})
+    """The ``WS /stream`` parameters (``cfg``, ``steps``) this engine honours, with defaults."""
 
     @property
     @abc.abstractmethod
@@ -50,12 +74,15 @@ class Engine(abc.ABC):
         """Load models and voices (idempotent). Raises :class:`EngineUnavailable`."""
 
     @abc.abstractmethod
-    def synthesize(self, text: str, voice: str | None = None) -> Iterator[bytes]:
+    def synthesize(
+        self, text: str, voice: str | None = None, options: SynthesisOptions = NO_OPTIONS
+    ) -> Iterator[bytes]:
         """Yield PCM chunks for ``text`` as soon as each is ready.
 
-        Blocking: the service runs it in a worker thread and streams chunk by chunk. Closing
-        the iterator early (``close()``) stops the synthesis. An unknown voice raises
-        :class:`UnknownVoiceError` before any audio.
+        Blocking: the service calls it, and advances the iterator, in worker threads and
+        streams chunk by chunk. Closing the iterator early (``close()``) stops the synthesis.
+        An unknown voice raises :class:`UnknownVoiceError` before any audio. ``options``
+        not named in :attr:`parameters` are ignored.
         """
 
     def warm_up(self) -> None:

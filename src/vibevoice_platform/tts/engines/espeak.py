@@ -16,7 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vibevoice_platform.tts.engines.base import Engine, EngineUnavailable
+from vibevoice_platform.tts.engines.base import (
+    NO_OPTIONS,
+    Engine,
+    EngineUnavailable,
+    SynthesisOptions,
+)
 from vibevoice_platform.tts.settings import Settings
 from vibevoice_platform.tts.text import clean_text
 
@@ -248,9 +253,12 @@ class EspeakEngine(Engine):
             return super().resolve_voice(voice)  # raises UnknownVoiceError
         return lowered
 
-    def synthesize(self, text: str, voice: str | None = None) -> Iterator[bytes]:
+    def synthesize(
+        self, text: str, voice: str | None = None, options: SynthesisOptions = NO_OPTIONS
+    ) -> Iterator[bytes]:
+        # espeak-ng has no diffusion: options are ignored (its ``parameters`` are empty).
         runtime = self._loaded_runtime()
-        return _stream(runtime, clean_text(text), self.resolve_voice(voice))
+        return _stream(runtime, text, self.resolve_voice(voice))
 
     def _loaded_runtime(self) -> _Runtime:
         if self._runtime is None:
@@ -259,9 +267,11 @@ class EspeakEngine(Engine):
 
 
 def _stream(runtime: _Runtime, text: str, voice: str) -> Iterator[bytes]:
+    """The audio of ``text``; nothing (not even cleaning the text) runs before the first
+    ``next()``, which the service makes in a worker thread."""
     job = _Job()
     producer = threading.Thread(
-        target=runtime.run, args=(job, text, voice), name="espeak-synth", daemon=True
+        target=runtime.run, args=(job, clean_text(text), voice), name="espeak-synth", daemon=True
     )
     producer.start()
     try:

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vibevoice_platform.tts.engines.base import Engine, EngineUnavailable
+from vibevoice_platform.tts.engines.base import (
+    NO_OPTIONS,
+    Engine,
+    EngineUnavailable,
+    SynthesisOptions,
+)
 from vibevoice_platform.tts.settings import ENV_PIPER_VOICES_DIR, Settings
 from vibevoice_platform.tts.text import clean_text, segment
 
@@ -101,15 +106,22 @@ class PiperEngine(Engine):
             self._voice_ids = tuple(sorted(voices))
             self._voices = voices
 
-    def synthesize(self, text: str, voice: str | None = None) -> Iterator[bytes]:
+    def synthesize(
+        self, text: str, voice: str | None = None, options: SynthesisOptions = NO_OPTIONS
+    ) -> Iterator[bytes]:
+        # Piper (VITS) has no diffusion cfg or steps: options are ignored (``parameters`` is
+        # empty). The voice is checked now; the text is cleaned and segmented lazily.
         self._require_loaded()
         piper_voice = self._voices[self.resolve_voice(voice)]
+        return self._generate(piper_voice, text)
+
+    def _generate(self, piper_voice: Any, text: str) -> Iterator[bytes]:
+        """The audio of ``text``, one chunk per segment. Cleaning and segmenting the text take
+        time proportional to its length, so they run at the first ``next()`` (which the
+        service makes in a worker thread), never when :meth:`synthesize` is called."""
         # "[[ ... ]]" is Piper's raw-phoneme syntax: requests speak text, not phonemes.
         plain = clean_text(text).replace("[[", "[ [").replace("]]", "] ]")
-        return self._generate(piper_voice, segment(plain))
-
-    def _generate(self, piper_voice: Any, segments: list[str]) -> Iterator[bytes]:
-        for part in segments:
+        for part in segment(plain):
             for chunk in piper_voice.synthesize(part, self._syn_config):
                 audio: bytes = chunk.audio_int16_bytes
                 if audio:

@@ -9,8 +9,12 @@ found in ``VIBEVOICE_VOICES_DIR`` (default: ``<model path>/voices``).
 The loading and streaming calls follow Microsoft's own realtime demo server
 (``demo/web/app.py`` in github.com/microsoft/VibeVoice): ``VibeVoiceStreamingProcessor`` and
 ``VibeVoiceStreamingForConditionalGenerationInference.from_pretrained``, generation in a thread
-feeding an ``AudioStreamer``. This project's CI cannot run it (no torch, no hub weights), so
-this path is untested here; see docs/tts-service.md.
+feeding an ``AudioStreamer``. Like that server it honours the ``cfg`` (``cfg_scale``) and
+``steps`` (diffusion inference steps) of ``WS /stream``.
+
+EXPERIMENTAL: this project's CI cannot run the real model (no torch, no hub weights). The
+streaming adapter is exercised in the unit tests against stand-ins with the upstream
+interface (passed as :class:`Upstream`), not against the model; see docs/tts-service.md.
 """
 
 from __future__ import annotations
@@ -19,11 +23,18 @@ import copy
 import importlib
 import importlib.util
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
-from vibevoice_platform.tts.engines.base import Engine, EngineUnavailable
+from vibevoice_platform.tts.engines.base import (
+    NO_OPTIONS,
+    Engine,
+    EngineUnavailable,
+    SynthesisOptions,
+)
 from vibevoice_platform.tts.settings import (
     ENV_MODEL_PATH,
     ENV_VIBEVOICE_DEVICE,
@@ -39,15 +50,56 @@ _MODEL_MODULE = "vibevoice.modular.modeling_vibevoice_streaming_inference"
 _STREAMER_MODULE = "vibevoice.modular.streamer"
 
 
-def availability_problems(settings: Settings) -> list[str]:
-    """Why the VibeVoice engine cannot run with ``settings`` (empty when it can)."""
+@dataclass(frozen=True)
+class Upstream:
+    """The upstream objects the engine drives: torch and three vibevoice classes.
+
+    :func:`import_upstream` gives the real ones; tests pass stand-ins with the same interface.
+    """
+
+    torch: Any
+    """The ``torch`` module (``load``, ``float32``, ``bfloat16``)."""
+    processor_class: Any
+    """``VibeVoiceStreamingProcessor``."""
+    model_class: Any
+    """``VibeVoiceStreamingForConditionalGenerationInference``."""
+    streamer_class: Any
+    """``vibevoice.modular.streamer.AudioStreamer``."""
+
+
+def import_upstream() -> Upstream:
+    """The real torch and vibevoice classes; :class:`EngineUnavailable` when they are missing."""
+    try:
+        torch = importlib.import_module("torch")
+        processor_module = importlib.import_module(_PROCESSOR_MODULE)
+        model_module = importlib.import_module(_MODEL_MODULE)
+        streamer_module = importlib.import_module(_STREAMER_MODULE)
+    except ImportError as exc:
+        raise EngineUnavailable(
+            f"this vibevoice package lacks the realtime streaming model ({exc}): "
+            "install a version that has VibeVoiceStreamingProcessor"
+        ) from None
+    return Upstream(
+        torch=torch,
+        processor_class=processor_module.VibeVoiceStreamingProcessor,
+        model_class=model_module.VibeVoiceStreamingForConditionalGenerationInference,
+        streamer_class=streamer_module.AudioStreamer,
+    )
+
+
+def availability_problems(settings: Settings, *, check_packages: bool = True) -> list[str]:
+    """Why the VibeVoice engine cannot run with ``settings`` (empty when it can).
+
+    ``check_packages=False`` skips looking for the vibevoice package and torch (for an engine
+    given its :class:`Upstream` objects).
+    """
     problems: list[str] = []
-    if importlib.util.find_spec("vibevoice") is None:
+    if check_packages and importlib.util.find_spec("vibevoice") is None:
         problems.append(
             "the vibevoice package is not installed (pip install it from "
             "github.com/microsoft/VibeVoice; it needs torch)"
         )
-    elif importlib.util.find_spec("torch") is None:
+    elif check_packages and importlib.util.find_spec("torch") is None:
         problems.append("the vibevoice package is installed but torch is not (pip install torch)")
     model_path = settings.vibevoice_model_path
     if model_path is None:
@@ -61,12 +113,19 @@ def availability_problems(settings: Settings) -> list[str]:
 
 
 class VibeVoiceEngine(Engine):
-    """VibeVoice-Realtime-0.5B, streaming 24 kHz audio as the model generates it."""
+    """VibeVoice-Realtime-0.5B, streaming 24 kHz audio as the model generates it (experimental).
+
+    ``upstream`` replaces the real torch and vibevoice imports (tests pass stand-ins).
+    """
 
     name = "vibevoice"
+    experimental: ClassVar[bool] = True
+    parameters: ClassVar[Mapping[str, float | int]] = MappingProxyType(
+        {"cfg": CFG_SCALE, "steps": INFERENCE_STEPS}
+    )
 
-    def __init__(self, settings: Settings) -> None:
-        problems = availability_problems(settings)
+    def __init__(self, settings: Settings, *, upstream: Upstream | None = None) -> None:
+        problems = availability_problems(settings, check_packages=upstream is None)
         model_path = settings.vibevoice_model_path
         if problems or model_path is None:
             raise EngineUnavailable("vibevoice engine unavailable: " + "; ".join(problems))
@@ -79,6 +138,7 @@ class VibeVoiceEngine(Engine):
         self._prompts: dict[str, Any] = {}
         self._voice_ids: tuple[str, ...] = ()
         self._default = ""
+        self._upstream = upstream
         self._torch: Any = None
         self._processor: Any = None
         self._model: Any = None
@@ -117,26 +177,15 @@ class VibeVoiceEngine(Engine):
                 raise EngineUnavailable(
                     f"default voice {default!r} is not among the presets in {self._voices_dir}"
                 )
-            try:
-                torch = importlib.import_module("torch")
-                processor_module = importlib.import_module(_PROCESSOR_MODULE)
-                model_module = importlib.import_module(_MODEL_MODULE)
-                streamer_module = importlib.import_module(_STREAMER_MODULE)
-            except ImportError as exc:
-                raise EngineUnavailable(
-                    f"this vibevoice package lacks the realtime streaming model ({exc}): "
-                    "install a version that has VibeVoiceStreamingProcessor"
-                ) from None
+            upstream = self._upstream or import_upstream()
+            torch = upstream.torch
             if self._device not in {"cpu", "cuda", "mps"}:
                 raise EngineUnavailable(
                     f"{ENV_VIBEVOICE_DEVICE}={self._device!r}: use cpu, cuda or mps"
                 )
             dtype = torch.bfloat16 if self._device == "cuda" else torch.float32
-            processor = processor_module.VibeVoiceStreamingProcessor.from_pretrained(
-                str(self._model_path)
-            )
-            model_class = model_module.VibeVoiceStreamingForConditionalGenerationInference
-            model = model_class.from_pretrained(
+            processor = upstream.processor_class.from_pretrained(str(self._model_path))
+            model = upstream.model_class.from_pretrained(
                 str(self._model_path),
                 torch_dtype=dtype,
                 device_map=None if self._device == "mps" else self._device,
@@ -154,16 +203,21 @@ class VibeVoiceEngine(Engine):
             model.set_ddpm_inference_steps(num_steps=INFERENCE_STEPS)
             self._torch = torch
             self._processor = processor
-            self._streamer_class = streamer_module.AudioStreamer
+            self._streamer_class = upstream.streamer_class
             self._presets = presets
             self._voice_ids = tuple(presets)
             self._default = default
             self._prompt(default)
             self._model = model
 
-    def synthesize(self, text: str, voice: str | None = None) -> Iterator[bytes]:
+    def synthesize(
+        self, text: str, voice: str | None = None, options: SynthesisOptions = NO_OPTIONS
+    ) -> Iterator[bytes]:
         self._require_loaded()
-        return self._generate(text.replace("\u2019", "'").strip(), self.resolve_voice(voice))
+        voice_id = self.resolve_voice(voice)
+        cfg_scale = options.cfg_scale if options.cfg_scale is not None else CFG_SCALE
+        steps = options.inference_steps if options.inference_steps is not None else INFERENCE_STEPS
+        return self._generate(text.replace("\u2019", "'").strip(), voice_id, cfg_scale, steps)
 
     def _prompt(self, voice: str) -> Any:
         if voice not in self._prompts:
@@ -172,10 +226,14 @@ class VibeVoiceEngine(Engine):
             )
         return self._prompts[voice]
 
-    def _generate(self, text: str, voice: str) -> Iterator[bytes]:
+    def _generate(
+        self, text: str, voice: str, cfg_scale: float, inference_steps: int
+    ) -> Iterator[bytes]:
         import numpy as np
 
         with self._lock:
+            # Per request, as the upstream demo server does; the lock keeps it to this one.
+            self._model.set_ddpm_inference_steps(num_steps=inference_steps)
             prompt = self._prompt(voice)
             processed = self._processor.process_input_with_cached_prompt(
                 text=text,
@@ -197,7 +255,7 @@ class VibeVoiceEngine(Engine):
                     self._model.generate(
                         **inputs,
                         max_new_tokens=None,
-                        cfg_scale=CFG_SCALE,
+                        cfg_scale=cfg_scale,
                         tokenizer=self._processor.tokenizer,
                         generation_config={"do_sample": False},
                         audio_streamer=streamer,
