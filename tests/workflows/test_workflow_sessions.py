@@ -80,6 +80,17 @@ def _names(sessions: list[NoxSession]) -> set[str]:
     return {s.name for s in sessions} | {s.session for s in sessions}
 
 
+def test_a_bare_nox_runs_only_the_fast_checks(nox_default_sessions: list[NoxSession]) -> None:
+    # Image builds and the smoke stack run when named (`nox -s build`), never by a bare `nox`.
+    assert _names(nox_default_sessions) == {"lint", "tests"}
+
+
+def test_no_session_pins_a_python(nox_all_sessions: list[NoxSession]) -> None:
+    # Sessions run on the Python that runs nox (checked against pyproject's classifiers), so
+    # the README's commands work on whichever supported Python a contributor has.
+    assert [s.name for s in nox_all_sessions if s.python is not None] == []
+
+
 def test_nox_lists_the_milestone_sessions(nox_all_sessions: list[NoxSession]) -> None:
     assert _names(nox_all_sessions) >= MILESTONE_ONE_SESSIONS
     assert all(s.description for s in nox_all_sessions), "every session needs a docstring"

@@ -461,6 +461,8 @@ class NoxSession:
     session: str
     name: str
     description: str
+    # The Python the session pins, or None when it runs on nox's own interpreter.
+    python: str | None = None
 
 
 def parse_nox_listing(text: str) -> list[NoxSession]:
@@ -477,6 +479,7 @@ def parse_nox_listing(text: str) -> list[NoxSession]:
                 session=entry["session"],
                 name=str(entry.get("name") or entry["session"]),
                 description=str(entry.get("description") or ""),
+                python=None if entry.get("python") is None else str(entry["python"]),
             )
         )
     return sessions
