@@ -53,8 +53,20 @@ def seconds(pcm: bytes, rate: int = 22050) -> float:
 def service(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalService]:
+    """One service per engine, shared by the module: for tests that assert no counts."""
     engine: str = request.param
     log_path = tmp_path_factory.mktemp(f"svc-{engine}") / "service.log"
+    with running_tts_service(engine, env=SERVICE_ENV, log_path=log_path) as running:
+        yield running
+
+
+@pytest.fixture(params=["espeak", "piper"])
+def fresh_service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalService]:
+    """A service of its own for one test, so the counts it asserts are that test's alone."""
+    engine: str = request.param
+    log_path = tmp_path_factory.mktemp(f"fresh-{engine}") / "service.log"
     with running_tts_service(engine, env=SERVICE_ENV, log_path=log_path) as running:
         yield running
 
@@ -95,6 +107,8 @@ def test_health_ready_config(service: LocalService, http: httpx.Client) -> None:
     assert config["sample_rate"] == 22050
     assert config["default_voice"] in config["voices"]
     assert config["max_text_chars"] == MAX_CHARS
+    assert config["parameters"] == {}  # neither piper nor espeak has diffusion cfg or steps
+    assert config["experimental"] is False
 
 
 def test_pcm_stream_first_body_bytes_are_audio(service: LocalService, http: httpx.Client) -> None:
@@ -184,11 +198,14 @@ def _ws_session(url: str) -> tuple[list[Any], int | None]:
 
 def test_websocket_stream(service: LocalService) -> None:
     ws_url = service.url.replace("http://", "ws://")
-    frames, code = _ws_session(f"{ws_url}/stream?text=Hello%20there%2C%20how%20are%20you%3F")
+    query = "text=Hello%20there%2C%20how%20are%20you%3F&cfg=1.5&steps=5"
+    frames, code = _ws_session(f"{ws_url}/stream?{query}")
     assert code == 1000
     logs = [frame for frame in frames if isinstance(frame, dict)]
     assert [log["event"] for log in logs] == ["started", "first_audio", "finished"]
     assert logs[0]["sample_rate"] == 22050
+    assert logs[0]["parameters"] == {}
+    assert logs[0]["ignored_parameters"] == ["cfg", "steps"]
     assert logs[0]["engine"] == service.engine
     assert isinstance(frames[1], bytes)  # audio comes right after "started"
     audio = b"".join(frame for frame in frames if isinstance(frame, bytes))
@@ -214,8 +231,12 @@ def test_websocket_bad_input_is_closed_with_a_reason(
 # --- metrics ----------------------------------------------------------------------------------
 
 
-def test_metrics_exposition(service: LocalService, http: httpx.Client) -> None:
+def test_metrics_exposition_counts_exactly_what_this_test_did(
+    fresh_service: LocalService, http: httpx.Client
+) -> None:
+    service = fresh_service
     assert _post(http, service, {"text": "Counting this one."}).status_code == 200
+    assert _post(http, service, {"text": "   "}).status_code == 422
     text = http.get(f"{service.url}/metrics").text
     families = {family.name: family for family in text_string_to_metric_families(text)}
     for name in (
@@ -227,18 +248,24 @@ def test_metrics_exposition(service: LocalService, http: httpx.Client) -> None:
         "tts_rejected",
     ):
         assert name in families, name
-    ok = _metric(http, service, "tts_requests_total", endpoint="/v1/tts", status="200")
-    assert ok >= 1
-    assert _metric(http, service, "tts_time_to_first_audio_seconds_count", endpoint="/v1/tts") >= 1
+    assert _metric(http, service, "tts_requests_total", endpoint="/v1/tts", status="200") == 1
+    assert _metric(http, service, "tts_requests_total", endpoint="/v1/tts", status="422") == 1
+    assert _metric(http, service, "tts_time_to_first_audio_seconds_count", endpoint="/v1/tts") == 1
+    assert _metric(http, service, "tts_synthesis_seconds_count", endpoint="/v1/tts") == 1
+    # Only /v1/tts: the warm-up synthesis at start-up is not a request and is not counted.
+    assert _metric(http, service, "tts_engine_first_chunk_seconds_count") == 1
+    assert _metric(http, service, "tts_rejected_total", reason="capacity") == 0
+    assert _metric(http, service, "tts_inflight_syntheses") == 0
+    assert _metric(http, service, "tts_audio_seconds_total") > 0.3
 
 
 # --- capacity and disconnects ---------------------------------------------------------------
 
 
 def test_over_capacity_gets_429_and_the_service_stays_healthy(
-    service: LocalService, http: httpx.Client
+    fresh_service: LocalService, http: httpx.Client
 ) -> None:
-    rejected_before = _metric(http, service, "tts_rejected_total", reason="capacity")
+    service = fresh_service
     with ExitStack() as stack:
         # Hold two long streams open without reading them: both slots are taken.
         for _ in range(2):
@@ -257,17 +284,23 @@ def test_over_capacity_gets_429_and_the_service_stays_healthy(
     # The clients went away mid-stream: their syntheses stop and the slots come back long
     # before the text could have been spoken (minutes of audio).
     assert _eventually(lambda: _metric(http, service, "tts_inflight_syntheses") == 0, 30.0)
-    assert _metric(http, service, "tts_rejected_total", reason="capacity") == rejected_before + 1
+    assert _metric(http, service, "tts_rejected_total", reason="capacity") == 1
+    assert _metric(http, service, "tts_requests_total", endpoint="/v1/tts", status="429") == 1
+    # Both held streams were recorded when they stopped, with far less audio than the text.
+    assert _metric(http, service, "tts_synthesis_seconds_count", endpoint="/v1/tts") == 2
     again = _post(http, service, {"text": "Back to normal."})
     assert again.status_code == 200
     assert rms(again.content) > 300
 
 
-def test_concurrent_requests_within_the_limit_all_succeed(service: LocalService) -> None:
+def test_concurrent_requests_within_the_limit_all_succeed(fresh_service: LocalService) -> None:
+    service = fresh_service
     results: list[tuple[int, bytes]] = []
+    both_sent = threading.Barrier(2)
 
     def one() -> None:
         with httpx.Client(timeout=120.0, trust_env=False) as client:
+            both_sent.wait(timeout=30)
             response = _post(client, service, {"text": "Two at a time is fine."})
             results.append((response.status_code, response.content))
 
@@ -276,11 +309,12 @@ def test_concurrent_requests_within_the_limit_all_succeed(service: LocalService)
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    statuses = sorted(status for status, _ in results)
-    # Both fit unless a request from a previous test is still finishing; never a 5xx.
-    assert all(status in (200, 429) for status in statuses)
-    assert statuses.count(200) >= 1
-    assert all(rms(body) > 300 for status, body in results if status == 200)
+    # A service of its own with two slots and nothing else in flight: both must fit.
+    assert [status for status, _ in results] == [200, 200]
+    assert all(rms(body) > 300 for _, body in results)
+    with httpx.Client(timeout=30.0, trust_env=False) as http:
+        assert _metric(http, service, "tts_rejected_total", reason="capacity") == 0
+        assert _metric(http, service, "tts_requests_total", endpoint="/v1/tts", status="200") == 2
 
 
 # --- SIGTERM drains in-flight streams ---------------------------------------------------------
