@@ -136,6 +136,9 @@ def test_espeak_unknown_default_voice_is_unavailable() -> None:
         engine.load()
 
 
+# The real Piper model on 100 texts takes about 15 s: the slowest test of the unit suite, so
+# it runs with the integration tests (`.ci/run`, CI), not in the `-m "not integration"` loop.
+@pytest.mark.integration
 @settings(max_examples=100, deadline=None)
 @given(text=st.text(max_size=60))
 @example(text="\0")
