@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import copy
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from vibevoice_ci.config import PipelineConfig, parse_config, with_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -63,3 +66,19 @@ def project_copy(tmp_path: Path, repo_root: Path) -> Path:
     if (repo_root / "uv.lock").is_file():
         shutil.copyfile(repo_root / "uv.lock", root / "uv.lock")
     return root
+
+
+@pytest.fixture
+def make_config(
+    tmp_path: Path, valid_table: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., PipelineConfig]:
+    """A config rooted in the test's tmp_path, with the given environment variables applied
+    (reports land in tmp_path/reports; nothing goes to $GITHUB_STEP_SUMMARY)."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+    def make(**environ: str) -> PipelineConfig:
+        # No CA folder of the host's leaks into the build: an empty list means none.
+        environ = {"VIBEVOICE_EXTRA_CA_CERTS": "", "VIBEVOICE_BASE_IMAGE": "base:1", **environ}
+        return with_environment(parse_config(valid_table, tmp_path), environ)
+
+    return make

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from vibevoice_ci import build, infra_lint
-from vibevoice_ci.config import PipelineConfig, parse_config, with_environment
+from vibevoice_ci.config import PipelineConfig
 from vibevoice_ci.errors import (
     EXIT_TOOL_MISSING,
     CheckFailedError,
@@ -31,20 +31,6 @@ from vibevoice_ci.tools import actionlint, docker, git, hadolint, shellcheck, zi
 SHA = "0123456789abcdef0123456789abcdef01234567"
 IMAGE_ID = "sha256:" + "1" * 64
 DIGEST = "sha256:" + "d" * 64
-
-
-@pytest.fixture
-def make_config(
-    tmp_path: Path, valid_table: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., PipelineConfig]:
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-
-    def make(**environ: str) -> PipelineConfig:
-        # No CA folder of the host's leaks into the build: an empty list means none.
-        environ = {"VIBEVOICE_EXTRA_CA_CERTS": "", "VIBEVOICE_BASE_IMAGE": "base:1", **environ}
-        return with_environment(parse_config(valid_table, tmp_path), environ)
-
-    return make
 
 
 # --- build_images ----------------------------------------------------------------------------

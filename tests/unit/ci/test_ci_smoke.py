@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vibevoice_ci import smoke
-from vibevoice_ci.config import PipelineConfig, parse_config, with_environment
+from vibevoice_ci.config import PipelineConfig
 from vibevoice_ci.errors import (
     EXIT_CHECK_FAILED,
     EXIT_TOOL_MISSING,
@@ -268,18 +268,6 @@ class _Image:
 @dataclass(frozen=True)
 class _Local:
     url: str
-
-
-@pytest.fixture
-def make_config(
-    tmp_path: Path, valid_table: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., PipelineConfig]:
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-
-    def make(**environ: str) -> PipelineConfig:
-        return with_environment(parse_config(valid_table, tmp_path), environ)
-
-    return make
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 import pytest
 from starlette.applications import Starlette
+from tts_helpers import StubEngine
 
 from vibevoice_platform.tts.app import create_app, service_state
 from vibevoice_platform.tts.engines import Engine
@@ -52,32 +53,13 @@ class _HeldChunks:
             self._lock.release()
 
 
-class HeldLockEngine(Engine):
+class HeldLockEngine(StubEngine):
     """An endless engine holding one lock per synthesis, like espeak's and VibeVoice's."""
 
     name = "held-lock"
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-
-    @property
-    def sample_rate(self) -> int:
-        return 22050
-
-    @property
-    def voices(self) -> tuple[str, ...]:
-        return ("only",)
-
-    @property
-    def default_voice(self) -> str:
-        return "only"
-
-    @property
-    def loaded(self) -> bool:
-        return True
-
-    def load(self) -> None:
-        pass
 
     def synthesize(
         self, text: str, voice: str | None = None, options: SynthesisOptions = NO_OPTIONS

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import anyio
 import pytest
+from tts_helpers import StubEngine
 
 from vibevoice_platform.tts.engines import Engine
 from vibevoice_platform.tts.engines import piper as piper_module
@@ -16,7 +17,7 @@ from vibevoice_platform.tts.synthesis import Synthesis
 LONG_TEXT = " ".join(["Hello there, welcome to the realtime voice agent."] * 40)
 
 
-class ThreadRecordingEngine(Engine):
+class ThreadRecordingEngine(StubEngine):
     """Records the thread that calls :meth:`synthesize` and the options it gets."""
 
     name = "recording"
@@ -24,25 +25,6 @@ class ThreadRecordingEngine(Engine):
     def __init__(self) -> None:
         self.threads: list[int] = []
         self.options: list[SynthesisOptions] = []
-
-    @property
-    def sample_rate(self) -> int:
-        return 22050
-
-    @property
-    def voices(self) -> tuple[str, ...]:
-        return ("only",)
-
-    @property
-    def default_voice(self) -> str:
-        return "only"
-
-    @property
-    def loaded(self) -> bool:
-        return True
-
-    def load(self) -> None:
-        pass
 
     def synthesize(
         self, text: str, voice: str | None = None, options: SynthesisOptions = NO_OPTIONS
