@@ -47,6 +47,24 @@ class BaseImageConfig:
     debian_packages: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class PerfConfig:
+    """The perf session's run size, regression thresholds and where its state lives
+    (``[tool.vibevoice-ci.perf]``; every key optional, these are the defaults)."""
+
+    engine: str = "espeak"
+    concurrency: int = 2
+    requests: int = 60
+    warmup: int = 5
+    max_concurrency: int = 8  # the service's VIBEVOICE_TTS_MAX_CONCURRENCY during a run
+    prompts: Path | None = None  # None: the prompt set built into vibevoice_ci.perf
+    state_dir: Path = Path(".perf-state")  # baseline.json and history.jsonl
+    ttfa_increase: float = 0.10  # TTFA mean and p50: more than 10% higher is a regression
+    e2e_p95_increase: float = 0.15  # end-to-end p95: more than 15% higher
+    max_error_rate: float = 0.01  # an error rate above 1%
+    alpha: float = 0.01  # significance level of the statistical rule
+
+
 SMOKE_MODES = ("auto", "docker", "local")
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
 
@@ -89,6 +107,7 @@ class PipelineConfig:
     tools: Mapping[str, str]
     services: Mapping[str, ServiceConfig]
     env: RunEnvironment = RunEnvironment()
+    perf: PerfConfig = PerfConfig()
 
     def report_dir(self, session: str) -> Path:
         """The folder a session writes its results to."""
@@ -211,7 +230,46 @@ def parse_config(table: Mapping[str, Any], root: Path) -> PipelineConfig:
             name: _parse_service(name, _table(services_table, name, f"{TABLE}.services"), root)
             for name in services_table
         },
+        perf=_parse_perf(table.get("perf", {}), root),
     )
+
+
+_PERF_INTS = ("concurrency", "requests", "warmup", "max_concurrency")
+_PERF_FRACTIONS = ("ttfa_increase", "e2e_p95_increase", "max_error_rate", "alpha")
+
+
+def _parse_perf(table: object, root: Path) -> PerfConfig:
+    where = f"{TABLE}.perf"
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    known = {field.name for field in dataclasses.fields(PerfConfig)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"[{where}] unknown key(s): {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    if "engine" in table:
+        values["engine"] = _str(table, "engine", where)
+    for key in ("prompts", "state_dir"):
+        if key in table:
+            values[key] = root / _str(table, key, where)
+    for key in _PERF_INTS:
+        if key in table:
+            value = table[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"[{where}] {key!r} must be a whole number >= 0, got {value!r}")
+            values[key] = value
+    for key in _PERF_FRACTIONS:
+        if key in table:
+            value = table[key]
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+                raise ConfigError(f"[{where}] {key!r} must be a number in (0, 1), got {value!r}")
+            values[key] = float(value)
+    perf = PerfConfig(**values)
+    if perf.concurrency < 1 or perf.requests < 1 or perf.max_concurrency < 1:
+        raise ConfigError(f"[{where}] concurrency, requests and max_concurrency must be >= 1")
+    if "state_dir" not in table:
+        perf = dataclasses.replace(perf, state_dir=root / perf.state_dir)
+    return perf
 
 
 def _parse_service(name: str, table: Mapping[str, Any], root: Path) -> ServiceConfig:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -69,20 +69,22 @@ def running_tts_service(
     env: Mapping[str, str] | None = None,
     ready_timeout: float = 120.0,
     log_path: Path | None = None,
+    command: Sequence[str] | None = None,
 ) -> Iterator[LocalService]:
     """Run the tts service with ``engine`` on 127.0.0.1 until the ``with`` block ends.
 
     ``env`` adds to (and overrides) this process's environment, e.g.
     ``{"VIBEVOICE_TTS_MAX_CONCURRENCY": "1"}``. The service's output goes to ``log_path``
     (default: a temporary file, deleted afterwards). Raises :class:`ServiceStartError` when the
-    process exits or is not ready within ``ready_timeout`` seconds.
+    process exits or is not ready within ``ready_timeout`` seconds. ``command`` replaces
+    ``python -m vibevoice_platform.tts`` (the host, port and engine flags are appended), e.g.
+    a launcher that wraps the engine for the perf gate's A/B evidence.
     """
     chosen_port = port if port is not None else free_port()
     url = f"http://{HOST}:{chosen_port}"
+    program = list(command) if command else [sys.executable, "-m", "vibevoice_platform.tts"]
     argv = [
-        sys.executable,
-        "-m",
-        "vibevoice_platform.tts",
+        *program,
         "--host",
         HOST,
         "--port",

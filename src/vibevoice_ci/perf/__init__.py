@@ -1,0 +1,11 @@
+"""The perf session: a load test of the tts service and a noise-aware regression gate.
+
+- ``client``: one request on a raw socket (HTTP) or a WebSocket, timed to the first audio byte;
+- ``loadgen``: closed- and open-loop load, bounded in count and time;
+- ``realtime``: whether a stream stays ahead of playback, and the realtime capacity;
+- ``stats``: percentiles and the significance tests (scipy);
+- ``metrics``: the metrics document (seed design schema plus samples and machine) and its
+  validation;
+- ``regression``: the gate, pure; ``check``: its command line and the baseline file;
+- ``chart``: the trend chart; ``session``: ``nox -s perf``.
+"""
