@@ -12,8 +12,12 @@ from pathlib import Path
 from typing import Any
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so a reader sees the old file or the new one, never half."""
+def write_text_atomic(path: Path, text: str, *, durable: bool = False) -> None:
+    """Write ``text`` to ``path`` so a reader sees the old file or the new one, never half.
+
+    ``durable`` also fsyncs the file before the rename and the folder after it, so the new
+    file survives a crash of the machine too (state that later runs depend on, such as the
+    perf baseline)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -23,10 +27,23 @@ def write_text_atomic(path: Path, text: str) -> None:
         os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         Path(tmp).replace(path)
+        if durable:
+            _fsync_folder(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _mode_for(path: Path) -> int:
@@ -38,8 +55,8 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def write_json_atomic(path: Path, document: Any) -> None:
-    write_text_atomic(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+def write_json_atomic(path: Path, document: Any, *, durable: bool = False) -> None:
+    write_text_atomic(path, json.dumps(document, indent=2, sort_keys=True) + "\n", durable=durable)
 
 
 class Status(StrEnum):
