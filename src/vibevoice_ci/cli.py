@@ -13,7 +13,13 @@ from collections.abc import Sequence
 
 from vibevoice_ci import baseimage, build, infra_lint, lockfile, smoke
 from vibevoice_ci.config import load_config, with_environment
-from vibevoice_ci.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, PipelineError
+from vibevoice_ci.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    PipelineError,
+    UsageError,
+)
 from vibevoice_ci.tools import docker
 from vibevoice_ci.tools._exec import progress
 
@@ -69,6 +75,22 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "lint-infra", help="actionlint, zizmor, hadolint and shellcheck (nox -s lint)"
     )
+
+    perf_cmd = commands.add_parser(
+        "perf", help="load-test the tts service and gate on regressions (nox -s perf)"
+    )
+    perf_cmd.add_argument(
+        "--update-baseline",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="make this run the baseline when it shows no regression (default: no; the "
+        "baseline is created when there is none)",
+    )
+    perf_cmd.add_argument("--requests", type=int, help="measured requests (default: config)")
+    perf_cmd.add_argument("--engine", help="tts engine (default: [tool.vibevoice-ci.perf])")
+    perf_cmd.add_argument(
+        "--capacity", type=int, metavar="N", help="realtime capacity levels 1..N (0: skip)"
+    )
     return root
 
 
@@ -113,5 +135,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "lint-infra":
         infra_lint.lint_infra(config)
+        return EXIT_OK
+    if args.command == "perf":
+        from vibevoice_ci.perf.session import PerfOptions, run_perf
+
+        if (args.requests is not None and args.requests < 1) or (
+            args.capacity is not None and args.capacity < 0
+        ):
+            raise UsageError("--requests must be at least 1 and --capacity 0 or more")
+        options = PerfOptions(args.update_baseline, args.requests, args.engine, args.capacity)
+        run_perf(config, options)
         return EXIT_OK
     raise AssertionError(args.command)  # argparse only accepts the commands above

@@ -57,6 +57,7 @@ class PerfConfig:
     requests: int = 60
     warmup: int = 5
     max_concurrency: int = 8  # the service's VIBEVOICE_TTS_MAX_CONCURRENCY during a run
+    capacity_max: int = 4  # realtime capacity: step 1..N concurrent streams (0: skip)
     prompts: Path | None = None  # None: the prompt set built into vibevoice_ci.perf
     state_dir: Path = Path(".perf-state")  # baseline.json and history.jsonl
     ttfa_increase: float = 0.10  # TTFA mean and p50: more than 10% higher is a regression
@@ -91,6 +92,9 @@ class RunEnvironment:
     # $GITHUB_ACTIONS and $GITHUB_RUN_ID: who built an image, recorded in its metadata.
     github_actions: bool = False
     github_run_id: str | None = None
+    # $GITHUB_EVENT_NAME: what started the workflow; a pull request never moves the perf
+    # baseline.
+    github_event: str | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,7 @@ def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
         git_ref=_setting(environ, "GITHUB_REF") or None,
         github_actions=_setting(environ, "GITHUB_ACTIONS") == "true",
         github_run_id=_setting(environ, "GITHUB_RUN_ID") or None,
+        github_event=_setting(environ, "GITHUB_EVENT_NAME") or None,
     )
 
 
@@ -234,7 +239,7 @@ def parse_config(table: Mapping[str, Any], root: Path) -> PipelineConfig:
     )
 
 
-_PERF_INTS = ("concurrency", "requests", "warmup", "max_concurrency")
+_PERF_INTS = ("concurrency", "requests", "warmup", "max_concurrency", "capacity_max")
 _PERF_FRACTIONS = ("ttfa_increase", "e2e_p95_increase", "max_error_rate", "alpha")
 
 

@@ -209,11 +209,26 @@ def normalize_triggers(on: object) -> dict[str, Mapping[str, object]]:
     if isinstance(on, dict):
         triggers: dict[str, Mapping[str, object]] = {}
         for event, config in _str_keyed(on, "on").items():
+            if event == "schedule" and config is not None:
+                triggers[event] = {"crons": _crons(config)}
+                continue
             if config is not None and not isinstance(config, dict):
                 raise WorkflowFileError(f"`on.{event}` must be a mapping, got {config!r}")
             triggers[event] = _str_keyed(config or {}, f"on.{event}")
         return triggers
     raise WorkflowFileError(f"`on:` must be an event name, a list or a mapping, got {on!r}")
+
+
+def _crons(schedule: object) -> list[str]:
+    """``on.schedule``: a list of ``{cron: "..."}``, the one trigger GitHub spells as a list."""
+    if not isinstance(schedule, list) or not schedule:
+        raise WorkflowFileError(f"`on.schedule` must be a non-empty list, got {schedule!r}")
+    crons = []
+    for entry in schedule:
+        if not isinstance(entry, dict) or not isinstance(entry.get("cron"), str):
+            raise WorkflowFileError(f"`on.schedule` entries must be {{cron: ...}}, got {entry!r}")
+        crons.append(entry["cron"])
+    return crons
 
 
 def _parse_job(job_id: str, job: object, where: str) -> Job:

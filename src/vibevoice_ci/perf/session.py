@@ -1,0 +1,199 @@
+"""The ``perf`` session: load test, regression gate, history and trend chart.
+
+Steps: start the tts service as a local process on 127.0.0.1 (CPU, the configured engine),
+run the closed-loop load test and the realtime capacity steps, compare with the stored
+baseline, append the run to the history, draw the chart. Writes into ``reports/perf/``:
+``metrics.json``, ``verdict.json``, ``summary.md``, ``trend.png``, ``history.jsonl`` (a copy);
+the baseline and the history themselves live in ``[tool.vibevoice-ci.perf].state_dir``
+(``.perf-state/``), which the workflow restores from and saves to the Actions cache
+(docs/performance.md says why). Every file is written atomically, whatever happens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vibevoice_ci.config import PipelineConfig
+from vibevoice_ci.errors import CheckFailedError, PipelineError
+from vibevoice_ci.perf.chart import history_entry, render_chart
+from vibevoice_ci.perf.check import CheckResult, check
+from vibevoice_ci.perf.loadgen import LoadPlan
+from vibevoice_ci.perf.loadtest import ServiceOptions, load_prompts, measure, render_line
+from vibevoice_ci.perf.regression import Thresholds
+from vibevoice_ci.report import (
+    Outcome,
+    Status,
+    overall,
+    publish_summary,
+    render_summary,
+    write_json_atomic,
+    write_text_atomic,
+)
+from vibevoice_ci.tools._exec import progress
+
+SESSION = "perf"
+HISTORY_KEEP = 200  # runs kept in history.jsonl
+UNTRUSTED_EVENTS = frozenset({"pull_request", "pull_request_target"})
+
+
+@dataclass(frozen=True)
+class PerfOptions:
+    """The session's command line (``nox -s perf -- ...``)."""
+
+    update_baseline: bool = False
+    requests: int | None = None
+    engine: str | None = None
+    capacity: int | None = None
+
+
+def run_perf(config: PipelineConfig, options: PerfOptions) -> Status:
+    """Run the session; raise CheckFailedError on a regression (or an unknown under CI)."""
+    perf = config.perf
+    report_dir = config.report_dir(SESSION)
+    baseline_path = perf.state_dir / "baseline.json"
+    history_path = perf.state_dir / "history.jsonl"
+    metrics_path = report_dir / "metrics.json"
+    outcomes: list[Outcome] = []
+    notes: list[str] = []
+    engine = options.engine or perf.engine
+    if options.update_baseline and config.env.github_event in UNTRUSTED_EVENTS:
+        notes.append("a pull request is compared with the baseline but never moves it")
+        options = dataclasses.replace(options, update_baseline=False)
+    document: dict[str, Any] | None = None
+    result: CheckResult | None = None
+    try:
+        prompts, source = load_prompts(perf.prompts)
+        plan = LoadPlan(
+            endpoint="http",
+            prompts=prompts,
+            concurrency=perf.concurrency,
+            requests=options.requests or perf.requests,
+            warmup=perf.warmup,
+        )
+        capacity = perf.capacity_max if options.capacity is None else options.capacity
+        service = ServiceOptions(
+            engine,
+            max(perf.max_concurrency, capacity),
+            log_path=report_dir / "logs" / "tts.log",
+        )
+        progress(f"perf: {plan.requests} requests, {engine}, closed loop x{plan.concurrency}")
+        document = measure(config, plan, service, prompt_source=source, capacity_max=capacity)
+        write_json_atomic(metrics_path, document)
+        outcomes.append(Outcome("load test", Status.PASS, render_line(document)))
+    except PipelineError as exc:
+        outcomes.append(Outcome("load test", Status.FAIL, str(exc).splitlines()[0]))
+    if document is not None:
+        result = _gate(config, metrics_path, baseline_path, options, outcomes)
+        history = _append_history(history_path, document, result)
+        write_text_atomic(report_dir / "history.jsonl", _jsonl(history))
+        outcomes.append(_chart(history, baseline_path, report_dir / "trend.png"))
+        notes.append(
+            f"baseline: `{_shown(baseline_path, config.root)}`; history: {len(history)} runs"
+        )
+    status = overall(outcomes)
+    markdown = render_summary("Performance (nox -s perf)", outcomes, notes)
+    if result is not None:
+        markdown += "\n" + result.markdown
+        if (report_dir / "trend.png").exists():
+            markdown += (
+                "\nTrend chart: `reports/perf/trend.png` (in the `reports-perf` artifact).\n"
+            )
+    publish_summary(report_dir, markdown)
+    for outcome in outcomes:
+        progress(outcome.line())
+    if status is Status.FAIL:
+        raise CheckFailedError("perf: " + "; ".join(o.name for o in outcomes if not o.passed))
+    if status is Status.UNKNOWN and config.env.ci:
+        raise CheckFailedError("perf: a check could not be decided, and under CI that fails")
+    return status
+
+
+def _gate(
+    config: PipelineConfig,
+    metrics_path: Path,
+    baseline_path: Path,
+    options: PerfOptions,
+    outcomes: list[Outcome],
+) -> CheckResult | None:
+    try:
+        result = check(
+            metrics_path,
+            baseline_path,
+            Thresholds.from_config(config.perf),
+            update_baseline=options.update_baseline,
+        )
+    except PipelineError as exc:
+        outcomes.append(Outcome("regression", Status.FAIL, str(exc)))
+        return None
+    report_dir = config.report_dir(SESSION)
+    write_json_atomic(report_dir / "verdict.json", result.document)
+    if result.verdict is None:
+        detail = "no baseline yet: created it from this run"
+    elif result.verdict.regression:
+        names = ", ".join(r.name for r in result.verdict.rows if r.regression)
+        detail = f"regression in {names} ({result.verdict.mode} mode)"
+    else:
+        detail = f"no regression ({result.verdict.mode} mode)"
+    if result.baseline_updated:
+        detail += "; baseline updated"
+    outcomes.append(Outcome("regression", result.status, detail))
+    return result
+
+
+def _append_history(
+    path: Path, document: dict[str, Any], result: CheckResult | None
+) -> list[dict[str, Any]]:
+    history = read_history(path)
+    regression = None if result is None or result.verdict is None else result.verdict.regression
+    history.append(history_entry(document, regression=regression))
+    history = history[-HISTORY_KEEP:]
+    write_text_atomic(path, _jsonl(history), durable=True)
+    return history
+
+
+def read_history(path: Path) -> list[dict[str, Any]]:
+    """The stored runs, oldest first; a line that is not a run is skipped (a torn cache)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return []
+    entries = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and all(
+            isinstance(entry.get(key), int | float)
+            for key in ("ttfa_p50_ms", "ttfa_p95_ms", "throughput_rps")
+        ):
+            entries.append(entry)
+    return entries
+
+
+def _jsonl(entries: Sequence[dict[str, Any]]) -> str:
+    return "".join(json.dumps(entry, sort_keys=True) + "\n" for entry in entries)
+
+
+def _chart(history: list[dict[str, Any]], baseline_path: Path, target: Path) -> Outcome:
+    try:
+        baseline = json.loads(baseline_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        baseline = None
+    try:
+        render_chart(history, baseline, target)
+    except (ImportError, OSError, ValueError, KeyError, TypeError) as exc:
+        return Outcome("trend chart", Status.UNKNOWN, f"not drawn: {type(exc).__name__}: {exc}")
+    return Outcome("trend chart", Status.PASS, f"{target.name}: {len(history)} runs")
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,57 @@
+"""``nox -s perf``'s code path end to end: the real espeak service, small runs, a tmp state."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from vibevoice_ci.config import RunEnvironment, load_config
+from vibevoice_ci.errors import CheckFailedError
+from vibevoice_ci.perf.metrics import SCHEMA_PATH
+from vibevoice_ci.perf.session import PerfOptions, run_perf
+from vibevoice_ci.report import Status
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+OUTPUTS = ("metrics.json", "verdict.json", "summary.md", "trend.png", "history.jsonl")
+
+
+def test_two_runs_create_then_use_the_baseline_and_write_every_output(tmp_path: Path) -> None:
+    base = load_config(REPO)
+    config = dataclasses.replace(
+        base,
+        reports_dir=tmp_path / "reports",
+        perf=dataclasses.replace(base.perf, state_dir=tmp_path / "state", requests=12, warmup=1),
+        env=RunEnvironment(),
+    )
+    options = PerfOptions(update_baseline=False, capacity=1)
+    assert run_perf(config, options) is Status.PASS
+    report = tmp_path / "reports" / "perf"
+    assert all((report / name).is_file() for name in OUTPUTS)
+    baseline = tmp_path / "state" / "baseline.json"
+    assert json.loads(baseline.read_text()) == json.loads((report / "metrics.json").read_text())
+    assert json.loads((report / "verdict.json").read_text())["baseline_created"] is True
+    first_baseline = baseline.read_text()
+
+    # A pull request compares with the baseline but never moves it, even when asked to.
+    pull_request = dataclasses.replace(config, env=RunEnvironment(github_event="pull_request"))
+    # (A noisy run may come out as a regression: CheckFailedError; the rest holds either way.)
+    with contextlib.suppress(CheckFailedError):
+        run_perf(pull_request, PerfOptions(update_baseline=True, capacity=0))
+    assert baseline.read_text() == first_baseline
+    verdict = json.loads((report / "verdict.json").read_text())
+    assert verdict["baseline_created"] is False
+    assert verdict["baseline_updated"] is False
+    assert len((tmp_path / "state" / "history.jsonl").read_text().splitlines()) == 2
+    assert (report / "trend.png").read_bytes().startswith(b"\x89PNG")
+    schema = json.loads(SCHEMA_PATH.read_text())
+    jsonschema.validate(json.loads((report / "metrics.json").read_text()), schema)
+    summary = (report / "summary.md").read_text()
+    assert "| metric | baseline | current | change | threshold | verdict |" in summary
+    assert "never moves it" in summary
