@@ -1,0 +1,239 @@
+"""Evidence that the perf gate works: its false-alarm rate (A/A) and catch rate (A/B), measured.
+
+Three tts services run on 127.0.0.1 with the same engine: A (the build as it is), B (every
+chunk of audio 20% later, ``scripts/perf_slow_tts.py``) and T (the same slowdown on one
+synthesis in ten only: the tail). Each iteration runs, in a shuffled order, two load tests
+on A and one each on B and T, and asks the gate (``vibevoice_ci.perf.regression.compare``,
+the thresholds of ``[tool.vibevoice-ci.perf]``) about three pairs:
+
+- A/A: A2 against A1 (any regression verdict is a false alarm);
+- A/B: B against A1 (a regression verdict is a catch);
+- A/T: T against A2 (a catch, for the tail slowdown).
+
+Each pair is judged twice: by the statistical rule (the gate's default) and by the
+percentages alone (``--threshold-only``), to show what the statistics buy. The report gives
+each rate with its 95% Clopper-Pearson interval, the number of pairs, the median change of
+each metric and the time one load-test run takes.
+
+    python scripts/perf_gate_evidence.py [--engine piper] [--iterations 20] [--requests 30]
+        [--json-out reports/perf/evidence.json]
+
+Exit status: 0 after a run (the rates are reported, not judged), 1 when a service or a run
+failed, 2 for bad flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from vibevoice_ci.config import load_config
+from vibevoice_ci.errors import PipelineError
+from vibevoice_ci.local_service import running_tts_service
+from vibevoice_ci.perf.loadgen import LoadPlan, run_load
+from vibevoice_ci.perf.metrics import build_document, machine_details, parse_metrics
+from vibevoice_ci.perf.regression import Thresholds, compare
+from vibevoice_ci.report import write_json_atomic
+
+SLOW_LAUNCHER = Path(__file__).with_name("perf_slow_tts.py")
+# One prompt: the gate's tests then compare like with like. With a mixed set, the spread
+# between prompt lengths dwarfs a 20% slowdown at these run sizes.
+PROMPT = "Your order has shipped and should arrive on Thursday afternoon."
+PAIRS = {"A/A": ("A1", "A2"), "A/B": ("A1", "B"), "A/T": ("A2", "T")}
+
+
+@contextmanager
+def services(engine: str, slowdown: float, tail: float) -> Iterator[dict[str, int]]:
+    env = {"VIBEVOICE_TTS_LOG_REQUESTS": "0", "VIBEVOICE_TTS_MAX_CONCURRENCY": "8"}
+    python = sys.executable
+    with ExitStack() as stack:
+        ports = {}
+        for name, command in (
+            ("A", None),
+            ("B", [python, str(SLOW_LAUNCHER), "--slowdown", str(slowdown)]),
+            (
+                "T",
+                [
+                    python,
+                    str(SLOW_LAUNCHER),
+                    "--slowdown",
+                    str(slowdown * 2.5),
+                    "--tail-fraction",
+                    str(tail),
+                ],
+            ),
+        ):
+            service = stack.enter_context(running_tts_service(engine, env=env, command=command))
+            ports[name] = service.port
+        yield ports
+
+
+def measure(port: int, plan: LoadPlan, engine: str) -> tuple[dict[str, Any], float]:
+    started = time.perf_counter()
+    run = run_load(port, plan)
+    seconds = time.perf_counter() - started
+    document = build_document(
+        run,
+        engine=engine,
+        git_sha=None,
+        workflow_run_id=None,
+        prompt_source="evidence",
+        machine=machine_details(),
+    )
+    return document, seconds
+
+
+def rate_with_interval(hits: int, total: int) -> dict[str, Any]:
+    from scipy.stats import binomtest
+
+    if total == 0:
+        return {"hits": 0, "pairs": 0, "rate": None, "ci95": None}
+    interval = binomtest(hits, total).proportion_ci(confidence_level=0.95, method="exact")
+    return {
+        "hits": hits,
+        "pairs": total,
+        "rate": round(hits / total, 4),
+        "ci95": [round(interval.low, 4), round(interval.high, 4)],
+    }
+
+
+def change(current: dict[str, Any], baseline: dict[str, Any], metric: str, stat: str) -> float:
+    before = baseline["metrics"][metric][stat]
+    return (current["metrics"][metric][stat] - before) / before if before else 0.0
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    thresholds = Thresholds.from_config(load_config().perf)
+    plan = LoadPlan(
+        "http",
+        tuple(args.prompt),
+        concurrency=args.concurrency,
+        requests=args.requests,
+        warmup=args.warmup,
+    )
+    rng = random.Random(args.seed)  # noqa: S311 (the order of runs, not a secret)
+    verdicts: dict[str, dict[str, list[bool]]] = {
+        pair: {"statistical": [], "threshold": []} for pair in PAIRS
+    }
+    changes: dict[str, dict[str, list[float]]] = {
+        pair: {"ttfa_p50": [], "ttfa_mean": [], "e2e_p95": []} for pair in PAIRS
+    }
+    run_seconds: list[float] = []
+    started = time.perf_counter()
+    with services(args.engine, args.slowdown, args.tail_fraction) as ports:
+        for iteration in range(args.iterations):
+            order = ["A1", "A2", "B", "T"]
+            rng.shuffle(order)
+            documents = {}
+            for name in order:
+                documents[name], seconds = measure(ports[name[0]], plan, args.engine)
+                run_seconds.append(seconds)
+            for pair, (base, current) in PAIRS.items():
+                before = parse_metrics(documents[base], base)
+                now = parse_metrics(documents[current], current)
+                for mode in ("statistical", "threshold"):
+                    verdict = compare(now, before, thresholds, statistical=mode == "statistical")
+                    verdicts[pair][mode].append(verdict.regression)
+                changes[pair]["ttfa_p50"].append(
+                    change(documents[current], documents[base], "ttfa_ms", "p50")
+                )
+                changes[pair]["ttfa_mean"].append(
+                    change(documents[current], documents[base], "ttfa_ms", "mean")
+                )
+                changes[pair]["e2e_p95"].append(
+                    change(documents[current], documents[base], "e2e_latency_ms", "p95")
+                )
+            print(
+                f"[evidence] iteration {iteration + 1}/{args.iterations}: "
+                + ", ".join(
+                    f"{pair} {'REGRESSION' if verdicts[pair]['statistical'][-1] else 'ok'}"
+                    for pair in PAIRS
+                ),
+                file=sys.stderr,
+                flush=True,
+            )
+    return {
+        "engine": args.engine,
+        "iterations": args.iterations,
+        "requests_per_run": args.requests,
+        "prompts": args.prompt,
+        "concurrency": args.concurrency,
+        "slowdown": args.slowdown,
+        "tail": {"fraction": args.tail_fraction, "slowdown": args.slowdown * 2.5},
+        "thresholds": thresholds.__dict__,
+        "rates": {
+            pair: {mode: rate_with_interval(sum(v), len(v)) for mode, v in modes.items()}
+            for pair, modes in verdicts.items()
+        },
+        "median_change": {
+            pair: {key: round(statistics.median(values), 4) for key, values in metrics.items()}
+            for pair, metrics in changes.items()
+        },
+        "seconds_per_run": round(statistics.median(run_seconds), 2),
+        "total_seconds": round(time.perf_counter() - started, 1),
+        "machine": machine_details(),
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    names = {"A/A": "A/A false alarms", "A/B": "A/B +20% caught", "A/T": "A/T tail caught"}
+    lines = [
+        f"engine {report['engine']}, {report['iterations']} pairs of each kind, "
+        f"{report['requests_per_run']} requests per run, one run ~{report['seconds_per_run']} s",
+        f"{'':<18} {'statistical rule':>30} {'threshold only':>30}",
+    ]
+    for pair, modes in report["rates"].items():
+        cells = []
+        for mode in ("statistical", "threshold"):
+            r = modes[mode]
+            low, high = r["ci95"] or (0, 0)
+            cells.append(f"{r['hits']}/{r['pairs']} = {r['rate']:.0%} [{low:.0%}, {high:.0%}]")
+        lines.append(f"{names[pair]:<18} {cells[0]:>30} {cells[1]:>30}")
+    for pair, median in report["median_change"].items():
+        lines.append(
+            f"median change {pair}: TTFA p50 {median['ttfa_p50']:+.1%}, "
+            f"mean {median['ttfa_mean']:+.1%}, e2e p95 {median['e2e_p95']:+.1%}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="perf_gate_evidence", description=__doc__)
+    parser.add_argument("--engine", default="piper")
+    parser.add_argument(
+        "--prompt", action="append", help=f"a prompt (repeatable; default: {PROMPT!r})"
+    )
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--slowdown", type=float, default=0.2)
+    parser.add_argument("--tail-fraction", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json-out", type=Path)
+    args = parser.parse_args(argv)
+    args.prompt = args.prompt or [PROMPT]
+    if args.iterations < 1 or args.requests < 5 or args.concurrency < 1:
+        parser.error("--iterations >= 1, --requests >= 5, --concurrency >= 1")
+    try:
+        report = run(args)
+    except PipelineError as exc:
+        print(f"perf_gate_evidence: error: {exc}", file=sys.stderr)
+        return 1
+    print(render(report))
+    if args.json_out is not None:
+        write_json_atomic(args.json_out, report)
+        print(json.dumps({"wrote": str(args.json_out)}), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
