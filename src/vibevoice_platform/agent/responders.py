@@ -161,7 +161,13 @@ class AnthropicResponder:
             )
         if isinstance(exc, sdk.APIConnectionError):
             return self._scrub(AgentError(LLM_UNAVAILABLE, 502, "the LLM API cannot be reached"))
-        # httpx errors while reading an open stream (the connection dropped) are not wrapped.
+        # The SDK does not wrap errors of its HTTP library while reading an open stream: a
+        # read timeout, or a connection that dropped. They are told apart by name, which
+        # holds for httpx and its successor alike.
+        if "Timeout" in type(exc).__name__:
+            return self._scrub(
+                AgentError(LLM_TIMEOUT, 504, f"the LLM stream stalled for {self.timeout:g} s")
+            )
         return self._scrub(
             AgentError(LLM_UNAVAILABLE, 502, f"the LLM stream broke off ({type(exc).__name__})")
         )
