@@ -55,13 +55,15 @@ def ws_url(url: str) -> str:
     return url.replace("http://", "ws://") + "/v1/converse"
 
 
-def receive_turn(ws: ClientConnection) -> tuple[list[dict[str, Any]], bytes, list[str]]:
+def receive_turn(
+    ws: ClientConnection, timeout: float = WS_TIMEOUT
+) -> tuple[list[dict[str, Any]], bytes, list[str]]:
     """Events, audio and the order of kinds ("text", "audio", event types) until the turn ends."""
     events: list[dict[str, Any]] = []
     audio = bytearray()
     order: list[str] = []
     while True:
-        message = ws.recv(timeout=WS_TIMEOUT)
+        message = ws.recv(timeout=timeout)
         if isinstance(message, bytes):
             audio += message
             order.append("audio")

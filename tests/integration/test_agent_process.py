@@ -1,0 +1,76 @@
+"""The agent as a real process, and a real tts process stopped in the middle of a turn."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from agent_helpers import running_agent
+from anthropic_replay import ReplayServer, running_replay_server
+from test_agent_service import API_KEY, WS_TIMEOUT, receive_turn, ws_url
+from websockets.sync.client import connect
+
+from vibevoice_ci.local_service import LocalService, running_agent_service, running_tts_service
+from vibevoice_platform.agent.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+TTS_TIMEOUT = 2.0
+
+
+@pytest.fixture(scope="module")
+def replay() -> Iterator[ReplayServer]:
+    with running_replay_server() as server:
+        yield server
+
+
+def test_stopping_tts_mid_turn_ends_the_turn_with_the_documented_error_within_the_bound(
+    replay: ReplayServer,
+) -> None:
+    with running_tts_service("espeak") as tts:
+        settings = Settings(
+            tts_url=tts.url,
+            tts_timeout=TTS_TIMEOUT,
+            api_key=API_KEY,
+            anthropic_base_url=replay.url("slow"),
+        )
+        with running_agent(settings) as url, connect(ws_url(url), open_timeout=WS_TIMEOUT) as ws:
+            ws.recv(timeout=WS_TIMEOUT)
+            ws.send(json.dumps({"type": "turn", "text": "Tell me about the weather."}))
+            while not isinstance(ws.recv(timeout=WS_TIMEOUT), bytes):
+                pass  # until the first sentence's audio
+            assert tts.terminate() == 0
+            # The bound: the tts timeout (connect, or the wait for the next audio) plus slack
+            # for the replayed stream's remaining events.
+            events, _, _ = receive_turn(ws, timeout=TTS_TIMEOUT + 5.0)
+            assert events[-1]["type"] == "error"
+            assert events[-1]["kind"] == "tts_unavailable"
+            assert events[-1]["status"] == 502
+
+
+def test_the_agent_process_drains_a_turn_in_progress_on_sigterm(
+    tts_espeak: LocalService, replay: ReplayServer, tmp_path: Path
+) -> None:
+    env = {
+        "ANTHROPIC_API_KEY": API_KEY,
+        "VIBEVOICE_AGENT_ANTHROPIC_BASE_URL": replay.url("slow"),
+        "VIBEVOICE_AGENT_DRAIN_SECONDS": "20",
+    }
+    with (
+        running_agent_service(tts_espeak.url, env=env, log_path=tmp_path / "agent.log") as agent,
+        connect(ws_url(agent.url), open_timeout=WS_TIMEOUT) as ws,
+    ):
+        assert json.loads(ws.recv(timeout=WS_TIMEOUT))["responder"] == "anthropic"
+        ws.send(json.dumps({"type": "turn", "text": "Weather?"}))
+        assert json.loads(ws.recv(timeout=WS_TIMEOUT))["type"] == "turn_started"
+        agent.process.send_signal(signal.SIGTERM)
+        events, audio, _ = receive_turn(ws)
+        assert events[-1]["type"] == "end_of_turn"
+        assert audio
+        assert agent.process.wait(timeout=30) == 0
+    log = (tmp_path / "agent.log").read_text(encoding="utf-8")
+    assert "responder anthropic" in log
+    assert API_KEY not in log
