@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,3 +76,34 @@ def test_the_agent_process_drains_a_turn_in_progress_on_sigterm(
     log = (tmp_path / "agent.log").read_text(encoding="utf-8")
     assert "responder anthropic" in log
     assert API_KEY not in log
+
+
+def test_the_smoke_script_checks_an_agent_turn_with_its_token(
+    tts_espeak: LocalService, tmp_path: Path
+) -> None:
+    token = "smoke-script-token-0123456789"  # noqa: S105 - a test token
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n", encoding="utf-8")
+    env = {
+        "VIBEVOICE_AGENT_TOKENS_ENV": "AGENT_SMOKE_TOKENS",
+        "AGENT_SMOKE_TOKENS": token,
+        "ANTHROPIC_API_KEY": "",
+    }
+    script = Path(__file__).resolve().parents[2] / "scripts" / "smoke_test.py"
+    with running_agent_service(tts_espeak.url, env=env) as agent:
+        argv = [sys.executable, str(script), "--agent-url", agent.url]
+        result = subprocess.run(
+            [*argv, "--agent-token-file", str(token_file), "--json-out", str(tmp_path / "r.json")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+        names = [check["name"] for check in report["checks"]]
+        assert names == ["agent health", "agent ready", "agent auth", "agent turn", "agent metrics"]
+        # without the token the turn is refused, so the check fails
+        refused = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+        assert refused.returncode == 1
+        assert "FAIL" in refused.stdout

@@ -3,8 +3,9 @@
 Tokens come from a file (``VIBEVOICE_AGENT_TOKENS_FILE``, one a line, ``#`` comments) or from
 an environment variable named by ``VIBEVOICE_AGENT_TOKENS_ENV`` (separated by commas or
 whitespace). Rotation: list the old and the new token together, then drop the old one.
-A token is 16 to 512 characters of RFC 6750's token68 alphabet, so it fits a header and a
-WebSocket subprotocol.
+A token is 16 to 512 letters, digits and ``- . _ ~ +`` (the characters RFC 6750's token68 and
+RFC 7230's token share), so it fits a header and a WebSocket subprotocol alike; e.g.
+``python3 -c 'import secrets; print(secrets.token_urlsafe(32))'``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ SUBPROTOCOL_TOKEN_PREFIX = "bearer."  # noqa: S105 - a prefix, not a secret
 """A browser sends its token as the subprotocol ``bearer.<token>`` (never echoed back)."""
 MIN_TOKEN_CHARS = 16
 MAX_TOKEN_CHARS = 512
-_TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
+_TOKEN = re.compile(r"[A-Za-z0-9_.~+-]+")
 
 
 class TokenError(ValueError):
@@ -36,7 +37,10 @@ def parse_tokens(text: str, *, source: str) -> tuple[str, ...]:
             if not token:
                 continue
             if not _TOKEN.fullmatch(token):
-                raise TokenError(f"{source}, line {number}: a token has characters outside token68")
+                raise TokenError(
+                    f"{source}, line {number}: a token has characters other than letters, "
+                    "digits and - . _ ~ +"
+                )
             if not MIN_TOKEN_CHARS <= len(token) <= MAX_TOKEN_CHARS:
                 raise TokenError(
                     f"{source}, line {number}: a token must be {MIN_TOKEN_CHARS} to "

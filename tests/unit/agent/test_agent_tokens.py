@@ -18,7 +18,7 @@ from vibevoice_platform.agent.tokens import (
     subprotocols,
 )
 
-TOKEN = st.text(alphabet="ABCxyz0189._~+/-", min_size=16, max_size=40)
+TOKEN = st.text(alphabet="ABCxyz0189._~+-", min_size=16, max_size=40)
 OLD = "old-token-0123456789abcdef"
 NEW = "new-token-0123456789abcdef"
 
@@ -55,7 +55,8 @@ def test_rotation_lists_the_old_and_new_token_from_a_file_and_a_variable(tmp_pat
     [
         ("", "holds no token"),
         ("short", "16 to 512"),
-        ("one-bad\u00e9token-xxxxxxxx", "token68"),
+        ("a/token/with/slashes==", "other than letters"),
+        ("one-bad\u00e9token-xxxxxxxx", "other than letters"),
     ],
 )
 def test_bad_tokens_are_refused_without_showing_them(text: str, message: str) -> None:
