@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import platform
 import sys
 import time
@@ -62,10 +63,11 @@ async def first_sentence(responder: Any) -> tuple[float, str]:
     """Seconds until the responder's first complete sentence, and the sentence."""
     splitter = SentenceSplitter()
     started = time.perf_counter()
-    async for piece in responder.stream([Message("user", TURN)]):
-        done = splitter.feed(piece)
-        if done:
-            return time.perf_counter() - started, done[0]
+    async with contextlib.aclosing(responder.stream([Message("user", TURN)])) as pieces:
+        async for piece in pieces:
+            done = splitter.feed(piece)
+            if done:
+                return time.perf_counter() - started, done[0]
     rest = splitter.flush()
     if not rest:
         raise BenchError("the responder gave no sentence")
@@ -87,7 +89,6 @@ def bench_source(
     agent_ttfa: list[float] = []
     sentence_times: list[float] = []
     tts_ttfa: list[float] = []
-    reported: list[float] = []
     with running_agent_service(tts_url, env=env) as agent:
         agent_client = RawHttpClient("127.0.0.1", agent.port)
         tts_port = int(tts_url.rsplit(":", 1)[1])
@@ -108,7 +109,6 @@ def bench_source(
             if close is not None:
                 loop.run_until_complete(close())
             loop.close()
-    del reported
     agent_s, sentence_s, tts_s = (summary_ms(v) for v in (agent_ttfa, sentence_times, tts_ttfa))
     expected = sentence_s["p50"] + tts_s["p50"]
     return {

@@ -190,7 +190,6 @@ def test_bad_websocket_messages_get_an_error_event_and_close_1008(
         event = json.loads(ws.recv(timeout=WS_TIMEOUT))
         assert event["type"] == "error"
         assert event["kind"] == "bad_input"
-        ws.recv_events_exc = None
         with pytest.raises(Exception):  # noqa: B017, PT011 - the close, whatever the class
             ws.recv(timeout=WS_TIMEOUT)
         assert ws.close_code == 1008
