@@ -6,16 +6,23 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from agent_helpers import running_agent
 from anthropic_replay import ReplayServer, running_replay_server
 from test_agent_service import API_KEY, WS_TIMEOUT, receive_turn, ws_url
 from websockets.sync.client import connect
 
-from vibevoice_ci.local_service import LocalService, running_agent_service, running_tts_service
+from vibevoice_ci.local_service import (
+    LocalService,
+    free_port,
+    running_agent_service,
+    running_tts_service,
+)
 from vibevoice_platform.agent.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -107,3 +114,35 @@ def test_the_smoke_script_checks_an_agent_turn_with_its_token(
         refused = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
         assert refused.returncode == 1
         assert "FAIL" in refused.stdout
+
+
+def test_metrics_can_be_served_on_a_port_of_their_own(tts_espeak: LocalService) -> None:
+    port = free_port()
+    env = {"ANTHROPIC_API_KEY": "", "VIBEVOICE_AGENT_METRICS_PORT": str(port)}
+    with running_agent_service(tts_espeak.url, env=env):
+        response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10, trust_env=False)
+    assert response.status_code == 200
+    assert 'agent_responder_info{responder="local"} 1.0' in response.text
+
+
+def test_a_client_that_leaves_mid_reply_gives_its_turn_slot_back(
+    tts_espeak: LocalService, replay: ReplayServer
+) -> None:
+    settings = Settings(
+        tts_url=tts_espeak.url,
+        max_concurrency=1,
+        api_key=API_KEY,
+        anthropic_base_url=replay.url("slow"),
+    )
+    with running_agent(settings) as url, httpx.Client(timeout=30, trust_env=False) as client:
+        with client.stream("POST", f"{url}/v1/reply", json={"text": "Hi"}) as response:
+            assert response.status_code == 200
+            next(response.iter_raw())  # the first audio, then hang up mid-reply
+        for _ in range(200):  # a bounded wait for the server to notice
+            metrics = client.get(f"{url}/metrics").text
+            if "agent_inflight_turns 0.0" in metrics:
+                break
+            time.sleep(0.05)
+        assert "agent_inflight_turns 0.0" in metrics
+        assert 'outcome="error"' in metrics or 'outcome="ok"' in metrics
+        assert client.post(f"{url}/v1/reply", json={"text": "Again"}).status_code == 200
