@@ -54,7 +54,7 @@ def lint(session: nox.Session) -> None:
     if session.posargs not in ([], ["--fix"]):
         session.error("usage: nox -s lint [-- --fix]  (--fix applies ruff's fixes and formatting)")
     fix = session.posargs == ["--fix"]
-    install(session, "tts", "ci", "perf", dev=True)
+    install(session, "tts", "agent", "ci", "perf", dev=True)
     paths = ["src", "tests", "scripts", "noxfile.py"]
     session.run("ruff", "check", *(["--fix"] if fix else []), *paths)
     session.run("ruff", "format", *([] if fix else ["--check"]), *paths)
@@ -95,7 +95,7 @@ def install_actionlint(session: nox.Session) -> dict[str, str]:
 @nox.session(tags=["check"])
 def tests(session: nox.Session) -> None:
     """Pytest: unit, property, workflow and integration tests (real service and containers)."""
-    install(session, "tts", "ci", "perf", dev=True)
+    install(session, "tts", "agent", "ci", "perf", dev=True)
     report = f"{REPORTS}/tests"
     env = install_actionlint(session)
     session.run(
@@ -118,8 +118,8 @@ def build(session: nox.Session) -> None:
 
 @nox.session(tags=["container"], default=False)
 def smoke(session: nox.Session) -> None:
-    """Compose up the tts image; check /health, /ready, /metrics and a real synthesis."""
-    install(session, "tts", "ci")
+    """Compose up the tts and agent images; check each, a real synthesis and an agent turn."""
+    install(session, "tts", "agent", "ci")
     session.run("python", "-m", "vibevoice_ci", "smoke", *session.posargs)
 
 

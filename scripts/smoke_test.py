@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
-"""Smoke-test a running tts service: /health, /ready, a minimal synthesis, /metrics.
+"""Smoke-test running services: tts (/health, /ready, a synthesis, /metrics) and the agent.
 
-Usage: scripts/smoke_test.py --tts-url http://127.0.0.1:18000 [--wait 60] [--json-out FILE]
+Usage: scripts/smoke_test.py [--tts-url http://127.0.0.1:18000]
+                             [--agent-url http://127.0.0.1:18080 [--agent-token-file FILE]]
+                             [--wait 60] [--json-out FILE]
+
+The agent checks run one full turn end to end (reply text and non-silent audio, counted in
+/metrics); with a token, a request without it must get 401 first. The token is read from a
+file (first line) so it never shows in the process list. Give at least one URL.
 
 Prints one line per check (PASS/FAIL with the reason). Exit codes:
   0  every check passed
@@ -18,6 +24,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from vibevoice_ci.agent_checks import run_agent_checks
 from vibevoice_ci.report import Status, overall, write_json_atomic
 from vibevoice_ci.smoke_checks import ServiceUnreachableError, run_checks
 
@@ -43,7 +50,11 @@ def _positive(value: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tts-url", required=True, type=_url, help="base URL of the service")
+    parser.add_argument("--tts-url", type=_url, help="base URL of the tts service")
+    parser.add_argument("--agent-url", type=_url, help="base URL of the agent service")
+    parser.add_argument(
+        "--agent-token-file", type=Path, help="a file whose first line is the agent's token"
+    )
     parser.add_argument(
         "--wait",
         type=_positive,
@@ -52,8 +63,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json-out", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)
+    if not (args.tts_url or args.agent_url):
+        parser.error("give --tts-url, --agent-url or both")
+    token = None
+    if args.agent_token_file:
+        try:
+            token = args.agent_token_file.read_text(encoding="utf-8").splitlines()[0].strip()
+        except (OSError, IndexError) as exc:
+            parser.error(f"cannot read a token from {args.agent_token_file}: {exc}")
+    results = []
     try:
-        results = run_checks(args.tts_url, wait_seconds=args.wait)
+        if args.tts_url:
+            results += run_checks(args.tts_url, wait_seconds=args.wait)
+        if args.agent_url:
+            results += run_agent_checks(args.agent_url, token=token, wait_seconds=args.wait)
     except ServiceUnreachableError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -65,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             args.json_out,
             {
                 "url": args.tts_url,
+                "agent_url": args.agent_url,
                 "status": verdict.value,
                 "checks": [result.to_json() for result in results],
             },

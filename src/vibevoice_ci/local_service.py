@@ -1,9 +1,11 @@
-"""Running the tts service as a local process on 127.0.0.1 (tests, smoke checks, benchmarks).
+"""Running a platform service as a local process on 127.0.0.1 (tests, smoke checks, benchmarks).
 
-``running_tts_service()`` starts ``python -m vibevoice_platform.tts`` on a free port, waits
-until ``GET /ready`` answers 200, yields a :class:`LocalService`, and always stops the process
-on exit (SIGTERM, a bounded wait for its drain, then SIGKILL). It is the smoke session's
-fallback when no Docker engine is reachable, so it uses only the standard library and httpx.
+``running_service()`` starts ``python -m <module> --host 127.0.0.1 --port <free port> ...``,
+waits until ``GET /ready`` answers 200, yields a :class:`LocalService`, and always stops the
+process on exit (SIGTERM, a bounded wait for its drain, then SIGKILL).
+``running_tts_service()`` and ``running_agent_service()`` are its two uses. It is the smoke
+session's fallback when no Docker engine is reachable, so it uses only the standard library
+and httpx.
 """
 
 from __future__ import annotations
@@ -36,9 +38,10 @@ class ServiceStartError(CheckFailedError):
 
 @dataclass
 class LocalService:
-    """A tts service process started by :func:`running_tts_service`."""
+    """A service process started by :func:`running_service`."""
 
     engine: str
+    """The tts engine, or for another service what it runs with (the agent: its tts URL)."""
     url: str
     port: int
     process: subprocess.Popen[bytes]
@@ -80,34 +83,83 @@ def running_tts_service(
     ``python -m vibevoice_platform.tts`` (the host, port and engine flags are appended), e.g.
     a launcher that wraps the engine for the perf gate's A/B evidence.
     """
+    with running_service(
+        "vibevoice_platform.tts",
+        ["--engine", engine],
+        label=engine,
+        name=f"tts service ({engine})",
+        port=port,
+        env=env,
+        ready_timeout=ready_timeout,
+        log_path=log_path,
+        command=command,
+    ) as service:
+        yield service
+
+
+@contextlib.contextmanager
+def running_agent_service(
+    tts_url: str,
+    *,
+    port: int | None = None,
+    env: Mapping[str, str] | None = None,
+    ready_timeout: float = 60.0,
+    log_path: Path | None = None,
+) -> Iterator[LocalService]:
+    """Run the agent service, speaking through the tts at ``tts_url``, on 127.0.0.1.
+
+    Ready means the agent answers ``/ready`` 200, which it does only once that tts is ready.
+    Without ``ANTHROPIC_API_KEY`` in ``env`` it answers with its local responder.
+    """
+    with running_service(
+        "vibevoice_platform.agent",
+        ["--tts-url", tts_url],
+        label=tts_url,
+        name="agent service",
+        port=port,
+        env=env,
+        ready_timeout=ready_timeout,
+        log_path=log_path,
+    ) as service:
+        yield service
+
+
+@contextlib.contextmanager
+def running_service(
+    module: str,
+    args: Sequence[str],
+    *,
+    label: str,
+    name: str,
+    port: int | None = None,
+    env: Mapping[str, str] | None = None,
+    ready_timeout: float = 120.0,
+    log_path: Path | None = None,
+    command: Sequence[str] | None = None,
+) -> Iterator[LocalService]:
+    """Run ``python -m <module> --host 127.0.0.1 --port <port> <args>`` until the block ends.
+
+    ``command`` replaces ``python -m <module>`` (the host, port and ``args`` are appended)."""
     chosen_port = port if port is not None else free_port()
     url = f"http://{HOST}:{chosen_port}"
-    program = list(command) if command else [sys.executable, "-m", "vibevoice_platform.tts"]
-    argv = [
-        *program,
-        "--host",
-        HOST,
-        "--port",
-        str(chosen_port),
-        "--engine",
-        engine,
-    ]
+    program = list(command) if command else [sys.executable, "-m", module]
+    argv = [*program, "--host", HOST, "--port", str(chosen_port), *args]
     child_env = {**(env or {}), "PYTHONUNBUFFERED": "1"}
     temporary = log_path is None
     if log_path is None:
-        handle, name = tempfile.mkstemp(prefix=f"tts-{engine}-", suffix=".log")
+        handle, path = tempfile.mkstemp(prefix=f"{module.rsplit('.', 1)[-1]}-", suffix=".log")
         os.close(handle)
-        log_path = Path(name)
+        log_path = Path(path)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file: IO[bytes] = log_path.open("wb")
     try:
         process = start_process(argv, output=log_file, env=child_env)
     except ToolMissingError as exc:
         log_file.close()
-        raise ServiceStartError(f"could not start the tts service: {exc}") from None
-    service = LocalService(engine, url, chosen_port, process, log_path)
+        raise ServiceStartError(f"could not start the {name}: {exc}") from None
+    service = LocalService(label, url, chosen_port, process, log_path)
     try:
-        _wait_ready(service, ready_timeout)
+        _wait_ready(service, name, ready_timeout)
         yield service
     finally:
         stop_process(process, timeout=STOP_TIMEOUT)
@@ -116,7 +168,7 @@ def running_tts_service(
             log_path.unlink(missing_ok=True)
 
 
-def _wait_ready(service: LocalService, timeout: float) -> None:
+def _wait_ready(service: LocalService, name: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     last = "no answer yet"
     with httpx.Client(base_url=service.url, timeout=2.0, trust_env=False) as client:
@@ -124,7 +176,7 @@ def _wait_ready(service: LocalService, timeout: float) -> None:
             status = service.process.poll()
             if status is not None:
                 raise ServiceStartError(
-                    f"tts service ({service.engine}) exited with status {status} before it was "
+                    f"{name} exited with status {status} before it was "
                     f"ready; last log lines:\n{service.log_tail()}"
                 )
             try:
@@ -136,7 +188,7 @@ def _wait_ready(service: LocalService, timeout: float) -> None:
                 last = f"{type(exc).__name__}: {exc}"
             if time.monotonic() >= deadline:
                 raise ServiceStartError(
-                    f"tts service ({service.engine}) not ready at {service.url} after "
+                    f"{name} not ready at {service.url} after "
                     f"{timeout:.0f} s ({last}); last log lines:\n{service.log_tail()}"
                 )
             time.sleep(0.1)

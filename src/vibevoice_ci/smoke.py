@@ -10,6 +10,10 @@ Modes, and the one rule for a container that was not tested (docs/ci-cd.md, "Smo
   green smoke test. Elsewhere it falls back to ``local``, says so loudly, and the report's
   verdict is ``unknown`` (the container was not tested); the exit code then follows the checks.
 
+Every configured service is checked: the tts checks (``smoke_checks``) and, when the agent is
+configured, one full agent turn through the local responder (``agent_checks``), with a bearer
+token made for the run.
+
 On every path (a failed build, a stack that never gets healthy, a missing port, a failed
 teardown) ``smoke.json`` and ``summary.md`` are written before the session exits, and a stack
 that was started is torn down with ``compose down`` whatever happened before it.
@@ -17,12 +21,14 @@ that was started is torn down with ``compose down`` whatever happened before it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vibevoice_ci import build
+from vibevoice_ci.agent_checks import run_agent_checks
 from vibevoice_ci.config import SMOKE_MODES, PipelineConfig
 from vibevoice_ci.errors import (
     CheckFailedError,
@@ -31,7 +37,7 @@ from vibevoice_ci.errors import (
     ToolMissingError,
     UsageError,
 )
-from vibevoice_ci.local_service import running_tts_service
+from vibevoice_ci.local_service import running_agent_service, running_tts_service
 from vibevoice_ci.report import (
     Outcome,
     Status,
@@ -47,6 +53,7 @@ from vibevoice_ci.tools._exec import progress
 
 MODES = SMOKE_MODES
 SERVICE = "tts"
+AGENT = "agent"
 UP_WAIT_SECONDS = 180
 
 
@@ -154,13 +161,12 @@ def run_smoke(
         recorder.chose(choice)
         progress(choice.note)
         context = _docker_stack if choice.mode == "docker" else _local_process
-        with context(config, engine, logs_dir, recorder) as target:
-            recorder.target = target
-            progress(f"running smoke checks against {target}")
-            try:
-                recorder.checks += run_checks(target)
-            except ServiceUnreachableError as exc:
-                recorder.checks.append(Outcome.of("reachable", False, str(exc)))
+        token = secrets.token_urlsafe(24)
+        with context(config, engine, logs_dir, recorder, token) as targets:
+            recorder.target = targets[SERVICE]
+            for name, url in targets.items():
+                progress(f"running the {name} smoke checks against {url}")
+                recorder.checks += service_checks(name, url, token)
     except (UsageError, ToolMissingError) as exc:
         # Bad usage and a missing tool keep their own exit codes (2 and 3).
         recorder.notes.append(f"error: {exc}")
@@ -181,6 +187,30 @@ def run_smoke(
     if error is not None:
         raise error
     return run
+
+
+def service_checks(name: str, url: str, token: str) -> list[Outcome]:
+    """The smoke checks of one service; a service without any is an unknown outcome."""
+    try:
+        if name == SERVICE:
+            return run_checks(url)
+        if name == AGENT:
+            return run_agent_checks(url, token=token)
+    except ServiceUnreachableError as exc:
+        return [
+            Outcome.of("reachable" if name == SERVICE else f"{name} reachable", False, str(exc))
+        ]
+    return [Outcome(f"{name} checks", Status.UNKNOWN, f"no smoke checks are defined for {name}")]
+
+
+def agent_environment(token: str) -> dict[str, str]:
+    """What the agent needs in a smoke run: the run's token, and the local responder even
+    where ``ANTHROPIC_API_KEY`` is set (a smoke test never reaches the real API)."""
+    return {
+        "VIBEVOICE_AGENT_TOKENS_ENV": "VIBEVOICE_AGENT_TOKENS",
+        "VIBEVOICE_AGENT_TOKENS": token,
+        "ANTHROPIC_API_KEY": "",
+    }
 
 
 @dataclass
@@ -215,22 +245,22 @@ class _Recorder:
 
 @contextmanager
 def _docker_stack(
-    config: PipelineConfig, engine: str, logs_dir: Path, recorder: _Recorder
-) -> Iterator[str]:
-    """Build, compose up and yield the published URL; always collect logs, then tear down."""
+    config: PipelineConfig, engine: str, logs_dir: Path, recorder: _Recorder, token: str
+) -> Iterator[Mapping[str, str]]:
+    """Build, compose up and yield each service's published URL; always collect logs, then
+    tear down."""
     compose.version()
-    images = build.build_images(config, services=[SERVICE], report_dir=logs_dir.parent / "build")
-    service = config.service(SERVICE)
-    stack = compose.Stack(
-        file=config.compose_file,
-        project=config.compose_project,
-        env={
-            "VIBEVOICE_TTS_IMAGE": images[0].reference,
-            "VIBEVOICE_TTS_ENGINE": engine,
-            "VIBEVOICE_TTS_HOST_PORT": str(service.host_port),
-        },
-    )
-    recorder.notes.append(f"image {images[0].reference} ({images[0].image_id[:19]})")
+    names = [SERVICE, *(name for name in config.services if name != SERVICE)]
+    images = build.build_images(config, services=names, report_dir=logs_dir.parent / "build")
+    env = {"VIBEVOICE_TTS_ENGINE": engine}
+    for name, image in zip(names, images, strict=False):
+        prefix = f"VIBEVOICE_{name.upper()}"
+        env[f"{prefix}_IMAGE"] = image.reference
+        env[f"{prefix}_HOST_PORT"] = str(config.service(name).host_port)
+        recorder.notes.append(f"image {image.reference} ({image.image_id[:19]})")
+    if AGENT in config.services:
+        env.update(agent_environment(token))
+    stack = compose.Stack(file=config.compose_file, project=config.compose_project, env=env)
     try:
         progress(f"docker compose up --wait ({images[0].reference}, engine {engine})")
         try:
@@ -240,10 +270,14 @@ def _docker_stack(
                 f"the stack did not become healthy within {UP_WAIT_SECONDS} s "
                 f"(container logs: {logs_dir / 'compose.log'})"
             ) from None
-        address = compose.published_address(stack, SERVICE, service.container_port)
-        if not address.startswith("127.0.0.1:"):
-            raise CheckFailedError(f"{SERVICE} is published on {address}, not on 127.0.0.1")
-        yield f"http://{address}"
+        targets = {}
+        for name in names:
+            port = config.service(name).container_port
+            address = compose.published_address(stack, name, port)
+            if not address.startswith("127.0.0.1:"):
+                raise CheckFailedError(f"{name} is published on {address}, not on 127.0.0.1")
+            targets[name] = f"http://{address}"
+        yield targets
     finally:
         try:
             recorder.notes.extend(collect_logs(stack, logs_dir))
@@ -297,12 +331,23 @@ def tear_down(stack: compose.Stack) -> Outcome:
 
 @contextmanager
 def _local_process(
-    config: PipelineConfig, engine: str, logs_dir: Path, recorder: _Recorder
-) -> Iterator[str]:
-    del config
-    with running_tts_service(engine, log_path=logs_dir / "tts-local.log") as service:
+    config: PipelineConfig, engine: str, logs_dir: Path, recorder: _Recorder, token: str
+) -> Iterator[Mapping[str, str]]:
+    with ExitStack() as stack:
+        tts = stack.enter_context(running_tts_service(engine, log_path=logs_dir / "tts-local.log"))
         recorder.notes.append(f"local process, engine {engine}")
-        yield service.url
+        targets = {SERVICE: tts.url}
+        if AGENT in config.services:
+            agent = stack.enter_context(
+                running_agent_service(
+                    tts.url,
+                    env=agent_environment(token),
+                    log_path=logs_dir / "agent-local.log",
+                )
+            )
+            recorder.notes.append("local agent process, local responder")
+            targets[AGENT] = agent.url
+        yield targets
 
 
 def _write_report(report_dir: Path, run: SmokeRun) -> None:

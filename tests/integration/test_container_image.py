@@ -86,7 +86,12 @@ def stack(config: PipelineConfig, built: build.BuiltImage) -> Iterator[compose.S
             "VIBEVOICE_TTS_IMAGE": built.reference,
             "VIBEVOICE_TTS_ENGINE": "espeak",
             "VIBEVOICE_TTS_HOST_PORT": str(service.host_port + 1),
+            # The file also declares the agent, whose required variables compose checks even
+            # when only tts is started.
+            "VIBEVOICE_AGENT_IMAGE": "vibevoice-agent:not-started",
+            "VIBEVOICE_AGENT_TOKENS": "not-started-0123456789abcdef",
         },
+        services=("tts",),
     )
     try:
         compose.up(running, wait_timeout=180)

@@ -76,3 +76,25 @@ def test_config_lists_only_declared_services(compose_services: dict[str, object]
 def test_reports_live_under_one_folder_per_session() -> None:
     config: PipelineConfig = CONFIG
     assert config.report_dir("smoke") == config.root / "reports" / "smoke"
+
+
+def test_the_agent_reaches_tts_over_the_compose_network(
+    compose_services: dict[str, dict[str, object]],
+) -> None:
+    agent, tts = CONFIG.service("agent"), CONFIG.service("tts")
+    entry = compose_services[agent.name]
+    environment = entry["environment"]
+    assert isinstance(environment, dict)
+    assert environment["VIBEVOICE_AGENT_TTS_URL"] == f"http://{tts.name}:{tts.container_port}"
+    assert environment["VIBEVOICE_AGENT_PORT"] == str(agent.container_port)
+    assert entry["depends_on"] == {tts.name: {"condition": "service_healthy"}}
+
+
+def test_the_agent_in_compose_requires_tokens(
+    compose_services: dict[str, dict[str, object]],
+) -> None:
+    environment = compose_services["agent"]["environment"]
+    assert isinstance(environment, dict)
+    assert environment["VIBEVOICE_AGENT_TOKENS_ENV"] == "VIBEVOICE_AGENT_TOKENS"
+    assert str(environment["VIBEVOICE_AGENT_TOKENS"]).startswith("${VIBEVOICE_AGENT_TOKENS:?")
+    assert "VIBEVOICE_AGENT_ALLOW_UNAUTHENTICATED" not in environment

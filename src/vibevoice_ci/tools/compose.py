@@ -25,6 +25,8 @@ class Stack:
     file: Path
     project: str
     env: Mapping[str, str]
+    services: tuple[str, ...] = ()
+    """The services ``up`` starts (with their dependencies); empty: all of them."""
 
     def argv(self, *args: str) -> list[str]:
         return compose_argv(docker.docker(), self.file, self.project, *args)
@@ -59,7 +61,9 @@ def version() -> str:
 def up(stack: Stack, *, wait_timeout: int) -> None:
     """Start the stack detached and wait until every service is healthy (exit 1 if one is not)."""
     run_tool(
-        stack.argv("up", "--detach", "--wait", "--wait-timeout", str(wait_timeout)),
+        stack.argv(
+            "up", "--detach", "--wait", "--wait-timeout", str(wait_timeout), *stack.services
+        ),
         env=stack.env,
         capture=False,
         timeout=wait_timeout + 120,

@@ -17,21 +17,36 @@ import threading
 import time
 from collections.abc import Generator
 from types import FrameType
+from typing import Protocol
 
 import uvicorn
 from starlette.applications import Starlette
 
 from vibevoice_platform.tts.app import service_state
-from vibevoice_platform.tts.state import ServiceState
 
 EXIT_OK = 0
 EXIT_ENGINE_FAILED = 2
 
 
-class DrainingServer(uvicorn.Server):
-    """A uvicorn server that drains in-flight syntheses before shutting down."""
+class _DrainSettings(Protocol):
+    @property
+    def drain_seconds(self) -> float: ...
 
-    def __init__(self, config: uvicorn.Config, state: ServiceState) -> None:
+
+class Drainable(Protocol):
+    """What :class:`DrainingServer` needs of a service's state (tts's and the agent's)."""
+
+    draining: bool
+    inflight: int
+
+    @property
+    def settings(self) -> _DrainSettings: ...
+
+
+class DrainingServer(uvicorn.Server):
+    """A uvicorn server that drains in-flight work (syntheses, turns) before shutting down."""
+
+    def __init__(self, config: uvicorn.Config, state: Drainable) -> None:
         super().__init__(config)
         self.state = state
         self.exit_code = EXIT_OK

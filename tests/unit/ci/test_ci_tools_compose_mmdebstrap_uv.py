@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from vibevoice_ci.errors import ToolFailedError
-from vibevoice_ci.tools import mmdebstrap
+from vibevoice_ci.tools import compose, mmdebstrap
 from vibevoice_ci.tools.compose import ServiceState, compose_argv, parse_ps
 from vibevoice_ci.tools.mmdebstrap import rootfs_argv
 from vibevoice_ci.tools.uv import export_argv
@@ -48,6 +48,18 @@ def test_compose_argv_without_subcommand() -> None:
         "--project-name",
         "p",
     ]
+
+
+@pytest.mark.parametrize(("services", "tail"), [((), ["120"]), (("tts",), ["120", "tts"])])
+def test_up_starts_the_named_services_or_all(
+    monkeypatch: pytest.MonkeyPatch, services: tuple[str, ...], tail: list[str]
+) -> None:
+    ran: list[list[str]] = []
+    monkeypatch.setattr(compose.docker, "docker", lambda: "docker")
+    monkeypatch.setattr(compose, "run_tool", lambda argv, **_: ran.append(list(argv)))
+    compose.up(compose.Stack(Path("c.yaml"), "p", {}, services), wait_timeout=120)
+    assert ran[0][-len(tail) :] == tail
+    assert ran[0][6:10] == ["up", "--detach", "--wait", "--wait-timeout"]
 
 
 # --- parse_ps ---------------------------------------------------------------------------------
