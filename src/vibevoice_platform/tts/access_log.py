@@ -34,6 +34,15 @@ class AccessLog:
         started = time.perf_counter()
         status = 500
         sent = 0
+        path: str = scope["path"]
+        endpoint = path if path in self.paths else "other"
+        counted = False
+
+        def count() -> None:
+            nonlocal counted
+            if not counted:
+                counted = True
+                self.state.metrics.requests.labels(endpoint=endpoint, status=str(status)).inc()
 
         async def send_and_note(message: Message) -> None:
             nonlocal status, sent
@@ -41,14 +50,17 @@ class AccessLog:
                 status = message["status"]
             elif message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    # Counted before the last byte goes out: a client that has read the whole
+                    # response and then scrapes /metrics always finds its request counted (the
+                    # stream's cleanup, which may take a worker-thread hop, comes after).
+                    count()
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            path: str = scope["path"]
-            endpoint = path if path in self.paths else "other"
-            self.state.metrics.requests.labels(endpoint=endpoint, status=str(status)).inc()
+            count()  # a response that never finished (an error, a client gone) counts too
             if self.state.settings.log_requests and endpoint not in ("/health", "/ready"):
                 self._log(scope, status, sent, time.perf_counter() - started)
 
