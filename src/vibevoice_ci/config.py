@@ -48,6 +48,8 @@ class BaseImageConfig:
 
 
 SMOKE_MODES = ("auto", "docker", "local")
+# Where caches live between runs on one machine (scripts/ci/install-tools.sh uses it too).
+DEFAULT_CACHE_DIR = Path("/var/cache/vibevoice-ci")
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
 
 
@@ -73,6 +75,15 @@ class RunEnvironment:
     # $GITHUB_ACTIONS and $GITHUB_RUN_ID: who built an image, recorded in its metadata.
     github_actions: bool = False
     github_run_id: str | None = None
+    # $GITHUB_SHA (else the checkout's HEAD): the commit an image is built from.
+    github_sha: str | None = None
+    # $VIBEVOICE_CACHE_DIR: tool caches that outlive a run on one machine (BuildKit's cache,
+    # Debian root filesystems); None means the default, DEFAULT_CACHE_DIR.
+    cache_dir: Path | None = None
+
+    @property
+    def cache_root(self) -> Path:
+        return self.cache_dir or DEFAULT_CACHE_DIR
 
 
 @dataclass(frozen=True)
@@ -161,6 +172,12 @@ def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
         git_ref=_setting(environ, "GITHUB_REF") or None,
         github_actions=_setting(environ, "GITHUB_ACTIONS") == "true",
         github_run_id=_setting(environ, "GITHUB_RUN_ID") or None,
+        github_sha=_setting(environ, "GITHUB_SHA") or None,
+        cache_dir=(
+            Path(_setting(environ, "VIBEVOICE_CACHE_DIR"))
+            if _setting(environ, "VIBEVOICE_CACHE_DIR")
+            else None
+        ),
     )
 
 

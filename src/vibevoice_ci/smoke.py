@@ -17,7 +17,7 @@ that was started is torn down with ``compose down`` whatever happened before it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,6 +41,7 @@ from vibevoice_ci.report import (
     write_json_atomic,
     write_text_atomic,
 )
+from vibevoice_ci.retry import RetryLog, with_retries
 from vibevoice_ci.smoke_checks import ServiceUnreachableError, run_checks
 from vibevoice_ci.tools import compose, docker
 from vibevoice_ci.tools._exec import progress
@@ -71,6 +72,8 @@ class SmokeRun:
     notes: Sequence[str]
     container: Status
     fell_back: bool = False
+    # Service -> the image reference that ran (``repository@digest`` when pinned).
+    images: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def status(self) -> Status:
@@ -87,6 +90,7 @@ class SmokeRun:
             "container": self.container.value,
             "checks": [check.to_json() for check in self.checks],
             "notes": list(self.notes),
+            "images": dict(self.images),
         }
 
 
@@ -131,9 +135,16 @@ def exit_error(run: SmokeRun, *, strict: bool, logs_dir: Path) -> PipelineError 
 
 
 def run_smoke(
-    config: PipelineConfig, *, mode: str | None = None, engine: str = "piper"
+    config: PipelineConfig,
+    *,
+    mode: str | None = None,
+    engine: str = "piper",
+    images: Mapping[str, str] | None = None,
 ) -> SmokeRun:
     """Run the smoke session; ``mode`` defaults to ``$VIBEVOICE_SMOKE_MODE`` (else ``auto``).
+
+    ``images`` (service -> ``repository@digest``) pins pushed images: they are pulled and run
+    as they are, nothing is built (the release flow: smoke the exact digest, then promote).
 
     Raises the error the session exits with (after writing the report), else returns the run.
     """
@@ -141,7 +152,7 @@ def run_smoke(
     report_dir = config.report_dir("smoke")
     logs_dir = report_dir / "logs"
     logs_dir.mkdir(parents=True, exist_ok=True)
-    recorder = _Recorder(requested)
+    recorder = _Recorder(requested, pinned=dict(images or {}))
     error: PipelineError | None = None
     try:
         status = docker.engine_status()
@@ -193,6 +204,8 @@ class _Recorder:
     fell_back: bool = False
     checks: list[Outcome] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    pinned: dict[str, str] = field(default_factory=dict)
+    images: dict[str, str] = field(default_factory=dict)
 
     def chose(self, choice: ModeChoice) -> None:
         self.mode = choice.mode
@@ -210,6 +223,7 @@ class _Recorder:
             notes=list(self.notes),
             container=container,
             fell_back=self.fell_back,
+            images=dict(self.images),
         )
 
 
@@ -219,20 +233,28 @@ def _docker_stack(
 ) -> Iterator[str]:
     """Build, compose up and yield the published URL; always collect logs, then tear down."""
     compose.version()
-    images = build.build_images(config, services=[SERVICE], report_dir=logs_dir.parent / "build")
+    if SERVICE in recorder.pinned:
+        reference = pull_pinned(recorder.pinned[SERVICE])
+        recorder.notes.append(f"image {reference} (pulled, not rebuilt)")
+    else:
+        images = build.build_images(
+            config, services=[SERVICE], report_dir=logs_dir.parent / "build"
+        )
+        reference = images[0].reference
+        recorder.notes.append(f"image {reference} ({images[0].image_id[:19]})")
+    recorder.images[SERVICE] = reference
     service = config.service(SERVICE)
     stack = compose.Stack(
         file=config.compose_file,
         project=config.compose_project,
         env={
-            "VIBEVOICE_TTS_IMAGE": images[0].reference,
+            "VIBEVOICE_TTS_IMAGE": reference,
             "VIBEVOICE_TTS_ENGINE": engine,
             "VIBEVOICE_TTS_HOST_PORT": str(service.host_port),
         },
     )
-    recorder.notes.append(f"image {images[0].reference} ({images[0].image_id[:19]})")
     try:
-        progress(f"docker compose up --wait ({images[0].reference}, engine {engine})")
+        progress(f"docker compose up --wait ({reference}, engine {engine})")
         try:
             compose.up(stack, wait_timeout=UP_WAIT_SECONDS)
         except ToolFailedError:
@@ -250,6 +272,19 @@ def _docker_stack(
         finally:
             progress("docker compose down")
             recorder.checks.append(tear_down(stack))
+
+
+def pull_pinned(reference: str) -> str:
+    """``docker pull`` a pinned ``repository@digest`` (retried on transient errors)."""
+    progress(f"pulling {reference}")
+
+    def attempt() -> str:
+        result = docker.pull(reference)
+        if not result.ok:
+            raise ToolFailedError(f"docker pull {reference}: {result.stderr.strip()}")
+        return reference
+
+    return with_retries(f"pull {reference}", attempt, log=RetryLog())
 
 
 def collect_logs(stack: compose.Stack, logs_dir: Path) -> list[str]:
