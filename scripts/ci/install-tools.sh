@@ -24,7 +24,7 @@ PY
 
 # --- Debian packages: the Docker engine, the offline base image recipe, a local registry ---
 apt_packages=(docker.io cgroupfs-mount mmdebstrap docker-registry git ca-certificates
-    qemu-user-static binfmt-support)
+    qemu-user-static binfmt-support arch-test)
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
