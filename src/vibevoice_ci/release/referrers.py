@@ -147,13 +147,13 @@ class RegistryClient:
                 ok=(202,),
             )
             location = start.headers["location"]
-            url = location if "://" in location else f"{self.base}{location}"
+            # The upload URL carries the registry's state in its query: add to it, not replace.
+            url = httpx.URL(location if "://" in location else f"{self.base}{location}")
             self._request(
                 f"upload blob {digest[:19]}",
                 "PUT",
-                url,
+                str(url.copy_merge_params({"digest": digest})),
                 ok=(201,),
-                params={"digest": digest},
                 content=data,
                 headers={"Content-Type": "application/octet-stream"},
             )
