@@ -111,7 +111,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(tags=["container"], default=False)
 def build(session: nox.Session) -> None:
-    """Build the service images for this platform, tagged with the git SHA (-- --push)."""
+    """Build the images (native); -- --push: every platform, pushed by SHA tag, SBOMs, metadata."""
     install(session, "ci")
     session.run("python", "-m", "vibevoice_ci", "build", *session.posargs)
 
@@ -121,6 +121,13 @@ def smoke(session: nox.Session) -> None:
     """Compose up the tts image; check /health, /ready, /metrics and a real synthesis."""
     install(session, "tts", "ci")
     session.run("python", "-m", "vibevoice_ci", "smoke", *session.posargs)
+
+
+@nox.session(tags=["container"], default=False)
+def promote(session: nox.Session) -> None:
+    """Move latest / the version tag to the pushed digests, only if smoke passed on them."""
+    install(session, "ci")
+    session.run("python", "-m", "vibevoice_ci", "promote", *session.posargs)
 
 
 if __name__ == "__main__":

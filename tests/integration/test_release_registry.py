@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from release_support import FlakyProxy, require_tool, running_registry
 
 from vibevoice_ci.config import PipelineConfig, load_config
 from vibevoice_ci.errors import CheckFailedError, ToolFailedError
@@ -23,8 +24,6 @@ from vibevoice_ci.release import promote, referrers
 from vibevoice_ci.release.reference import parse_reference
 from vibevoice_ci.retry import RetriesExhaustedError, RetryLog, RetryPolicy, with_retries
 from vibevoice_ci.tools import crane
-
-from release_support import FlakyProxy, require_tool, running_registry
 
 pytestmark = pytest.mark.integration
 FAST = RetryPolicy(attempts=5, base_delay=0.05, max_delay=0.2, budget_seconds=60)
@@ -108,9 +107,9 @@ def test_a_registry_that_never_answers_exhausts_the_bounded_retries(registry: st
     with (
         FlakyProxy(registry, drop_first=1000) as proxy,
         referrers.RegistryClient(proxy.address, log=log, policy=FAST) as client,
+        pytest.raises(RetriesExhaustedError, match="failed 5 times"),
     ):
-        with pytest.raises(RetriesExhaustedError, match="failed 5 times"):
-            client.blob_exists("flaky/test", "sha256:" + "0" * 64)
+        client.blob_exists("flaky/test", "sha256:" + "0" * 64)
     assert len(log.retries) == FAST.attempts - 1
 
 
