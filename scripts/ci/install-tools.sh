@@ -56,51 +56,7 @@ if ! docker compose version --short 2>/dev/null | grep -qx "v\?${compose_version
 fi
 
 # --- Release build tools from the Go module proxy: buildx, buildkitd + buildctl, crane ---
-# Built once per pinned version into $go_cache (GOPATH, GOCACHE and the binaries, keyed by
-# the versions), each binary written atomically, so a second run on this machine builds
-# nothing and an interrupted build never leaves a broken tool. A fresh machine builds them
-# all in about 4 minutes on 2 cores (measured: docs/ci-cd.md, "The release build").
-go_cache="${VIBEVOICE_GO_CACHE:-/var/cache/vibevoice-ci/go}"
-go_bin_dir="$go_cache/bin"
-[ -x /usr/local/go/bin/go ] && PATH="$PATH:/usr/local/go/bin"
-export GOPATH="$go_cache/gopath" GOCACHE="$go_cache/gocache" GOFLAGS=-buildvcs=false
-go_tool() {  # go_tool NAME VERSION: the cached binary path for NAME at VERSION
-    printf '%s/%s-%s' "$go_bin_dir" "$1" "$2"
-}
-go_build_module() {  # go_build_module NAME VERSION MODULE PACKAGE: build PACKAGE of MODULE
-    local name="$1" version="$2" module="$3" package="$4" target work
-    target="$(go_tool "$name" "$version")"
-    [ -x "$target" ] && return 0
-    command -v go >/dev/null || die "go >= 1.24 is needed to build $name (the machine image has it in /usr/local/go)"
-    log "building $name $version from the Go module proxy"
-    mkdir -p "$go_bin_dir"
-    # A wrapper module: buildkit's own go.mod has exclude directives, so `go install` refuses.
-    work="$go_cache/modules/$name-$version"
-    mkdir -p "$work"
-    printf 'module vibevoice-ci/tools/%s\n\ngo 1.24\n\nrequire %s v%s\n' \
-        "$name" "$module" "$version" >"$work/go.mod"
-    printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$package" >"$work/tools.go"
-    local started="$SECONDS"
-    (cd "$work" && go mod tidy && go build -trimpath -o "$target.tmp.$$" "$package")
-    mv -f "$target.tmp.$$" "$target"
-    log "built $name $version in $((SECONDS - started)) s"
-}
-install_binary() {  # install_binary SOURCE TARGET: copy atomically when it differs
-    cmp -s "$1" "$2" 2>/dev/null && return 0
-    install -D -m 0755 "$1" "$2.tmp.$$" && mv -f "$2.tmp.$$" "$2"
-}
-buildx_version="$(tool_version buildx)"
-buildkit_version="$(tool_version buildkit)"
-crane_version="$(tool_version crane)"
-go_build_module buildx "$buildx_version" github.com/docker/buildx github.com/docker/buildx/cmd/buildx
-go_build_module buildkitd "$buildkit_version" github.com/moby/buildkit github.com/moby/buildkit/cmd/buildkitd
-go_build_module buildctl "$buildkit_version" github.com/moby/buildkit github.com/moby/buildkit/cmd/buildctl
-go_build_module crane "$crane_version" github.com/google/go-containerregistry \
-    github.com/google/go-containerregistry/cmd/crane
-install_binary "$(go_tool buildx "$buildx_version")" "$plugin_dir/docker-buildx"
-install_binary "$(go_tool buildkitd "$buildkit_version")" /usr/local/bin/buildkitd
-install_binary "$(go_tool buildctl "$buildkit_version")" /usr/local/bin/buildctl
-install_binary "$(go_tool crane "$crane_version")" /usr/local/bin/crane
+bash "$repo_root/scripts/ci/install-go-tools.sh" buildx buildkitd buildctl crane
 
 # --- nox and uv: the same hash-pinned file the workflows install from ---
 nox_version="$(tool_version nox)"

@@ -80,6 +80,9 @@ class RunEnvironment:
     # $VIBEVOICE_CACHE_DIR: tool caches that outlive a run on one machine (BuildKit's cache,
     # Debian root filesystems); None means the default, DEFAULT_CACHE_DIR.
     cache_dir: Path | None = None
+    # $VIBEVOICE_BUILDX_BUILDER: a multi-platform buildx builder that already runs (GitHub's
+    # docker/setup-buildx-action); unset, the release build starts its own buildkitd.
+    buildx_builder: str | None = None
 
     @property
     def cache_root(self) -> Path:
@@ -173,6 +176,7 @@ def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
         github_actions=_setting(environ, "GITHUB_ACTIONS") == "true",
         github_run_id=_setting(environ, "GITHUB_RUN_ID") or None,
         github_sha=_setting(environ, "GITHUB_SHA") or None,
+        buildx_builder=_setting(environ, "VIBEVOICE_BUILDX_BUILDER") or None,
         cache_dir=(
             Path(_setting(environ, "VIBEVOICE_CACHE_DIR"))
             if _setting(environ, "VIBEVOICE_CACHE_DIR")

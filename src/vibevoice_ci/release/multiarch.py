@@ -174,6 +174,11 @@ def _release(
     if staged:
         progress(f"extra CA certificates for the build stage: {', '.join(staged)}")
     cache = config.env.cache_root
+    if config.env.buildx_builder:
+        # A builder that already runs (GitHub: docker/setup-buildx-action with QEMU).
+        run.notes.append(f"buildx builder {config.env.buildx_builder} ($VIBEVOICE_BUILDX_BUILDER)")
+        _build_all(config, run, selected, git_state, config.env.buildx_builder, report_dir)
+        return
     state_dir = cache / "run" / f"buildkitd-{os.getpid()}"
     host = registry_host(run.registry)
     plain = [host] if crane.plain_http(f"{host}/x") else []
@@ -192,19 +197,30 @@ def _release(
             )
         run.notes.append(f"buildkitd worker platforms: {', '.join(daemon.platforms)}")
         with buildx.remote_builder(f"vibevoice-{os.getpid()}", daemon.address) as builder:
-            base = release_base.resolve(
-                config.base_image,
-                override=config.env.base_image,
-                registry=run.registry,
-                platforms=run.platforms,
-                builder=builder,
-                cache_dir=cache,
-                retries=run.retries,
-            )
-            run.notes.append(f"base image `{base.reference}` ({base.how})")
-            progress(f"base image: {base.reference} ({base.how})")
-            for service in selected:
-                _release_one(config, run, service, git_state, base.reference, builder, report_dir)
+            _build_all(config, run, selected, git_state, builder, report_dir)
+
+
+def _build_all(
+    config: PipelineConfig,
+    run: _Run,
+    selected: Sequence[ServiceConfig],
+    git_state: git.GitState,
+    builder: str,
+    report_dir: Path,
+) -> None:
+    base = release_base.resolve(
+        config.base_image,
+        override=config.env.base_image,
+        registry=run.registry,
+        platforms=run.platforms,
+        builder=builder,
+        cache_dir=config.env.cache_root,
+        retries=run.retries,
+    )
+    run.notes.append(f"base image `{base.reference}` ({base.how})")
+    progress(f"base image: {base.reference} ({base.how})")
+    for service in selected:
+        _release_one(config, run, service, git_state, base.reference, builder, report_dir)
 
 
 def _release_one(
