@@ -43,7 +43,9 @@ go_tool() {  # go_tool NAME VERSION: the cached binary path for NAME at VERSION
     printf '%s/%s-%s' "$go_bin_dir" "$1" "$2"
 }
 go_build_module() {  # go_build_module NAME VERSION MODULE PACKAGE: build PACKAGE of MODULE
+    # The module's version package is stamped, so `--version` names the pinned release.
     local name="$1" version="$2" module="$3" package="$4" target work
+    local ldflags="-X $module/version.Version=v$version"
     target="$(go_tool "$name" "$version")"
     [ -x "$target" ] && return 0
     command -v go >/dev/null || die "go >= 1.24 is needed to build $name (the machine image has it in /usr/local/go)"
@@ -56,7 +58,7 @@ go_build_module() {  # go_build_module NAME VERSION MODULE PACKAGE: build PACKAG
         "$name" "$module" "$version" >"$work/go.mod"
     printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$package" >"$work/tools.go"
     local started="$SECONDS"
-    (cd "$work" && go mod tidy && go build -trimpath -o "$target.tmp.$$" "$package")
+    (cd "$work" && go mod tidy && go build -trimpath -ldflags "$ldflags" -o "$target.tmp.$$" "$package")
     mv -f "$target.tmp.$$" "$target"
     log "built $name $version in $((SECONDS - started)) s"
 }
