@@ -234,8 +234,11 @@ def _docker_stack(
     """Build, compose up and yield the published URL; always collect logs, then tear down."""
     compose.version()
     if SERVICE in recorder.pinned:
-        reference = pull_pinned(recorder.pinned[SERVICE])
-        recorder.notes.append(f"image {reference} (pulled, not rebuilt)")
+        retries = RetryLog()
+        reference = pull_pinned(recorder.pinned[SERVICE], retries)
+        recorder.notes.append(
+            f"image {reference} (pulled, not rebuilt; {len(retries.retries)} pull retries)"
+        )
     else:
         images = build.build_images(
             config, services=[SERVICE], report_dir=logs_dir.parent / "build"
@@ -274,8 +277,9 @@ def _docker_stack(
             recorder.checks.append(tear_down(stack))
 
 
-def pull_pinned(reference: str) -> str:
-    """``docker pull`` a pinned ``repository@digest`` (retried on transient errors)."""
+def pull_pinned(reference: str, retries: RetryLog) -> str:
+    """``docker pull`` a pinned ``repository@digest`` (retried on transient errors, each retry
+    recorded in ``retries``)."""
     progress(f"pulling {reference}")
 
     def attempt() -> str:
@@ -284,7 +288,7 @@ def pull_pinned(reference: str) -> str:
             raise ToolFailedError(f"docker pull {reference}: {result.stderr.strip()}")
         return reference
 
-    return with_retries(f"pull {reference}", attempt, log=RetryLog())
+    return with_retries(f"pull {reference}", attempt, log=retries)
 
 
 def collect_logs(stack: compose.Stack, logs_dir: Path) -> list[str]:
