@@ -9,6 +9,7 @@ and always stops it (:func:`running`).
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -87,8 +88,8 @@ def missing_platforms(wanted: Sequence[str], available: Sequence[str]) -> list[s
 def running(
     *, state_dir: Path, root: Path, plain_http_registries: Sequence[str], log_path: Path
 ) -> Iterator[Daemon]:
-    """Start buildkitd (cache in ``root``, socket in ``state_dir``), wait until it answers,
-    yield it, and always stop it."""
+    """Start buildkitd (cache in ``root``, socket and config in ``state_dir``, a folder of its
+    own that is removed afterwards), wait until it answers, yield it, and always stop it."""
     binary, client = buildkitd(), buildctl()
     state_dir.mkdir(parents=True, exist_ok=True)
     root.mkdir(parents=True, exist_ok=True)
@@ -123,3 +124,4 @@ def running(
             yield Daemon(address, platforms, log_path)
         finally:
             stop_process(process, timeout=30)
+            shutil.rmtree(state_dir, ignore_errors=True)
