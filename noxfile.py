@@ -111,7 +111,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(tags=["container"], default=False)
 def build(session: nox.Session) -> None:
-    """Build the service images for this platform, tagged with the git SHA (-- --push)."""
+    """Build the images (native); -- --push: every platform, pushed by SHA tag, SBOMs, metadata."""
     install(session, "ci")
     session.run("python", "-m", "vibevoice_ci", "build", *session.posargs)
 
@@ -128,6 +128,13 @@ def perf(session: nox.Session) -> None:
     """Load-test the tts service (TTFA, latency, capacity); gate on regressions; chart trend."""
     install(session, "tts", "ci", "perf")
     session.run("python", "-m", "vibevoice_ci", "perf", *session.posargs)
+
+
+@nox.session(tags=["container"], default=False)
+def promote(session: nox.Session) -> None:
+    """Move latest / the version tag to the pushed digests, only if smoke passed on them."""
+    install(session, "ci")
+    session.run("python", "-m", "vibevoice_ci", "promote", *session.posargs)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ PY
 }
 
 # --- Debian packages: the Docker engine, the offline base image recipe, a local registry ---
-apt_packages=(docker.io cgroupfs-mount mmdebstrap docker-registry git ca-certificates)
+apt_packages=(docker.io cgroupfs-mount mmdebstrap docker-registry git ca-certificates
+    qemu-user-static binfmt-support arch-test)
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
@@ -54,6 +55,9 @@ if ! docker compose version --short 2>/dev/null | grep -qx "v\?${compose_version
     docker compose version
 fi
 
+# --- Release build tools from the Go module proxy: buildx, buildkitd + buildctl, crane ---
+bash "$repo_root/scripts/ci/install-go-tools.sh" buildx buildkitd buildctl crane
+
 # --- nox and uv: the same hash-pinned file the workflows install from ---
 nox_version="$(tool_version nox)"
 uv_version="$(tool_version uv)"
@@ -64,4 +68,6 @@ if ! { nox --version 2>&1 | grep -qx "$nox_version" && uv --version | grep -q " 
 fi
 
 log "tools ready: $(docker --version); compose $(docker compose version --short); \
+buildx $(docker buildx version | cut -d' ' -f2); buildkitd $(buildkitd --version | cut -d' ' -f3); \
+crane $(crane version); \
 nox $(nox --version 2>&1); $(uv --version)"

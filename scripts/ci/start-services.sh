@@ -34,6 +34,19 @@ if ! docker info >/dev/null 2>&1; then
 fi
 log "Docker engine $(docker version --format '{{.Server.Version}}')"
 
+# QEMU user emulation for the release build's foreign platforms (linux/arm64): the kernel's
+# binfmt_misc handlers that qemu-user-static registers (with the F flag, so they work inside
+# build containers too).
+if command -v update-binfmts >/dev/null && [ -x /usr/bin/qemu-aarch64-static ]; then
+    if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then
+        mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc \
+            || log "cannot mount binfmt_misc: arm64 builds will fail"
+    fi
+    if [ -e /proc/sys/fs/binfmt_misc/status ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+        update-binfmts --enable qemu-aarch64 || log "cannot enable qemu-aarch64 emulation"
+    fi
+fi
+
 registry_url="http://127.0.0.1:${registry_port}/v2/"
 if ! python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=2)" \
         "$registry_url" >/dev/null 2>&1; then

@@ -10,9 +10,10 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from vibevoice_ci import baseimage, build, infra_lint, lockfile, smoke
-from vibevoice_ci.config import load_config, with_environment
+from vibevoice_ci.config import PipelineConfig, load_config, with_environment
 from vibevoice_ci.errors import (
     EXIT_BAD_INPUT,
     EXIT_CHECK_FAILED,
@@ -20,6 +21,8 @@ from vibevoice_ci.errors import (
     PipelineError,
     UsageError,
 )
+from vibevoice_ci.release import multiarch, promote
+from vibevoice_ci.release.reference import parse_reference
 from vibevoice_ci.tools import docker
 from vibevoice_ci.tools._exec import progress
 
@@ -37,7 +40,23 @@ def parser() -> argparse.ArgumentParser:
 
     build_cmd = commands.add_parser("build", help="build the service images (nox -s build)")
     build_cmd.add_argument("--service", action="append", default=[], help="only this service")
-    build_cmd.add_argument("--push", action="store_true", help="push to the registry after build")
+    build_cmd.add_argument(
+        "--push",
+        action="store_true",
+        help="the release build: every platform (buildx + buildkitd), pushed with the git-SHA "
+        "tag, SBOMs and metadata; `promote` moves latest/version tags after smoke",
+    )
+    build_cmd.add_argument(
+        "--platform",
+        action="append",
+        default=[],
+        help="with --push: only this platform (repeatable; default: [tool.vibevoice-ci] platforms)",
+    )
+    build_cmd.add_argument(
+        "--native",
+        action="store_true",
+        help="with --push: the quick native-platform docker build and push instead",
+    )
     build_cmd.add_argument(
         "--registry",
         help="registry to push to (default: $VIBEVOICE_REGISTRY or [tool.vibevoice-ci].registry)",
@@ -53,6 +72,24 @@ def parser() -> argparse.ArgumentParser:
         "reported as unknown (default: $VIBEVOICE_SMOKE_MODE or auto)",
     )
     smoke_cmd.add_argument("--engine", default="piper", help="tts engine (default piper)")
+    smoke_cmd.add_argument(
+        "--image-digest",
+        action="append",
+        default=[],
+        metavar="REPOSITORY@sha256:...",
+        help="pull and run this pushed image instead of building (repeatable, one per service)",
+    )
+    smoke_cmd.add_argument(
+        "--release",
+        type=Path,
+        help="pull and run the images a release build pushed (its reports/build/release.json)",
+    )
+
+    promote_cmd = commands.add_parser(
+        "promote", help="move latest / the version tag to the smoke-tested digests"
+    )
+    promote_cmd.add_argument("--release", type=Path, help="default: reports/build/release.json")
+    promote_cmd.add_argument("--smoke", type=Path, help="default: reports/smoke/smoke.json")
 
     base_cmd = commands.add_parser("base-image", help="build the offline base image if absent")
     base_cmd.add_argument("--rebuild", action="store_true", help="build even if present")
@@ -109,10 +146,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     config = with_environment(load_config(), os.environ)
     if args.command == "build":
+        if (args.platform or args.native) and not args.push:
+            raise UsageError("--platform and --native go with --push (the release build)")
+        if args.push and not args.native:
+            multiarch.build_release(
+                config, services=args.service, platforms=args.platform, registry=args.registry
+            )
+            return EXIT_OK
+        if args.platform:
+            raise UsageError("--platform is for the release build; --native builds this machine's")
         build.build_images(config, services=args.service, push=args.push, registry=args.registry)
         return EXIT_OK
     if args.command == "smoke":
-        smoke.run_smoke(config, mode=args.mode, engine=args.engine)
+        images = pinned_images(config, args.image_digest, args.release)
+        smoke.run_smoke(config, mode=args.mode, engine=args.engine, images=images)
+        return EXIT_OK
+    if args.command == "promote":
+        promote.promote(
+            config,
+            release_file=args.release or config.report_dir("build") / multiarch.RELEASE_FILE,
+            smoke_file=args.smoke or config.report_dir("smoke") / "smoke.json",
+        )
         return EXIT_OK
     if args.command == "base-image":
         if docker.image_exists(config.base_image.offline) and not args.rebuild:
@@ -147,3 +201,30 @@ def _dispatch(args: argparse.Namespace) -> int:
         run_perf(config, options)
         return EXIT_OK
     raise AssertionError(args.command)  # argparse only accepts the commands above
+
+
+def pinned_images(
+    config: PipelineConfig, references: Sequence[str], release: Path | None
+) -> dict[str, str]:
+    """Service -> ``repository@digest`` from ``--image-digest`` and ``--release``; the service
+    is the one whose configured image name the repository ends with."""
+    pinned: dict[str, str] = {}
+    if release is not None:
+        document = promote.read_json(release, "release file")
+        for image in document.get("images") or []:
+            pinned[str(image["service"])] = str(image["reference"])
+        if not pinned:
+            raise UsageError(f"release file {release} lists no image")
+    by_image = {service.image: name for name, service in config.services.items()}
+    for text in references:
+        reference = parse_reference(text)
+        if reference.digest is None:
+            raise UsageError(f"--image-digest {text}: pin a digest (repository@sha256:...)")
+        service = by_image.get(reference.repository.rsplit("/", 1)[-1])
+        if service is None:
+            raise UsageError(
+                f"--image-digest {text}: no configured service has image "
+                f"{reference.repository.rsplit('/', 1)[-1]!r} ({', '.join(sorted(by_image))})"
+            )
+        pinned[service] = f"{reference.name}@{reference.digest}"
+    return pinned

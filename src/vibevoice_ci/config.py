@@ -67,6 +67,8 @@ class PerfConfig:
 
 
 SMOKE_MODES = ("auto", "docker", "local")
+# Where caches live between runs on one machine (scripts/ci/install-tools.sh uses it too).
+DEFAULT_CACHE_DIR = Path("/var/cache/vibevoice-ci")
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
 
 
@@ -95,6 +97,18 @@ class RunEnvironment:
     # $GITHUB_EVENT_NAME: what started the workflow; a pull request never moves the perf
     # baseline.
     github_event: str | None = None
+    # $GITHUB_SHA (else the checkout's HEAD): the commit an image is built from.
+    github_sha: str | None = None
+    # $VIBEVOICE_CACHE_DIR: tool caches that outlive a run on one machine (BuildKit's cache,
+    # Debian root filesystems); None means the default, DEFAULT_CACHE_DIR.
+    cache_dir: Path | None = None
+    # $VIBEVOICE_BUILDX_BUILDER: a multi-platform buildx builder that already runs (GitHub's
+    # docker/setup-buildx-action); unset, the release build starts its own buildkitd.
+    buildx_builder: str | None = None
+
+    @property
+    def cache_root(self) -> Path:
+        return self.cache_dir or DEFAULT_CACHE_DIR
 
 
 @dataclass(frozen=True)
@@ -185,6 +199,13 @@ def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
         github_actions=_setting(environ, "GITHUB_ACTIONS") == "true",
         github_run_id=_setting(environ, "GITHUB_RUN_ID") or None,
         github_event=_setting(environ, "GITHUB_EVENT_NAME") or None,
+        github_sha=_setting(environ, "GITHUB_SHA") or None,
+        buildx_builder=_setting(environ, "VIBEVOICE_BUILDX_BUILDER") or None,
+        cache_dir=(
+            Path(_setting(environ, "VIBEVOICE_CACHE_DIR"))
+            if _setting(environ, "VIBEVOICE_CACHE_DIR")
+            else None
+        ),
     )
 
 

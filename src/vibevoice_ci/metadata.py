@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from vibevoice_ci.config import RunEnvironment
+from vibevoice_ci.errors import PipelineError, UsageError
+from vibevoice_ci.release.reference import parse_reference
 
 REQUIRED_FIELDS = (
     "image",
@@ -73,7 +75,55 @@ def metadata_problems(document: Mapping[str, Any]) -> list[str]:
         problems.append(f"platform {document['platform']!r} is not os/arch[/variant]")
     if not _valid_utc_timestamp(str(document["build_timestamp"])):
         problems.append(f"build_timestamp {document['build_timestamp']!r} is not UTC ISO 8601")
+    try:
+        parse_reference(str(document["image"]))
+    except PipelineError as exc:
+        problems.append(str(exc))
     return problems
+
+
+def generate(
+    *,
+    image: str,
+    digest: str,
+    platforms: Sequence[str],
+    run: RunEnvironment,
+    git_sha: str | None,
+    git_ref: str | None,
+    built_at: datetime,
+) -> list[dict[str, Any]]:
+    """One metadata record per platform of a pushed image (``scripts/generate_build_metadata.py``).
+
+    ``git_sha``/``git_ref`` are the checkout's (None where there is no git); GitHub's
+    ``GITHUB_SHA``/``GITHUB_REF`` in ``run`` win. A value that is missing or malformed is a
+    one-line ``UsageError`` (exit 2), never an empty field.
+    """
+    sha = run.github_sha or git_sha
+    ref = run.git_ref or git_ref
+    if not sha:
+        raise UsageError("no git SHA: set GITHUB_SHA or run inside a git checkout")
+    if not ref:
+        raise UsageError("no git ref: set GITHUB_REF or run inside a git checkout")
+    if run.github_actions and not run.github_run_id:
+        raise UsageError("GITHUB_ACTIONS is true but GITHUB_RUN_ID is not set")
+    if not platforms:
+        raise UsageError("no platform given (--platform os/arch, repeatable)")
+    records = []
+    for platform in platforms:
+        record = build_metadata(
+            image=image,
+            digest=digest,
+            platform=platform,
+            git_sha=sha,
+            git_ref=ref,
+            run=run,
+            built_at=built_at,
+        )
+        problems = metadata_problems(record)
+        if problems:
+            raise UsageError(f"build metadata for {image} {platform}: {'; '.join(problems)}")
+        records.append(record)
+    return records
 
 
 def _valid_utc_timestamp(text: str) -> bool:

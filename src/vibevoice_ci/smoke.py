@@ -47,6 +47,7 @@ from vibevoice_ci.report import (
     write_json_atomic,
     write_text_atomic,
 )
+from vibevoice_ci.retry import RetryLog, with_retries
 from vibevoice_ci.smoke_checks import ServiceUnreachableError, run_checks
 from vibevoice_ci.tools import compose, docker
 from vibevoice_ci.tools._exec import progress
@@ -78,6 +79,8 @@ class SmokeRun:
     notes: Sequence[str]
     container: Status
     fell_back: bool = False
+    # Service -> the image reference that ran (``repository@digest`` when pinned).
+    images: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def status(self) -> Status:
@@ -94,6 +97,7 @@ class SmokeRun:
             "container": self.container.value,
             "checks": [check.to_json() for check in self.checks],
             "notes": list(self.notes),
+            "images": dict(self.images),
         }
 
 
@@ -138,9 +142,16 @@ def exit_error(run: SmokeRun, *, strict: bool, logs_dir: Path) -> PipelineError 
 
 
 def run_smoke(
-    config: PipelineConfig, *, mode: str | None = None, engine: str = "piper"
+    config: PipelineConfig,
+    *,
+    mode: str | None = None,
+    engine: str = "piper",
+    images: Mapping[str, str] | None = None,
 ) -> SmokeRun:
     """Run the smoke session; ``mode`` defaults to ``$VIBEVOICE_SMOKE_MODE`` (else ``auto``).
+
+    ``images`` (service -> ``repository@digest``) pins pushed images: they are pulled and run
+    as they are, nothing is built (the release flow: smoke the exact digest, then promote).
 
     Raises the error the session exits with (after writing the report), else returns the run.
     """
@@ -148,7 +159,7 @@ def run_smoke(
     report_dir = config.report_dir("smoke")
     logs_dir = report_dir / "logs"
     logs_dir.mkdir(parents=True, exist_ok=True)
-    recorder = _Recorder(requested)
+    recorder = _Recorder(requested, pinned=dict(images or {}))
     error: PipelineError | None = None
     try:
         status = docker.engine_status()
@@ -223,6 +234,8 @@ class _Recorder:
     fell_back: bool = False
     checks: list[Outcome] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    pinned: dict[str, str] = field(default_factory=dict)
+    images: dict[str, str] = field(default_factory=dict)
 
     def chose(self, choice: ModeChoice) -> None:
         self.mode = choice.mode
@@ -240,6 +253,7 @@ class _Recorder:
             notes=list(self.notes),
             container=container,
             fell_back=self.fell_back,
+            images=dict(self.images),
         )
 
 
@@ -251,18 +265,18 @@ def _docker_stack(
     tear down."""
     compose.version()
     names = [SERVICE, *(name for name in config.services if name != SERVICE)]
-    images = build.build_images(config, services=names, report_dir=logs_dir.parent / "build")
+    references = _service_images(config, names, recorder, logs_dir)
     env = {"VIBEVOICE_TTS_ENGINE": engine}
-    for name, image in zip(names, images, strict=False):
+    for name in names:
         prefix = f"VIBEVOICE_{name.upper()}"
-        env[f"{prefix}_IMAGE"] = image.reference
+        env[f"{prefix}_IMAGE"] = references[name]
         env[f"{prefix}_HOST_PORT"] = str(config.service(name).host_port)
-        recorder.notes.append(f"image {image.reference} ({image.image_id[:19]})")
     if AGENT in config.services:
         env.update(agent_environment(token))
     stack = compose.Stack(file=config.compose_file, project=config.compose_project, env=env)
     try:
-        progress(f"docker compose up --wait ({images[0].reference}, engine {engine})")
+        shown = ", ".join(references[name] for name in names)
+        progress(f"docker compose up --wait ({shown}, engine {engine})")
         try:
             compose.up(stack, wait_timeout=UP_WAIT_SECONDS)
         except ToolFailedError:
@@ -284,6 +298,44 @@ def _docker_stack(
         finally:
             progress("docker compose down")
             recorder.checks.append(tear_down(stack))
+
+
+def _service_images(
+    config: PipelineConfig, names: Sequence[str], recorder: _Recorder, logs_dir: Path
+) -> dict[str, str]:
+    """The image each service runs: a pinned ``repository@digest`` pulled as it is (the
+    release flow: smoke exactly what was pushed), else one built now."""
+    references: dict[str, str] = {}
+    for name in names:
+        if name in recorder.pinned:
+            retries = RetryLog()
+            references[name] = pull_pinned(recorder.pinned[name], retries)
+            recorder.notes.append(
+                f"image {references[name]} (pulled, not rebuilt; "
+                f"{len(retries.retries)} pull retries)"
+            )
+    to_build = [name for name in names if name not in recorder.pinned]
+    if to_build:
+        built = build.build_images(config, services=to_build, report_dir=logs_dir.parent / "build")
+        for name, image in zip(to_build, built, strict=True):
+            references[name] = image.reference
+            recorder.notes.append(f"image {image.reference} ({image.image_id[:19]})")
+    recorder.images.update(references)
+    return references
+
+
+def pull_pinned(reference: str, retries: RetryLog) -> str:
+    """``docker pull`` a pinned ``repository@digest`` (retried on transient errors, each retry
+    recorded in ``retries``)."""
+    progress(f"pulling {reference}")
+
+    def attempt() -> str:
+        result = docker.pull(reference)
+        if not result.ok:
+            raise ToolFailedError(f"docker pull {reference}: {result.stderr.strip()}")
+        return reference
+
+    return with_retries(f"pull {reference}", attempt, log=retries)
 
 
 def collect_logs(stack: compose.Stack, logs_dir: Path) -> list[str]:

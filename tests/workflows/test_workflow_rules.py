@@ -50,6 +50,7 @@ RETENTION_DAYS = {
     "tests": 30,
     "smoke": 30,
     "build": 14,
+    "promote": 14,
     "helm": 14,
     "perf": 90,
     "audit": 90,

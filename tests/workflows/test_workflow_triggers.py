@@ -75,27 +75,54 @@ def test_ci_build_triggers(workflow_by_file: dict[str, Workflow]) -> None:
 def test_ci_smoke_follows_a_successful_build(workflow_by_file: dict[str, Workflow]) -> None:
     wf = workflow_by_file[CI_SMOKE]
     build = workflow_by_file[CI_BUILD]
-    assert set(wf.triggers) == {"workflow_run", "workflow_dispatch"}
+    assert set(wf.triggers) == {"workflow_run"}
     run = wf.triggers["workflow_run"]
     assert run.get("workflows") == [build.name], "workflow_run matches the build's `name:`"
     assert run.get("types") == ["completed"]
-    assert run.get("branches") == ["main"]
-    (job,) = wf.jobs.values()
-    condition = str(job.raw.get("if", ""))
+    assert run.get("branches") == ["main", "v*.*.*"]
+    condition = str(wf.jobs["smoke"].raw.get("if", ""))
     assert "github.event.workflow_run.conclusion == 'success'" in condition
-    assert "github.event_name == 'workflow_dispatch'" in condition
+    assert "github.event.workflow_run.event == 'push'" in condition
 
 
-def test_smoke_checks_out_the_built_commit_and_holds_nothing(
+def test_smoke_tests_the_pushed_digests_and_holds_no_write_scope(
     workflow_by_file: dict[str, Workflow],
 ) -> None:
     wf = workflow_by_file[CI_SMOKE]
-    (job,) = wf.jobs.values()
+    job = wf.jobs["smoke"]
     (checkout,) = uses_of(job, "actions/checkout")
     assert "github.event.workflow_run.head_sha" in str(checkout.with_.get("ref"))
-    assert job.permissions == {"contents": "read"}
+    assert job.permissions == {"contents": "read", "actions": "read", "packages": "read"}
     assert secrets_referenced(wf.text) == set()
-    assert uses_of(job, "actions/download-artifact") == [], "never run the build's artifacts"
+    # the one thing taken from the build run: its release record, as data
+    (download,) = uses_of(job, "actions/download-artifact")
+    assert download.with_.get("name") == "reports-build"
+    assert download.with_.get("run-id") == "${{ github.event.workflow_run.id }}"
+    found = job_session(job)
+    assert found is not None
+    assert (found.session, found.posarg) == ("smoke", "--release=reports/build/release.json")
+    assert download.index < found.step.index
+
+
+def test_promote_runs_only_after_smoke_and_alone_may_move_tags(
+    workflow_by_file: dict[str, Workflow],
+) -> None:
+    wf = workflow_by_file[CI_SMOKE]
+    promote = wf.jobs["promote"]
+    assert list(promote.needs) == ["smoke"]
+    assert promote.permissions == {"contents": "read", "actions": "read", "packages": "write"}
+    found = job_session(promote)
+    assert found is not None
+    assert (found.session, found.posarg) == ("promote", None)
+    downloads = {step.with_.get("name") for step in uses_of(promote, "actions/download-artifact")}
+    assert downloads == {"reports-build", "reports-smoke"}
+    (login,) = uses_of(promote, "docker/login-action")
+    assert login.index < found.step.index
+    # the build never moves latest itself: it pushes the SHA tag only
+    build = workflow_by_file[CI_BUILD].jobs["build"]
+    build_session = job_session(build)
+    assert build_session is not None
+    assert build_session.posarg == "--push"
 
 
 def ci_tools_pin_problems(text: str, expected: Mapping[str, str]) -> list[str]:

@@ -228,3 +228,56 @@ def test_module_entry_point_exit_code_and_message(project_copy: Path) -> None:
     assert completed.returncode == EXIT_TOOL_MISSING, completed.stderr
     assert completed.stdout == ""
     _one_error_line(completed.stderr)
+
+
+# --- the release flow's arguments ---------------------------------------------------------------
+
+
+def test_platform_without_push_is_bad_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", "--platform", "linux/arm64"]) == EXIT_BAD_INPUT
+    assert "go with --push" in _one_error_line(capsys.readouterr().err)
+
+
+def test_pinned_images_come_from_digests_and_the_release_file(tmp_path: Path) -> None:
+    from vibevoice_ci.cli import pinned_images
+    from vibevoice_ci.config import load_config
+
+    config = load_config()
+    digest = "sha256:" + "ab" * 32
+    release = tmp_path / "release.json"
+    release.write_text(
+        json.dumps(
+            {"images": [{"service": "tts", "reference": f"r:5000/v/vibevoice-tts@{digest}"}]}
+        )
+    )
+    assert pinned_images(config, [], release) == {"tts": f"r:5000/v/vibevoice-tts@{digest}"}
+    other = "sha256:" + "cd" * 32
+    # an explicit --image-digest wins over the release file
+    assert pinned_images(config, [f"127.0.0.1:5000/x/vibevoice-tts@{other}"], release) == {
+        "tts": f"127.0.0.1:5000/x/vibevoice-tts@{other}"
+    }
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ("127.0.0.1:5000/x/vibevoice-tts:latest", "pin a digest"),
+        ("127.0.0.1:5000/x/unknown@sha256:" + "ab" * 32, "no configured service"),
+        ("127.0.0.1:5000/x/vibevoice-tts@sha256:12", "is not sha256"),
+    ],
+)
+def test_smoke_image_digest_must_pin_a_configured_service(
+    argument: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["smoke", "--image-digest", argument]) == EXIT_BAD_INPUT
+    assert message in _one_error_line(capsys.readouterr().err)
+
+
+def test_promote_without_reports_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["promote", "--release", str(tmp_path / "none.json"), "--smoke", str(tmp_path / "s.json")]
+    )
+    assert code == EXIT_BAD_INPUT
+    assert "not found" in _one_error_line(capsys.readouterr().err)

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vibevoice_ci.config import run_environment
-from vibevoice_ci.metadata import REQUIRED_FIELDS, build_metadata, metadata_problems
+from vibevoice_ci.errors import UsageError
+from vibevoice_ci.metadata import REQUIRED_FIELDS, build_metadata, generate, metadata_problems
+from vibevoice_ci.release.reference import parse_reference
 
 HEX = "0123456789abcdef"
 SEED_SCHEMA_FIELDS = {
@@ -52,7 +59,12 @@ images = st.builds(
     lambda registry, name, tag: f"{registry}{name}:{tag}",
     st.sampled_from(["", "ghcr.io/vibevoice-realtime/", "localhost:5000/", "registry.example/"]),
     st.sampled_from(["vibevoice-tts", "vibevoice-agent", "x"]),
-    st.one_of(shas.map(lambda s: s[:12]), shas.map(lambda s: s[:12] + "-dirty"), ref_names),
+    st.one_of(
+        shas.map(lambda s: s[:12]),
+        shas.map(lambda s: s[:12] + "-dirty"),
+        # a tag starts with a letter, digit or underscore (the distribution spec)
+        ref_names.filter(lambda name: name[0].isalnum()),
+    ),
 )
 offsets = st.timedeltas(min_value=timedelta(hours=-23, minutes=-59), max_value=timedelta(hours=23))
 timezones = st.one_of(
@@ -341,3 +353,173 @@ def test_trailing_newline_is_reported(field: str, value: str) -> None:
 
 def test_unpadded_timestamp_is_reported() -> None:
     assert metadata_problems(_record() | {"build_timestamp": "2024-1-4T1:2:3Z"}) != []
+
+
+# --- generate (scripts/generate_build_metadata.py) ---------------------------------------------
+
+registries = st.sampled_from(
+    [
+        "ghcr.io/vibevoice-realtime",
+        "127.0.0.1:5000/vibevoice",
+        "localhost:5055",
+        "reg.example:443/a/b",
+    ]
+)
+valid_tags = st.one_of(
+    shas.map(lambda s: s[:12]),
+    shas.map(lambda s: s[:12] + "-dirty"),
+    st.from_regex(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}", fullmatch=True),
+    st.just("latest"),
+)
+pushed_images = st.builds(
+    lambda registry, name, tag: f"{registry}/{name}:{tag}",
+    registries,
+    st.sampled_from(["vibevoice-tts", "vibevoice-agent"]),
+    valid_tags,
+)
+RFC3339_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    image=pushed_images,
+    digest=digests,
+    chosen=st.lists(platforms, min_size=1, max_size=3, unique=True),
+    environ=st.one_of(actions_env.filter(lambda e: "GITHUB_RUN_ID" in e), local_env),
+    git_sha=st.one_of(st.none(), shas),
+    git_ref=st.one_of(st.none(), git_refs),
+    built_at=built_ats,
+)
+def test_property_2_generate_writes_a_valid_record_per_platform_or_a_one_line_error(
+    image: str,
+    digest: str,
+    chosen: list[str],
+    environ: dict[str, str],
+    git_sha: str | None,
+    git_ref: str | None,
+    built_at: datetime,
+) -> None:
+    run = run_environment(environ)
+    sha = environ.get("GITHUB_SHA") or git_sha
+    ref = environ.get("GITHUB_REF") or git_ref
+    arguments: dict[str, Any] = {
+        "image": image,
+        "digest": digest,
+        "platforms": chosen,
+        "run": run,
+        "git_sha": git_sha,
+        "git_ref": git_ref,
+        "built_at": built_at,
+    }
+    if not sha or not ref:
+        # Only a value that is really missing is refused: in one line, exit 2.
+        with pytest.raises(UsageError, match=r"^no git (SHA|ref)[^\n]*$") as refused:
+            generate(**arguments)
+        assert refused.value.exit_code == 2
+        return
+    records = generate(**arguments)
+    assert [record["platform"] for record in records] == chosen
+    for record in records:
+        assert metadata_problems(record) == []
+        assert all(isinstance(record[f], str) and record[f] for f in REQUIRED_FIELDS)
+        assert re.fullmatch(r"[0-9a-f]{40}", record["git_sha"])
+        assert re.fullmatch(r"sha256:[0-9a-f]{64}", record["digest"])
+        assert re.fullmatch(r"[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?", record["platform"])
+        assert RFC3339_UTC.fullmatch(record["build_timestamp"])
+        assert datetime.fromisoformat(record["build_timestamp"]).tzinfo is not None
+        reference = parse_reference(record["image"])
+        assert str(reference) == image
+        assert record["git_sha"] == sha
+        assert record["git_ref"] == ref
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"digest": "sha256:abc"}, "is not sha256:<64 hex>"),
+        ({"digest": ""}, "missing digest"),
+        ({"image": "Not A Reference"}, "is not"),
+        ({"platforms": []}, "no platform"),
+        ({"git_sha": None}, "no git SHA"),
+        ({"git_ref": None}, "no git ref"),
+        ({"git_sha": "abc"}, "is not a 40-hex commit"),
+    ],
+)
+def test_generate_refuses_missing_or_malformed_values(
+    overrides: dict[str, Any], message: str
+) -> None:
+    arguments: dict[str, Any] = {
+        "image": "127.0.0.1:5000/vibevoice/vibevoice-tts:0123456789ab",
+        "digest": "sha256:" + "cd" * 32,
+        "platforms": ["linux/amd64"],
+        "run": run_environment({}),
+        "git_sha": "0123456789abcdef0123456789abcdef01234567",
+        "git_ref": "refs/heads/main",
+        "built_at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    }
+    arguments.update(overrides)
+    with pytest.raises(UsageError, match=re.escape(message)):
+        generate(**arguments)
+
+
+def test_generate_under_actions_needs_the_run_id() -> None:
+    with pytest.raises(UsageError, match="GITHUB_RUN_ID"):
+        generate(
+            image="ghcr.io/o/vibevoice-tts:0123456789ab",
+            digest="sha256:" + "cd" * 32,
+            platforms=["linux/arm64"],
+            run=run_environment({"GITHUB_ACTIONS": "true"}),
+            git_sha="0123456789abcdef0123456789abcdef01234567",
+            git_ref="refs/heads/main",
+            built_at=datetime(2026, 1, 2, tzinfo=UTC),
+        )
+
+
+def test_the_script_writes_records_and_exits_2_on_a_bad_digest(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parents[3] / "scripts" / "generate_build_metadata.py"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    output = tmp_path / "metadata.json"
+    good = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--image",
+            "127.0.0.1:5000/v/vibevoice-tts:abc",
+            "--digest",
+            "sha256:" + "ef" * 32,
+            "--platform",
+            "linux/amd64",
+            "--platform",
+            "linux/arm64",
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert good.returncode == 0, good.stderr
+    records = json.loads(output.read_text())
+    assert [r["platform"] for r in records] == ["linux/amd64", "linux/arm64"]
+    assert all(metadata_problems(r) == [] for r in records)
+
+    bad = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--image",
+            "x:y",
+            "--digest",
+            "sha256:1",
+            "--platform",
+            "linux/amd64",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1
+    assert bad.stderr.startswith("error: ")

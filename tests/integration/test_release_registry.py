@@ -1,0 +1,207 @@
+"""The release flow against a real registry on 127.0.0.1: retries through a flaky proxy,
+fast failure on a permanent error, SBOM referrers, and the promotion gate (crane, real tags).
+
+No Docker engine needed: crane and Debian's docker-registry only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import subprocess
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from release_support import FlakyProxy, require_tool, running_registry
+
+from vibevoice_ci.config import PipelineConfig, load_config
+from vibevoice_ci.errors import CheckFailedError, ToolFailedError
+from vibevoice_ci.release import promote, referrers
+from vibevoice_ci.release.reference import parse_reference
+from vibevoice_ci.retry import RetriesExhaustedError, RetryLog, RetryPolicy, with_retries
+from vibevoice_ci.tools import crane
+
+pytestmark = pytest.mark.integration
+FAST = RetryPolicy(attempts=5, base_delay=0.05, max_delay=0.2, budget_seconds=60)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[str]:
+    with running_registry(tmp_path) as address:
+        yield address
+
+
+def _push_image(reference: str, content: bytes, tmp_path: Path) -> str:
+    """A one-layer image made and pushed by crane (no Docker); returns its digest."""
+    require_tool("crane")
+    layer = tmp_path / f"layer-{len(content)}-{content[:8].hex()}.tar"
+    with tarfile.open(layer, "w") as archive:
+        info = tarfile.TarInfo("hello.txt")
+        info.size = len(content)
+        archive.addfile(info, io.BytesIO(content))
+    subprocess.run(
+        ["crane", "append", "--insecure", "-f", str(layer), "-t", reference],
+        check=True,
+        capture_output=True,
+    )
+    return crane.digest(reference)
+
+
+# --- retries -----------------------------------------------------------------------------------
+
+
+def test_a_push_through_a_flaky_proxy_succeeds_and_its_retries_are_counted(
+    registry: str,
+) -> None:
+    log = RetryLog()
+    with (
+        FlakyProxy(registry, drop_first=2, delay_first=1, delay=0.5) as proxy,
+        referrers.RegistryClient(proxy.address, log=log, policy=FAST) as client,
+    ):
+        blob = client.put_blob("flaky/test", b"an SBOM, say")
+        assert proxy.dropped == 2
+    # the blob really is in the registry behind the proxy
+    with referrers.RegistryClient(registry, log=RetryLog()) as direct:
+        assert direct.blob_exists("flaky/test", blob.digest)
+    assert len(log.retries) == 2
+    assert all(
+        "ReadError" in r.reason or "RemoteProtocolError" in r.reason or "ConnectError" in r.reason
+        for r in log.retries
+    ), log.retries
+
+
+def test_crane_calls_through_a_flaky_proxy_are_retried(registry: str, tmp_path: Path) -> None:
+    digest = _push_image(f"{registry}/flaky/crane:a", b"crane", tmp_path)
+    log = RetryLog()
+    with FlakyProxy(registry, drop_first=8) as proxy:
+        # crane retries some failures itself; what outlasts it is retried by the policy
+        found = with_retries(
+            "digest", lambda: crane.digest(f"{proxy.address}/flaky/crane:a"), log=log, policy=FAST
+        )
+    assert found == digest
+    assert proxy.dropped == 8
+    # each retry the policy made (beyond crane's own transport retries) is on record
+    assert all(retry.what == "digest" for retry in log.retries)
+
+
+def test_a_permanent_failure_fails_fast_with_a_clear_error(registry: str) -> None:
+    log = RetryLog()
+    with (
+        FlakyProxy(registry, forbid=True) as proxy,
+        referrers.RegistryClient(proxy.address, log=log, policy=FAST) as client,
+    ):
+        with pytest.raises(ToolFailedError, match="HTTP 403") as failed:
+            client.put_blob("flaky/test", b"never")
+        assert proxy.connections == 1
+    assert not isinstance(failed.value, RetriesExhaustedError)
+    assert log.retries == []
+    assert "\n" not in str(failed.value)
+
+
+def test_a_registry_that_never_answers_exhausts_the_bounded_retries(registry: str) -> None:
+    log = RetryLog()
+    with (
+        FlakyProxy(registry, drop_first=1000) as proxy,
+        referrers.RegistryClient(proxy.address, log=log, policy=FAST) as client,
+        pytest.raises(RetriesExhaustedError, match="failed 5 times"),
+    ):
+        client.blob_exists("flaky/test", "sha256:" + "0" * 64)
+    assert len(log.retries) == FAST.attempts - 1
+
+
+# --- SBOM referrers ----------------------------------------------------------------------------
+
+
+def test_an_sbom_is_attached_as_a_referrer_of_its_image(registry: str, tmp_path: Path) -> None:
+    reference = f"{registry}/ref/img:a"
+    digest = _push_image(reference, b"subject", tmp_path)
+    manifest = crane.manifest(f"{registry}/ref/img@{digest}")
+    size = len(json.dumps(manifest).encode())  # only informative; the registry checks digests
+    sbom = json.dumps({"spdxVersion": "SPDX-2.3", "name": "img"}).encode()
+    with referrers.RegistryClient(registry, log=RetryLog()) as client:
+        artifact = referrers.attach(
+            client,
+            parse_reference(reference),
+            subject=referrers.Descriptor(str(manifest["mediaType"]), digest, size),
+            document=sbom,
+            artifact_type="application/spdx+json",
+            title="img.spdx.json",
+            created="2026-01-01T00:00:00Z",
+        )
+        listed = client.referrers("ref/img", digest)
+    assert [(r["digest"], r["artifactType"]) for r in listed] == [
+        (artifact, "application/spdx+json")
+    ]
+    stored = crane.manifest(f"{registry}/ref/img@{artifact}")
+    assert stored["subject"]["digest"] == digest
+    layer = stored["layers"][0]["digest"]
+    fetched = subprocess.run(
+        ["crane", "blob", "--insecure", f"{registry}/ref/img@{layer}"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    assert fetched == sbom
+
+
+# --- the promotion gate with real tags ----------------------------------------------------------
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> PipelineConfig:
+    return dataclasses.replace(load_config(), reports_dir=tmp_path / "reports")
+
+
+def _files(tmp_path: Path, release: dict[str, Any], smoke: dict[str, Any]) -> tuple[Path, Path]:
+    release_file, smoke_file = tmp_path / "release.json", tmp_path / "smoke.json"
+    release_file.write_text(json.dumps(release), encoding="utf-8")
+    smoke_file.write_text(json.dumps(smoke), encoding="utf-8")
+    return release_file, smoke_file
+
+
+def test_a_failed_smoke_leaves_latest_where_it_was_and_a_passing_one_moves_it(
+    registry: str, tmp_path: Path, config: PipelineConfig
+) -> None:
+    repository = f"{registry}/vibevoice/vibevoice-tts"
+    old = _push_image(f"{repository}:old", b"the image latest points at", tmp_path)
+    crane.tag(f"{repository}@{old}", "latest")
+    new = _push_image(f"{repository}:0123456789ab", b"the new build", tmp_path)
+    release = {
+        "status": "pass",
+        "images": [
+            {"service": "tts", "repository": repository, "digest": new, "promote_tags": ["latest"]}
+        ],
+    }
+    tested = {"tts": f"{repository}@{new}"}
+
+    # a planted smoke failure of the new digest: latest stays on the old image
+    failed = {"status": "fail", "container": "fail", "images": tested}
+    with pytest.raises(CheckFailedError, match="not pass"):
+        promote.promote(
+            config,
+            release_file=_files(tmp_path, release, failed)[0],
+            smoke_file=tmp_path / "smoke.json",
+        )
+    assert crane.digest(f"{repository}:latest") == old
+    report = json.loads((config.report_dir("promote") / "promote.json").read_text())
+    assert report["status"] == "fail"
+    assert report["moves"] == []
+
+    # a passing smoke of another digest does not count either
+    other = {"status": "pass", "container": "pass", "images": {"tts": f"{repository}@{old}"}}
+    release_file, smoke_file = _files(tmp_path, release, other)
+    with pytest.raises(CheckFailedError, match="did not test"):
+        promote.promote(config, release_file=release_file, smoke_file=smoke_file)
+    assert crane.digest(f"{repository}:latest") == old
+
+    # smoke passed on exactly the new digest: latest moves to it
+    passed = {"status": "pass", "container": "pass", "images": tested}
+    release_file, smoke_file = _files(tmp_path, release, passed)
+    moves = promote.promote(config, release_file=release_file, smoke_file=smoke_file)
+    assert [m.target for m in moves] == [f"{repository}:latest"]
+    assert crane.digest(f"{repository}:latest") == new
+    report = json.loads((config.report_dir("promote") / "promote.json").read_text())
+    assert report["moves"] == [{"target": f"{repository}:latest", "before": old, "after": new}]
