@@ -66,6 +66,18 @@ class PerfConfig:
     alpha: float = 0.01  # significance level of the statistical rule
 
 
+@dataclass(frozen=True)
+class SpeechCheckConfig:
+    """The smoke session's speech check (``[tool.vibevoice-ci.smoke]``): the sentences it
+    synthesizes on each endpoint, and per engine the lowest word recall each must reach."""
+
+    sentences: tuple[str, ...]
+    # Engine name -> the lowest recall each sentence must reach (0 < r <= 1), measured.
+    min_recall: Mapping[str, float]
+    # Engine name -> why its audio is not scored: its speech check is reported as unknown.
+    unscored: Mapping[str, str]
+
+
 SMOKE_MODES = ("auto", "docker", "local")
 # Where caches live between runs on one machine (scripts/ci/install-tools.sh uses it too).
 DEFAULT_CACHE_DIR = Path("/var/cache/vibevoice-ci")
@@ -124,6 +136,7 @@ class PipelineConfig:
     base_image: BaseImageConfig
     tools: Mapping[str, str]
     services: Mapping[str, ServiceConfig]
+    speech: SpeechCheckConfig
     env: RunEnvironment = RunEnvironment()
     perf: PerfConfig = PerfConfig()
 
@@ -257,6 +270,7 @@ def parse_config(table: Mapping[str, Any], root: Path) -> PipelineConfig:
             for name in services_table
         },
         perf=_parse_perf(table.get("perf", {}), root),
+        speech=_parse_speech(_table(table, "smoke", TABLE)),
     )
 
 
@@ -296,6 +310,34 @@ def _parse_perf(table: object, root: Path) -> PerfConfig:
     if "state_dir" not in table:
         perf = dataclasses.replace(perf, state_dir=root / perf.state_dir)
     return perf
+
+
+def _parse_speech(table: Mapping[str, Any]) -> SpeechCheckConfig:
+    where = f"{TABLE}.smoke"
+    sentences = _str_tuple(table, "sentences", where)
+    for sentence in sentences:
+        if not any(character.isalnum() for character in sentence):
+            raise ConfigError(f"[{where}] sentence {sentence!r} has no word to recognise")
+    min_recall: dict[str, float] = {}
+    for engine, value in _table(table, "min_recall", where).items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+            raise ConfigError(
+                f"[{where}.min_recall] {engine!r} must be a recall above 0 and at most 1, "
+                f"got {value!r}"
+            )
+        min_recall[engine] = float(value)
+    unscored_table = table.get("unscored", {})
+    if not isinstance(unscored_table, dict):
+        raise ConfigError(f"[{where}] 'unscored' must be a table of engine = reason")
+    unscored = {
+        engine: _str(unscored_table, engine, f"{where}.unscored") for engine in unscored_table
+    }
+    both = sorted(set(min_recall) & set(unscored))
+    if both:
+        raise ConfigError(
+            f"[{where}] {', '.join(both)} has both a min_recall and an unscored reason: choose one"
+        )
+    return SpeechCheckConfig(sentences=sentences, min_recall=min_recall, unscored=unscored)
 
 
 def _parse_service(name: str, table: Mapping[str, Any], root: Path) -> ServiceConfig:

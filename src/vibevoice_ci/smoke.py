@@ -48,7 +48,12 @@ from vibevoice_ci.report import (
     write_text_atomic,
 )
 from vibevoice_ci.retry import RetryLog, with_retries
-from vibevoice_ci.smoke_checks import ServiceUnreachableError, run_checks
+from vibevoice_ci.smoke_checks import (
+    ServiceUnreachableError,
+    SpeechCheck,
+    run_checks,
+    run_speech_checks,
+)
 from vibevoice_ci.tools import compose, docker
 from vibevoice_ci.tools._exec import progress
 
@@ -81,6 +86,8 @@ class SmokeRun:
     fell_back: bool = False
     # Service -> the image reference that ran (``repository@digest`` when pinned).
     images: Mapping[str, str] = field(default_factory=dict)
+    # What the speech check heard on each endpoint (its verdicts are among ``checks``).
+    speech: Sequence[SpeechCheck] = ()
 
     @property
     def status(self) -> Status:
@@ -98,6 +105,7 @@ class SmokeRun:
             "checks": [check.to_json() for check in self.checks],
             "notes": list(self.notes),
             "images": dict(self.images),
+            "speech": [check.to_json() for check in self.speech],
         }
 
 
@@ -177,7 +185,13 @@ def run_smoke(
             recorder.target = targets[SERVICE]
             for name, url in targets.items():
                 progress(f"running the {name} smoke checks against {url}")
-                recorder.checks += service_checks(name, url, token)
+                outcomes = service_checks(name, url, token)
+                recorder.checks += outcomes
+                if name == SERVICE and not any(o.name == "reachable" for o in outcomes):
+                    progress("speech check: synthesize, transcribe, score word recall")
+                    speech = run_speech_checks(url, config.speech)
+                    recorder.speech += speech
+                    recorder.checks += [check.outcome for check in speech]
     except (UsageError, ToolMissingError) as exc:
         # Bad usage and a missing tool keep their own exit codes (2 and 3).
         recorder.notes.append(f"error: {exc}")
@@ -236,6 +250,7 @@ class _Recorder:
     notes: list[str] = field(default_factory=list)
     pinned: dict[str, str] = field(default_factory=dict)
     images: dict[str, str] = field(default_factory=dict)
+    speech: list[SpeechCheck] = field(default_factory=list)
 
     def chose(self, choice: ModeChoice) -> None:
         self.mode = choice.mode
@@ -254,6 +269,7 @@ class _Recorder:
             container=container,
             fell_back=self.fell_back,
             images=dict(self.images),
+            speech=list(self.speech),
         )
 
 

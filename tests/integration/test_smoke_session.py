@@ -99,8 +99,6 @@ def test_killed_compose_logs_still_tears_down_and_writes_the_report(tmp_path: Pa
             {"VIBEVOICE_DOCKER": str(wrapper), "VIBEVOICE_COMPOSE_PROJECT": project},
             "--mode",
             "docker",
-            "--engine",
-            "espeak",
         )
         left = subprocess.run(
             [
@@ -128,4 +126,7 @@ def test_killed_compose_logs_still_tears_down_and_writes_the_report(tmp_path: Pa
     assert document["status"] == "pass"
     statuses = {check["name"]: check["status"] for check in document["checks"]}
     assert statuses["teardown"] == "pass"
+    # The container's audio says the sentences, on both endpoints (Piper, the default).
+    assert statuses["speech POST /v1/tts"] == statuses["speech WS /stream"] == "pass"
+    assert [check["endpoint"] for check in document["speech"]] == ["POST /v1/tts", "WS /stream"]
     assert any("may be incomplete" in note and "-9" in note for note in document["notes"])

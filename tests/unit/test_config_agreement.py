@@ -98,3 +98,11 @@ def test_the_agent_in_compose_requires_tokens(
     assert environment["VIBEVOICE_AGENT_TOKENS_ENV"] == "VIBEVOICE_AGENT_TOKENS"
     assert str(environment["VIBEVOICE_AGENT_TOKENS"]).startswith("${VIBEVOICE_AGENT_TOKENS:?")
     assert "VIBEVOICE_AGENT_ALLOW_UNAUTHENTICATED" not in environment
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=_ids)
+def test_the_smoke_recogniser_stays_out_of_the_service_images(service: ServiceConfig) -> None:
+    """PocketSphinx is the pipeline's (the ci extra), never shipped in an image."""
+    requirements = service.requirements.read_text(encoding="utf-8").lower()
+
+    assert not re.search(r"^(pocketsphinx|sounddevice)\b", requirements, re.MULTILINE)

@@ -27,6 +27,11 @@ VALID_TABLE: dict[str, Any] = {
         "debian_packages": ["python3", "ca-certificates"],
     },
     "tools": {"uv": "0.13.9", "docker": "20.10"},
+    "smoke": {
+        "sentences": ["Please call me back.", "Meet me at 7."],
+        "min_recall": {"piper": 0.75},
+        "unscored": {"espeak": "scores like noise"},
+    },
     "services": {
         "tts": {
             "image": "example-tts",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from vibevoice_ci.config import (
     BaseImageConfig,
     PipelineConfig,
     RunEnvironment,
+    SpeechCheckConfig,
     find_project_root,
     load_config,
     parse_config,
@@ -70,6 +72,11 @@ def test_parse_valid_table(valid_table: dict[str, Any]) -> None:
     assert (tts.container_port, tts.host_port) == (8000, 18000)
     assert (tts.health_path, tts.ready_path, tts.metrics_path) == ("/health", "/ready", "/metrics")
     assert config.report_dir("smoke") == ROOT / "reports" / "smoke"
+    assert config.speech == SpeechCheckConfig(
+        sentences=("Please call me back.", "Meet me at 7."),
+        min_recall={"piper": 0.75},
+        unscored={"espeak": "scores like noise"},
+    )
 
 
 def test_parse_keeps_every_service(valid_table: dict[str, Any]) -> None:
@@ -123,6 +130,9 @@ def test_config_error_is_bad_input() -> None:
         (("services", "tts", "health_path"), "health_path"),
         (("services", "tts", "ready_path"), "ready_path"),
         (("services", "tts", "metrics_path"), "metrics_path"),
+        (("smoke",), "smoke"),
+        (("smoke", "sentences"), "sentences"),
+        (("smoke", "min_recall"), "min_recall"),
     ],
 )
 def test_missing_key_is_named(valid_table: dict[str, Any], path: tuple[str, ...], key: str) -> None:
@@ -150,6 +160,12 @@ def test_missing_key_is_named(valid_table: dict[str, Any], path: tuple[str, ...]
         (("services", "tts", "image"), None, "image"),
         (("services", "tts", "container_port"), "8000", "container_port"),
         (("services", "tts", "container_port"), 8000.0, "container_port"),
+        (("smoke",), ["sentences"], "smoke"),
+        (("smoke", "sentences"), "Hello.", "sentences"),
+        (("smoke", "sentences"), [], "sentences"),
+        (("smoke", "min_recall"), 0.75, "min_recall"),
+        (("smoke", "unscored"), ["espeak"], "unscored"),
+        (("smoke", "unscored", "espeak"), "", "espeak"),
     ],
 )
 def test_wrong_type_is_named(
@@ -184,6 +200,40 @@ def test_endpoint_path_must_start_with_slash(
     valid_table["services"]["tts"][key] = value
 
     with pytest.raises(ConfigError, match=rf"{key} must start with '/'"):
+        parse_config(valid_table, ROOT)
+
+
+def test_speech_check_without_unscored_engines(valid_table: dict[str, Any]) -> None:
+    del valid_table["smoke"]["unscored"]
+
+    assert parse_config(valid_table, ROOT).speech.unscored == {}
+
+
+@pytest.mark.parametrize("recall", [0, -0.5, 1.01, "0.8", True, math.nan])
+def test_a_recall_threshold_must_be_a_share(valid_table: dict[str, Any], recall: Any) -> None:
+    valid_table["smoke"]["min_recall"]["piper"] = recall
+
+    with pytest.raises(ConfigError, match=r"smoke\.min_recall\] 'piper' must be a recall"):
+        parse_config(valid_table, ROOT)
+
+
+def test_an_integer_threshold_of_one_is_accepted(valid_table: dict[str, Any]) -> None:
+    valid_table["smoke"]["min_recall"]["piper"] = 1
+
+    assert parse_config(valid_table, ROOT).speech.min_recall == {"piper": 1.0}
+
+
+def test_a_sentence_without_a_word_is_refused(valid_table: dict[str, Any]) -> None:
+    valid_table["smoke"]["sentences"].append("...")
+
+    with pytest.raises(ConfigError, match="no word to recognise"):
+        parse_config(valid_table, ROOT)
+
+
+def test_an_engine_cannot_be_both_scored_and_unscored(valid_table: dict[str, Any]) -> None:
+    valid_table["smoke"]["unscored"]["piper"] = "why"
+
+    with pytest.raises(ConfigError, match="piper has both a min_recall and an unscored reason"):
         parse_config(valid_table, ROOT)
 
 

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vibevoice_ci import smoke
-from vibevoice_ci.config import PipelineConfig
+from vibevoice_ci.config import PipelineConfig, SpeechCheckConfig
 from vibevoice_ci.errors import (
     EXIT_CHECK_FAILED,
     EXIT_TOOL_MISSING,
@@ -32,12 +32,21 @@ from vibevoice_ci.errors import (
 )
 from vibevoice_ci.report import Outcome, Status
 from vibevoice_ci.smoke import MODES, SmokeRun, choose_mode, exit_error
-from vibevoice_ci.smoke_checks import ServiceUnreachableError
+from vibevoice_ci.smoke_checks import ServiceUnreachableError, SpeechCheck
+from vibevoice_ci.speech import SpeechScore
 from vibevoice_ci.tools import compose, docker
 from vibevoice_ci.tools._exec import ToolResult
 
 REASON = "no Docker engine reachable: Cannot connect to the Docker daemon"
 PASSING = [Outcome.of("health", True, "HTTP 200"), Outcome.of("synthesis", True, "1.2 s")]
+HEARD = SpeechCheck(
+    "POST /v1/tts",
+    "piper",
+    0.75,
+    (SpeechScore("Meet me at 7.", "meet me at seven", 1.0, 1.5),),
+    Outcome.of("speech POST /v1/tts", True, "piper: 1.00 'meet me at seven'"),
+    0.8,
+)
 
 
 # --- choose_mode: the rule for a container that cannot be tested ------------------------------
@@ -189,6 +198,7 @@ class Fakes:
     engine: bool = True
     fail: dict[str, BaseException] = field(default_factory=dict)
     checks: list[Outcome] = field(default_factory=lambda: list(PASSING))
+    speech: list[SpeechCheck] = field(default_factory=lambda: [HEARD])
     address: str = "127.0.0.1:18000"
     down_returncode: int = 0
     logs_returncode: int = 0
@@ -239,6 +249,10 @@ class Fakes:
             self._step("checks")
             return list(self.checks)
 
+        def run_speech_checks(url: str, speech: SpeechCheckConfig) -> list[SpeechCheck]:
+            self._step("speech")
+            return list(self.speech)
+
         @contextmanager
         def running_tts_service(engine: str, **_: Any) -> Iterator[Any]:
             self._step("local_start")
@@ -256,6 +270,7 @@ class Fakes:
         monkeypatch.setattr(compose, "ps", ps)
         monkeypatch.setattr(compose, "down", down)
         monkeypatch.setattr(smoke, "run_checks", run_checks)
+        monkeypatch.setattr(smoke, "run_speech_checks", run_speech_checks)
         monkeypatch.setattr(smoke, "running_tts_service", running_tts_service)
 
 
@@ -302,6 +317,7 @@ def test_docker_run_that_passes(fakes: Fakes, make_config: Callable[..., Pipelin
         "up",
         "port",
         "checks",
+        "speech",
         "logs",
         "ps",
         "down",
@@ -309,7 +325,32 @@ def test_docker_run_that_passes(fakes: Fakes, make_config: Callable[..., Pipelin
     document = _report(config)
     assert document["status"] == "pass"
     assert document["container"] == "pass"
-    assert _statuses(document) == {"health": "pass", "synthesis": "pass", "teardown": "pass"}
+    assert _statuses(document) == {
+        "health": "pass",
+        "synthesis": "pass",
+        "speech POST /v1/tts": "pass",
+        "teardown": "pass",
+    }
+    assert document["speech"] == [
+        {
+            "endpoint": "POST /v1/tts",
+            "check": "speech POST /v1/tts",
+            "status": "pass",
+            "engine": "piper",
+            "min_recall": 0.75,
+            "seconds": 0.8,
+            "sentences": [
+                {
+                    "text": "Meet me at 7.",
+                    "transcript": "meet me at seven",
+                    "recall": 1.0,
+                    "audio_seconds": 1.5,
+                }
+            ],
+        }
+    ]
+    summary = (config.report_dir("smoke") / "summary.md").read_text()
+    assert "| speech POST /v1/tts | pass | piper: 1.00 'meet me at seven' |" in summary
     assert (config.report_dir("smoke") / "logs" / "compose.log").read_text() == "tts-1  | ready\n"
 
 
@@ -492,7 +533,7 @@ def test_no_engine_locally_falls_back_and_reports_the_container_unknown(
 
     run = smoke.run_smoke(config)  # returns: exit 0, as documented for a local fallback
 
-    assert fakes.calls == ["engine_status", "local_start", "checks", "local_stop"]
+    assert fakes.calls == ["engine_status", "local_start", "checks", "speech", "local_stop"]
     assert run.status is Status.UNKNOWN
     document = _report(config)
     assert document["container"] == "unknown"

@@ -10,17 +10,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
+from vibevoice_ci.config import SpeechCheckConfig
 from vibevoice_ci.report import Outcome, Status
 from vibevoice_ci.smoke_checks import (
     MAX_AUDIO_SECONDS,
     MIN_AUDIO_SECONDS,
     MIN_RMS,
+    AudioFetchError,
+    SpokenAudio,
+    check_speech,
     evaluate_audio,
     evaluate_metrics,
+    evaluate_speech,
     evaluate_status,
     rms_int16,
     synthesis_request_count,
 )
+from vibevoice_ci.speech import SpeechScore, word_recall
 
 RATE = 22050
 int16s = st.integers(-32768, 32767)
@@ -375,3 +381,126 @@ def test_metrics_fail_when_the_counter_is_nan(before: str, after: str) -> None:
     result = evaluate_metrics(text(before), text(after))
 
     assert not result.passed
+
+
+# --- the speech check: evaluate_speech and check_speech ----------------------------------------
+
+SPEECH = SpeechCheckConfig(
+    sentences=("Please call me back.", "Meet me at 7."),
+    min_recall={"piper": 0.75},
+    unscored={"espeak": "formant speech scores like noise"},
+)
+
+
+def _score(recall: float, transcript: str = "heard") -> SpeechScore:
+    return SpeechScore("text", transcript, recall, 2.0)
+
+
+def test_speech_passes_when_every_sentence_reaches_the_threshold() -> None:
+    outcome = evaluate_speech(
+        "POST /v1/tts", "piper", [_score(1.0, "please call me back"), _score(0.75)], SPEECH
+    )
+
+    assert outcome.status is Status.PASS
+    assert outcome.name == "speech POST /v1/tts"
+    assert "piper, recall >= 0.75 per sentence" in outcome.detail
+    assert "1.00 'please call me back'" in outcome.detail
+
+
+@pytest.mark.parametrize("low", [0.74, 0.0, math.nan])
+def test_speech_fails_when_any_sentence_falls_short(low: float) -> None:
+    outcome = evaluate_speech("WS /stream", "piper", [_score(1.0), _score(low)], SPEECH)
+
+    assert outcome.status is Status.FAIL
+    assert "1 of 2 sentences below 0.75" in outcome.detail
+
+
+def test_speech_of_an_unscored_engine_is_unknown_with_the_reason_and_what_was_heard() -> None:
+    outcome = evaluate_speech("WS /stream", "espeak", [_score(0.2, "whether it's")], SPEECH)
+
+    assert outcome.status is Status.UNKNOWN
+    assert "formant speech scores like noise" in outcome.detail
+    assert '0.20 "whether it\'s"' in outcome.detail
+
+
+def test_speech_of_an_engine_without_a_threshold_is_unknown_never_a_pass() -> None:
+    outcome = evaluate_speech("WS /stream", "vibevoice", [_score(1.0)], SPEECH)
+
+    assert outcome.status is Status.UNKNOWN
+    assert "no measured recall threshold" in outcome.detail
+
+
+def test_speech_with_nothing_scored_fails() -> None:
+    assert evaluate_speech("WS /stream", "piper", [], SPEECH).status is Status.FAIL
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=5))
+def test_speech_passes_exactly_when_the_lowest_recall_reaches_the_threshold(
+    recalls: list[float],
+) -> None:
+    outcome = evaluate_speech("POST /v1/tts", "piper", [_score(r) for r in recalls], SPEECH)
+
+    assert outcome.passed == (min(recalls) >= 0.75)
+
+
+class _Recogniser:
+    """Hears the text it is asked about when the audio is b"good", else nothing."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, bytes, int]] = []
+
+    def score(self, text: str, pcm: bytes, rate: int) -> SpeechScore:
+        self.calls.append((text, pcm, rate))
+        heard = text if pcm == b"good" else ""
+        return SpeechScore(text, heard, word_recall(text, heard) if heard else 0.0, 1.0)
+
+
+def test_check_speech_scores_every_sentence_with_the_rate_the_endpoint_gave() -> None:
+    recogniser = _Recogniser()
+
+    check = check_speech(
+        "WS /stream",
+        lambda text: SpokenAudio("piper", 22050, b"good"),
+        recogniser,  # type: ignore[arg-type]
+        SPEECH,
+    )
+
+    assert check.outcome.status is Status.PASS
+    assert [call[0] for call in recogniser.calls] == list(SPEECH.sentences)
+    assert {call[2] for call in recogniser.calls} == {22050}
+    document = check.to_json()
+    assert document["endpoint"] == "WS /stream"
+    assert document["check"] == "speech WS /stream"
+    assert document["status"] == "pass"
+    assert document["engine"] == "piper"
+    assert document["min_recall"] == 0.75
+    assert [s["transcript"] for s in document["sentences"]] == [  # type: ignore[union-attr]
+        "Please call me back.",
+        "Meet me at 7.",
+    ]
+
+
+def test_check_speech_fails_on_audio_that_says_nothing() -> None:
+    check = check_speech(
+        "POST /v1/tts",
+        lambda text: SpokenAudio("piper", 22050, b"noise"),
+        _Recogniser(),  # type: ignore[arg-type]
+        SPEECH,
+    )
+
+    assert check.outcome.status is Status.FAIL
+    assert [score.recall for score in check.scores] == [0.0, 0.0]
+
+
+def test_check_speech_fails_when_an_endpoint_gives_no_audio_and_keeps_what_it_heard() -> None:
+    def fetch(text: str) -> SpokenAudio:
+        if text.startswith("Meet"):
+            raise AudioFetchError("the stream closed: 1011")
+        return SpokenAudio("piper", 22050, b"good")
+
+    check = check_speech("WS /stream", fetch, _Recogniser(), SPEECH)  # type: ignore[arg-type]
+
+    assert check.outcome.status is Status.FAIL
+    assert "'Meet me at 7.': the stream closed: 1011" in check.outcome.detail
+    assert len(check.scores) == 1
