@@ -220,11 +220,10 @@ class Recogniser:
         """The words heard in little-endian int16 mono PCM at ``rate`` Hz ("" for none)."""
         audio = resample_pcm16(pcm, rate)
         with self._lock:
-            # Each transcription starts from the configured state: the decoder otherwise
-            # keeps the last utterance's cepstral mean (NaN after digital silence) and noise
-            # statistics, so one audio's transcript could depend on the audio before it.
+            # Each transcription starts from the configured cepstral mean: the decoder keeps
+            # the last utterance's (NaN after digital silence). Batch normalisation recomputes
+            # it anyway; resetting costs nothing and keeps every transcript its audio's alone.
             self._decoder.reinit_feat()
-            self._decoder.start_stream()
             self._decoder.start_utt()
             self._decoder.process_raw(audio, full_utt=True)
             self._decoder.end_utt()

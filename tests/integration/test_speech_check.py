@@ -121,8 +121,8 @@ def test_piper_audio_passes(recogniser: Recogniser, piper_audio: dict[str, Audio
 
 
 def test_a_transcript_depends_only_on_its_own_audio(piper_audio: dict[str, Audio]) -> None:
-    """Digital silence leaves the decoder's cepstral mean NaN; noise leaves it skewed. The
-    recogniser resets it, so what came before never changes what is heard next."""
+    """Digital silence leaves the decoder's cepstral mean NaN, noise leaves it skewed: what
+    was decoded before must never change what is heard next."""
     text = SENTENCES[0]
     fresh = Recogniser().transcribe(*piper_audio[text])
     used = Recogniser()
