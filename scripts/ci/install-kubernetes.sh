@@ -105,9 +105,26 @@ fi
 # its staging modules with local paths), so a wrapper module requires it and replaces every
 # k8s.io/<staging> module with its v0.x release, the list taken from kubernetes's own go.mod.
 kube_tools=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
+# A plain `go build` leaves the version at v0.0.0-master, which helm's kubeVersion check and
+# kubectl's version skew check reject: stamp the release in, as Kubernetes's own build does.
+version_pkgs=(k8s.io/component-base/version k8s.io/client-go/pkg/version)
+ldflags="-s -w"
+for pkg in "${version_pkgs[@]}"; do
+    ldflags+=" -X ${pkg}.gitVersion=v${kubernetes_version} -X ${pkg}.gitMajor=1"
+    ldflags+=" -X ${pkg}.gitMinor=$(echo "$kubernetes_version" | cut -d. -f2)"
+    ldflags+=" -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=1970-01-01T00:00:00Z"
+done
+reports_version() {  # reports_version BINARY NAME: does it say v<kubernetes_version>?
+    if [ "$2" = kubectl ]; then
+        "$1" version --client 2>/dev/null | grep -q "v${kubernetes_version}\$"
+    else
+        "$1" --version 2>/dev/null | grep -q "v${kubernetes_version}\$"
+    fi
+}
 need_build=()
 for name in "${kube_tools[@]}"; do
-    [ -x "$cache/bin/$name-$kubernetes_version" ] || need_build+=("$name")
+    cached="$cache/bin/$name-$kubernetes_version"
+    [ -x "$cached" ] && reports_version "$cached" "$name" || need_build+=("$name")
 done
 if [ "${#need_build[@]}" -gt 0 ]; then
     wrapper="$cache/kubernetes-wrapper-v${kubernetes_version}"
@@ -149,7 +166,10 @@ if [ "${#need_build[@]}" -gt 0 ]; then
     for name in "${need_build[@]}"; do
         log "building $name v${kubernetes_version} (the first, kube-apiserver, takes minutes)"
         start="$(date +%s)"
-        (cd "$wrapper" && go build -o "$cache/bin/.$name.tmp" "k8s.io/kubernetes/cmd/$name")
+        (cd "$wrapper" && go build -ldflags "$ldflags" -o "$cache/bin/.$name.tmp" \
+            "k8s.io/kubernetes/cmd/$name")
+        reports_version "$cache/bin/.$name.tmp" "$name" \
+            || die "$name does not report v${kubernetes_version} after the build"
         mv -f "$cache/bin/.$name.tmp" "$cache/bin/$name-$kubernetes_version"
         log "built $name in $(( $(date +%s) - start )) s"
     done

@@ -28,6 +28,7 @@ from vibevoice_ci.errors import (
     UsageError,
 )
 from vibevoice_ci.helm import static
+from vibevoice_ci.helm.result import LevelResult
 from vibevoice_ci.report import (
     Outcome,
     Status,
@@ -40,13 +41,6 @@ from vibevoice_ci.tools import helm
 from vibevoice_ci.tools._exec import progress
 
 SESSION = "helm"
-
-
-@dataclass(frozen=True)
-class LevelResult:
-    level: str
-    outcomes: Sequence[Outcome]
-    notes: Sequence[str] = ()
 
 
 @dataclass
@@ -116,7 +110,7 @@ def run_helm(config: PipelineConfig, *, levels: Sequence[str] = ()) -> HelmRun:
             if level not in chosen:
                 run.levels.append(_not_run(level, "not selected (--level)"))
                 continue
-            runner = RUNNERS.get(level)
+            runner = _runners().get(level)
             if runner is None:
                 run.levels.append(_not_run(level, "not implemented in this version"))
                 continue
@@ -144,7 +138,10 @@ def accepted_unknown(config: PipelineConfig) -> dict[str, str]:
 
 
 # The deploying levels (helm.deploy) by name; a level without a runner is reported unknown.
-RUNNERS: dict[str, LevelRunner] = {}
+def _runners() -> dict[str, LevelRunner]:
+    from vibevoice_ci.helm import deploy
+
+    return {"cluster": deploy.run_cluster_level}
 
 
 def _not_run(level: str, reason: str) -> LevelResult:

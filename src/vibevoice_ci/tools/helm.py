@@ -90,10 +90,10 @@ def lint(
 
 
 def set_args(settings: Mapping[str, str]) -> list[str]:
-    """``--set-string key=value`` pairs, sorted (pure)."""
+    """``--set key=value`` pairs, sorted (pure); helm types the values (``3`` is a number)."""
     argv: list[str] = []
     for key, value in sorted(settings.items()):
-        argv += ["--set-string", f"{key}={value}"]
+        argv += ["--set", f"{key}={value}"]
     return argv
 
 

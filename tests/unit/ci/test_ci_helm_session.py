@@ -92,7 +92,7 @@ def test_helm_argument_builders() -> None:
         "helm", "rel", Path("c"), namespace="ns", settings={"b": "2", "a": "1"}
     ) == [
         "helm", "template", "rel", "c", "--namespace", "ns",
-        "--set-string", "a=1", "--set-string", "b=2",
+        "--set", "a=1", "--set", "b=2",
     ]  # fmt: skip
     install = helm.upgrade_install_argv(
         "helm", RELEASE, Path("c"), values=[Path("v")], timeout_seconds=90, install=True
@@ -104,7 +104,7 @@ def test_helm_argument_builders() -> None:
         "helm", RELEASE, Path("c"), settings={"x": "y"}, timeout_seconds=5, install=False
     )
     assert upgrade[:4] == ["helm", "upgrade", "rel", "c"]
-    assert "--set-string" in upgrade
+    assert "--set" in upgrade
     assert helm.rollback_argv("helm", RELEASE, 1, timeout_seconds=9)[:4] == [
         "helm", "rollback", "rel", "1",
     ]  # fmt: skip

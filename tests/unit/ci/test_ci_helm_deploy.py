@@ -1,0 +1,126 @@
+"""The cluster levels' pure parts: argument builders, kubectl parsing, rollout judgements."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vibevoice_ci.errors import ToolFailedError
+from vibevoice_ci.helm import controlplane, deploy
+from vibevoice_ci.helm.manifests import parse_documents
+from vibevoice_ci.tools import kubectl
+from vibevoice_ci.tools import kubernetes as k8s
+
+PORTS = k8s.Ports(1, 2, 3, 4, 5, 6, 7, 8)
+
+
+def test_every_control_plane_process_listens_on_loopback_only() -> None:
+    argvs = [
+        k8s.etcd_argv("etcd", Path("d"), PORTS),
+        k8s.apiserver_argv(
+            "kube-apiserver", Path("w"), PORTS, token_file=Path("t"), sa_pub=Path("p"),
+            sa_key=Path("k"),
+        ),
+        k8s.controller_manager_argv("kcm", Path("kc"), PORTS, Path("k")),
+        k8s.scheduler_argv("ks", Path("kc"), PORTS),
+        k8s.kwok_argv("kwok", Path("kc"), Path("s"), PORTS),
+    ]  # fmt: skip
+    for argv in argvs:
+        addresses = [a for a in argv if "127." in a or "0.0.0.0" in a or "localhost" in a]
+        assert addresses, argv
+        assert all("0.0.0.0" not in a for a in argv), argv
+    apiserver = argvs[1]
+    assert "--bind-address=127.0.0.1" in apiserver
+    assert "--kubelet-preferred-address-types=Hostname" in apiserver
+    assert "--secure-port=3" in apiserver
+    assert "--etcd-servers=http://127.0.0.1:1" in apiserver
+
+
+def test_kwok_manages_only_annotated_nodes() -> None:
+    argv = k8s.kwok_argv("kwok", Path("kc"), Path("stages.yaml"), PORTS)
+    assert "--manage-all-nodes=false" in argv
+    assert "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake" in argv
+    node = k8s.kwok_node("n0")
+    assert node["metadata"]["annotations"] == {"kwok.x-k8s.io/node": "fake"}  # type: ignore[index]
+
+
+def test_the_kubeconfig_names_the_loopback_server_and_token() -> None:
+    config: dict[str, Any] = k8s.kubeconfig("https://127.0.0.1:3", "tok")
+    assert config["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:3"
+    assert config["users"][0]["user"]["token"] == "tok"  # noqa: S105
+
+
+def test_free_ports_are_distinct() -> None:
+    ports = controlplane.free_ports(8)
+    assert len(set(ports)) == 8
+    assert all(1024 <= port <= 65535 for port in ports)
+
+
+def test_kubectl_items_parse_lists_and_single_objects() -> None:
+    listing = '{"kind": "PodList", "items": [{"kind": "Pod"}, {"kind": "Pod"}]}'
+    assert len(kubectl.parse_items(listing)) == 2
+    assert kubectl.parse_items('{"kind": "Node", "metadata": {}}') == [
+        {"kind": "Node", "metadata": {}}
+    ]
+    with pytest.raises(ToolFailedError):
+        kubectl.parse_items("error: not json")
+
+
+def _deployment(replicas: int, **status: int) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "d", "generation": 2},
+        "spec": {"replicas": replicas},
+        "status": {"observedGeneration": 2, **status},
+    }
+
+
+def test_rollout_judgement() -> None:
+    done = _deployment(1, updatedReplicas=1, readyReplicas=1, availableReplicas=1)
+    assert deploy.rollout_problems([done]) == []
+    assert deploy.rollout_problems([_deployment(1, updatedReplicas=1)]) == [
+        "d: readyReplicas 0/1",
+        "d: availableReplicas 0/1",
+    ]
+    stale = _deployment(1, updatedReplicas=1, readyReplicas=1, availableReplicas=1)
+    stale["status"]["observedGeneration"] = 1
+    assert deploy.rollout_problems([stale]) == ["d: generation not yet observed"]
+    assert deploy.rollout_problems([]) == ["no Deployment found"]
+
+
+def _pod(phase: str, ready: str, node: str | None = "n0", deleting: bool = False) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": "p"}
+    if deleting:
+        metadata["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    return {
+        "metadata": metadata,
+        "spec": {"nodeName": node},
+        "status": {"phase": phase, "conditions": [{"type": "Ready", "status": ready}]},
+    }
+
+
+def test_pod_judgement() -> None:
+    assert deploy.pod_problems([_pod("Running", "True")]) == []
+    assert deploy.pod_problems([_pod("Running", "False")]) == [
+        "p: phase Running, ready False, node n0"
+    ]
+    assert deploy.pod_problems([_pod("Pending", "False", None)]) != []
+    assert (
+        deploy.pod_problems([_pod("Running", "True"), _pod("Running", "False", deleting=True)])
+        == []
+    )
+    assert deploy.pod_problems([]) == ["no pod found"]
+
+
+def test_missing_objects_ignore_test_hooks() -> None:
+    rendered = parse_documents(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\n"
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: t, annotations: {helm.sh/hook: test}}\n"
+    )
+    assert deploy.missing_objects(rendered, {"Service": {"s"}}) == []
+    assert deploy.missing_objects(rendered, {}) == ["Service/s"]
+
+
+def test_the_upgrade_changes_one_typed_value() -> None:
+    assert deploy.upgrade_setting("tts", 2) == ("services.tts.limits.maxConcurrency", 3)
