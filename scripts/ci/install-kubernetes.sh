@@ -104,7 +104,7 @@ fi
 # The Kubernetes binaries: k8s.io/kubernetes can't be `go install`ed (its go.mod replaces
 # its staging modules with local paths), so a wrapper module requires it and replaces every
 # k8s.io/<staging> module with its v0.x release, the list taken from kubernetes's own go.mod.
-kube_tools=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
+kube_tools=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl kube-proxy)
 # A plain `go build` leaves the version at v0.0.0-master, which helm's kubeVersion check and
 # kubectl's version skew check reject: stamp the release in, as Kubernetes's own build does.
 version_pkgs=(k8s.io/component-base/version k8s.io/client-go/pkg/version)

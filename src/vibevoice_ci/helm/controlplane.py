@@ -148,7 +148,7 @@ def running_control_plane(
     (the stop's outcome is appended to ``teardown``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     logs_dir.mkdir(parents=True, exist_ok=True)
-    ports = k8s.Ports(*free_ports(8))
+    ports = k8s.Ports(*free_ports(10))
     token = secrets.token_hex(24)
     plane = ControlPlane(workdir, logs_dir, ports, token, workdir / "kubeconfig")
     try:

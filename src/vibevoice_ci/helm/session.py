@@ -141,7 +141,7 @@ def accepted_unknown(config: PipelineConfig) -> dict[str, str]:
 def _runners() -> dict[str, LevelRunner]:
     from vibevoice_ci.helm import deploy
 
-    return {"cluster": deploy.run_cluster_level}
+    return {"cluster": deploy.run_cluster_level, "pods": deploy.run_pods_level}
 
 
 def _not_run(level: str, reason: str) -> LevelResult:

@@ -33,6 +33,8 @@ class Ports:
     kwok: int
     kubelet: int
     kubelet_healthz: int
+    kube_proxy_healthz: int
+    kube_proxy_metrics: int
 
 
 def etcd_argv(etcd: str, data_dir: Path, ports: Ports) -> list[str]:
@@ -141,6 +143,29 @@ def kwok_node(name: str) -> dict[str, object]:
         "spec": {},
         "status": {"allocatable": resources, "capacity": resources},
     }
+
+
+def kube_proxy_argv(
+    binary_path: str, kubeconfig: Path, ports: Ports, cluster_cidr: str
+) -> list[str]:
+    """kube-proxy (iptables) for level 3's node: it routes Service IPs to the pods, so the
+    chart's test pod reaches the Services. It masquerades all Service traffic (pod to Service
+    to a pod on the same bridge needs it) and leaves the conntrack sysctls alone."""
+    return [
+        binary_path,
+        f"--kubeconfig={kubeconfig}",
+        "--hostname-override=localhost",
+        "--proxy-mode=iptables",
+        f"--cluster-cidr={cluster_cidr}",
+        "--masquerade-all",
+        "--bind-address=127.0.0.1",
+        f"--healthz-bind-address=127.0.0.1:{ports.kube_proxy_healthz}",
+        f"--metrics-bind-address=127.0.0.1:{ports.kube_proxy_metrics}",
+        "--nodeport-addresses=127.0.0.0/8",
+        "--conntrack-max-per-core=0",
+        "--conntrack-tcp-timeout-established=0s",
+        "--conntrack-tcp-timeout-close-wait=0s",
+    ]
 
 
 def kubeconfig(server: str, token: str) -> dict[str, object]:

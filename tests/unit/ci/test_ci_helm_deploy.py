@@ -13,7 +13,7 @@ from vibevoice_ci.helm.manifests import parse_documents
 from vibevoice_ci.tools import kubectl
 from vibevoice_ci.tools import kubernetes as k8s
 
-PORTS = k8s.Ports(1, 2, 3, 4, 5, 6, 7, 8)
+PORTS = k8s.Ports(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 
 
 def test_every_control_plane_process_listens_on_loopback_only() -> None:
@@ -26,6 +26,7 @@ def test_every_control_plane_process_listens_on_loopback_only() -> None:
         k8s.controller_manager_argv("kcm", Path("kc"), PORTS, Path("k")),
         k8s.scheduler_argv("ks", Path("kc"), PORTS),
         k8s.kwok_argv("kwok", Path("kc"), Path("s"), PORTS),
+        k8s.kube_proxy_argv("kube-proxy", Path("kc"), PORTS, "10.244.0.0/24"),
     ]  # fmt: skip
     for argv in argvs:
         addresses = [a for a in argv if "127." in a or "0.0.0.0" in a or "localhost" in a]
@@ -124,3 +125,58 @@ def test_missing_objects_ignore_test_hooks() -> None:
 
 def test_the_upgrade_changes_one_typed_value() -> None:
     assert deploy.upgrade_setting("tts", 2) == ("services.tts.limits.maxConcurrency", 3)
+
+
+def test_the_node_config_stays_private_and_on_loopback(tmp_path: Path) -> None:
+    from vibevoice_ci.helm import node
+
+    text = node.containerd_config(
+        tmp_path / "root", tmp_path / "state", tmp_path / "c.sock", tmp_path / "net.d"
+    )
+    assert "imports = []" in text
+    assert "restrict_oom_score_adj = true" in text
+    assert f'address = "{tmp_path / "c.sock"}"' in text
+    assert f'conf_dir = "{tmp_path / "net.d"}"' in text
+    assert "/run/containerd" not in text
+    assert "/etc/cni" not in text
+    kubelet: dict[str, Any] = node.kubelet_config(tmp_path / "c.sock", PORTS)
+    assert kubelet["address"] == "127.0.0.1"
+    assert kubelet["healthzBindAddress"] == "127.0.0.1"
+    assert kubelet["readOnlyPort"] == 0
+    assert kubelet["containerRuntimeEndpoint"] == f"unix://{tmp_path / 'c.sock'}"
+    network: dict[str, Any] = node.cni_conflist(tmp_path / "ipam")
+    assert [p["type"] for p in network["plugins"]] == ["bridge", "portmap"]
+    assert network["plugins"][0]["ipam"]["dataDir"] == str(tmp_path / "ipam")
+
+
+def test_the_kubelet_iptables_cleanup_touches_only_its_chains() -> None:
+    from vibevoice_ci.helm import node
+
+    rules = "\n".join(
+        [
+            "-P INPUT ACCEPT",
+            "-N DOCKER",
+            "-N KUBE-FIREWALL",
+            "-A INPUT -j KUBE-FIREWALL",
+            "-A FORWARD -j DOCKER",
+            "-A KUBE-FIREWALL ! -s 127.0.0.0/8 -d 127.0.0.0/8 -j DROP",
+        ]
+    )
+    assert node.kubelet_iptables_commands("filter", rules) == [
+        ["-t", "filter", "-D", "INPUT", "-j", "KUBE-FIREWALL"],
+        ["-t", "filter", "-F", "KUBE-FIREWALL"],
+        ["-t", "filter", "-X", "KUBE-FIREWALL"],
+    ]
+    assert node.kubelet_iptables_commands("nat", "-N DOCKER\n-A PREROUTING -j DOCKER") == []
+
+
+def test_level_3_runs_the_built_images_and_never_pulls() -> None:
+    assert deploy.image_settings({"tts": "vibevoice-tts:abc123"}) == {
+        "services.tts.image.repository": "vibevoice-tts",
+        "services.tts.image.tag": "abc123",
+        "services.tts.image.pullPolicy": "Never",
+    }
+    assert (
+        deploy.image_settings({"tts": "127.0.0.1:5000/v/tts:abc"})["services.tts.image.repository"]
+        == "127.0.0.1:5000/v/tts"
+    )

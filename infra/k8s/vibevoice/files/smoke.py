@@ -1,11 +1,14 @@
 """The chart's `helm test`: the smoke checks, run in-cluster against each service's Service.
 
-argv[1] is a JSON list of targets ({name, url, health, ready, metrics, synthesis}); every
+argv[1] is a JSON list of targets ({name, url, hostEnv, port, health, ready, metrics,
+synthesis}); a target's Service address comes from its <SERVICE>_SERVICE_HOST variable when
+the pod has it (no cluster DNS needed), else from the URL's DNS name. Every
 check prints PASS or FAIL on a line of its own; the exit status is 1 when any check failed.
 Standard library only: it runs in the service image itself.
 """
 
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -32,7 +35,9 @@ def check(target, name, passed, detail):
 
 
 def run(target):
-    base = target["url"]
+    host = os.environ.get(target.get("hostEnv", ""))
+    base = f"http://{host}:{target['port']}" if host else target["url"]
+    print(f"checking {target['name']} at {base}", flush=True)
     ok = True
     deadline = time.monotonic() + 30
     while fetch(base + target["health"])[0] is None and time.monotonic() < deadline:
