@@ -224,7 +224,7 @@ def running_node(
                 f"--config={kubelet_cfg}",
                 f"--kubeconfig={plane.kubeconfig}",
                 f"--hostname-override={NODE_NAME}",
-                f"--root-dir={workdir / 'kubelet'}",
+                f"--root-dir={run_dir / 'kubelet'}",  # short: it holds unix sockets
             ],
         )
         started.append(kubelet)
