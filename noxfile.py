@@ -137,5 +137,12 @@ def promote(session: nox.Session) -> None:
     session.run("python", "-m", "vibevoice_ci", "promote", *session.posargs)
 
 
+@nox.session(tags=["deploy"], default=False)
+def helm(session: nox.Session) -> None:
+    """Check the Helm chart: lint and render, then deploy to a control plane built here."""
+    install(session, "ci")
+    session.run("python", "-m", "vibevoice_ci", "helm", *session.posargs)
+
+
 if __name__ == "__main__":
     nox.main()

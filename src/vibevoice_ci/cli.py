@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vibevoice_ci import baseimage, build, infra_lint, lockfile, smoke
-from vibevoice_ci.config import PipelineConfig, load_config, with_environment
+from vibevoice_ci.config import HELM_LEVELS, PipelineConfig, load_config, with_environment
 from vibevoice_ci.errors import (
     EXIT_BAD_INPUT,
     EXIT_CHECK_FAILED,
@@ -128,6 +128,17 @@ def parser() -> argparse.ArgumentParser:
     perf_cmd.add_argument(
         "--capacity", type=int, metavar="N", help="realtime capacity levels 1..N (0: skip)"
     )
+    helm_cmd = commands.add_parser(
+        "helm", help="check the Helm chart: static, control plane, real pods (nox -s helm)"
+    )
+    helm_cmd.add_argument(
+        "--level",
+        action="append",
+        default=[],
+        choices=HELM_LEVELS,
+        help="run only this level (repeatable; default: [tool.vibevoice-ci.helm].levels); "
+        "static always runs, a level not run is reported unknown",
+    )
     return root
 
 
@@ -199,6 +210,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             raise UsageError("--requests must be at least 1 and --capacity 0 or more")
         options = PerfOptions(args.update_baseline, args.requests, args.engine, args.capacity)
         run_perf(config, options)
+        return EXIT_OK
+    if args.command == "helm":
+        from vibevoice_ci.helm.session import run_helm
+
+        run_helm(config, levels=args.level)
         return EXIT_OK
     raise AssertionError(args.command)  # argparse only accepts the commands above
 

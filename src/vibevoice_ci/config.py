@@ -66,6 +66,33 @@ class PerfConfig:
     alpha: float = 0.01  # significance level of the statistical rule
 
 
+HELM_LEVELS = ("static", "cluster", "pods")
+
+
+@dataclass(frozen=True)
+class HelmConfig:
+    """The helm session's chart, targets and accepted unknowns (``[tool.vibevoice-ci.helm]``;
+    docs/helm.md)."""
+
+    chart: Path
+    ci_values: Path
+    # The services the chart deploys (None: every configured service). A service not in it is
+    # named in the session's report as not charted, never silently left out.
+    services: tuple[str, ...] | None = None
+    release: str = "vibevoice-ci"
+    namespace: str = "vibevoice"
+    # Schema validation and API-removal targets (minor versions, oldest first).
+    kubernetes_versions: tuple[str, ...] = ("1.29", "1.35")
+    levels: tuple[str, ...] = HELM_LEVELS
+    # Which of the chart's services may reach each service (its NetworkPolicy's clients).
+    network_clients: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # Checks this machine cannot decide, each with its reason: reported UNKNOWN, never passed,
+    # and not a failure of the run even under CI. Any other unknown fails under CI.
+    expected_unknown: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # kwok's stage definitions (written by scripts/ci/install-kubernetes.sh).
+    kwok_stages: Path = Path("/usr/local/share/vibevoice/kwok-stages.yaml")
+
+
 @dataclass(frozen=True)
 class SpeechCheckConfig:
     """The smoke session's speech check (``[tool.vibevoice-ci.smoke]``): the sentences it
@@ -122,6 +149,10 @@ class RunEnvironment:
     def cache_root(self) -> Path:
         return self.cache_dir or DEFAULT_CACHE_DIR
 
+    # $VIBEVOICE_HELM_ACCEPT_UNKNOWN: helm checks a CI job accepts as unknown, one
+    # "check: reason" per line (a workflow that cannot run a level says which and why).
+    helm_accept_unknown: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
 
 @dataclass(frozen=True)
 class PipelineConfig:
@@ -139,10 +170,17 @@ class PipelineConfig:
     speech: SpeechCheckConfig
     env: RunEnvironment = RunEnvironment()
     perf: PerfConfig = PerfConfig()
+    helm: HelmConfig | None = None
 
     def report_dir(self, session: str) -> Path:
         """The folder a session writes its results to."""
         return self.reports_dir / session
+
+    def charted_services(self) -> list[ServiceConfig]:
+        """The services the Helm chart deploys, by name: ``[tool.vibevoice-ci.helm] services``
+        (each must be configured), else every configured service."""
+        names = self.helm.services if self.helm and self.helm.services is not None else None
+        return [self.service(name) for name in sorted(names or self.services)]
 
     def service(self, name: str) -> ServiceConfig:
         try:
@@ -219,7 +257,23 @@ def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
             if _setting(environ, "VIBEVOICE_CACHE_DIR")
             else None
         ),
+        helm_accept_unknown=parse_accept_unknown(environ.get("VIBEVOICE_HELM_ACCEPT_UNKNOWN", "")),
     )
+
+
+def parse_accept_unknown(text: str) -> dict[str, str]:
+    """``check: reason`` lines into a mapping (pure); a line without a reason is an error."""
+    accepted = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        name, _, reason = line.partition(":")
+        if not name.strip() or not reason.strip():
+            raise ConfigError(
+                f"VIBEVOICE_HELM_ACCEPT_UNKNOWN: {line.strip()!r} is not 'check: reason'"
+            )
+        accepted[name.strip()] = reason.strip()
+    return accepted
 
 
 def _setting(environ: Mapping[str, str], name: str) -> str:
@@ -271,7 +325,54 @@ def parse_config(table: Mapping[str, Any], root: Path) -> PipelineConfig:
         },
         perf=_parse_perf(table.get("perf", {}), root),
         speech=_parse_speech(_table(table, "smoke", TABLE)),
+        helm=_parse_helm(table["helm"], root) if "helm" in table else None,
     )
+
+
+def _parse_helm(table: object, root: Path) -> HelmConfig:
+    where = f"{TABLE}.helm"
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    known = {field.name for field in dataclasses.fields(HelmConfig)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"[{where}] unknown key(s): {', '.join(unknown)}")
+    values: dict[str, Any] = {
+        "chart": root / _str(table, "chart", where),
+        "ci_values": root / _str(table, "ci_values", where),
+    }
+    for key in ("release", "namespace"):
+        if key in table:
+            values[key] = _str(table, key, where)
+            if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", values[key]):
+                raise ConfigError(f"[{where}] {key} {values[key]!r} is not a DNS label")
+    if "kubernetes_versions" in table:
+        versions = _str_tuple(table, "kubernetes_versions", where)
+        if not all(re.fullmatch(r"1\.\d+", version) for version in versions):
+            raise ConfigError(f'[{where}] kubernetes_versions are minor versions like "1.35"')
+        values["kubernetes_versions"] = versions
+    if "levels" in table:
+        levels = _str_tuple(table, "levels", where)
+        if not set(levels) <= set(HELM_LEVELS):
+            raise ConfigError(f"[{where}] levels must be among {', '.join(HELM_LEVELS)}")
+        values["levels"] = levels
+    if "kwok_stages" in table:
+        values["kwok_stages"] = Path(_str(table, "kwok_stages", where))
+    if "services" in table:
+        values["services"] = _str_tuple(table, "services", where)
+    clients = table.get("network_clients", {})
+    if not isinstance(clients, dict):
+        raise ConfigError(f"[{where}] network_clients must be a table")
+    values["network_clients"] = {
+        name: _str_tuple(clients, name, f"{where}.network_clients") for name in clients
+    }
+    expected = table.get("expected_unknown", {})
+    if not isinstance(expected, dict):
+        raise ConfigError(f"[{where}] expected_unknown must be a table of check = reason")
+    values["expected_unknown"] = {
+        name: _str(expected, name, f"{where}.expected_unknown") for name in expected
+    }
+    return HelmConfig(**values)
 
 
 _PERF_INTS = ("concurrency", "requests", "warmup", "max_concurrency", "capacity_max")

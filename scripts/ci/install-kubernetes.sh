@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Install what the helm session needs on a fresh Debian 12 machine (run as root):
+# helm, kwok, and a Kubernetes control plane plus kubelet and kubectl, all built from the Go
+# module proxy at the versions pinned in pyproject.toml ([tool.vibevoice-ci.tools]); etcd,
+# containerd, the CNI plugins and a static busybox (for the pause image) from Debian.
+#
+#   bash scripts/ci/install-kubernetes.sh
+#
+# Idempotent. Go builds are cached under $VIBEVOICE_CACHE (default /var/cache/vibevoice): the
+# module and build caches, and each built binary under a name that carries its version, so a
+# second run on the same machine builds nothing. The cache is only a speed-up: when it is
+# empty or gone everything is built again. Each binary is built to a temporary name and then
+# renamed, so an interrupted build never leaves a broken tool behind. See docs/helm.md.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+log() { printf '[install-kubernetes] %s\n' "$*" >&2; }
+die() { printf '[install-kubernetes] error: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "run as root (apt-get and /usr/local/bin need it)"
+command -v go >/dev/null || die "go is not on PATH (the Go toolchain builds these tools)"
+
+tool_version() {
+    python3 - "$repo_root/pyproject.toml" "$1" <<'PY'
+import sys, tomllib
+with open(sys.argv[1], "rb") as handle:
+    print(tomllib.load(handle)["tool"]["vibevoice-ci"]["tools"][sys.argv[2]])
+PY
+}
+
+kubernetes_version="$(tool_version kubernetes)"   # e.g. 1.35.4
+helm_version="$(tool_version helm)"
+kwok_version="$(tool_version kwok)"
+staging_version="0.${kubernetes_version#*.}"       # k8s.io/<staging> modules: v0.35.4
+
+# --- Debian packages: etcd, a containerd for the kubelet's CRI, CNI plugins, busybox ---
+apt_packages=(etcd-server containerd containernetworking-plugins busybox-static)
+missing=()
+for package in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    apt-get update -q
+    # The packaged etcd service is not wanted: the session runs its own on loopback ports.
+    DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends \
+        "${missing[@]}"
+fi
+
+# --- Go builds, cached by version ---
+cache="${VIBEVOICE_CACHE:-/var/cache/vibevoice}"
+mkdir -p "$cache/bin"
+export GOPATH="$cache/go" GOCACHE="$cache/go-build" GOFLAGS=-mod=mod GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+bin_dir=/usr/local/bin
+
+# install_cached NAME VERSION: copy the cached build into $bin_dir when it differs.
+install_cached() {
+    local cached="$cache/bin/$1-$2"
+    if ! cmp -s "$cached" "$bin_dir/$1"; then
+        install -m 0755 "$cached" "$bin_dir/.$1.tmp"
+        mv -f "$bin_dir/.$1.tmp" "$bin_dir/$1"
+        log "installed $1 $2"
+    fi
+}
+
+# go_install NAME VERSION PACKAGE@VERSION: build with `go install` into the cache.
+go_install() {
+    local name="$1" version="$2" package="$3"
+    if [ ! -x "$cache/bin/$name-$version" ]; then
+        log "building $name $version from the Go module proxy"
+        local start gobin
+        start="$(date +%s)"
+        gobin="$(mktemp -d "$cache/bin/.build.XXXXXX")"
+        GOBIN="$gobin" go install "$package"
+        mv -f "$gobin/$name" "$cache/bin/$name-$version"
+        rmdir "$gobin"
+        log "built $name in $(( $(date +%s) - start )) s"
+    fi
+    install_cached "$name" "$version"
+}
+
+go_install helm "$helm_version" "helm.sh/helm/v3/cmd/helm@v${helm_version}"
+go_install kwok "$kwok_version" "sigs.k8s.io/kwok/cmd/kwok@v${kwok_version}"
+
+# kwok's stage definitions ship in its module: one multi-document file for `kwok --config`.
+stages_dir="$GOPATH/pkg/mod/sigs.k8s.io/kwok@v${kwok_version}/kustomize/stage"
+stages=/usr/local/share/vibevoice/kwok-stages.yaml
+if [ ! -s "$stages" ] || ! grep -q "kwok v${kwok_version}" "$stages"; then
+    [ -d "$stages_dir" ] || (cd "$cache" && go mod download "sigs.k8s.io/kwok@v${kwok_version}")
+    mkdir -p "$(dirname "$stages")"
+    {
+        echo "# kwok v${kwok_version} stages: node/fast, node/heartbeat, pod/fast"
+        for file in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml \
+            pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+            echo "---"
+            cat "$stages_dir/$file"
+        done
+    } >"$stages.tmp"
+    mv -f "$stages.tmp" "$stages"
+    log "wrote $stages"
+fi
+
+# The Kubernetes binaries: k8s.io/kubernetes can't be `go install`ed (its go.mod replaces
+# its staging modules with local paths), so a wrapper module requires it and replaces every
+# k8s.io/<staging> module with its v0.x release, the list taken from kubernetes's own go.mod.
+kube_tools=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl kube-proxy)
+# A plain `go build` leaves the version at v0.0.0-master, which helm's kubeVersion check and
+# kubectl's version skew check reject: stamp the release in, as Kubernetes's own build does.
+version_pkgs=(k8s.io/component-base/version k8s.io/client-go/pkg/version)
+ldflags="-s -w"
+for pkg in "${version_pkgs[@]}"; do
+    ldflags+=" -X ${pkg}.gitVersion=v${kubernetes_version} -X ${pkg}.gitMajor=1"
+    ldflags+=" -X ${pkg}.gitMinor=$(echo "$kubernetes_version" | cut -d. -f2)"
+    ldflags+=" -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=1970-01-01T00:00:00Z"
+done
+reports_version() {  # reports_version BINARY NAME: does it say v<kubernetes_version>?
+    if [ "$2" = kubectl ]; then
+        "$1" version --client 2>/dev/null | grep -q "v${kubernetes_version}\$"
+    else
+        "$1" --version 2>/dev/null | grep -q "v${kubernetes_version}\$"
+    fi
+}
+need_build=()
+for name in "${kube_tools[@]}"; do
+    cached="$cache/bin/$name-$kubernetes_version"
+    [ -x "$cached" ] && reports_version "$cached" "$name" || need_build+=("$name")
+done
+if [ "${#need_build[@]}" -gt 0 ]; then
+    wrapper="$cache/kubernetes-wrapper-v${kubernetes_version}"
+    mkdir -p "$wrapper"
+    if [ ! -f "$wrapper/go.sum" ]; then
+        log "preparing the wrapper module for k8s.io/kubernetes v${kubernetes_version}"
+        upstream_mod="$(cd "$wrapper" && go mod download -json \
+            "k8s.io/kubernetes@v${kubernetes_version}" | python3 -c \
+            'import json,sys; print(json.load(sys.stdin)["GoMod"])')"
+        {
+            echo "module vibevoice.local/kubernetes-tools"
+            echo
+            echo "go 1.25"
+            echo
+            echo "require k8s.io/kubernetes v${kubernetes_version}"
+            echo
+            echo "replace ("
+            # The staging modules: `k8s.io/x => ./staging/src/k8s.io/x` in upstream's go.mod.
+            sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/.*#\1#p' "$upstream_mod" \
+                | while read -r module; do
+                    echo "    $module => $module v${staging_version}"
+                done
+            echo ")"
+        } >"$wrapper/go.mod.tmp"
+        grep -q "k8s.io/api => " "$wrapper/go.mod.tmp" \
+            || die "no staging replaces found in $upstream_mod"
+        mv -f "$wrapper/go.mod.tmp" "$wrapper/go.mod"
+        {
+            echo "//go:build tools"
+            echo
+            echo "package tools"
+            echo
+            echo "import ("
+            for name in "${kube_tools[@]}"; do echo "    _ \"k8s.io/kubernetes/cmd/$name\""; done
+            echo ")"
+        } >"$wrapper/tools.go"
+        (cd "$wrapper" && go mod tidy)
+    fi
+    for name in "${need_build[@]}"; do
+        log "building $name v${kubernetes_version} (the first, kube-apiserver, takes minutes)"
+        start="$(date +%s)"
+        (cd "$wrapper" && go build -ldflags "$ldflags" -o "$cache/bin/.$name.tmp" \
+            "k8s.io/kubernetes/cmd/$name")
+        reports_version "$cache/bin/.$name.tmp" "$name" \
+            || die "$name does not report v${kubernetes_version} after the build"
+        mv -f "$cache/bin/.$name.tmp" "$cache/bin/$name-$kubernetes_version"
+        log "built $name in $(( $(date +%s) - start )) s"
+    done
+fi
+for name in "${kube_tools[@]}"; do
+    install_cached "$name" "$kubernetes_version"
+done
+
+log "kubernetes tools ready: helm $(helm version --short); kwok $kwok_version; \
+$(kube-apiserver --version); etcd $(etcd --version | head -n 1)"

@@ -1,0 +1,96 @@
+"""Level 3 for real: the built image as pods on a kubelet joined to a control plane this test
+starts. The chart as it is passes; a readiness path that never answers fails the level."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vibevoice_ci.config import PipelineConfig, load_config
+from vibevoice_ci.errors import ToolMissingError
+from vibevoice_ci.helm import deploy, node, static
+from vibevoice_ci.report import Status
+from vibevoice_ci.tools import helm
+from vibevoice_ci.tools import kubernetes as k8s
+
+pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.timeout(1500)]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _level_3_possible() -> None:
+    try:
+        helm.version()
+        for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+            k8s.binary(name)
+        node.require()
+    except ToolMissingError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"level 3 must run under CI: {exc}")
+        pytest.skip(f"level 3 cannot run here: {exc}")
+
+
+def _config(tmp_path: Path, ready_path: str | None = None) -> PipelineConfig:
+    real = load_config()
+    assert real.helm is not None
+    chart = tmp_path / "chart"
+    shutil.copytree(real.helm.chart, chart)
+    values = chart / real.helm.ci_values.relative_to(real.helm.chart)
+    if ready_path is not None:
+        document = yaml.safe_load(values.read_text(encoding="utf-8"))
+        document["services"]["tts"]["paths"] = {
+            "health": "/health",
+            "ready": ready_path,
+            "metrics": "/metrics",
+            "synthesis": "/v1/tts",
+        }
+        values.write_text(yaml.safe_dump(document), encoding="utf-8")
+    helm_config = dataclasses.replace(real.helm, chart=chart, ci_values=values)
+    return dataclasses.replace(real, helm=helm_config, reports_dir=tmp_path / "reports")
+
+
+def _run(config: PipelineConfig, tmp_path: Path) -> dict[str, Status]:
+    assert config.helm is not None
+    result = deploy.run_pods_level(
+        config, config.helm, tmp_path, static.run_static(config, config.helm, tmp_path)
+    )
+    for outcome in result.outcomes:
+        print(outcome.line())
+    return {outcome.name: outcome.status for outcome in result.outcomes}
+
+
+def test_level_3_runs_real_pods_and_tears_everything_down(tmp_path: Path) -> None:
+    found = _run(_config(tmp_path), tmp_path)
+    undecided = {name for name, status in found.items() if status is Status.UNKNOWN}
+    assert undecided == set(deploy.UNDECIDED)
+    failed = {name for name, status in found.items() if status is Status.FAIL}
+    assert failed == set()
+    for name in (
+        "install",
+        "rollout",
+        "helm-test",
+        "smoke/tts/synthesis",
+        "upgrade-rollout",
+        "rollback-rollout",
+        "uninstall",
+        "node-teardown",
+        "teardown",
+    ):
+        assert found[name] is Status.PASS, name
+    assert not Path(f"/sys/class/net/{node.BRIDGE}").exists()
+
+
+def test_a_probe_path_that_never_answers_fails_level_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The startup probe would give Piper 180 s; a minute is plenty to show it never passes.
+    monkeypatch.setattr(deploy, "INSTALL_TIMEOUT", 60)
+    config = _config(tmp_path, ready_path="/never")
+    found = _run(config, tmp_path)
+    assert found["install"] is Status.FAIL
+    assert found["node-teardown"] is Status.PASS
+    assert found["teardown"] is Status.PASS
