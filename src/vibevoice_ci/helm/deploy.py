@@ -92,21 +92,13 @@ class Deployer:
         return helm.run(argv, timeout=timeout)
 
     def install(self, settings: Mapping[str, str]) -> Outcome:
-        started = time.monotonic()
-        result = self.run(
-            helm.upgrade_install_argv(
-                helm.helm(),
-                self.release,
-                self.config.chart,
-                values=[self.config.ci_values],
-                settings=settings,
-                timeout_seconds=INSTALL_TIMEOUT,
-                install=True,
-            )
-        )
-        return _tool_outcome("install", result, started, "helm install --wait")
+        return self._upgrade_install("install", settings, install=True)
 
     def upgrade(self, settings: Mapping[str, str]) -> Outcome:
+        return self._upgrade_install("upgrade", settings, install=False)
+
+    def _upgrade_install(self, name: str, settings: Mapping[str, str], *, install: bool) -> Outcome:
+        """``helm upgrade [--install] --wait`` with the CI values and ``settings``."""
         started = time.monotonic()
         result = self.run(
             helm.upgrade_install_argv(
@@ -116,10 +108,10 @@ class Deployer:
                 values=[self.config.ci_values],
                 settings=settings,
                 timeout_seconds=INSTALL_TIMEOUT,
-                install=False,
+                install=install,
             )
         )
-        return _tool_outcome("upgrade", result, started, "helm upgrade --wait")
+        return _tool_outcome(name, result, started, f"helm {name} --wait")
 
     def rollback(self, revision: int) -> Outcome:
         started = time.monotonic()
