@@ -137,6 +137,13 @@ def promote(session: nox.Session) -> None:
     session.run("python", "-m", "vibevoice_ci", "promote", *session.posargs)
 
 
+@nox.session(tags=["container", "security"], default=False)
+def sign(session: nox.Session) -> None:
+    """Sign the released images (cosign), attest SLSA provenance and SBOMs, verify them all."""
+    install(session, "ci")
+    session.run("python", "-m", "vibevoice_ci", "sign", *session.posargs)
+
+
 @nox.session(tags=["deploy"], default=False)
 def helm(session: nox.Session) -> None:
     """Check the Helm chart: lint and render, then deploy to a control plane built here."""

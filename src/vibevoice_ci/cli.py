@@ -139,6 +139,28 @@ def parser() -> argparse.ArgumentParser:
         help="run only this level (repeatable; default: [tool.vibevoice-ci.helm].levels); "
         "static always runs, a level not run is reported unknown",
     )
+    sign_cmd = commands.add_parser(
+        "sign",
+        help="sign the released images, attest provenance and SBOMs, verify (nox -s sign)",
+    )
+    sign_cmd.add_argument("--release", type=Path, help="default: reports/build/release.json")
+    sign_cmd.add_argument(
+        "--keyless",
+        action="store_true",
+        help="sign with the workflow's OIDC identity (GitHub, id-token: write) and verify the "
+        "certificate's identity and issuer ([tool.vibevoice-ci.sign]); default: a key pair",
+    )
+    sign_cmd.add_argument(
+        "--key",
+        type=Path,
+        help="sign with this cosign private key (its .pub beside it; password: "
+        "$COSIGN_PASSWORD); default: a key pair generated for the run",
+    )
+    sign_cmd.add_argument(
+        "--verify-only",
+        action="store_true",
+        help="only verify what the registry holds (with --key's .pub, or --keyless)",
+    )
     return root
 
 
@@ -215,6 +237,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         from vibevoice_ci.helm.session import run_helm
 
         run_helm(config, levels=args.level)
+        return EXIT_OK
+    if args.command == "sign":
+        from vibevoice_ci.security.sign import SignOptions, run_sign
+
+        release = args.release or config.report_dir("build") / multiarch.RELEASE_FILE
+        run_sign(config, SignOptions(release, args.keyless, args.key, args.verify_only))
         return EXIT_OK
     raise AssertionError(args.command)  # argparse only accepts the commands above
 

@@ -105,6 +105,22 @@ class SpeechCheckConfig:
     unscored: Mapping[str, str]
 
 
+@dataclass(frozen=True)
+class SignConfig:
+    """The sign session's keyless identity (``[tool.vibevoice-ci.sign]``; docs/ci-cd.md,
+    "Signing and provenance"): the certificate of a keyless signature must name
+    ``certificate_identity`` (``{repository}``: ``$GITHUB_REPOSITORY``), issued by
+    ``certificate_oidc_issuer``."""
+
+    certificate_identity: str = (
+        "https://github.com/{repository}/.github/workflows/ci-provenance.yml@refs/heads/main"
+    )
+    certificate_oidc_issuer: str = "https://token.actions.githubusercontent.com"
+
+    def identity_for(self, repository: str) -> str:
+        return self.certificate_identity.replace("{repository}", repository)
+
+
 SMOKE_MODES = ("auto", "docker", "local")
 # Where caches live between runs on one machine (scripts/ci/install-tools.sh uses it too).
 DEFAULT_CACHE_DIR = Path("/var/cache/vibevoice-ci")
@@ -152,6 +168,14 @@ class RunEnvironment:
     # $VIBEVOICE_HELM_ACCEPT_UNKNOWN: helm checks a CI job accepts as unknown, one
     # "check: reason" per line (a workflow that cannot run a level says which and why).
     helm_accept_unknown: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # $GITHUB_REPOSITORY (owner/name): the sign session's provenance URIs and keyless identity.
+    github_repository: str | None = None
+    # $ACTIONS_ID_TOKEN_REQUEST_URL is set: the job may request an OIDC token (id-token: write),
+    # which keyless signing needs.
+    oidc_available: bool = False
+    # $COSIGN_PASSWORD: the password of the sign session's cosign key (None: empty). Never in
+    # a repr.
+    cosign_password: str | None = dataclasses.field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -171,6 +195,7 @@ class PipelineConfig:
     env: RunEnvironment = RunEnvironment()
     perf: PerfConfig = PerfConfig()
     helm: HelmConfig | None = None
+    sign: SignConfig = SignConfig()
 
     def report_dir(self, session: str) -> Path:
         """The folder a session writes its results to."""
@@ -258,6 +283,9 @@ def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
             else None
         ),
         helm_accept_unknown=parse_accept_unknown(environ.get("VIBEVOICE_HELM_ACCEPT_UNKNOWN", "")),
+        github_repository=_setting(environ, "GITHUB_REPOSITORY") or None,
+        oidc_available=bool(_setting(environ, "ACTIONS_ID_TOKEN_REQUEST_URL")),
+        cosign_password=environ.get("COSIGN_PASSWORD") or None,
     )
 
 
@@ -326,7 +354,23 @@ def parse_config(table: Mapping[str, Any], root: Path) -> PipelineConfig:
         perf=_parse_perf(table.get("perf", {}), root),
         speech=_parse_speech(_table(table, "smoke", TABLE)),
         helm=_parse_helm(table["helm"], root) if "helm" in table else None,
+        sign=_parse_sign(table.get("sign", {})),
     )
+
+
+def _parse_sign(table: object) -> SignConfig:
+    where = f"{TABLE}.sign"
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    known = {field.name for field in dataclasses.fields(SignConfig)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"[{where}] unknown key(s): {', '.join(unknown)}")
+    values = {key: _str(table, key, where) for key in table}
+    issuer = values.get("certificate_oidc_issuer", SignConfig.certificate_oidc_issuer)
+    if not issuer.startswith("https://"):
+        raise ConfigError(f"[{where}] certificate_oidc_issuer {issuer!r} is not an https URL")
+    return SignConfig(**values)
 
 
 def _parse_helm(table: object, root: Path) -> HelmConfig:
