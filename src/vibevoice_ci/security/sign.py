@@ -198,7 +198,10 @@ def run_sign(config: PipelineConfig, options: SignOptions) -> list[Outcome]:
     Exit 1 (``CheckFailedError``) when a check failed, or stayed unknown under CI."""
     report_dir = config.report_dir(SESSION)
     run = _Run(mode="keyless" if options.keyless else "key")
-    (report_dir / PUBLIC_KEY_FILE).unlink(missing_ok=True)  # never a previous run's key
+    published = report_dir / PUBLIC_KEY_FILE
+    given = options.key.with_suffix(".pub") if options.key else None
+    if given is None or given.resolve() != published.resolve():
+        published.unlink(missing_ok=True)  # never a previous run's key
     try:
         _run(config, options, run, report_dir)
     except PipelineError as exc:

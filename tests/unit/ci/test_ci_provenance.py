@@ -85,8 +85,9 @@ def test_any_build_context_gives_a_complete_provenance_about_its_image(
     assert build["externalParameters"]["ref"] == context.git_ref
     dependencies = {d["name"]: d for d in build["resolvedDependencies"]}
     assert dependencies["source"]["digest"] == {"gitCommit": context.git_sha}
-    assert f"sha256:{dependencies['base-image']['digest']['sha256']}" == (
-        context.base_image.rpartition("@")[2]
+    assert (
+        f"sha256:{dependencies['base-image']['digest']['sha256']}"
+        == (context.base_image.rpartition("@")[2])
     )
     run = predicate["runDetails"]
     assert run["builder"]["id"] == context.builder_id
