@@ -175,7 +175,7 @@ def signed(registry: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     returns the release file and the published public key."""
     folder = tmp_path_factory.mktemp("signed")
     release = _release(registry, "signed", folder)
-    config = _config(folder, password="correct horse")
+    config = _config(folder, password="correct horse")  # noqa: S106 (a test key's password)
     outcomes = sign.run_sign(config, sign.SignOptions(release))
     assert _statuses(outcomes) == dict.fromkeys(EVERY_CHECK, Status.PASS)
     return release, config.report_dir("sign") / sign.PUBLIC_KEY_FILE

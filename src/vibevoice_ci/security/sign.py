@@ -185,9 +185,12 @@ def tool_failure_outcome(name: str, error: PipelineError) -> Outcome:
     """A cosign run that failed: unknown when the registry could not be reached (the check
     was not decided), otherwise a failure (pure)."""
     text = str(error)
-    status = Status.UNKNOWN if is_transient(text) else Status.FAIL
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return Outcome(name, status, " / ".join(lines[-2:]) if lines else text)
+    # cosign's own verdict is its "Error:" line; the lines before it can be warnings (offline,
+    # its TUF refresh of Sigstore's trust root fails with "no such host" on every run).
+    errors = [line for line in lines if line.startswith("Error:")]
+    status = Status.UNKNOWN if is_transient("\n".join(errors or lines)) else Status.FAIL
+    return Outcome(name, status, " / ".join((errors or lines)[-2:]) if lines else text)
 
 
 # --- the session -----------------------------------------------------------------------------

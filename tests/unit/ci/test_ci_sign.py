@@ -119,6 +119,15 @@ def test_an_unreachable_registry_is_unknown_a_refusal_is_a_failure() -> None:
     )
     refused = ToolFailedError("cosign verify exited 1\n  Error: no signatures found")
     assert sign.tool_failure_outcome("x", unreachable).status is Status.UNKNOWN
+    # Offline, cosign warns that Sigstore's TUF host is unknown before its real error.
+    tuf = "WARNING: ... lookup tuf-repo-cdn.sigstore.dev: no such host"
+    dial = "Error: Get http://127.0.0.1:5000/v2/: dial tcp 127.0.0.1:5000: connection refused"
+    behind_tuf = ToolFailedError(f"cosign verify exited 1\n  {tuf}\n  {dial}")
+    assert sign.tool_failure_outcome("x", behind_tuf).status is Status.UNKNOWN
+    refused_offline = ToolFailedError(
+        f"cosign verify exited 10\n  {tuf}\n  Error: no signatures found"
+    )
+    assert sign.tool_failure_outcome("x", refused_offline).status is Status.FAIL
     outcome = sign.tool_failure_outcome("x", refused)
     assert outcome.status is Status.FAIL
     assert "no signatures found" in outcome.detail
