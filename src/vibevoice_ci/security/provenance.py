@@ -23,6 +23,9 @@ from vibevoice_ci.errors import PipelineError, UsageError
 from vibevoice_ci.release.reference import parse_reference
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+# What a checked statement may say: v1, which this module generates, and v0.1, which cosign 2.x
+# wraps an attested predicate in (the same fields; in-toto v1 consumers accept both).
+ACCEPTED_STATEMENT_TYPES = frozenset({STATEMENT_TYPE, "https://in-toto.io/Statement/v0.1"})
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
 # What a release build is: docs/ci-cd.md, "The release build" describes the template this URI
 # names (every service, every platform, buildx + BuildKit, pushed by SHA tag).
@@ -239,8 +242,8 @@ def provenance_problems(statement: Any, image_digest: str) -> list[str]:
     if not isinstance(statement, Mapping):
         return ["statement: not an object"]
     problems = []
-    if statement.get("_type") != STATEMENT_TYPE:
-        problems.append(f"_type {statement.get('_type')!r} is not {STATEMENT_TYPE}")
+    if statement.get("_type") not in ACCEPTED_STATEMENT_TYPES:
+        problems.append(f"_type {statement.get('_type')!r} is not an in-toto Statement")
     if statement.get("predicateType") != PREDICATE_TYPE:
         problems.append(f"predicateType {statement.get('predicateType')!r} is not SLSA v1")
     return (

@@ -5,7 +5,8 @@ digest, and its platform manifests) and ``build-metadata.json`` and SBOMs beside
 service (docs/ci-cd.md, "Signing and provenance"):
 
 1. ``cosign sign --recursive`` of the index by digest: the index and each platform manifest;
-2. ``cosign attest --type slsaprovenance1`` on the index: the SLSA v1 provenance that
+2. ``cosign attest --type https://slsa.dev/provenance/v1`` on the index: the SLSA v1
+   provenance that
    ``security.provenance`` generates from the build's records;
 3. ``cosign attest --type spdxjson`` on each platform manifest: the SBOM syft made of it;
 4. verification, in the same run: ``cosign verify`` of every digest (the payload must name
@@ -324,7 +325,9 @@ def _targets(
         write_json_atomic(predicate_file, statement["predicate"])
         record["provenance"] = str(statement_file.relative_to(report_dir))
         index_attestations.append(
-            Attestation("provenance", "slsaprovenance1", predicate_file, statement["predicate"])
+            Attestation(
+                "provenance", cosign.SLSA_PROVENANCE_V1, predicate_file, statement["predicate"]
+            )
         )
     targets = [
         Target(

@@ -31,10 +31,13 @@ INSTALL_HINT = (
     "build it from the Go module proxy: bash scripts/ci/install-go-tools.sh cosign "
     "(go install github.com/sigstore/cosign/v2/cmd/cosign@v<version>)"
 )
-# cosign's --type names for the predicates the sign session attaches, and the predicate type
-# URI each becomes in the in-toto statement.
+SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
+# cosign's --type for the predicates the sign session attaches, and the predicate type URI
+# each becomes in the in-toto statement. The provenance goes by its URI, which cosign attaches
+# byte for byte: its `slsaprovenance1` name parses the predicate into a Go struct and writes
+# `invocationID` back where SLSA v1 says `invocationId` (seen with cosign 2.6.5).
 PREDICATE_TYPES: Mapping[str, str] = {
-    "slsaprovenance1": "https://slsa.dev/provenance/v1",
+    SLSA_PROVENANCE_V1: SLSA_PROVENANCE_V1,
     "spdxjson": "https://spdx.dev/Document",
 }
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"

@@ -164,6 +164,13 @@ def test_a_missing_required_field_is_a_problem(path: tuple[str, ...], expected: 
     assert any(expected in problem for problem in problems), problems
 
 
+def test_cosigns_statement_v0_1_wrapper_is_accepted() -> None:
+    # cosign 2.x wraps an attested predicate in an in-toto Statement v0.1 (same fields).
+    statement = dict(provenance.provenance_statement(_context()))
+    statement["_type"] = "https://in-toto.io/Statement/v0.1"
+    assert provenance.provenance_problems(statement, _context().digest) == []
+
+
 INVALID = [
     (("predicate", "buildDefinition", "buildType"), "release build", "buildType"),
     (("predicate", "buildDefinition", "externalParameters"), {}, "externalParameters"),
@@ -175,7 +182,8 @@ INVALID = [
     (("subject",), [{"name": "x", "digest": {"sha256": "abc"}}], "64 hex"),
     (("subject",), [{"name": "x", "digest": {"sha512": "a" * 128}}], "64 hex"),
     (("predicateType",), "https://slsa.dev/provenance/v0.2", "SLSA v1"),
-    (("_type",), "https://in-toto.io/Statement/v0.1", "_type"),
+    (("_type",), "https://in-toto.io/Statement/v0.2", "_type"),
+    (("_type",), "https://example.org/Statement", "_type"),
     (("predicate",), [], "not an object"),
 ]
 

@@ -106,7 +106,7 @@ def test_an_attestation_with_another_predicate_fails() -> None:
 
 def test_a_provenance_must_also_be_complete() -> None:
     incomplete = {"buildDefinition": {}}
-    attestation = sign.Attestation("provenance", "slsaprovenance1", Path("p"), incomplete)
+    attestation = sign.Attestation("provenance", cosign.SLSA_PROVENANCE_V1, Path("p"), incomplete)
     statement = _statement(predicate=incomplete, predicate_type="https://slsa.dev/provenance/v1")
     outcome = sign.attestation_outcome(_target(attestation), attestation, [statement])
     assert outcome.status is Status.FAIL

@@ -1,8 +1,9 @@
 """The cosign wrapper: argument lists for each mode (pure), and parsing what cosign prints.
 
 ``data/cosign_*`` hold real cosign 2.6.5 output recorded against a local registry
-(key pair, no transparency log); the keyless sample's optional section is shaped as cosign
-prints it for a Fulcio certificate.
+(key pair, no transparency log; the attestation is an SLSA v1 provenance this project
+generated, attached by its type URI); the keyless sample's optional section is shaped as
+cosign prints it for a Fulcio certificate.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vibevoice_ci.errors import ToolFailedError, ToolMissingError
+from vibevoice_ci.security import provenance
 from vibevoice_ci.tools import cosign
 
 DATA = Path(__file__).with_name("data")
@@ -65,10 +67,10 @@ def test_only_digests_are_signed_or_verified(reference: str) -> None:
 
 def test_attest_replaces_an_earlier_attestation_of_its_type() -> None:
     args = cosign.attest_argv(
-        "cosign", LOCAL, PAIR, predicate=Path("p.json"), predicate_type="slsaprovenance1"
+        "cosign", LOCAL, PAIR, predicate=Path("p.json"), predicate_type=cosign.SLSA_PROVENANCE_V1
     )
     assert args[:4] == ["cosign", "attest", "--yes", "--replace"]
-    assert _value(args, "--type") == "slsaprovenance1"
+    assert _value(args, "--type") == "https://slsa.dev/provenance/v1"
     assert _value(args, "--predicate") == "p.json"
     assert _value(args, "--key") == "/k/cosign.key"
     assert "--tlog-upload=false" in args
@@ -213,6 +215,9 @@ def test_parse_verified_attestations_of_a_real_run() -> None:
         assert statement.predicate_type == "https://slsa.dev/provenance/v1"
         assert all(d.startswith("sha256:") and len(d) == 71 for d in statement.subject_digests)
         assert "buildDefinition" in statement.predicate
+        # Attached by its URI, the provenance comes back exactly as generated: complete.
+        (subject,) = statement.subject_digests
+        assert provenance.provenance_problems(statement.raw, subject) == []
 
 
 @settings(max_examples=150, deadline=None)
