@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.config import PipelineConfig
+from vibevoice_ci.config import PipelineConfig, RunEnvironment
 from vibevoice_ci.errors import CheckFailedError, PipelineError, UsageError
 from vibevoice_ci.report import (
     Outcome,
@@ -222,7 +222,28 @@ def run_sign(config: PipelineConfig, options: SignOptions) -> list[Outcome]:
     return run.outcomes
 
 
+def option_problems(options: SignOptions, env: RunEnvironment) -> list[str]:
+    """Why ``options`` cannot run in ``env`` (pure); empty when they can."""
+    problems = []
+    if options.keyless:
+        if options.key is not None:
+            problems.append("--keyless and --key exclude each other")
+        if not env.github_repository:
+            problems.append("--keyless needs $GITHUB_REPOSITORY (the identity to verify)")
+        if not options.verify_only and not env.oidc_available:
+            problems.append(
+                "--keyless signs with the workflow's OIDC token: the job needs "
+                "`permissions: id-token: write` ($ACTIONS_ID_TOKEN_REQUEST_URL is not set)"
+            )
+    elif options.verify_only and options.key is None:
+        problems.append("--verify-only needs --key (its .pub beside it) or --keyless")
+    return problems
+
+
 def _run(config: PipelineConfig, options: SignOptions, run: _Run, report_dir: Path) -> None:
+    problems = option_problems(options, config.env)
+    if problems:
+        raise UsageError("; ".join(problems))
     release_dir = options.release_file.parent
     images = release_images(read_json(options.release_file, "release file"))
     records = read_json(release_dir / "build-metadata.json", "build metadata")
@@ -245,16 +266,7 @@ def _signing_mode(
     config: PipelineConfig, options: SignOptions, binary: str, report_dir: Path, run: _Run
 ) -> Iterator[cosign.SigningMode]:
     if options.keyless:
-        if options.key is not None:
-            raise UsageError("--keyless and --key exclude each other")
-        repository = config.env.github_repository
-        if not repository:
-            raise UsageError("--keyless needs $GITHUB_REPOSITORY (the identity to verify)")
-        if not options.verify_only and not config.env.oidc_available:
-            raise UsageError(
-                "--keyless signs with the workflow's OIDC token: the job needs "
-                "`permissions: id-token: write` ($ACTIONS_ID_TOKEN_REQUEST_URL is not set)"
-            )
+        repository = config.env.github_repository or ""
         mode = cosign.Keyless(
             config.sign.identity_for(repository), config.sign.certificate_oidc_issuer
         )
@@ -270,8 +282,6 @@ def _signing_mode(
         _publish_public_key(pair, report_dir, run, f"the key {options.key}")
         yield pair
         return
-    if options.verify_only:
-        raise UsageError("--verify-only needs --key (its .pub beside it) or --keyless")
     with tempfile.TemporaryDirectory(prefix="vibevoice-cosign-") as scratch:
         pair = cosign.generate_key_pair(
             binary, Path(scratch) / "cosign", password=config.env.cosign_password

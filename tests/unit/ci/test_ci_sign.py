@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from vibevoice_ci.config import SignConfig, parse_config, run_environment
+from vibevoice_ci.config import RunEnvironment, SignConfig, parse_config, run_environment
 from vibevoice_ci.errors import ConfigError, ToolFailedError, UsageError
 from vibevoice_ci.report import Status
 from vibevoice_ci.security import provenance, sign
@@ -213,3 +213,53 @@ def test_the_repository_config_pins_cosign_and_names_github_as_issuer(repo_root:
         ".github/workflows/ci-provenance.yml"
     )
     assert (repo_root / ".github" / "workflows" / "ci-provenance.yml").is_file()
+
+
+GITHUB = RunEnvironment(github_repository="o/r", oidc_available=True)
+
+
+@pytest.mark.parametrize(
+    ("options", "env", "expected"),
+    [
+        (sign.SignOptions(Path("r"), keyless=True), GITHUB, []),
+        (sign.SignOptions(Path("r"), keyless=True, verify_only=True), GITHUB, []),
+        (sign.SignOptions(Path("r")), RunEnvironment(), []),
+        (sign.SignOptions(Path("r"), key=Path("k.key")), RunEnvironment(), []),
+        (sign.SignOptions(Path("r"), key=Path("k"), verify_only=True), RunEnvironment(), []),
+        (
+            sign.SignOptions(Path("r"), keyless=True),
+            RunEnvironment(github_repository="o/r"),
+            ["id-token: write"],
+        ),
+        (
+            sign.SignOptions(Path("r"), keyless=True),
+            RunEnvironment(),
+            ["GITHUB_REPOSITORY", "id-token"],
+        ),
+        (
+            sign.SignOptions(Path("r"), keyless=True, verify_only=True),
+            RunEnvironment(),
+            ["GITHUB_REPOSITORY"],
+        ),
+        (sign.SignOptions(Path("r"), keyless=True, key=Path("k")), GITHUB, ["exclude"]),
+        (sign.SignOptions(Path("r"), verify_only=True), RunEnvironment(), ["--verify-only"]),
+    ],
+)
+def test_option_problems(
+    options: sign.SignOptions, env: RunEnvironment, expected: list[str]
+) -> None:
+    problems = sign.option_problems(options, env)
+    assert len(problems) == len(expected)
+    assert all(word in problem for word, problem in zip(expected, problems, strict=True))
+
+
+def test_bad_options_fail_before_any_file_or_tool_is_touched(
+    make_config: Any, tmp_path: Path
+) -> None:
+    config = make_config()
+    with pytest.raises(UsageError, match="id-token"):
+        sign.run_sign(config, sign.SignOptions(tmp_path / "absent.json", keyless=True))
+    with pytest.raises(UsageError, match=r"absent\.json not found"):
+        sign.run_sign(config, sign.SignOptions(tmp_path / "absent.json"))
+    report = (config.report_dir("sign") / "sign.json").read_text(encoding="utf-8")
+    assert '"status": "fail"' in report
