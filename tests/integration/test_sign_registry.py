@@ -315,3 +315,17 @@ def test_a_signed_attestation_moved_from_another_image_fails_verification(
     assert provenance_check["status"] == "fail"
     # Whichever notices first, cosign or the session's subject check, names the mismatch.
     assert "subject" in provenance_check["detail"] or "digest" in provenance_check["detail"]
+
+
+def test_the_release_build_pins_a_base_given_by_tag_to_its_digest(
+    registry: str, tmp_path: Path
+) -> None:
+    # What lets the provenance name the base image: a base chosen by tag (the official
+    # default on GitHub, or $VIBEVOICE_BASE_IMAGE) is built from, and recorded, by digest.
+    from vibevoice_ci.release import base
+
+    repository = f"{registry}/vibevoice/base-by-tag"
+    index, _ = _push_index(repository, "bookworm", tmp_path)
+    pinned = base.pin_by_digest(f"{repository}:bookworm", RetryLog())
+    assert pinned == f"{repository}@{index}"
+    assert base.pin_by_digest(pinned, RetryLog()) == pinned
