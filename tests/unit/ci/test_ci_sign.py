@@ -263,3 +263,35 @@ def test_bad_options_fail_before_any_file_or_tool_is_touched(
         sign.run_sign(config, sign.SignOptions(tmp_path / "absent.json"))
     report = (config.report_dir("sign") / "sign.json").read_text(encoding="utf-8")
     assert '"status": "fail"' in report
+
+
+def test_what_cannot_be_attested_is_a_failed_check_and_the_rest_still_runs(
+    make_config: Any, tmp_path: Path
+) -> None:
+    # A base image recorded by tag cannot be named in a provenance; a missing SBOM file
+    # cannot be attested: both are failed checks, the signatures are still made and checked.
+    from test_ci_provenance import metadata_records, release_image
+
+    config = make_config()
+    records = metadata_records()
+    for record in records:
+        record["base_image"] = "python:3.11.14-slim-bookworm"
+    release_dir = tmp_path / "build"
+    (release_dir / "sbom").mkdir(parents=True)
+    (release_dir / "sbom" / "tts-linux-arm64.spdx.json").write_text('{"spdxVersion": "SPDX-2.3"}')
+    run = sign._Run(mode="key")
+    targets = sign._targets(
+        config, release_image(), records, release_dir, config.report_dir("sign"), run
+    )
+    assert [(o.name, o.status) for o in run.outcomes] == [
+        ("tts provenance", Status.FAIL),
+        ("tts linux/amd64 sbom", Status.FAIL),
+    ]
+    assert "not pinned by digest" in run.outcomes[0].detail
+    assert "not found" in run.outcomes[1].detail
+    assert [(t.label, [a.kind for a in t.attestations]) for t in targets] == [
+        ("tts", []),
+        ("tts linux/amd64", []),
+        ("tts linux/arm64", ["sbom"]),
+    ]
+    assert [t.is_index for t in targets] == [True, False, False]
