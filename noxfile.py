@@ -144,5 +144,12 @@ def helm(session: nox.Session) -> None:
     session.run("python", "-m", "vibevoice_ci", "helm", *session.posargs)
 
 
+@nox.session(tags=["report"], default=False)
+def report(session: nox.Session) -> None:
+    """One page of every session's report: reports/index.html and summary.md (local-only)."""
+    install(session, "ci")
+    session.run("python", "-m", "vibevoice_ci", "report", *session.posargs)
+
+
 if __name__ == "__main__":
     nox.main()

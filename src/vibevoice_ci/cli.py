@@ -139,6 +139,18 @@ def parser() -> argparse.ArgumentParser:
         help="run only this level (repeatable; default: [tool.vibevoice-ci.helm].levels); "
         "static always runs, a level not run is reported unknown",
     )
+    report_cmd = commands.add_parser(
+        "report",
+        help="one page and one summary of every session's report: reports/index.html, "
+        "reports/summary.md (nox -s report)",
+    )
+    report_cmd.add_argument(
+        "--browser",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="check the page in headless Chromium and save reports/index.png (default: yes; "
+        "without Chromium the check is reported as not run)",
+    )
     return root
 
 
@@ -215,6 +227,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from vibevoice_ci.helm.session import run_helm
 
         run_helm(config, levels=args.level)
+        return EXIT_OK
+    if args.command == "report":
+        from vibevoice_ci.overview.session import run_report
+
+        run_report(config, browser=args.browser)
         return EXIT_OK
     raise AssertionError(args.command)  # argparse only accepts the commands above
 
