@@ -151,5 +151,15 @@ def report(session: nox.Session) -> None:
     session.run("python", "-m", "vibevoice_ci", "report", *session.posargs)
 
 
+@nox.session(tags=["report"], default=False)
+def notify(session: nox.Session) -> None:
+    """Notify from the reports: -- failure | security | perf (webhook, PR comment, issue)."""
+    events = ("failure", "security", "perf")
+    if not session.posargs or session.posargs[0] not in events:
+        session.error(f"usage: nox -s notify -- {{{'|'.join(events)}}} [--dry-run]")
+    install(session, "ci")
+    session.run("python", "-m", "vibevoice_ci", "notify", *session.posargs)
+
+
 if __name__ == "__main__":
     nox.main()

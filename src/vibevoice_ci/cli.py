@@ -151,6 +151,21 @@ def parser() -> argparse.ArgumentParser:
         help="check the page in headless Chromium and save reports/index.png (default: yes; "
         "without Chromium the check is reported as not run)",
     )
+    notify_cmd = commands.add_parser(
+        "notify",
+        help="send the notifications an event calls for, from the reports (nox -s notify)",
+    )
+    notify_cmd.add_argument(
+        "event",
+        choices=("failure", "security", "perf"),
+        help="failure: webhook on main, PR comment on a PR; security: webhook on any CRITICAL "
+        "finding (trivy, audit); perf: an issue per regression, PR comment with the summary",
+    )
+    notify_cmd.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the messages instead of sending them",
+    )
     return root
 
 
@@ -232,6 +247,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from vibevoice_ci.overview.session import run_report
 
         run_report(config, browser=args.browser)
+        return EXIT_OK
+    if args.command == "notify":
+        from vibevoice_ci.notify.session import run_notify
+
+        run = run_notify(config, args.event, dry_run=args.dry_run)
+        if args.dry_run:
+            for what, text in run.messages.items():
+                print(f"--- {what} ---\n{text}")
         return EXIT_OK
     raise AssertionError(args.command)  # argparse only accepts the commands above
 
