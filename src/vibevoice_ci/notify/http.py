@@ -100,7 +100,7 @@ def request_json(
         # The scheme was checked above (https, or http to loopback): S310's concern.
         request = urllib.request.Request(url, data=data, method=method, headers=all_headers)  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:  # noqa: S310
+            with _opener(url).open(request, timeout=TIMEOUT_SECONDS) as answer:
                 return Response(answer.status, _parse(answer.read()), dict(answer.headers))
         except urllib.error.HTTPError as exc:
             detail = _error_detail(exc)
@@ -115,6 +115,13 @@ def request_json(
         return status is None or is_transient_status(status)
 
     return with_retries(what, once, log=log or RetryLog(), policy=POLICY, transient=transient)
+
+
+def _opener(url: str) -> urllib.request.OpenerDirector:
+    """A loopback address is reached directly, never through a configured proxy."""
+    if urlsplit(url).hostname in LOOPBACK_HOSTS:
+        return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    return urllib.request.build_opener()
 
 
 def _parse(body: bytes) -> Any:

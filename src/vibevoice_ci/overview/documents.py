@@ -121,7 +121,11 @@ def verdict_from_document(document: Any, source: str) -> Verdict:
             if isinstance(level, dict):
                 prefix = str(level.get("level", ""))
                 checks += tuple(
-                    Outcome(f"{prefix}: {c.name}" if prefix else c.name, c.status, c.detail)
+                    Outcome(
+                        f"{prefix}: {c.name}" if prefix and c.name != prefix else c.name,
+                        c.status,
+                        c.detail,
+                    )
                     for c in _checks(level.get("checks"))
                 )
     return Verdict(
@@ -308,7 +312,9 @@ def _reason(status: Status, checks: Sequence[Outcome], document: Mapping[str, An
         return f"{len(checks)} checks passed" if checks else "passed"
     wrong = [c for c in checks if c.status is not Status.PASS]
     if wrong:
-        shown = "; ".join(f"{c.name}: {c.detail}" if c.detail else c.name for c in wrong[:5])
+        shown = "; ".join(
+            f"{c.name}: {_short(c.detail)}" if c.detail else c.name for c in wrong[:5]
+        )
         more = f" (and {len(wrong) - 5} more)" if len(wrong) > 5 else ""
         return f"{status.value}: {shown}{more}"
     notes = document.get("notes")
@@ -324,6 +330,11 @@ def _first(case: ET.Element) -> str:
         problem = case.find("error")
     text = "" if problem is None else (problem.get("message") or problem.text or "").strip()
     return text.splitlines()[0] if text else ""
+
+
+def _short(text: str, limit: int = 160) -> str:
+    """A check's detail as a reason shows it (the page's check table shows it whole)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _text(value: Any) -> str | None:

@@ -45,7 +45,7 @@ def dump_dom_argv(base: Sequence[str], url: str) -> list[str]:
 
 
 def screenshot_argv(
-    base: Sequence[str], url: str, target: Path, *, width: int = 1280, height: int = 1600
+    base: Sequence[str], url: str, target: Path, *, width: int = 1280, height: int = 2400
 ) -> list[str]:
     return [*base, f"--screenshot={target}", f"--window-size={width},{height}", url]
 
