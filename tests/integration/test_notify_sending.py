@@ -19,7 +19,7 @@ from vibevoice_ci.report import Outcome, Status, render_summary
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "ghs_TOKENVALUE1234567890secret"
+TOKEN = "ghs_TOKENVALUE1234567890secret"  # noqa: S105 (a test value)
 HOOK_PATH = "/services/T000/B000/HOOKSECRETxyz987"
 SHA = "0123456789abcdef0123456789abcdef01234567"
 JUNIT_FAIL = (
@@ -145,7 +145,8 @@ def assert_no_secret(result: subprocess.CompletedProcess[str], reports: Path) ->
             if path.is_file():
                 shown += path.read_text(encoding="utf-8")
     assert TOKEN not in shown
-    assert HOOK_PATH not in shown and "HOOKSECRETxyz987" not in shown
+    assert HOOK_PATH not in shown
+    assert "HOOKSECRETxyz987" not in shown
 
 
 def test_a_failure_on_main_posts_the_failed_sessions_to_the_webhook(
@@ -183,7 +184,8 @@ def test_a_pr_failure_comment_is_updated_in_place_not_repeated(
     env = github_env(base, GITHUB_REF="refs/pull/7/merge")
     first = notify(reports, "failure", env)
     assert first.returncode == 0, first.stderr
-    assert "webhook" in first.stderr and "not main" in first.stderr
+    assert "webhook" in first.stderr
+    assert "not main" in first.stderr
     assert state.webhook_posts() == []
     assert len(state.comments[7]) == 2
     body = state.comments[7][1]["body"]
@@ -307,7 +309,8 @@ def test_a_failing_webhook_fails_the_session_without_showing_the_secret(
     result = notify(reports, "failure", github_env(base, GITHUB_REF="refs/heads/main"))
     assert result.returncode == 1
     assert len(state.webhook_posts()) == 3  # retried: 503 is transient
-    assert "POST http://127.0.0.1:" in result.stderr and "/*** failed 3 times" in result.stderr
+    assert "POST http://127.0.0.1:" in result.stderr
+    assert "/*** failed 3 times" in result.stderr
     assert_no_secret(result, reports)
 
 
@@ -316,7 +319,7 @@ def test_a_rejected_token_fails_without_showing_it(
 ) -> None:
     base, state = stand_in
     reports = write_reports(tmp_path)
-    env = github_env(base, GITHUB_REF="refs/pull/7/merge", GITHUB_TOKEN="ghs_WRONGtoken999")
+    env = github_env(base, GITHUB_REF="refs/pull/7/merge", GITHUB_TOKEN="ghs_WRONGtoken999")  # noqa: S106
     result = notify(reports, "failure", env)
     assert result.returncode == 1
     assert "HTTP 401: Bad credentials" in result.stderr
@@ -326,7 +329,7 @@ def test_a_rejected_token_fails_without_showing_it(
 
 def test_a_plain_http_webhook_elsewhere_is_refused_before_sending(tmp_path: Path) -> None:
     reports = write_reports(tmp_path)
-    secret_url = "http://hooks.example.invalid/services/SECRETPATH"
+    secret_url = "http://hooks.example.invalid/services/SECRETPATH"  # noqa: S105
     env = {"SLACK_WEBHOOK_URL": secret_url, "GITHUB_REF": "refs/heads/main"}
     result = notify(reports, "failure", env)
     assert result.returncode == 1

@@ -66,12 +66,15 @@ def test_report_text_is_escaped_and_nothing_loads_from_elsewhere(overview: Overv
     # The page has no script at all, so a reason or check name can never become one.
     assert "<script" not in page
     assert "</td></td>" not in page
-    assert "http://" not in page and "https://" not in page
-    assert page.count("<style>") == 1 and "<link" not in page
+    assert "http://" not in page
+    assert "https://" not in page
+    assert page.count("<style>") == 1
+    assert "<link" not in page
     for session in overview.sessions:
         assert escape(session.verdict.reason) in page
         for check in session.verdict.checks:
-            assert escape(check.name) in page and escape(check.detail) in page
+            assert escape(check.name) in page
+            assert escape(check.detail) in page
 
 
 @settings(max_examples=100)
@@ -105,7 +108,8 @@ def test_any_json_document_gives_a_verdict_and_never_a_false_pass(document: obje
     verdict = docs.verdict_from_document(document, "x/x.json")
     assert isinstance(verdict.status, Status)
     if verdict.status is Status.PASS:
-        assert isinstance(document, dict) and document.get("status") == "pass"
+        assert isinstance(document, dict)
+        assert document.get("status") == "pass"
     if not (isinstance(document, dict) and document.get("status") in ("pass", "fail", "unknown")):
         assert verdict.status is Status.UNKNOWN
         assert "x/x.json" in verdict.reason
@@ -375,8 +379,10 @@ def test_page_problems_name_each_disagreement() -> None:
 
 def test_chromium_arguments() -> None:
     base = base_argv("/usr/bin/chromium", Path("/tmp/p"), as_root=True)
-    assert "--no-sandbox" in base and "--headless" in base
+    assert "--no-sandbox" in base
+    assert "--headless" in base
     assert "--disable-background-networking" in base
     assert "--no-sandbox" not in base_argv("c", Path("/p"), as_root=False)
     argv = screenshot_argv(base, "file:///r/index.html", Path("/r/index.png"))
-    assert argv[-1] == "file:///r/index.html" and "--screenshot=/r/index.png" in argv
+    assert argv[-1] == "file:///r/index.html"
+    assert "--screenshot=/r/index.png" in argv
