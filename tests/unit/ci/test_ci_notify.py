@@ -74,7 +74,7 @@ def test_without_reports_or_jobs_the_message_says_where_to_look() -> None:
     assert "unknown ref" in text
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(
     names=st.lists(st.from_regex(r"[a-z]{1,8}", fullmatch=True), unique=True, max_size=5),
     statuses=st.lists(st.sampled_from(list(Status)), min_size=5, max_size=5),
@@ -146,7 +146,7 @@ def _verdict(*metrics: str, regression: bool = True) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(
     metrics=st.lists(
         st.sampled_from(["TTFA mean", "TTFA p50", "end-to-end p95"]),
@@ -282,7 +282,7 @@ def test_bad_needs_are_a_config_error(text: str) -> None:
         parse_needs(text)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(value=st.text(min_size=6, max_size=40).filter(lambda v: v.strip() == v), noise=texts)
 def test_redaction_removes_every_secret_value(value: str, noise: str) -> None:
     text = f"{noise} POST {value} failed: {value}{noise}"

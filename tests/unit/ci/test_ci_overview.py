@@ -50,7 +50,7 @@ def overviews(draw: st.DrawFn) -> Overview:
     return Overview(tuple(found), "2026-11-30T12:00:00Z", draw(st.none() | st.just("a" * 40)))
 
 
-@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(overview=overviews())
 def test_every_sessions_outcome_is_on_the_page_as_the_data_says(overview: Overview) -> None:
     page = render_html(overview)
@@ -59,7 +59,7 @@ def test_every_sessions_outcome_is_on_the_page_as_the_data_says(overview: Overvi
     assert page_problems({s.name: s.status.value for s in overview.sessions}, shown) == []
 
 
-@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(overview=overviews())
 def test_report_text_is_escaped_and_nothing_loads_from_elsewhere(overview: Overview) -> None:
     page = render_html(overview)
@@ -77,7 +77,7 @@ def test_report_text_is_escaped_and_nothing_loads_from_elsewhere(overview: Overv
             assert escape(check.detail) in page
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(overview=overviews())
 def test_markdown_has_one_row_per_session_with_its_outcome(overview: Overview) -> None:
     markdown = render_markdown(overview)
@@ -96,7 +96,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(
     document=json_values
     | st.fixed_dictionaries(
@@ -115,7 +115,7 @@ def test_any_json_document_gives_a_verdict_and_never_a_false_pass(document: obje
         assert "x/x.json" in verdict.reason
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(
     outcomes=st.lists(
         st.builds(Outcome, texts.filter(lambda t: t.strip()), statuses, texts), max_size=5
@@ -331,7 +331,7 @@ def test_the_page_shows_the_perf_chart_by_relative_link() -> None:
     assert '<img class="chart" src="perf/trend.png"' in page
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(
     summary=st.fixed_dictionaries({s: st.integers(0, 5) for s in docs.SEVERITIES}),
     listed=st.lists(st.sampled_from(["CRITICAL", "high", "low"]), max_size=4),
