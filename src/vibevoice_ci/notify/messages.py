@@ -244,8 +244,9 @@ def _finding(f: Finding) -> str:
     return f"{f.id}: {f.package}{version}{fixed}{target}"
 
 
-def _one_line(session: SessionReport) -> str:
-    return _clip(session.verdict.reason.replace("\n", " "), 300)
+def _one_line(session: SessionReport, limit: int = 300) -> str:
+    text = session.verdict.reason.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _number(value: Any) -> str:

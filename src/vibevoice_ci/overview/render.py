@@ -12,7 +12,7 @@ from html import escape
 from urllib.parse import quote
 
 from vibevoice_ci.overview.model import ARTIFACT_KINDS, Overview, SessionReport
-from vibevoice_ci.report import Status
+from vibevoice_ci.report import Outcome, Status
 
 _LABEL = {Status.PASS: "pass", Status.FAIL: "fail", Status.UNKNOWN: "unknown"}
 _CSS = """
@@ -70,6 +70,15 @@ def render_html(overview: Overview) -> str:
     ]
     if not overview.sessions:
         parts.append('<p id="empty">No session has written a report folder yet.</p>')
+    charts = [s for s in overview.sessions if s.chart]
+    if charts:
+        parts.append('<h2 id="trends">Trends</h2>')
+        parts += [
+            f'<figure><img class="chart" src="{_href(s.chart or "")}" '
+            f'alt="{escape(s.name)} trend chart"><figcaption>{escape(s.name)}: '
+            f"<code>{escape(s.chart or '')}</code></figcaption></figure>"
+            for s in charts
+        ]
     for session in overview.sessions:
         parts += _details(session)
     parts += ["</body>", "</html>"]
@@ -109,23 +118,13 @@ def _details(session: SessionReport) -> list[str]:
         f'<section id="session-{escape(_anchor(session.name))}">',
         f'<h2>{escape(session.name)} <span class="status status-{status}">{status}</span></h2>',
     ]
-    if session.chart:
-        parts.append(
-            f'<p><img class="chart" src="{_href(session.chart)}" '
-            f'alt="{escape(session.name)} trend chart"></p>'
-        )
-    if session.verdict.checks:
-        parts += [
-            "<table><thead><tr><th>check</th><th>outcome</th><th>detail</th></tr></thead>",
-            "<tbody>",
-        ]
-        for check in session.verdict.checks:
-            label = _LABEL[check.status]
-            parts.append(
-                f'<tr><td>{escape(check.name)}</td><td><span class="status status-{label}">'
-                f"{label}</span></td><td>{escape(check.detail)}</td></tr>"
-            )
-        parts += ["</tbody></table>"]
+    wrong = [c for c in session.verdict.checks if c.status is not Status.PASS]
+    passed = [c for c in session.verdict.checks if c.status is Status.PASS]
+    if wrong:
+        parts += _check_table(wrong)
+    if passed:
+        parts.append(f"<details><summary>{len(passed)} checks passed</summary>")
+        parts += [*_check_table(passed), "</details>"]
     others = [a for kind in ("log", "data") for a in session.artifacts_of(kind)]
     if others:
         parts.append('<p class="muted">Also: ')
@@ -135,6 +134,21 @@ def _details(session: SessionReport) -> list[str]:
         parts.append("</p>")
     parts.append("</section>")
     return parts
+
+
+def _check_table(checks: list[Outcome]) -> list[str]:
+    rows = []
+    for check in checks:
+        label = _LABEL[check.status]
+        rows.append(
+            f'<tr><td>{escape(check.name)}</td><td><span class="status status-{label}">'
+            f"{label}</span></td><td>{escape(check.detail)}</td></tr>"
+        )
+    return [
+        "<table><thead><tr><th>check</th><th>outcome</th><th>detail</th></tr></thead><tbody>",
+        *rows,
+        "</tbody></table>",
+    ]
 
 
 def render_markdown(overview: Overview) -> str:
