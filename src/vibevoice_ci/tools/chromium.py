@@ -4,11 +4,13 @@ screenshot of it. Used by the report session to check the page it rendered."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 
+from vibevoice_ci.errors import ToolMissingError
 from vibevoice_ci.tools._exec import find_tool, run_tool
 
 INSTALL_HINT = "install it with: apt-get install chromium (Debian's package)"
@@ -26,8 +28,20 @@ QUIET_FLAGS = (
 TIMEOUT_SECONDS = 120.0
 
 
+# Debian's name first; GitHub's Ubuntu runners ship Google Chrome under its own names.
+NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
 def chromium() -> str:
-    return find_tool("chromium", INSTALL_HINT, env_override="VIBEVOICE_CHROMIUM")
+    """The browser binary: ``$VIBEVOICE_CHROMIUM``, else the first of :data:`NAMES` on PATH."""
+    try:
+        return find_tool(NAMES[0], INSTALL_HINT, env_override="VIBEVOICE_CHROMIUM")
+    except ToolMissingError as missing:
+        for name in NAMES[1:]:
+            found = shutil.which(name)
+            if found is not None:
+                return found
+        raise missing from None
 
 
 def base_argv(binary: str, profile: Path, *, as_root: bool) -> list[str]:

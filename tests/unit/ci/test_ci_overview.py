@@ -386,3 +386,23 @@ def test_chromium_arguments() -> None:
     argv = screenshot_argv(base, "file:///r/index.html", Path("/r/index.png"))
     assert argv[-1] == "file:///r/index.html"
     assert "--screenshot=/r/index.png" in argv
+
+
+def test_chromium_is_found_by_its_debian_or_google_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vibevoice_ci.errors import ToolMissingError
+    from vibevoice_ci.tools import chromium
+
+    monkeypatch.delenv("VIBEVOICE_CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolMissingError, match="apt-get install chromium"):
+        chromium.chromium()
+    browser = tmp_path / "google-chrome"
+    browser.write_text("#!/bin/sh\n", encoding="utf-8")
+    browser.chmod(0o755)
+    assert chromium.chromium() == str(browser)
+    debian = tmp_path / "chromium"
+    debian.write_text("#!/bin/sh\n", encoding="utf-8")
+    debian.chmod(0o755)
+    assert chromium.chromium() == str(debian)
