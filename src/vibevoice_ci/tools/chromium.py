@@ -3,7 +3,6 @@ screenshot of it. Used by the report session to check the page it rendered."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -44,14 +43,11 @@ def chromium() -> str:
         raise missing from None
 
 
-def base_argv(binary: str, profile: Path, *, as_root: bool) -> list[str]:
-    """The flags of every run (pure); Chromium's sandbox refuses to run as root."""
-    return [
-        binary,
-        *QUIET_FLAGS,
-        *(["--no-sandbox"] if as_root else []),
-        f"--user-data-dir={profile}",
-    ]
+def base_argv(binary: str, profile: Path) -> list[str]:
+    """The flags of every run (pure). No sandbox: Chromium refuses it as root (this machine
+    and .ci/run), and Ubuntu 24.04 runners block the user namespaces it needs; what it opens
+    is only the static, script-free page the report session wrote."""
+    return [binary, *QUIET_FLAGS, "--no-sandbox", f"--user-data-dir={profile}"]
 
 
 def dump_dom_argv(base: Sequence[str], url: str) -> list[str]:
@@ -67,7 +63,7 @@ def screenshot_argv(
 def dump_dom(page: Path) -> str:
     """The DOM of ``page`` after Chromium loaded it (its serialised HTML)."""
     with tempfile.TemporaryDirectory(prefix="vibevoice-chromium-") as profile:
-        base = base_argv(chromium(), Path(profile), as_root=os.geteuid() == 0)
+        base = base_argv(chromium(), Path(profile))
         result = run_tool(dump_dom_argv(base, page.resolve().as_uri()), timeout=TIMEOUT_SECONDS)
     return result.stdout
 
@@ -76,7 +72,7 @@ def screenshot(page: Path, target: Path) -> Path:
     """A PNG of ``page`` as Chromium shows it, written to ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="vibevoice-chromium-") as profile:
-        base = base_argv(chromium(), Path(profile), as_root=os.geteuid() == 0)
+        base = base_argv(chromium(), Path(profile))
         run_tool(
             screenshot_argv(base, page.resolve().as_uri(), target.resolve()),
             timeout=TIMEOUT_SECONDS,
