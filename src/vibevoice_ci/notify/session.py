@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from vibevoice_ci.config import PipelineConfig, Secret
-from vibevoice_ci.errors import CheckFailedError, PipelineError
+from vibevoice_ci.errors import CheckFailedError, PipelineError, UsageError
 from vibevoice_ci.notify import messages
 from vibevoice_ci.notify.github import GitHub
 from vibevoice_ci.notify.http import check_url, redact, request_json
@@ -92,7 +92,7 @@ def context_of(config: PipelineConfig) -> messages.RunContext:
 def run_notify(config: PipelineConfig, event: str, *, dry_run: bool = False) -> NotifyRun:
     """Send what ``event`` calls for, from the reports under reports/; write reports/notify/."""
     if event not in EVENTS:
-        raise PipelineError(f"unknown notify event {event!r} (choose from {', '.join(EVENTS)})")
+        raise UsageError(f"unknown notify event {event!r} (choose from {', '.join(EVENTS)})")
     overview = read_overview(config.reports_dir, checkout_commit=None, skip=(SESSION, "report"))
     context = context_of(config)
     run = NotifyRun(event, dry_run)

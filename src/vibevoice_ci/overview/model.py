@@ -58,10 +58,6 @@ class SessionReport:
     def status(self) -> Status:
         return self.verdict.status
 
-    @property
-    def folder(self) -> str:
-        return self.name
-
     def artifacts_of(self, kind: str) -> list[Artifact]:
         return [a for a in self.artifacts if a.kind == kind]
 

@@ -45,7 +45,10 @@ def read_overview(
         try:
             sessions.append(read_session(folder))
         except OSError as exc:
-            problems.append(f"{folder.name}: could not be read ({exc.strerror or exc})")
+            reason = f"{folder.name}/ could not be read ({exc.strerror or exc})"
+            problems.append(reason)
+            verdict = docs.Verdict(Status.UNKNOWN, reason, "")
+            sessions.append(SessionReport(session_name(folder.name), verdict, None, "", None))
     return Overview(tuple(sessions), now, checkout_commit, tuple(problems))
 
 

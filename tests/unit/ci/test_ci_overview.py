@@ -405,3 +405,21 @@ def test_chromium_is_found_by_its_debian_or_google_name(
     debian.write_text("#!/bin/sh\n", encoding="utf-8")
     debian.chmod(0o755)
     assert chromium.chromium() == str(debian)
+
+
+def test_a_folder_that_cannot_be_listed_is_an_unknown_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vibevoice_ci.overview import read
+
+    _folder(tmp_path, "audit", {"audit.json": '{"status": "pass"}'})
+
+    def refuse(folder: Path) -> list[str]:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(read, "_files", refuse)
+    overview = read_overview(tmp_path, checkout_commit=None)
+    (audit,) = overview.sessions
+    assert audit.status is Status.UNKNOWN
+    assert audit.verdict.reason == "audit/ could not be read (Permission denied)"
+    assert overview.problems == ("audit/ could not be read (Permission denied)",)
