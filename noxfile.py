@@ -144,5 +144,22 @@ def helm(session: nox.Session) -> None:
     session.run("python", "-m", "vibevoice_ci", "helm", *session.posargs)
 
 
+@nox.session(tags=["report"], default=False)
+def report(session: nox.Session) -> None:
+    """One page of every session's report: reports/index.html and summary.md (local-only)."""
+    install(session, "ci")
+    session.run("python", "-m", "vibevoice_ci", "report", *session.posargs)
+
+
+@nox.session(tags=["report"], default=False)
+def notify(session: nox.Session) -> None:
+    """Notify from the reports: -- failure | security | perf (webhook, PR comment, issue)."""
+    events = ("failure", "security", "perf")
+    if not session.posargs or session.posargs[0] not in events:
+        session.error(f"usage: nox -s notify -- {{{'|'.join(events)}}} [--dry-run]")
+    install(session, "ci")
+    session.run("python", "-m", "vibevoice_ci", "notify", *session.posargs)
+
+
 if __name__ == "__main__":
     nox.main()

@@ -139,6 +139,33 @@ def parser() -> argparse.ArgumentParser:
         help="run only this level (repeatable; default: [tool.vibevoice-ci.helm].levels); "
         "static always runs, a level not run is reported unknown",
     )
+    report_cmd = commands.add_parser(
+        "report",
+        help="one page and one summary of every session's report: reports/index.html, "
+        "reports/summary.md (nox -s report)",
+    )
+    report_cmd.add_argument(
+        "--browser",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="check the page in headless Chromium and save reports/index.png (default: yes; "
+        "without Chromium the check is reported as not run)",
+    )
+    notify_cmd = commands.add_parser(
+        "notify",
+        help="send the notifications an event calls for, from the reports (nox -s notify)",
+    )
+    notify_cmd.add_argument(
+        "event",
+        choices=("failure", "security", "perf"),
+        help="failure: webhook on main, PR comment on a PR; security: webhook on any CRITICAL "
+        "finding (trivy, audit); perf: an issue per regression, PR comment with the summary",
+    )
+    notify_cmd.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the messages instead of sending them",
+    )
     return root
 
 
@@ -215,6 +242,19 @@ def _dispatch(args: argparse.Namespace) -> int:
         from vibevoice_ci.helm.session import run_helm
 
         run_helm(config, levels=args.level)
+        return EXIT_OK
+    if args.command == "report":
+        from vibevoice_ci.overview.session import run_report
+
+        run_report(config, browser=args.browser)
+        return EXIT_OK
+    if args.command == "notify":
+        from vibevoice_ci.notify.session import run_notify
+
+        run = run_notify(config, args.event, dry_run=args.dry_run)
+        if args.dry_run:
+            for what, text in run.messages.items():
+                print(f"--- {what} ---\n{text}")
         return EXIT_OK
     raise AssertionError(args.command)  # argparse only accepts the commands above
 

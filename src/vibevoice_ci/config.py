@@ -7,6 +7,7 @@ files; ``load_config`` is the edge that reads the file.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import tomllib
@@ -105,7 +106,41 @@ class SpeechCheckConfig:
     unscored: Mapping[str, str]
 
 
+class Secret:
+    """A secret's value that never shows: ``repr``, ``str`` and f-strings print ``***``.
+
+    :meth:`reveal` is the one way to the value, used only where it is sent (a request's URL
+    or header)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return "***"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("a Secret is not pickled")
+
+
 SMOKE_MODES = ("auto", "docker", "local")
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+DEFAULT_GITHUB_SERVER_URL = "https://github.com"
 # Where caches live between runs on one machine (scripts/ci/install-tools.sh uses it too).
 DEFAULT_CACHE_DIR = Path("/var/cache/vibevoice-ci")
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
@@ -152,6 +187,22 @@ class RunEnvironment:
     # $VIBEVOICE_HELM_ACCEPT_UNKNOWN: helm checks a CI job accepts as unknown, one
     # "check: reason" per line (a workflow that cannot run a level says which and why).
     helm_accept_unknown: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    # Notifications (docs/ci-cd.md, "Notifications"); each is skipped when its secret is unset.
+    # $SLACK_WEBHOOK_URL: the incoming webhook (Slack, or an email gateway taking {"text"}).
+    slack_webhook_url: Secret | None = dataclasses.field(default=None, repr=False)
+    # $GITHUB_TOKEN: PR comments and regression issues through the REST API.
+    github_token: Secret | None = dataclasses.field(default=None, repr=False)
+    # $GITHUB_API_URL, $GITHUB_SERVER_URL, $GITHUB_REPOSITORY (owner/name), $GITHUB_WORKFLOW.
+    github_api_url: str = DEFAULT_GITHUB_API_URL
+    github_server_url: str = DEFAULT_GITHUB_SERVER_URL
+    github_repository: str | None = None
+    github_workflow: str | None = None
+    # $VIBEVOICE_PR_NUMBER, else the number in $GITHUB_REF (refs/pull/N/merge): the PR to
+    # comment on.
+    pull_request: int | None = None
+    # $VIBEVOICE_NEEDS: the workflow's `toJSON(needs)`, read as job -> result.
+    needs_results: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -258,7 +309,50 @@ def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
             else None
         ),
         helm_accept_unknown=parse_accept_unknown(environ.get("VIBEVOICE_HELM_ACCEPT_UNKNOWN", "")),
+        slack_webhook_url=_secret(environ, "SLACK_WEBHOOK_URL"),
+        github_token=_secret(environ, "GITHUB_TOKEN"),
+        github_api_url=(_setting(environ, "GITHUB_API_URL") or DEFAULT_GITHUB_API_URL).rstrip("/"),
+        github_server_url=(
+            _setting(environ, "GITHUB_SERVER_URL") or DEFAULT_GITHUB_SERVER_URL
+        ).rstrip("/"),
+        github_repository=_setting(environ, "GITHUB_REPOSITORY") or None,
+        github_workflow=_setting(environ, "GITHUB_WORKFLOW") or None,
+        pull_request=parse_pull_request(
+            _setting(environ, "VIBEVOICE_PR_NUMBER"), _setting(environ, "GITHUB_REF")
+        ),
+        needs_results=parse_needs(_setting(environ, "VIBEVOICE_NEEDS")),
     )
+
+
+def _secret(environ: Mapping[str, str], name: str) -> Secret | None:
+    value = _setting(environ, name)
+    return Secret(value) if value else None
+
+
+def parse_pull_request(number: str, git_ref: str) -> int | None:
+    """The PR number: ``$VIBEVOICE_PR_NUMBER``, else ``refs/pull/<N>/...`` (pure)."""
+    if number:
+        if not number.isdigit() or int(number) < 1:
+            raise ConfigError(f"VIBEVOICE_PR_NUMBER={number!r} is not a pull request number")
+        return int(number)
+    match = re.fullmatch(r"refs/pull/(\d+)/(?:merge|head)", git_ref)
+    return int(match[1]) if match else None
+
+
+def parse_needs(text: str) -> dict[str, str]:
+    """``toJSON(needs)`` (``{"job": {"result": "failure", "outputs": {}}}``) as job -> result
+    (pure); anything else is a ConfigError."""
+    if not text:
+        return {}
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"VIBEVOICE_NEEDS is not JSON: {exc}") from None
+    if not isinstance(document, dict) or not all(
+        isinstance(v, dict) and isinstance(v.get("result"), str) for v in document.values()
+    ):
+        raise ConfigError("VIBEVOICE_NEEDS is not a `toJSON(needs)` object of jobs with a result")
+    return {str(job): str(value["result"]) for job, value in document.items()}
 
 
 def parse_accept_unknown(text: str) -> dict[str, str]:
