@@ -19,6 +19,7 @@ Writes ``reports/audit/``: ``audit.json`` (every report, the outcomes and the ov
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import sys
@@ -86,13 +87,19 @@ class LockTarget:
 
     name: str  # "tts", "ci", "dev", "ci-tools"
     kind: str  # "image", "extra", "group" or "ci-tools"
-    requirements: Path  # relative to the project root
+    requirements: Path  # relative to the project root, or absolute (under the reports folder)
     exported: bool = False  # written by this session from uv.lock (not committed)
 
     @property
     def label(self) -> str:
         kind = "" if self.kind == self.name else f"{self.kind} "
         return f"{kind}{self.name} ({self.requirements})"
+
+    def relative_to(self, root: Path) -> LockTarget:
+        """The same target with its file named relative to ``root`` where it lies under it."""
+        if self.requirements.is_absolute() and self.requirements.is_relative_to(root):
+            return dataclasses.replace(self, requirements=self.requirements.relative_to(root))
+        return self
 
 
 @dataclass(frozen=True)
@@ -158,16 +165,16 @@ def lock_targets(config: PipelineConfig, pyproject: Mapping[str, Any]) -> list[L
     shipped: set[str] = set()
     for name, service in sorted(config.services.items()):
         shipped.add(service.extra)
-        targets.append(LockTarget(name, "image", service.requirements.relative_to(config.root)))
-    folder = config.report_dir(SESSION).relative_to(config.root) / "requirements"
+        targets.append(LockTarget(name, "image", service.requirements))
+    folder = config.report_dir(SESSION) / "requirements"
     extras = (pyproject.get("project") or {}).get("optional-dependencies") or {}
     for extra in sorted(set(extras) - shipped):
         targets.append(LockTarget(extra, "extra", folder / f"extra-{extra}.txt", exported=True))
     for group in sorted(pyproject.get("dependency-groups") or {}):
         targets.append(LockTarget(group, "group", folder / f"group-{group}.txt", exported=True))
     if (config.root / REQUIREMENTS_PATH).is_file():
-        targets.append(LockTarget("ci-tools", "ci-tools", REQUIREMENTS_PATH))
-    return targets
+        targets.append(LockTarget("ci-tools", "ci-tools", config.root / REQUIREMENTS_PATH))
+    return [target.relative_to(config.root) for target in targets]
 
 
 def select_targets(targets: Sequence[LockTarget], names: Sequence[str]) -> list[LockTarget]:
@@ -274,6 +281,12 @@ def target_report(
                     f"{pin.name}=={pin.version}", "pinned but missing from pip-audit's output"
                 )
             )
+    # pip-audit can list one advisory twice for a package (after merging aliases): once here.
+    unique = {
+        (name, advisory.id): (dep, advisory)
+        for name, dep in sorted(audited.items())
+        for advisory in dep.advisories
+    }
     vulnerabilities = [
         Vulnerability(
             id=advisory.id,
@@ -284,8 +297,7 @@ def target_report(
             description=advisory.description,
             aliases=advisory.aliases,
         )
-        for name, dep in sorted(audited.items())
-        for advisory in dep.advisories
+        for (name, _), (dep, advisory) in unique.items()
     ]
     report = VulnerabilityReport(
         SCANNER,
@@ -438,7 +450,7 @@ def run_pip_audit(config: PipelineConfig, target: LockTarget, binary: str) -> Au
     argv = pip_audit.audit_argv(
         binary,
         target.requirements,
-        output=output.relative_to(config.root),
+        output=output,
         service=config.audit.service,
         osv_url=config.audit.osv_url,
         timeout=config.audit.timeout,
@@ -471,10 +483,12 @@ def run_audit(
     target_names: Sequence[str] = (),
     runner: Runner | None = None,
     today: date | None = None,
+    other_checks: Sequence[Outcome] | None = None,
 ) -> AuditResult:
     """The session: export, audit, rate, judge, write the reports; raise when it fails.
 
-    ``runner`` replaces running the real pip-audit (tests replay recorded runs through it).
+    ``runner`` replaces running the real pip-audit (tests replay recorded runs through it);
+    ``other_checks`` replaces the Dependabot check's outcomes (tested on their own).
     """
     pyproject = tomllib.loads((config.root / "pyproject.toml").read_text(encoding="utf-8"))
     targets = select_targets(lock_targets(config, pyproject), target_names)
@@ -512,7 +526,7 @@ def run_audit(
         results,
         config,
         today=today or datetime.now(UTC).date(),
-        extra_outcomes=dependabot.check(config.root),
+        extra_outcomes=dependabot.check(config.root) if other_checks is None else other_checks,
         ratings=ratings,
     )
     write_reports(config, result, strict=strict, scanner_version=scanner_version)
