@@ -229,16 +229,15 @@ def parse_run(target: LockTarget, run: AuditRun) -> pip_audit.AuditOutput | None
     """pip-audit's output for ``target``, or None when the run left none to trust.
 
     Exit 0 and exit 1 (findings) write the JSON; a crash (the OSV service unreachable is an
-    uncaught exception) writes nothing. Output that is there but malformed is bad input.
+    uncaught exception) writes nothing, and whatever a killed run left is ignored. Output of a
+    run that finished but that is not pip-audit's JSON is bad input.
     """
-    if run.output is None or not run.output.strip():
+    if run.output is None or not run.output.strip() or run.returncode not in (0, 1):
         return None
     try:
         output = pip_audit.parse_output(run.output)
     except pip_audit.MalformedOutputError as exc:
         raise UsageError(f"pip-audit's JSON for {target.label} is malformed: {exc}") from None
-    if run.returncode not in (0, 1):
-        return None
     if run.returncode == 1 and not any(dep.advisories for dep in output.audited):
         return None  # exit 1 without a finding: the run failed (stale or partial output)
     return output

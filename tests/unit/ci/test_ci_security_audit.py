@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from osv_replay import DATA, closed_port_url, running_osv
 from vibevoice_ci.cli import main
@@ -226,6 +228,19 @@ def test_a_pin_missing_from_the_output_is_unchecked(project: PipelineConfig) -> 
 
 
 # --- malformed ----------------------------------------------------------------------------------
+
+
+def test_what_a_killed_run_left_is_ignored_not_parsed(project: PipelineConfig) -> None:
+    config = with_audit(project, osv_url=closed_port_url())
+    result = run_audit(
+        config,
+        strict=False,
+        runner=replay("malformed-truncated.json", -9),
+        today=TODAY,
+        other_checks=(),
+    )
+    assert result.status is Status.UNKNOWN
+    assert "pip-audit exited -9" in result.targets[0].report.unchecked[0].reason
 
 
 def test_malformed_output_is_bad_input_in_one_line(project: PipelineConfig) -> None:
@@ -436,3 +451,52 @@ def test_expect_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     with pytest.raises(SystemExit) as usage:
         main(["expect-status", "--report", str(report), "--status", "clean"])
     assert usage.value.code == 2
+
+
+# --- property: no false clean -------------------------------------------------------------------
+
+_FATES = ("audited", "skipped", "missing")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(_FATES), st.booleans()),
+        min_size=0,
+        max_size=12,
+    ),
+    st.sampled_from([0, 1]),
+)
+def test_every_pin_is_accounted_for_and_a_gap_is_never_a_pass(
+    fates: list[tuple[str, bool]], returncode: int
+) -> None:
+    """Whatever pip-audit reported of whichever pins: each pin is checked, unchecked or (only
+    when a marker excludes it) not applicable, and the verdict passes only with no gap."""
+    pinned = [
+        audit.Pin(f"pkg-{n}", "1.0", "sys_platform == 'win32'" if marked else None)
+        for n, (_, marked) in enumerate(fates)
+    ]
+    dependencies: list[dict[str, Any]] = []
+    for pin, (fate, _) in zip(pinned, fates, strict=True):
+        if fate == "audited":
+            dependencies.append({"name": pin.name, "version": pin.version, "vulns": []})
+        elif fate == "skipped":
+            dependencies.append({"name": pin.name, "skip_reason": f"offline: {pin.name} (1.0)"})
+    run = AuditRun(returncode, "", json.dumps({"dependencies": dependencies, "fixes": []}))
+    target = LockTarget("t", "image", Path("t.txt"))
+    output = audit.parse_run(target, run)
+    result = audit.target_report(
+        target, pinned, run, output, {}, scanner_version="x", timestamp="t"
+    )
+    report = result.report
+    assert report.checked + len(report.unchecked) + len(result.not_applicable) == len(pinned)
+    gaps = [fate != "audited" and not (fate == "missing" and marked) for fate, marked in fates]
+    if returncode == 1:  # exit 1 without a finding: nothing in the output is trusted
+        assert report.checked == 0
+        assert len(report.unchecked) == len(pinned)
+    else:
+        assert len(report.unchecked) == sum(gaps)
+        assert all(text.endswith("sys_platform == 'win32'") for text in result.not_applicable)
+    gate_result = audit.gate([report], fail_at=Severity.HIGH, today=TODAY)
+    status = gate_result.outcomes[0].status
+    assert (status is Status.PASS) == (len(report.unchecked) == 0)
