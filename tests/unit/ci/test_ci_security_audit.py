@@ -313,6 +313,18 @@ def test_every_image_extra_group_and_the_ci_tools_are_targets() -> None:
     assert targets[("extra", "ci")].requirements == Path("reports/audit/requirements/extra-ci.txt")
 
 
+def test_the_audit_extra_pins_the_pip_audit_the_wrapper_supports() -> None:
+    import tomllib
+
+    from vibevoice_ci.tools.pip_audit import SUPPORTED_VERSION
+
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    assert (
+        f"pip-audit=={SUPPORTED_VERSION}" in pyproject["project"]["optional-dependencies"]["audit"]
+    )
+    assert load_config(REPO_ROOT).audit.fail_at is Severity.HIGH
+
+
 def test_select_targets_names_the_choices() -> None:
     targets = [LockTarget("tts", "image", Path("a")), LockTarget("dev", "group", Path("b"))]
     assert audit.select_targets(targets, []) == targets
