@@ -54,7 +54,7 @@ def lint(session: nox.Session) -> None:
     if session.posargs not in ([], ["--fix"]):
         session.error("usage: nox -s lint [-- --fix]  (--fix applies ruff's fixes and formatting)")
     fix = session.posargs == ["--fix"]
-    install(session, "tts", "agent", "ci", "perf", dev=True)
+    install(session, "tts", "agent", "ci", "perf", "audit", dev=True)
     paths = ["src", "tests", "scripts", "noxfile.py"]
     session.run("ruff", "check", *(["--fix"] if fix else []), *paths)
     session.run("ruff", "format", *([] if fix else ["--check"]), *paths)
@@ -95,7 +95,7 @@ def install_actionlint(session: nox.Session) -> dict[str, str]:
 @nox.session(tags=["check"])
 def tests(session: nox.Session) -> None:
     """Pytest: unit, property, workflow and integration tests (real service and containers)."""
-    install(session, "tts", "agent", "ci", "perf", dev=True)
+    install(session, "tts", "agent", "ci", "perf", "audit", dev=True)
     report = f"{REPORTS}/tests"
     env = install_actionlint(session)
     session.run(
@@ -135,6 +135,13 @@ def promote(session: nox.Session) -> None:
     """Move latest / the version tag to the pushed digests, only if smoke passed on them."""
     install(session, "ci")
     session.run("python", "-m", "vibevoice_ci", "promote", *session.posargs)
+
+
+@nox.session(tags=["security"], default=False)
+def audit(session: nox.Session) -> None:
+    """pip-audit the locked deps of every image and extra; gate on severity; Dependabot config."""
+    install(session, "ci", "audit")
+    session.run("python", "-m", "vibevoice_ci", "audit", *session.posargs)
 
 
 @nox.session(tags=["deploy"], default=False)

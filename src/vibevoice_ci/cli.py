@@ -18,11 +18,13 @@ from vibevoice_ci.errors import (
     EXIT_BAD_INPUT,
     EXIT_CHECK_FAILED,
     EXIT_OK,
+    CheckFailedError,
     PipelineError,
     UsageError,
 )
 from vibevoice_ci.release import multiarch, promote
 from vibevoice_ci.release.reference import parse_reference
+from vibevoice_ci.report import Status, read_status
 from vibevoice_ci.tools import docker
 from vibevoice_ci.tools._exec import progress
 
@@ -166,6 +168,38 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the messages instead of sending them",
     )
+    audit_cmd = commands.add_parser(
+        "audit",
+        help="pip-audit every image's, extra's and group's locked dependencies; check "
+        "Dependabot's config (nox -s audit)",
+    )
+    audit_cmd.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fail (exit 1) when the verdict is unknown, e.g. dependencies pip-audit could not "
+        "check (default: strict when $CI is set; the CI workflow passes --strict)",
+    )
+    audit_cmd.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="audit only this image, extra, group or ci-tools (repeatable; default: all)",
+    )
+
+    expect_cmd = commands.add_parser(
+        "expect-status",
+        help="exit 0 when a session's JSON report has this top-level status, else 1 "
+        "(.ci/run: offline, the scanners' reports must say unknown, never a false clean)",
+    )
+    expect_cmd.add_argument("--report", type=Path, required=True, help="the JSON report")
+    expect_cmd.add_argument(
+        "--status",
+        required=True,
+        choices=[status.value for status in Status],
+        help="the status the report must have",
+    )
     return root
 
 
@@ -255,6 +289,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.dry_run:
             for what, text in run.messages.items():
                 print(f"--- {what} ---\n{text}")
+        return EXIT_OK
+    if args.command == "audit":
+        from vibevoice_ci.security.audit import run_audit, verdict
+
+        strict = config.env.ci if args.strict is None else args.strict
+        verdict(run_audit(config, strict=strict, target_names=args.target), strict=strict)
+        return EXIT_OK
+    if args.command == "expect-status":
+        found = read_status(args.report)
+        if found.value != args.status:
+            raise CheckFailedError(f"{args.report} says {found.value}, expected {args.status}")
+        progress(f"{args.report} says {found.value}, as expected")
         return EXIT_OK
     raise AssertionError(args.command)  # argparse only accepts the commands above
 

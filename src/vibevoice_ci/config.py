@@ -13,10 +13,12 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from vibevoice_ci.errors import ConfigError
+from vibevoice_ci.security.vulnreport import AllowListEntry, Severity
 
 TABLE = "tool.vibevoice-ci"
 
@@ -138,6 +140,29 @@ class Secret:
         raise TypeError("a Secret is not pickled")
 
 
+AUDIT_SERVICES = ("osv", "pypi")
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """The audit session's gate, advisory service and allow-list (``[tool.vibevoice-ci.audit]``,
+    ``[[tool.vibevoice-ci.audit.allow]]``; every key optional, these are the defaults)."""
+
+    # Findings at or above this severity fail; the ones below are listed in the summary.
+    fail_at: Severity = Severity.HIGH
+    # The lowest severity written to the SARIF log (GitHub's Security tab).
+    sarif_min: Severity = Severity.LOW
+    # pip-audit's vulnerability service: "osv" (the same service the severities come from,
+    # at osv_url) or "pypi" (PyPI's JSON API, at a fixed address).
+    service: str = "osv"
+    # OSV's API root: pip-audit queries <osv_url>/v1/query, severities come from
+    # <osv_url>/v1/vulns/<id>. $VIBEVOICE_OSV_URL overrides it (tests serve recorded records).
+    osv_url: str = "https://api.osv.dev"
+    timeout: int = 15  # seconds per request, pip-audit's and the OSV client's
+    # Accepted findings, each with its reason and an expiry date (an expired entry fails).
+    allow: tuple[AllowListEntry, ...] = ()
+
+
 SMOKE_MODES = ("auto", "docker", "local")
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 DEFAULT_GITHUB_SERVER_URL = "https://github.com"
@@ -184,6 +209,9 @@ class RunEnvironment:
     def cache_root(self) -> Path:
         return self.cache_dir or DEFAULT_CACHE_DIR
 
+    # $VIBEVOICE_OSV_URL: the OSV API root the audit session asks (overrides the config's).
+    osv_url: str | None = None
+
     # $VIBEVOICE_HELM_ACCEPT_UNKNOWN: helm checks a CI job accepts as unknown, one
     # "check: reason" per line (a workflow that cannot run a level says which and why).
     helm_accept_unknown: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -222,6 +250,7 @@ class PipelineConfig:
     env: RunEnvironment = RunEnvironment()
     perf: PerfConfig = PerfConfig()
     helm: HelmConfig | None = None
+    audit: AuditConfig = AuditConfig()
 
     def report_dir(self, session: str) -> Path:
         """The folder a session writes its results to."""
@@ -277,6 +306,8 @@ def with_environment(config: PipelineConfig, environ: Mapping[str, str]) -> Pipe
     if registry:
         changes["registry"] = registry
     changes["env"] = run_environment(environ)
+    if changes["env"].osv_url:
+        changes["audit"] = dataclasses.replace(config.audit, osv_url=changes["env"].osv_url)
     return dataclasses.replace(config, **changes)
 
 
@@ -308,6 +339,7 @@ def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
             if _setting(environ, "VIBEVOICE_CACHE_DIR")
             else None
         ),
+        osv_url=_setting(environ, "VIBEVOICE_OSV_URL") or None,
         helm_accept_unknown=parse_accept_unknown(environ.get("VIBEVOICE_HELM_ACCEPT_UNKNOWN", "")),
         slack_webhook_url=_secret(environ, "SLACK_WEBHOOK_URL"),
         github_token=_secret(environ, "GITHUB_TOKEN"),
@@ -420,7 +452,80 @@ def parse_config(table: Mapping[str, Any], root: Path) -> PipelineConfig:
         perf=_parse_perf(table.get("perf", {}), root),
         speech=_parse_speech(_table(table, "smoke", TABLE)),
         helm=_parse_helm(table["helm"], root) if "helm" in table else None,
+        audit=_parse_audit(table.get("audit", {})),
     )
+
+
+def _parse_audit(table: object) -> AuditConfig:
+    where = f"{TABLE}.audit"
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    known = {field.name for field in dataclasses.fields(AuditConfig)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"[{where}] unknown key(s): {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    for key in ("fail_at", "sarif_min"):
+        if key in table:
+            word = _str(table, key, where)
+            severity = Severity.parse(word)
+            if severity is Severity.UNKNOWN:
+                levels = ", ".join(s.value for s in Severity if s is not Severity.UNKNOWN)
+                raise ConfigError(f"[{where}] {key} {word!r} is not one of {levels}")
+            values[key] = severity
+    if "service" in table:
+        values["service"] = _str(table, "service", where)
+        if values["service"] not in AUDIT_SERVICES:
+            raise ConfigError(
+                f"[{where}] service {values['service']!r}: choose from {', '.join(AUDIT_SERVICES)}"
+            )
+    if "osv_url" in table:
+        values["osv_url"] = _str(table, "osv_url", where).rstrip("/")
+        if not re.match(r"https?://[^/\s]+", values["osv_url"]):
+            raise ConfigError(f"[{where}] osv_url {values['osv_url']!r} is not an http(s) URL")
+    if "timeout" in table:
+        timeout = table["timeout"]
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
+            raise ConfigError(f"[{where}] timeout must be whole seconds >= 1, got {timeout!r}")
+        values["timeout"] = timeout
+    entries = table.get("allow", [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"[[{where}.allow]] must be an array of tables")
+    values["allow"] = tuple(_parse_allow(entry, n) for n, entry in enumerate(entries, 1))
+    return AuditConfig(**values)
+
+
+_ALLOW_KEYS = frozenset({"id", "reason", "expires", "package"})
+
+
+def _parse_allow(entry: object, number: int) -> AllowListEntry:
+    """One ``[[tool.vibevoice-ci.audit.allow]]`` entry: id, reason and expires are required."""
+    where = f"{TABLE}.audit.allow #{number}"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"[{where}] must be a table with id, reason and expires")
+    unknown = sorted(set(entry) - _ALLOW_KEYS)
+    if unknown:
+        raise ConfigError(f"[{where}] unknown key(s): {', '.join(unknown)}")
+    advisory = _str(entry, "id", where)
+    reason = _str(entry, "reason", where)
+    expires = entry.get("expires")
+    if isinstance(expires, str):
+        try:
+            expires = date.fromisoformat(expires.strip())
+        except ValueError:
+            expires = None
+    # TOML's datetime is a date subclass too: an expiry is a day, so refuse a time of day.
+    if not isinstance(expires, date) or type(expires) is not date:
+        raise ConfigError(
+            f"[{where}] ({advisory}) expires must be a date like 2027-01-31, "
+            f"got {entry.get('expires')!r}"
+        )
+    package = entry.get("package", "")
+    if not isinstance(package, str):
+        raise ConfigError(f"[{where}] ({advisory}) package must be a string")
+    # Package names as pip-audit reports them (PEP 503: lower case, runs of -_. as one -).
+    package = re.sub(r"[-_.]+", "-", package.strip()).lower()
+    return AllowListEntry(id=advisory, reason=reason, expires=expires, package=package)
 
 
 def _parse_helm(table: object, root: Path) -> HelmConfig:

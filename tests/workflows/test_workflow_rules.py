@@ -44,6 +44,12 @@ WRITE_SCOPES_ALLOWED = {
 # it off pull-request runs: this exact conjunct, and no `||` that could route around it.
 PULL_REQUEST_GUARD = "github.event_name != 'pull_request'"
 READ_ONLY_VALUES = {"read", "none"}
+# Write scopes a pull-request-triggered job may hold, and why. A fork's pull request gets a
+# read-only token whatever the job asks; a branch of this repository is written by someone who
+# can push anyway. Code scanning needs the scope to show a pull request's SARIF results.
+PULL_REQUEST_WRITE_SCOPES = {
+    "security-events": "upload the dependency audit's SARIF log for the pull request",
+}
 # Header lines every workflow starts with (seed design, "Workflow Documentation").
 HEADER_FIELDS = ("Purpose:", "Triggers:", "Outputs:", "Secrets:")
 MAX_TIMEOUT_MINUTES = 120
@@ -167,7 +173,11 @@ def job_permission_problems(wf: Workflow) -> list[str]:
                 continue
             if value != "write" or scope not in WRITE_SCOPES_ALLOWED:
                 problems.append(f"job {job.id}: {scope}: {value} is not an allowed scope")
-            elif untrusted and not _excludes_pull_requests(job):
+            elif (
+                untrusted
+                and scope not in PULL_REQUEST_WRITE_SCOPES
+                and not _excludes_pull_requests(job)
+            ):
                 problems.append(f"job {job.id}: {scope}: write on a pull-request-triggered run")
     return problems
 
@@ -488,6 +498,11 @@ BROKEN_EXAMPLES: list[tuple[Rule, list[tuple[str, str]], str]] = [
         ],
         "pull-req",
     ),
+    (
+        job_permission_problems,
+        [("      contents: read\n", "      contents: read\n      id-token: write\n")],
+        "id-token: write on a pull-request",
+    ),
     (timeout_problems, [("    timeout-minutes: 30\n", "")], "not a number"),
     (timeout_problems, [("timeout-minutes: 30", "timeout-minutes: 600")], "outside"),
     (concurrency_problems, [("concurrency:\n  group:", "x-concurrency:\n  group:")], "no `conc"),
@@ -608,6 +623,14 @@ def test_matrix_example_passes_every_rule(make_workflow: MakeWorkflow) -> None:
 
 def test_example_installs_with_the_documented_command() -> None:
     assert INSTALL == ci_tools.INSTALL_COMMAND
+
+
+def test_security_events_is_the_one_write_scope_a_pull_request_job_may_hold(
+    make_workflow: MakeWorkflow,
+) -> None:
+    grant = ("      contents: read\n", "      contents: read\n      security-events: write\n")
+    assert job_permission_problems(make_workflow(grant)) == []
+    assert set(PULL_REQUEST_WRITE_SCOPES) <= set(WRITE_SCOPES_ALLOWED)
 
 
 def test_every_rule_has_a_broken_example() -> None:
