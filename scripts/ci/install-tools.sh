@@ -22,9 +22,11 @@ with open(sys.argv[1], "rb") as handle:
 PY
 }
 
-# --- Debian packages: the Docker engine, the offline base image recipe, a local registry ---
+# --- Debian packages: the Docker engine, the offline base image recipe, a local registry,
+# --- and Chromium (headless) for the report page
 apt_packages=(docker.io cgroupfs-mount mmdebstrap docker-registry git ca-certificates
-    qemu-user-static binfmt-support arch-test)
+    qemu-user-static binfmt-support arch-test
+    chromium)  # headless: the report session's page check and its test
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from release_support import require_tool, running_registry
 
-from vibevoice_ci.config import PipelineConfig, RunEnvironment, load_config
+from vibevoice_ci.config import PipelineConfig, RunEnvironment, Secret, load_config
 from vibevoice_ci.errors import CheckFailedError
 from vibevoice_ci.release import referrers
 from vibevoice_ci.report import Outcome, Status
@@ -146,7 +146,7 @@ def _config(folder: Path, password: str | None = None) -> PipelineConfig:
     return dataclasses.replace(
         config,
         reports_dir=folder / "reports",
-        env=RunEnvironment(cosign_password=password),
+        env=RunEnvironment(cosign_password=Secret(password) if password else None),
     )
 
 

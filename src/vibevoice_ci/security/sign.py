@@ -251,7 +251,7 @@ def _run(config: PipelineConfig, options: SignOptions, run: _Run, report_dir: Pa
         raise UsageError(f"{release_dir / 'build-metadata.json'} is not a list of records")
     binary = cosign.cosign()
     run.cosign_version = cosign.check_version(binary, config.tools.get("cosign", ""))
-    password = config.env.cosign_password
+    password = config.env.cosign_password.reveal() if config.env.cosign_password else None
     with _signing_mode(config, options, binary, report_dir, run) as mode:
         for image in images:
             targets = _targets(config, image, records, release_dir, report_dir, run)
@@ -283,9 +283,8 @@ def _signing_mode(
         yield pair
         return
     with tempfile.TemporaryDirectory(prefix="vibevoice-cosign-") as scratch:
-        pair = cosign.generate_key_pair(
-            binary, Path(scratch) / "cosign", password=config.env.cosign_password
-        )
+        password = config.env.cosign_password.reveal() if config.env.cosign_password else None
+        pair = cosign.generate_key_pair(binary, Path(scratch) / "cosign", password=password)
         _publish_public_key(pair, report_dir, run, "a key pair generated for this run")
         yield pair
 
@@ -317,7 +316,11 @@ def _targets(
         image,
         records,
         dockerfile=str(dockerfile.relative_to(config.root)) if dockerfile else "unknown",
-        origin=provenance.Origin(config.env.github_repository, local_source=str(config.root)),
+        origin=provenance.Origin(
+            config.env.github_repository,
+            github_server=config.env.github_server_url,
+            local_source=str(config.root),
+        ),
     )
     index_attestations: list[Attestation] = []
     record: dict[str, Any] = {
