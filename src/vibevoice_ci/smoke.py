@@ -10,9 +10,10 @@ Modes, and the one rule for a container that was not tested (docs/ci-cd.md, "Smo
   green smoke test. Elsewhere it falls back to ``local``, says so loudly, and the report's
   verdict is ``unknown`` (the container was not tested); the exit code then follows the checks.
 
-Every configured service is checked: the tts checks (``smoke_checks``) and, when the agent is
-configured, one full agent turn through the local responder (``agent_checks``), with a bearer
-token made for the run.
+Every configured service is checked (``run_service_checks``, which ``scripts/smoke_test.py``
+calls too): the tts checks and the speech check on both endpoints (``smoke_checks``) and,
+when the agent is configured, one full agent turn through the local responder, its reply's
+audio heard against its text (``agent_checks``), with a bearer token made for the run.
 
 On every path (a failed build, a stack that never gets healthy, a missing port, a failed
 teardown) ``smoke.json`` and ``summary.md`` are written before the session exits, and a stack
