@@ -106,6 +106,10 @@ class SpeechCheckConfig:
     min_recall: Mapping[str, float]
     # Engine name -> why its audio is not scored: its speech check is reported as unknown.
     unscored: Mapping[str, str]
+    # The agent's speech check ([tool.vibevoice-ci.smoke.agent]): the turn the smoke session
+    # sends, and per engine the lowest recall each sentence of the reply must reach.
+    agent_turn: str
+    agent_min_recall: Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -659,26 +663,43 @@ def _parse_speech(table: Mapping[str, Any]) -> SpeechCheckConfig:
     for sentence in sentences:
         if not any(character.isalnum() for character in sentence):
             raise ConfigError(f"[{where}] sentence {sentence!r} has no word to recognise")
-    min_recall: dict[str, float] = {}
-    for engine, value in _table(table, "min_recall", where).items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
-            raise ConfigError(
-                f"[{where}.min_recall] {engine!r} must be a recall above 0 and at most 1, "
-                f"got {value!r}"
-            )
-        min_recall[engine] = float(value)
+    min_recall = _recalls(table, where)
     unscored_table = table.get("unscored", {})
     if not isinstance(unscored_table, dict):
         raise ConfigError(f"[{where}] 'unscored' must be a table of engine = reason")
     unscored = {
         engine: _str(unscored_table, engine, f"{where}.unscored") for engine in unscored_table
     }
-    both = sorted(set(min_recall) & set(unscored))
+    agent = _table(table, "agent", where)
+    agent_turn = _str(agent, "turn", f"{where}.agent")
+    if not any(character.isalnum() for character in agent_turn):
+        raise ConfigError(f"[{where}.agent] turn {agent_turn!r} has no word to recognise")
+    agent_min_recall = _recalls(agent, f"{where}.agent")
+    both = sorted((set(min_recall) | set(agent_min_recall)) & set(unscored))
     if both:
         raise ConfigError(
             f"[{where}] {', '.join(both)} has both a min_recall and an unscored reason: choose one"
         )
-    return SpeechCheckConfig(sentences=sentences, min_recall=min_recall, unscored=unscored)
+    return SpeechCheckConfig(
+        sentences=sentences,
+        min_recall=min_recall,
+        unscored=unscored,
+        agent_turn=agent_turn,
+        agent_min_recall=agent_min_recall,
+    )
+
+
+def _recalls(table: Mapping[str, Any], where: str) -> dict[str, float]:
+    """``[<where>.min_recall]``: engine = the lowest recall a sentence must reach (0 < r <= 1)."""
+    recalls: dict[str, float] = {}
+    for engine, value in _table(table, "min_recall", where).items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+            raise ConfigError(
+                f"[{where}.min_recall] {engine!r} must be a recall above 0 and at most 1, "
+                f"got {value!r}"
+            )
+        recalls[engine] = float(value)
+    return recalls
 
 
 def _parse_service(name: str, table: Mapping[str, Any], root: Path) -> ServiceConfig:
