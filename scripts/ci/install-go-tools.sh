@@ -4,7 +4,7 @@
 #
 #   bash scripts/ci/install-go-tools.sh [--bin-dir DIR] [--plugin-dir DIR] TOOL...
 #
-# TOOL: buildx (a Docker CLI plugin, into --plugin-dir), buildkitd, buildctl, crane (into
+# TOOL: buildx (a Docker CLI plugin, into --plugin-dir), buildkitd, buildctl, crane, trivy-db, oras (into
 # --bin-dir; default /usr/local/bin). Needs go >= 1.24, not root (given writable folders):
 # install-tools.sh calls it for everything, the GitHub workflows for crane alone.
 set -euo pipefail
@@ -83,7 +83,18 @@ for tool in "$@"; do
             go_build_module crane "$version" github.com/google/go-containerregistry \
                 github.com/google/go-containerregistry/cmd/crane
             install_binary "$(go_tool crane "$version")" "$bin_dir/crane" ;;
-        *) die "unknown tool $tool (buildx, buildkitd, buildctl, crane)" ;;
+        trivy-db | oras)
+            # The trivy session's planted-advisory database (docs/ci-cd.md, "trivy"): trivy-db
+            # builds a database from a hand-made advisory tree, oras serves it as an OCI
+            # artifact from the local registry.
+            case "$tool" in
+                trivy-db) module=github.com/aquasecurity/trivy-db package="$module/cmd/trivy-db" ;;
+                oras) module=oras.land/oras package="$module/cmd/oras" ;;
+            esac
+            version="$(tool_version "$tool")"
+            go_build_module "$tool" "$version" "$module" "$package"
+            install_binary "$(go_tool "$tool" "$version")" "$bin_dir/$tool" ;;
+        *) die "unknown tool $tool (buildx, buildkitd, buildctl, crane, trivy-db, oras)" ;;
     esac
 done
 
