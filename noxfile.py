@@ -144,5 +144,12 @@ def helm(session: nox.Session) -> None:
     session.run("python", "-m", "vibevoice_ci", "helm", *session.posargs)
 
 
+@nox.session(tags=["security"], default=False)
+def trivy(session: nox.Session) -> None:
+    """Trivy: pushed images (each platform) for CVEs, secrets, misconfig; Dockerfiles, chart."""
+    install(session, "ci")
+    session.run("python", "-m", "vibevoice_ci", "trivy", *session.posargs)
+
+
 if __name__ == "__main__":
     nox.main()

@@ -55,8 +55,9 @@ if ! docker compose version --short 2>/dev/null | grep -qx "v\?${compose_version
     docker compose version
 fi
 
-# --- Release build tools from the Go module proxy: buildx, buildkitd + buildctl, crane ---
-bash "$repo_root/scripts/ci/install-go-tools.sh" buildx buildkitd buildctl crane
+# --- Release build tools from the Go module proxy: buildx, buildkitd + buildctl, crane; ---
+# --- trivy-db and oras for the trivy session's planted-advisory database test ---
+bash "$repo_root/scripts/ci/install-go-tools.sh" buildx buildkitd buildctl crane trivy-db oras
 
 # --- nox and uv: the same hash-pinned file the workflows install from ---
 nox_version="$(tool_version nox)"
@@ -69,5 +70,5 @@ fi
 
 log "tools ready: $(docker --version); compose $(docker compose version --short); \
 buildx $(docker buildx version | cut -d' ' -f2); buildkitd $(buildkitd --version | cut -d' ' -f3); \
-crane $(crane version); \
+crane $(crane version); oras $(oras version | head -n 1); \
 nox $(nox --version 2>&1); $(uv --version)"

@@ -286,7 +286,8 @@ def parse_scan(text: str) -> Scan:
         raise ToolFailedError(f"trivy wrote no JSON report: {exc}") from None
     if not isinstance(document, dict) or document.get("SchemaVersion") != 2:
         raise ToolFailedError("trivy's report is not a schema-version-2 JSON object")
-    results = document.get("Results") or []
+    results = document.get("Results")
+    results = [] if results is None else results  # a clean scan may leave Results out
     if not isinstance(results, list):
         raise ToolFailedError("trivy's report has a Results that is not a list")
     metadata = document.get("Metadata") or {}
