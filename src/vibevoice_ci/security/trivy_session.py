@@ -119,8 +119,9 @@ def _targets(
         document = promote.read_json(path, "release file")
         return imagescan.targets_from_release(document), f"release file {path}"
     targets = []
+    registry = config.registry.rstrip("/").lower()  # image references are lower case
     for service in config.services.values():
-        repository = f"{config.registry.rstrip('/')}/{service.image}"
+        repository = f"{registry}/{service.image}"
         index = crane.digest(f"{repository}:{tag}")
         manifest = crane.manifest(f"{repository}@{index}")
         for entry in crane.index_entries(manifest):
