@@ -36,10 +36,9 @@ def build_argv(binary: str, *, tree: Path, output: Path, sources: Sequence[str])
 
 
 def go_path_env() -> dict[str, str]:
-    """PATH with a Go toolchain on it (trivy-db needs ``go list std`` at start)."""
-    path = os.environ.get("PATH", "")
-    if shutil.which("go") is None and (GO_FALLBACK / "go").is_file():
-        path = f"{path}{os.pathsep}{GO_FALLBACK}"
+    """PATH with a Go toolchain on it (trivy-db needs ``go list std`` at start): the search
+    path as it is, plus /usr/local/go/bin where the machine image keeps Go."""
+    path = os.pathsep.join([*os.get_exec_path(), str(GO_FALLBACK)])
     if shutil.which("go", path=path) is None:
         raise ToolMissingError("trivy-db needs a Go toolchain on PATH (go list std)")
     return {"PATH": path}
