@@ -133,6 +133,8 @@ class TrivyConfig:
     sarif_min_severity: Severity = Severity.HIGH
     # Folders scanned as configuration (Dockerfiles, the Helm chart), relative to the root.
     config_targets: tuple[Path, ...] = ()
+    # Values files the Helm chart is rendered with for the scan (none: its defaults).
+    helm_values: tuple[Path, ...] = ()
     # Where the vulnerability database comes from ("": trivy's own, mirror.gcr.io / ghcr.io).
     db_repository: str = ""
     allow: tuple[AllowListEntry, ...] = ()
@@ -428,6 +430,10 @@ def _parse_trivy(table: object, root: Path) -> TrivyConfig:
     if "config_targets" in table:
         values["config_targets"] = tuple(
             root / path for path in _str_tuple(table, "config_targets", where)
+        )
+    if "helm_values" in table:
+        values["helm_values"] = tuple(
+            root / path for path in _str_tuple(table, "helm_values", where)
         )
     if "db_repository" in table:
         value = table["db_repository"]

@@ -208,7 +208,14 @@ def _scan_config(config: PipelineConfig, binary: str, folder: Path, cache_dir: P
         output = Path(scratch) / "config.json"
         try:
             scan = trivy.run_scan(
-                trivy.config_argv(binary, folder, cache_dir=cache_dir, output=output), output
+                trivy.config_argv(
+                    binary,
+                    folder,
+                    cache_dir=cache_dir,
+                    output=output,
+                    helm_values=config.trivy.helm_values,
+                ),
+                output,
             )
         except PipelineError as exc:
             return ConfigScan(relative, (), (), error=str(exc).splitlines()[0])

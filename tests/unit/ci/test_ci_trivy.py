@@ -497,6 +497,9 @@ def test_trivy_table_defaults_and_the_real_exceptions(
     assert real.fail_on is Severity.CRITICAL
     assert all(entry.reason and entry.expires for entry in real.exceptions)
     assert {entry.id for entry in real.exceptions} >= {"KSV-01010", "KSV-0110"}
+    assert real.helm_values
+    assert all(path.is_file() for path in real.helm_values)
+    assert all(path.is_dir() for path in real.config_targets)
 
 
 @pytest.mark.parametrize(
