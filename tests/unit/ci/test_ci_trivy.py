@@ -535,3 +535,29 @@ def test_allow_entries_parse_to_the_shared_allow_list(valid_table: dict[str, Any
 
 def test_vulnerability_report_type_is_shared() -> None:
     assert isinstance(image().vulnerabilities, VulnerabilityReport)
+
+
+def test_summary_says_unknown_loudly_when_the_database_was_not_fetched() -> None:
+    scans = [image(db=False)]
+    verdict = imagescan.judge(TrivyConfig(), scans, [], today=TODAY)
+    database = {"available": False, "repository": "mirror", "reason": "no such host"}
+    text = trivy_session.summary(verdict, scans, database, "release file x")
+    assert "**vulnerabilities: UNKNOWN**" in text
+    assert "could not be fetched" in text
+    assert "no such host" in text
+    assert "PASSED" not in text
+
+
+def test_trivy_expect_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "trivy.json"
+    report.write_text(json.dumps({"status": "unknown", "parts": {"secrets": {"status": "pass"}}}))
+    base = ["trivy-expect", "--report", str(report)]
+    assert cli.main([*base, "--part", "status", "--status", "unknown"]) == 0
+    assert cli.main([*base, "--part", "secrets", "--status", "fail"]) == 1
+    assert "secrets is 'pass', expected 'fail'" in capsys.readouterr().err
+    assert cli.main([*base, "--part", "vulnerabilities", "--status", "unknown"]) == 2
+    missing = ["trivy-expect", "--report", str(tmp_path / "nope.json")]
+    assert cli.main([*missing, "--part", "status", "--status", "pass"]) == 2
+    with pytest.raises(SystemExit) as usage:
+        cli.main([*base, "--part", "everything", "--status", "pass"])
+    assert usage.value.code == 2
