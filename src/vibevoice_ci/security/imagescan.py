@@ -5,7 +5,8 @@ Three parts, each with its own verdict, and one overall status (docs/ci-cd.md, "
 - *vulnerabilities* (OS and Python packages of every image, each platform): the shared gate
   (``vulnreport.gate``: CRITICAL fails by default, the allow-list with expiry dates). Without
   the vulnerability database nothing is checked, and the part is UNKNOWN, never a pass;
-- *secrets*: any secret trivy finds in an image fails (no exception can be recorded);
+- *secrets*: any secret trivy finds in an image fails, unless an exception names its rule and
+  the file it is in (a false positive in a third-party package, with the reason and a date);
 - *misconfigurations*: the Dockerfiles and the Helm chart (``trivy config``) and each image's
   own configuration; findings at the configured severity or above fail unless an exception
   with a reason and an unexpired date covers them.
@@ -79,6 +80,8 @@ class Verdict:
     vulnerability_gate: GateResult
     blocking_misconfigurations: tuple[Misconfiguration, ...] = ()
     excepted: tuple[tuple[Misconfiguration, ScanException], ...] = field(default=())
+    blocking_secrets: tuple[tuple[ImageTarget, Secret], ...] = ()
+    excepted_secrets: tuple[tuple[ImageTarget, Secret, ScanException], ...] = ()
 
     @property
     def outcomes(self) -> tuple[Outcome, ...]:
@@ -135,13 +138,25 @@ def judge(
     misconfig: list[Outcome] = []
     blocking: list[Misconfiguration] = []
     excepted: list[tuple[Misconfiguration, ScanException]] = []
+    secrets_blocking: list[tuple[ImageTarget, Secret]] = []
+    secrets_excepted: list[tuple[ImageTarget, Secret, ScanException]] = []
     for scan in images:
         name = f"{scan.target.service} {scan.target.platform}"
         if scan.error:
             for part in (vulnerabilities, secrets, misconfig):
                 part.append(Outcome(f"trivy: {name}", Status.FAIL, f"scan failed: {scan.error}"))
             continue
-        secrets.append(_secret_outcome(name, scan.secrets))
+        found_secrets: list[Secret] = []
+        for secret in scan.secrets:
+            target = f"{scan.target.service}:{secret.target}"
+            entry = exception_for(secret.rule_id, target, config.exceptions, today)
+            if entry is None:
+                found_secrets.append(secret)
+                secrets_blocking.append((scan.target, secret))
+            else:
+                secrets_excepted.append((scan.target, secret, entry))
+        excepted_here = len(scan.secrets) - len(found_secrets)
+        secrets.append(_secret_outcome(name, found_secrets, excepted_here))
         found = [_in_image(scan.target.service, finding) for finding in scan.misconfigurations]
         outcome, block, allowed = _misconfig_outcome(
             f"image config: {name}", found, config, today=today
@@ -189,6 +204,8 @@ def judge(
         vulnerability_gate=vulnerability_gate,
         blocking_misconfigurations=tuple(blocking),
         excepted=tuple(excepted),
+        blocking_secrets=tuple(secrets_blocking),
+        excepted_secrets=tuple(secrets_excepted),
     )
 
 
@@ -205,21 +222,23 @@ def _in_image(service: str, finding: Misconfiguration) -> Misconfiguration:
     )
 
 
-def _secret_outcome(name: str, secrets: Sequence[Secret]) -> Outcome:
+def _secret_outcome(name: str, secrets: Sequence[Secret], excepted: int) -> Outcome:
     if not secrets:
-        return Outcome(f"secrets: {name}", Status.PASS, "no secret found")
+        tail = f" ({excepted} excepted: see trivy.json)" if excepted else ""
+        return Outcome(f"secrets: {name}", Status.PASS, f"no secret found{tail}")
     where = ", ".join(sorted({f"{s.target}:{s.line} ({s.rule_id})" for s in secrets})[:5])
     return Outcome(f"secrets: {name}", Status.FAIL, f"{len(secrets)} secret(s): {where}")
 
 
 def exception_for(
-    finding: Misconfiguration, exceptions: Iterable[ScanException], today: date
+    check: str, target: str, exceptions: Iterable[ScanException], today: date
 ) -> ScanException | None:
-    """The unexpired exception covering ``finding`` (its check id, a glob on its file)."""
+    """The unexpired exception covering a finding of ``check`` (a misconfiguration's id, a
+    secret's rule) in ``target`` (the entry's glob on the file)."""
     for entry in exceptions:
         if (
-            entry.id == finding.id
-            and fnmatch.fnmatchcase(finding.target, entry.target)
+            entry.id == check
+            and fnmatch.fnmatchcase(target, entry.target)
             and not entry.expired(today)
         ):
             return entry
@@ -236,7 +255,7 @@ def _misconfig_outcome(
         if finding.severity.rank < config.misconfig_fail_on.rank:
             below += 1
             continue
-        entry = exception_for(finding, config.exceptions, today)
+        entry = exception_for(finding.id, finding.target, config.exceptions, today)
         if entry is None:
             blocking.append(finding)
         else:
@@ -330,6 +349,15 @@ def document(
             }
             for finding, entry in verdict.excepted
         ],
+        "excepted_secrets": [
+            {
+                "service": target.service,
+                "platform": target.platform,
+                **secret.to_json(),
+                "exception": {"reason": entry.reason, "expires": str(entry.expires)},
+            }
+            for target, secret, entry in verdict.excepted_secrets
+        ],
         "outcomes": [outcome.to_json() for outcome in verdict.outcomes],
     }
 
@@ -364,20 +392,17 @@ def sarif(
             runs[0]["results"] += run["results"]
     rules: dict[str, dict[str, Any]] = {}
     results: list[dict[str, Any]] = []
-    for scan in images:
-        for secret in scan.secrets:
-            if secret.severity.rank < min_severity.rank:
-                continue
-            rule_id = f"secret/{secret.rule_id}"
-            rules.setdefault(
-                rule_id, _rule(rule_id, secret.title or secret.rule_id, secret.severity)
-            )
-            uri = dockerfiles.get(scan.target.service, "Dockerfile")
-            text = (
-                f"secret ({secret.rule_id}) in the {scan.target.service} image "
-                f"({scan.target.platform}) at {secret.target}:{secret.line}: {secret.match}"
-            )
-            results.append(_result(rule_id, secret.severity, text, uri, 1))
+    for target, secret in verdict.blocking_secrets:
+        if secret.severity.rank < min_severity.rank:
+            continue
+        rule_id = f"secret/{secret.rule_id}"
+        rules.setdefault(rule_id, _rule(rule_id, secret.title or secret.rule_id, secret.severity))
+        uri = dockerfiles.get(target.service, "Dockerfile")
+        text = (
+            f"secret ({secret.rule_id}) in the {target.service} image "
+            f"({target.platform}) at {secret.target}:{secret.line}: {secret.match}"
+        )
+        results.append(_result(rule_id, secret.severity, text, uri, 1))
     for finding in verdict.blocking_misconfigurations:
         if finding.severity.rank < min_severity.rank:
             continue

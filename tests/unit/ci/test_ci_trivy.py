@@ -285,6 +285,33 @@ def test_any_secret_in_an_image_fails_even_offline() -> None:
     assert verdict.status is Status.FAIL
 
 
+def test_a_secret_exception_names_the_rule_and_the_file_in_the_image() -> None:
+    found = Secret(
+        "gcp-service-account",
+        "GCP",
+        Severity.CRITICAL,
+        "/opt/venv/lib/python3.11/site-packages/anthropic/types/x.py",
+        3,
+        '{"type": "service_account"}',
+    )
+    entry = ScanException(
+        "gcp-service-account", "tts:/opt/venv/*/site-packages/anthropic/*", "docs", date(2027, 1, 1)
+    )
+    other_rule = ScanException("aws-access-key-id", "tts:*", "wrong rule", date(2027, 1, 1))
+    scans = [image(db=False, secrets=(found, SECRET))]
+    verdict = imagescan.judge(TrivyConfig(exceptions=(entry, other_rule)), scans, [], today=TODAY)
+    # The AWS key is covered by `other_rule` too (any file of tts): both excepted.
+    assert verdict.part_status("secrets") is Status.PASS
+    assert len(verdict.excepted_secrets) == 2
+    only_gcp = imagescan.judge(TrivyConfig(exceptions=(entry,)), scans, [], today=TODAY)
+    assert only_gcp.part_status("secrets") is Status.FAIL
+    assert [s.rule_id for _, s in only_gcp.blocking_secrets] == ["aws-access-key-id"]
+    expired = imagescan.judge(
+        TrivyConfig(exceptions=(entry,)), [image(secrets=(found,))], [], today=date(2027, 2, 1)
+    )
+    assert expired.part_status("secrets") is Status.FAIL
+
+
 def test_chart_findings_fail_without_exceptions_and_pass_with_them() -> None:
     bare = imagescan.judge(TrivyConfig(), [], [chart_scan()], today=TODAY)
     assert bare.part_status("misconfigurations") is Status.FAIL
@@ -379,7 +406,7 @@ def test_verdict_properties(
         f
         for f in findings
         if f.severity.rank >= threshold.rank
-        and imagescan.exception_for(f, exceptions, TODAY) is None
+        and imagescan.exception_for(f.id, f.target, exceptions, TODAY) is None
     ]
     assert list(verdict.blocking_misconfigurations) == expected
     if not db:
