@@ -175,5 +175,12 @@ def notify(session: nox.Session) -> None:
     session.run("python", "-m", "vibevoice_ci", "notify", *session.posargs)
 
 
+@nox.session(tags=["security"], default=False)
+def trivy(session: nox.Session) -> None:
+    """Trivy: pushed images (each platform) for CVEs, secrets, misconfig; Dockerfiles, chart."""
+    install(session, "ci")
+    session.run("python", "-m", "vibevoice_ci", "trivy", *session.posargs)
+
+
 if __name__ == "__main__":
     nox.main()

@@ -4,9 +4,10 @@
 #
 #   bash scripts/ci/install-go-tools.sh [--bin-dir DIR] [--plugin-dir DIR] TOOL...
 #
-# TOOL: buildx (a Docker CLI plugin, into --plugin-dir), buildkitd, buildctl, crane, cosign
-# (into --bin-dir; default /usr/local/bin). Needs go >= 1.24, not root (given writable
-# folders): install-tools.sh calls it for everything, the GitHub workflows for crane alone.
+# TOOL: buildx (a Docker CLI plugin, into --plugin-dir), buildkitd, buildctl, crane, cosign,
+# trivy-db, oras (into --bin-dir; default /usr/local/bin). Needs go >= 1.24, not root (given
+# writable folders): install-tools.sh calls it for everything, the GitHub workflows for crane
+# alone.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -106,7 +107,18 @@ for tool in "$@"; do
             go_install_module cosign "$version" github.com/sigstore/cosign/v2/cmd/cosign \
                 "-X sigs.k8s.io/release-utils/version.gitVersion=v$version"
             install_binary "$(go_tool cosign "$version")" "$bin_dir/cosign" ;;
-        *) die "unknown tool $tool (buildx, buildkitd, buildctl, crane, cosign)" ;;
+        trivy-db | oras)
+            # The trivy session's planted-advisory database (docs/ci-cd.md, "trivy"): trivy-db
+            # builds a database from a hand-made advisory tree, oras serves it as an OCI
+            # artifact from the local registry.
+            case "$tool" in
+                trivy-db) module=github.com/aquasecurity/trivy-db package="$module/cmd/trivy-db" ;;
+                oras) module=oras.land/oras package="$module/cmd/oras" ;;
+            esac
+            version="$(tool_version "$tool")"
+            go_build_module "$tool" "$version" "$module" "$package"
+            install_binary "$(go_tool "$tool" "$version")" "$bin_dir/$tool" ;;
+        *) die "unknown tool $tool (buildx, buildkitd, buildctl, crane, cosign, trivy-db, oras)" ;;
     esac
 done
 

@@ -57,9 +57,9 @@ if ! docker compose version --short 2>/dev/null | grep -qx "v\?${compose_version
     docker compose version
 fi
 
-# --- Release build tools from the Go module proxy: buildx, buildkitd + buildctl, crane;
-# --- cosign for the sign session ---
-bash "$repo_root/scripts/ci/install-go-tools.sh" buildx buildkitd buildctl crane cosign
+# --- Release build tools from the Go module proxy: buildx, buildkitd + buildctl, crane; ---
+# --- cosign for the sign session; trivy-db and oras for trivy's planted-advisory database ---
+bash "$repo_root/scripts/ci/install-go-tools.sh" buildx buildkitd buildctl crane cosign trivy-db oras
 
 # --- nox and uv: the same hash-pinned file the workflows install from ---
 nox_version="$(tool_version nox)"
@@ -73,4 +73,5 @@ fi
 log "tools ready: $(docker --version); compose $(docker compose version --short); \
 buildx $(docker buildx version | cut -d' ' -f2); buildkitd $(buildkitd --version | cut -d' ' -f3); \
 crane $(crane version); cosign $(cosign version 2>/dev/null | awk '/^GitVersion/ {print $2}'); \
+oras $(oras version | head -n 1); \
 nox $(nox --version 2>&1); $(uv --version)"

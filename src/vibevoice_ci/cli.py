@@ -28,6 +28,8 @@ from vibevoice_ci.report import Status, read_status
 from vibevoice_ci.tools import docker
 from vibevoice_ci.tools._exec import progress
 
+TRIVY_PARTS = ("vulnerabilities", "secrets", "misconfigurations")
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -222,6 +224,37 @@ def parser() -> argparse.ArgumentParser:
         choices=[status.value for status in Status],
         help="the status the report must have",
     )
+    trivy_cmd = commands.add_parser(
+        "trivy",
+        help="scan every pushed image (each platform) for vulnerabilities, secrets and "
+        "misconfigurations, and the Dockerfiles and Helm chart as configuration (nox -s trivy)",
+    )
+    trivy_cmd.add_argument(
+        "--release",
+        type=Path,
+        help="the images a release build pushed (default: reports/build/release.json when "
+        "present, else the --tag of every service in the configured registry)",
+    )
+    trivy_cmd.add_argument(
+        "--tag", default="latest", help="without a release file (default latest)"
+    )
+    trivy_cmd.add_argument(
+        "--strict", action="store_true", help="fail on UNKNOWN too (CI workflows use it)"
+    )
+    trivy_cmd.add_argument(
+        "--db-repository",
+        metavar="REGISTRY/REPO:TAG",
+        help="where the vulnerability database comes from (default: [tool.vibevoice-ci.trivy] "
+        "db_repository, else trivy's own); a loopback registry is read over plain HTTP",
+    )
+    trivy_expect_cmd = commands.add_parser(
+        "trivy-expect",
+        help="check one part's status in the trivy report (exit 1 if different): .ci/run uses "
+        "it to prove an offline run said UNKNOWN, not clean",
+    )
+    trivy_expect_cmd.add_argument("--part", required=True, choices=("status", *TRIVY_PARTS))
+    trivy_expect_cmd.add_argument("--status", required=True, choices=[s.value for s in Status])
+    trivy_expect_cmd.add_argument("--report", type=Path, help="default: reports/trivy/trivy.json")
     return root
 
 
@@ -330,7 +363,43 @@ def _dispatch(args: argparse.Namespace) -> int:
             raise CheckFailedError(f"{args.report} says {found.value}, expected {args.status}")
         progress(f"{args.report} says {found.value}, as expected")
         return EXIT_OK
+    if args.command == "trivy":
+        from vibevoice_ci.security.trivy_session import run_trivy
+
+        run_trivy(
+            config,
+            release_file=args.release,
+            tag=args.tag,
+            strict=args.strict,
+            db_repository=args.db_repository,
+        )
+        return EXIT_OK
+    if args.command == "trivy-expect":
+        report = args.report or config.report_dir("trivy") / "trivy.json"
+        found = report_part_status(promote.read_json(report, "trivy report"), args.part)
+        if found != args.status:
+            print(
+                f"error: {report}: {args.part} is {found!r}, expected {args.status!r}",
+                file=sys.stderr,
+            )
+            return EXIT_CHECK_FAILED
+        progress(f"{report}: {args.part} is {found}, as expected")
+        return EXIT_OK
     raise AssertionError(args.command)  # argparse only accepts the commands above
+
+
+def report_part_status(document: dict[str, object], part: str) -> str:
+    """The top-level ``status`` (part ``status``) or ``parts.<part>.status`` of a report;
+    absent is a UsageError (pure)."""
+    if part == "status":
+        value = document.get("status")
+    else:
+        parts = document.get("parts")
+        entry = parts.get(part) if isinstance(parts, dict) else None
+        value = entry.get("status") if isinstance(entry, dict) else None
+    if not isinstance(value, str):
+        raise UsageError(f"the report has no status for {part!r}")
+    return value
 
 
 def pinned_images(

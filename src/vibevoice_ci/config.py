@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +183,40 @@ class AuditConfig:
     allow: tuple[AllowListEntry, ...] = ()
 
 
+@dataclass(frozen=True)
+class ScanException:
+    """An accepted configuration finding: which check, on which file (a glob), why, until
+    when (``[[tool.vibevoice-ci.trivy.exceptions]]``; an expired one fails the session)."""
+
+    id: str
+    target: str
+    reason: str
+    expires: date
+
+    def expired(self, today: date) -> bool:
+        return today > self.expires
+
+
+@dataclass(frozen=True)
+class TrivyConfig:
+    """The trivy session's gate (``[tool.vibevoice-ci.trivy]``; docs/ci-cd.md, "trivy")."""
+
+    # Vulnerabilities at this severity or above fail (unless allowed); lower ones are listed.
+    fail_on: Severity = Severity.CRITICAL
+    # Configuration findings at this severity or above fail (unless excepted).
+    misconfig_fail_on: Severity = Severity.LOW
+    # The SARIF log holds findings at this severity or above.
+    sarif_min_severity: Severity = Severity.HIGH
+    # Folders scanned as configuration (Dockerfiles, the Helm chart), relative to the root.
+    config_targets: tuple[Path, ...] = ()
+    # Values files the Helm chart is rendered with for the scan (none: its defaults).
+    helm_values: tuple[Path, ...] = ()
+    # Where the vulnerability database comes from ("": trivy's own, mirror.gcr.io / ghcr.io).
+    db_repository: str = ""
+    allow: tuple[AllowListEntry, ...] = ()
+    exceptions: tuple[ScanException, ...] = ()
+
+
 SMOKE_MODES = ("auto", "docker", "local")
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 DEFAULT_GITHUB_SERVER_URL = "https://github.com"
@@ -278,6 +312,7 @@ class PipelineConfig:
     helm: HelmConfig | None = None
     sign: SignConfig = SignConfig()
     audit: AuditConfig = AuditConfig()
+    trivy: TrivyConfig = TrivyConfig()
 
     def report_dir(self, session: str) -> Path:
         """The folder a session writes its results to."""
@@ -483,6 +518,7 @@ def parse_config(table: Mapping[str, Any], root: Path) -> PipelineConfig:
         helm=_parse_helm(table["helm"], root) if "helm" in table else None,
         audit=_parse_audit(table.get("audit", {})),
         sign=_parse_sign(table.get("sign", {})),
+        trivy=_parse_trivy(table.get("trivy", {}), root),
     )
 
 
@@ -617,6 +653,81 @@ def _parse_helm(table: object, root: Path) -> HelmConfig:
         name: _str(expected, name, f"{where}.expected_unknown") for name in expected
     }
     return HelmConfig(**values)
+
+
+def _parse_trivy(table: object, root: Path) -> TrivyConfig:
+    where = f"{TABLE}.trivy"
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    unknown = sorted(set(table) - {field.name for field in dataclasses.fields(TrivyConfig)})
+    if unknown:
+        raise ConfigError(f"[{where}] unknown key(s): {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    for key in ("fail_on", "misconfig_fail_on", "sarif_min_severity"):
+        if key in table:
+            word = _str(table, key, where).upper()
+            if word not in Severity.__members__ or word == "UNKNOWN":
+                raise ConfigError(f"[{where}] {key} must be CRITICAL, HIGH, MEDIUM or LOW")
+            values[key] = Severity(word)
+    if "config_targets" in table:
+        values["config_targets"] = tuple(
+            root / path for path in _str_tuple(table, "config_targets", where)
+        )
+    if "helm_values" in table:
+        values["helm_values"] = tuple(
+            root / path for path in _str_tuple(table, "helm_values", where)
+        )
+    if "db_repository" in table:
+        value = table["db_repository"]
+        if not isinstance(value, str):
+            raise ConfigError(f"[{where}] db_repository must be a string")
+        values["db_repository"] = value.strip()
+    values["allow"] = tuple(
+        AllowListEntry(
+            id=entry["id"],
+            reason=entry["reason"],
+            expires=entry["expires"],
+            package=entry.get("package", ""),
+        )
+        for entry in _entries(table, "allow", where, ("id", "reason", "expires", "package"))
+    )
+    values["exceptions"] = tuple(
+        ScanException(
+            id=entry["id"],
+            target=entry.get("target", "*"),
+            reason=entry["reason"],
+            expires=entry["expires"],
+        )
+        for entry in _entries(table, "exceptions", where, ("id", "reason", "expires", "target"))
+    )
+    return TrivyConfig(**values)
+
+
+def _entries(
+    table: Mapping[str, Any], key: str, where: str, fields: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """An array of tables of allow-list entries: ``id``, a ``reason`` and an ``expires`` date
+    (a TOML date, ``2027-03-31``) required; every other field a string."""
+    entries = table.get(key, [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"[{where}] {key} must be an array of tables ([[{where}.{key}]])")
+    parsed = []
+    for index, entry in enumerate(entries):
+        place = f"[[{where}.{key}]] #{index + 1}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{place} must be a table")
+        extra = sorted(set(entry) - set(fields))
+        if extra:
+            raise ConfigError(f"{place}: unknown key(s) {', '.join(extra)}")
+        for name in fields:
+            if name == "expires":
+                value = entry.get(name)
+                if not isinstance(value, date) or isinstance(value, datetime):
+                    raise ConfigError(f"{place}: expires must be a TOML date like 2027-03-31")
+            elif name in entry or name in ("id", "reason"):
+                _str(entry, name, place)
+        parsed.append(entry)
+    return parsed
 
 
 _PERF_INTS = ("concurrency", "requests", "warmup", "max_concurrency", "capacity_max")
