@@ -376,14 +376,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "trivy-expect":
         report = args.report or config.report_dir("trivy") / "trivy.json"
-        found = report_part_status(promote.read_json(report, "trivy report"), args.part)
-        if found != args.status:
+        part = report_part_status(promote.read_json(report, "trivy report"), args.part)
+        if part != args.status:
             print(
-                f"error: {report}: {args.part} is {found!r}, expected {args.status!r}",
+                f"error: {report}: {args.part} is {part!r}, expected {args.status!r}",
                 file=sys.stderr,
             )
             return EXIT_CHECK_FAILED
-        progress(f"{report}: {args.part} is {found}, as expected")
+        progress(f"{report}: {args.part} is {part}, as expected")
         return EXIT_OK
     raise AssertionError(args.command)  # argparse only accepts the commands above
 
