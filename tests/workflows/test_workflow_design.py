@@ -50,6 +50,7 @@ from workflow_model import (
     WORKFLOWS_DIR,
     Job,
     MakeWorkflow,
+    NoxSession,
     Workflow,
     job_session,
     load_yaml,
@@ -691,3 +692,50 @@ def test_planted_defect_fails_the_battery(
     replacements, expected = PLANTED_DEFECTS[defect]
     problems = battery(make_workflow(*replacements), pins)
     assert any(expected in problem for problem in problems), problems
+
+
+# --------------------------------------------------------------------------------------------
+# The docs name what the workflows do
+
+
+def readme_session_rows(markdown: str) -> dict[str, str]:
+    """``{session: its "CI workflow / job" cell}`` from the README's Sessions table (pure)."""
+    section = re.search(r"^## Sessions\s*$(?P<body>.*?)(?=^## |\Z)", markdown, re.M | re.S)
+    if section is None:
+        return {}
+    rows: dict[str, str] = {}
+    for line in section["body"].splitlines():
+        match = re.match(r"^\|\s*`(?P<name>[a-z][a-z0-9_-]*)`\s*\|", line)
+        if match:
+            rows[match["name"]] = line.rstrip().rstrip("|").rsplit("|", 1)[-1]
+    return rows
+
+
+def test_readme_rows_reads_the_last_column() -> None:
+    text = "## Sessions\n| s | w |\n| --- | --- |\n| `lint` | x | `ci-test.yml` / lint |\n## More\n"
+    assert readme_session_rows(text) == {"lint": " `ci-test.yml` / lint "}
+
+
+def test_readme_names_each_sessions_workflow(
+    workflows: list[Workflow], nox_all_sessions: list[NoxSession]
+) -> None:
+    rows = readme_session_rows((REPO_ROOT / "README.md").read_text(encoding="utf-8"))
+    run = test_workflow_sessions.sessions_run_by(workflows)
+    problems: list[str] = []
+    for session in sorted({s.name for s in nox_all_sessions}):
+        cell = rows.get(session)
+        if cell is None:
+            problems.append(f"{session}: no row in the README's session table")
+            continue
+        files = sorted({where.split(":")[0] for where in run.get(session, [])})
+        problems += [f"{session}: the row does not name {f}" for f in files if f not in cell]
+        if session in test_workflow_sessions.LOCAL_ONLY_SESSIONS and "local-only" not in cell:
+            problems.append(f"{session}: local-only, and the row does not say so")
+    assert problems == []
+
+
+def test_ci_cd_doc_lists_every_designed_workflow() -> None:
+    text = (REPO_ROOT / CI_CD_DOC).read_text(encoding="utf-8")
+    section = text.split("## The workflows", 1)[-1].split("\n## ", 1)[0]
+    assert [f for f in WORKFLOWS if f"| `{f}` |" not in section] == []
+    assert (REPO_ROOT / "docs" / "ci-cd-runbook.md").is_file()
