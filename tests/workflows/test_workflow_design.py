@@ -415,6 +415,7 @@ def test_dependabot_validates_against_its_schema() -> None:
     assert schema_errors(document, "dependabot") == []
 
 
+@pytest.mark.integration  # the real check-jsonschema command
 def test_check_jsonschema_cli_agrees(workflows: list[Workflow]) -> None:
     # The real tool, its vendored schemas, no network: the same verdict as the in-process check.
     runs = [
@@ -438,6 +439,7 @@ def _cli_verdict(schema: str, *files: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.integration  # the real check-jsonschema command
 def test_schema_check_rejects_what_the_real_tool_rejects(
     make_workflow: MakeWorkflow, tmp_path: Path
 ) -> None:
