@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vibevoice_ci.config import BUILD_CACHE_MODES, run_environment
-from vibevoice_ci.errors import ConfigError, UsageError
+from vibevoice_ci.config import BUILD_CACHE_MODES, load_config, run_environment, with_environment
+from vibevoice_ci.errors import EXIT_BAD_INPUT, ConfigError, UsageError
+from vibevoice_ci.release import multiarch
 from vibevoice_ci.release.multiarch import layer_cache_args
 from vibevoice_ci.tools import buildx
 
@@ -106,3 +107,16 @@ def test_a_gha_mode_without_the_cache_service_is_a_usage_error() -> None:
         "--cache-to",
         "type=gha,scope=vibevoice-tts,mode=max,ignore-error=true",
     ]
+
+
+def test_the_release_build_refuses_a_gha_cache_it_cannot_reach(tmp_path: Path) -> None:
+    # Before any tool runs: the run fails with exit 2 and still leaves its report.
+    config = with_environment(
+        load_config(),
+        {"VIBEVOICE_BUILD_CACHE": "gha", "VIBEVOICE_REPORTS_DIR": str(tmp_path)},
+    )
+    with pytest.raises(UsageError, match="VIBEVOICE_BUILD_CACHE=gha needs") as caught:
+        multiarch.build_release(config)
+    assert caught.value.exit_code == EXIT_BAD_INPUT
+    summary = (tmp_path / "build" / "summary.md").read_text(encoding="utf-8")
+    assert "VIBEVOICE_BUILD_CACHE=gha needs" in summary
