@@ -38,6 +38,7 @@ from workflow_design import (
     BUILD_FILE,
     GO_TOOLS,
     PERF_STATE,
+    REPORTING_SESSIONS,
     SESSIONS,
     SESSIONS_IN_WORKFLOWS,
     UV,
@@ -289,11 +290,34 @@ def job_design_problems(wf: Workflow, row: WorkflowRow) -> list[str]:
         session = sessions.get(job.id)
         if session is None:
             continue  # the session rule (test_workflow_sessions.py) reports it
+        if session in REPORTING_SESSIONS and session not in row.jobs:
+            problems += [f"job {job.id}: {p}" for p in _reporting_problems(job, session, sessions)]
+            continue
         want = row.jobs.get(session)
         if want is None:
             problems.append(f"job {job.id}: session {session!r} is not in this file's row")
             continue
         problems += [f"job {job.id}: {p}" for p in _job_problems(job, session, want, sessions)]
+    return problems
+
+
+def _reporting_problems(job: Job, session: str, sessions: dict[str, str]) -> list[str]:
+    """A reporting job (notify) follows jobs of its own workflow that run sessions, has its
+    session's timeout, and writes nothing but what REPORTING_SESSIONS allows it."""
+    problems: list[str] = []
+    if not job.needs or any(need not in sessions for need in job.needs):
+        problems.append(f"needs {list(job.needs)}: it must follow the jobs it reports on")
+    if job.timeout_minutes != SESSIONS[session].timeout_minutes:
+        problems.append(
+            f"timeout-minutes {job.timeout_minutes!r}, "
+            f"the design says {SESSIONS[session].timeout_minutes}"
+        )
+    extra = sorted(write_scopes(job) - set(REPORTING_SESSIONS[session]))
+    if extra:
+        problems.append(
+            f"write scopes {extra} (a {session} job may write only to "
+            f"{list(REPORTING_SESSIONS[session])})"
+        )
     return problems
 
 
@@ -505,6 +529,36 @@ IF_SUCCESS = (
 )
 
 
+NOTIFY_JOB = """\
+  notify:
+    needs: [test]
+    if: failure()
+    runs-on: ubuntu-24.04
+    timeout-minutes: 10
+    permissions:
+      contents: read
+      issues: write
+    steps:
+      - uses: actions/checkout@d23441a48e516b6c34aea4fa41551a30e30af803 # v6.1.0
+        with:
+          persist-credentials: false
+      - uses: actions/setup-python@ece7cb06caefa5fff74198d8649806c4678c61a1 # v6.3.0
+        with:
+          python-version: "3.11"
+      - run: python -m pip install --require-hashes --no-deps -r .github/requirements/ci-tools.txt
+      - env:
+          NOX_SESSION: notify
+        run: nox -s "$NOX_SESSION"
+      - if: always()
+        uses: actions/upload-artifact@b7c566a772e6b6bfb58ed0dc250532a479d7789f # v6.0.0
+        with:
+          name: reports-notify
+          path: reports/notify/
+          retention-days: 14
+"""
+WITH_NOTIFY = ("          retention-days: 30\n", "          retention-days: 30\n" + NOTIFY_JOB)
+
+
 def _design(wf: Workflow, row: WorkflowRow = EXAMPLE_ROW) -> list[str]:
     return design_problems(wf, row, BUILD_NAME)
 
@@ -565,6 +619,10 @@ BROKEN_EXAMPLES: list[tuple[WorkflowRule, list[tuple[str, str]], str]] = [
         [("    name: test\n", "    name: test\n    needs: [other]\n")],
         "needs the jobs of ('<job other>',)",
     ),
+    (_design, [WITH_NOTIFY, ("    needs: [test]\n", "")], "must follow the jobs"),
+    (_design, [WITH_NOTIFY, ("    needs: [test]\n", "    needs: [x]\n")], "must follow the jobs"),
+    (_design, [WITH_NOTIFY, ("timeout-minutes: 10", "timeout-minutes: 30")], "design says 10"),
+    (_design, [WITH_NOTIFY, ("issues: write", "packages: write")], "write scopes ['packages']"),
     (release_job_cache_problems, [PUBLISHING, UV_CACHE], "restores a cache"),
     (
         release_job_cache_problems,
@@ -621,6 +679,7 @@ def test_example_passes_the_design_rules(make_workflow: MakeWorkflow) -> None:
     assert _design(make_workflow(UV_CACHE), CACHED_ROW) == []
     assert _design(make_workflow(PUBLISHING), PUBLISHING_ROW) == []
     assert _design(make_workflow(AFTER_BUILD, IF_SUCCESS), AFTER_BUILD_ROW) == []
+    assert _design(make_workflow(WITH_NOTIFY)) == []  # a reporting job needs no row
     assert release_job_cache_problems(make_workflow(PUBLISHING)) == []
 
 

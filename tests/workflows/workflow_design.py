@@ -47,8 +47,15 @@ SESSIONS: Mapping[str, SessionRow] = {
     "helm": SessionRow(45, 14, "cold Go builds of the control plane take ~20 min; logs 14"),
     "perf": SessionRow(45, 90, "Timeout Handling: benchmarks 45; performance metrics 90"),
     "audit": SessionRow(15, 90, "pip-audit of the lock is minutes; security reports 90"),
-    "trivy": SessionRow(30, 90, "image, config and secret scans per platform; security reports 90"),
+    "trivy": SessionRow(60, 90, "every image and platform pulled and scanned, DB download; 90"),
     "sign": SessionRow(30, 90, "cosign built from source (~4 min), sign + verify; reports 90"),
+    "notify": SessionRow(10, 14, "Notification Strategy: sends a message; its record is a log"),
+}
+
+# Sessions whose jobs may follow the jobs of any workflow, reporting on them (the design's
+# "Notification Strategy"), with the write scopes each may hold: never one that publishes.
+REPORTING_SESSIONS: Mapping[str, tuple[str, ...]] = {
+    "notify": ("issues", "pull-requests"),  # a regression issue, a PR comment
 }
 
 
@@ -152,4 +159,7 @@ WORKFLOWS: Mapping[str, WorkflowRow] = {
 }
 
 # Sessions a job may run, from the table (a session run by a job must have a row).
-SESSIONS_IN_WORKFLOWS = {session for row in WORKFLOWS.values() for session in row.jobs}
+SESSIONS_IN_WORKFLOWS = {
+    *(session for row in WORKFLOWS.values() for session in row.jobs),
+    *REPORTING_SESSIONS,
+}
