@@ -492,5 +492,20 @@ def test_readme_names_each_sessions_workflow(
 def test_ci_cd_doc_lists_every_designed_workflow() -> None:
     text = (REPO_ROOT / CI_CD_DOC).read_text(encoding="utf-8")
     section = text.split("## The workflows", 1)[-1].split("\n## ", 1)[0]
-    assert [f for f in WORKFLOWS if f"| `{f}` |" not in section] == []
+    rows = {
+        cells[1].strip().strip("`"): cells
+        for line in section.splitlines()
+        if len(cells := line.split("|")) > 6 and cells[1].strip().startswith("`ci-")
+    }
+    assert sorted(rows) == sorted(WORKFLOWS)
+    problems: list[str] = []
+    for file, row in WORKFLOWS.items():
+        timeout_cell, artifact_cell = rows[file][4], rows[file][5]
+        for session in row.jobs:
+            design = SESSIONS[session]
+            if str(design.timeout_minutes) not in timeout_cell:
+                problems.append(f"{file}: {session}'s {design.timeout_minutes} minutes")
+            if f"{design.retention_days} days" not in artifact_cell:
+                problems.append(f"{file}: {session}'s {design.retention_days} days")
+    assert problems == [], "docs/ci-cd.md's workflow table disagrees with the design table"
     assert (REPO_ROOT / "docs" / "ci-cd-runbook.md").is_file()
