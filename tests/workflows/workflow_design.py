@@ -1,5 +1,5 @@
-"""The seed design's workflow table, as data (``/work/shared/seed-design.md``, in the repository's
-history as the design every workflow was written from).
+"""The seed design's workflow table, as data (the project's seed design document, outside the
+repository: ``../shared/seed-design.md`` next to the checkout; quoted section by section here).
 
 Each row cites the section it comes from:
 
@@ -12,8 +12,8 @@ Each row cites the section it comes from:
 * "Caching Strategy": Python dependencies keyed on the lock, Docker layers, Helm dependencies;
   DESIGN.md "Security posture": no cache restored in a job that signs or pushes a release.
 
-``test_workflow_design.py`` checks every workflow file against these rows; the rules there are
-pure functions of a workflow and a row, so each can be fed a broken example.
+``test_workflow_design.py`` checks every workflow file against these rows with the pure
+functions in ``design_rules.py``, and feeds each of them a broken example.
 """
 
 from __future__ import annotations
