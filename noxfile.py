@@ -54,7 +54,7 @@ def lint(session: nox.Session) -> None:
     if session.posargs not in ([], ["--fix"]):
         session.error("usage: nox -s lint [-- --fix]  (--fix applies ruff's fixes and formatting)")
     fix = session.posargs == ["--fix"]
-    install(session, "tts", "agent", "ci", "perf", dev=True)
+    install(session, "tts", "agent", "ci", "perf", "audit", dev=True)
     paths = ["src", "tests", "scripts", "noxfile.py"]
     session.run("ruff", "check", *(["--fix"] if fix else []), *paths)
     session.run("ruff", "format", *([] if fix else ["--check"]), *paths)
@@ -95,7 +95,7 @@ def install_actionlint(session: nox.Session) -> dict[str, str]:
 @nox.session(tags=["check"])
 def tests(session: nox.Session) -> None:
     """Pytest: unit, property, workflow and integration tests (real service and containers)."""
-    install(session, "tts", "agent", "ci", "perf", dev=True)
+    install(session, "tts", "agent", "ci", "perf", "audit", dev=True)
     report = f"{REPORTS}/tests"
     env = install_actionlint(session)
     session.run(
@@ -137,11 +137,42 @@ def promote(session: nox.Session) -> None:
     session.run("python", "-m", "vibevoice_ci", "promote", *session.posargs)
 
 
+@nox.session(tags=["container", "security"], default=False)
+def sign(session: nox.Session) -> None:
+    """Sign the released images (cosign), attest SLSA provenance and SBOMs, verify them all."""
+    install(session, "ci")
+    session.run("python", "-m", "vibevoice_ci", "sign", *session.posargs)
+
+
+@nox.session(tags=["security"], default=False)
+def audit(session: nox.Session) -> None:
+    """pip-audit the locked deps of every image and extra; gate on severity; Dependabot config."""
+    install(session, "ci", "audit")
+    session.run("python", "-m", "vibevoice_ci", "audit", *session.posargs)
+
+
 @nox.session(tags=["deploy"], default=False)
 def helm(session: nox.Session) -> None:
     """Check the Helm chart: lint and render, then deploy to a control plane built here."""
     install(session, "ci")
     session.run("python", "-m", "vibevoice_ci", "helm", *session.posargs)
+
+
+@nox.session(tags=["report"], default=False)
+def report(session: nox.Session) -> None:
+    """One page of every session's report: reports/index.html and summary.md (local-only)."""
+    install(session, "ci")
+    session.run("python", "-m", "vibevoice_ci", "report", *session.posargs)
+
+
+@nox.session(tags=["report"], default=False)
+def notify(session: nox.Session) -> None:
+    """Notify from the reports: -- failure | security | perf (webhook, PR comment, issue)."""
+    events = ("failure", "security", "perf")
+    if not session.posargs or session.posargs[0] not in events:
+        session.error(f"usage: nox -s notify -- {{{'|'.join(events)}}} [--dry-run]")
+    install(session, "ci")
+    session.run("python", "-m", "vibevoice_ci", "notify", *session.posargs)
 
 
 if __name__ == "__main__":

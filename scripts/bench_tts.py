@@ -8,8 +8,9 @@ requests, the same engine class is loaded in this process and ``next(engine.synt
 is timed on the same first segment the service synthesizes first: the engine's compute time
 for the first chunk. Service overhead = TTFA p50 - engine first-chunk p50.
 
-The client is a minimal HTTP/1.1 client on a raw keep-alive socket (TCP_NODELAY), so the
-numbers carry as little client-library time as possible.
+The client is the perf session's minimal HTTP/1.1 client on a raw keep-alive socket
+(TCP_NODELAY, ``vibevoice_ci.perf.client``), so the numbers carry as little client-library
+time as possible and mean the same as the load test's.
 
     python scripts/bench_tts.py [--engines piper,espeak] [--requests 30] [--json-out PATH]
 
@@ -19,10 +20,8 @@ Exit status: 0 after a run, 1 when a request fails, 2 for bad flags.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from vibevoice_ci.local_service import running_tts_service
+from vibevoice_ci.perf.client import HttpTtsClient, Kind
 from vibevoice_ci.report import write_json_atomic
 from vibevoice_ci.tools import git
 from vibevoice_platform.tts.engines import Engine, load_engine
@@ -56,76 +56,12 @@ class Sample:
     audio_bytes: int
 
 
-class RawHttpClient:
-    """Just enough HTTP/1.1 to POST and read a chunked response, timing the first data byte."""
-
-    def __init__(self, host: str, port: int, timeout: float = 120.0) -> None:
-        self.host = host
-        self.port = port
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buffer = b""
-
-    def close(self) -> None:
-        self.sock.close()
-
-    def post_json(self, path: str, payload: dict[str, Any]) -> Sample:
-        body = json.dumps(payload).encode("utf-8")
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode("ascii")
-        self.buffer = b""
-        started = time.perf_counter()
-        self.sock.sendall(head + body)
-        status, headers = self._read_head()
-        if status != 200:
-            raise BenchError(f"POST {path} answered {status}")
-        if headers.get("transfer-encoding", "").lower() != "chunked":
-            raise BenchError("the response is not chunked")
-        first: float | None = None
-        received = 0
-        while True:
-            size = int(self._read_line().split(b";", 1)[0], 16)
-            if size == 0:
-                self._read_line()  # the empty line after the last chunk (no trailers)
-                break
-            while len(self.buffer) < size + 2:
-                if first is None and self.buffer:
-                    first = time.perf_counter()
-                self._fill()
-            if first is None:
-                first = time.perf_counter()
-            received += size
-            self.buffer = self.buffer[size + 2 :]
-        finished = time.perf_counter()
-        if first is None:
-            raise BenchError("the response had no audio")
-        return Sample(first - started, finished - started, received)
-
-    def _fill(self) -> None:
-        data = self.sock.recv(262144)
-        if not data:
-            raise BenchError("the server closed the connection")
-        self.buffer += data
-
-    def _read_line(self) -> bytes:
-        while b"\r\n" not in self.buffer:
-            self._fill()
-        line, self.buffer = self.buffer.split(b"\r\n", 1)
-        return line
-
-    def _read_head(self) -> tuple[int, dict[str, str]]:
-        while b"\r\n\r\n" not in self.buffer:
-            self._fill()
-        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        return status, headers
+def post_text(client: HttpTtsClient, text: str) -> Sample:
+    """One timed POST /v1/tts through the perf session's raw-socket client."""
+    result = client.synthesize(text, prompt=0)
+    if result.kind is not Kind.OK or result.ttfa is None or result.e2e is None:
+        raise BenchError(f"POST /v1/tts ended {result.kind.value} (status {result.status})")
+    return Sample(result.ttfa, result.e2e, result.audio_bytes)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -173,10 +109,10 @@ def bench_engine(
     print(f"[bench] {name}: starting the service", file=sys.stderr, flush=True)
     env = {"VIBEVOICE_TTS_LOG_REQUESTS": "0"}
     with running_tts_service(name, env=env, ready_timeout=timeout) as service:
-        client = RawHttpClient("127.0.0.1", service.port)
+        client = HttpTtsClient(service.port, timeout=120.0)
         try:
             for index in range(warmup + requests):
-                sample = client.post_json("/v1/tts", {"text": text})
+                sample = post_text(client, text)
                 first_chunk = time_first_chunk(engine, segment)
                 if index >= warmup:
                     samples.append(sample)

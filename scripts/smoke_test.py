@@ -1,17 +1,25 @@
 #!/usr/bin/env python3
-"""Smoke-test running services: tts (/health, /ready, a synthesis, /metrics) and the agent.
+"""Smoke-test running services: tts (/health, /ready, a synthesis, /metrics, the speech
+check on both endpoints) and the agent.
 
 Usage: scripts/smoke_test.py [--tts-url http://127.0.0.1:18000]
                              [--agent-url http://127.0.0.1:18080 [--agent-token-file FILE]]
-                             [--wait 60] [--json-out FILE]
+                             [--engine piper] [--wait 60] [--json-out FILE]
 
-The agent checks run one full turn end to end (reply text and non-silent audio, counted in
+These are the checks ``nox -s smoke`` runs, through the same code
+(``vibevoice_ci.smoke.run_service_checks``), with the sentences and thresholds of
+``[tool.vibevoice-ci.smoke]``. The speech checks transcribe the audio offline (PocketSphinx,
+in the ``ci`` extra) and score the word recall: the tts sentences on ``POST /v1/tts`` and
+``WS /stream``, and the agent's reply against the text it streamed. The agent checks run one
+full turn end to end (reply text, non-silent audio that says the text, counted in
 /metrics); with a token, a request without it must get 401 first. The token is read from a
-file (first line) so it never shows in the process list. Give at least one URL.
+file (first line) so it never shows in the process list. ``--engine`` names the tts engine
+behind the agent (the agent does not report it): its reply is held to that engine's
+threshold. Give at least one URL.
 
 Prints one line per check (PASS/FAIL with the reason). Exit codes:
   0  every check passed
-  1  a check failed
+  1  a check failed, or its verdict is unknown (e.g. an unscored engine)
   2  bad usage, or the URL did not answer within --wait seconds
 """
 
@@ -24,11 +32,14 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from vibevoice_ci.agent_checks import run_agent_checks
+from vibevoice_ci.config import load_config
+from vibevoice_ci.errors import ConfigError
 from vibevoice_ci.report import Status, overall, write_json_atomic
-from vibevoice_ci.smoke_checks import ServiceUnreachableError, run_checks
+from vibevoice_ci.smoke import AGENT, SERVICE, ServiceChecks, run_service_checks
+from vibevoice_ci.smoke_checks import ServiceUnreachableError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _url(value: str) -> str:
@@ -61,6 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         default=60.0,
         help="seconds to wait for the service to answer (default 60)",
     )
+    parser.add_argument(
+        "--engine",
+        default="piper",
+        help="the tts engine behind the agent, whose threshold its reply is held to "
+        "(default piper)",
+    )
     parser.add_argument("--json-out", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)
     if not (args.tts_url or args.agent_url):
@@ -71,15 +88,29 @@ def main(argv: list[str] | None = None) -> int:
             token = args.agent_token_file.read_text(encoding="utf-8").splitlines()[0].strip()
         except (OSError, IndexError) as exc:
             parser.error(f"cannot read a token from {args.agent_token_file}: {exc}")
-    results = []
     try:
-        if args.tts_url:
-            results += run_checks(args.tts_url, wait_seconds=args.wait)
-        if args.agent_url:
-            results += run_agent_checks(args.agent_url, token=token, wait_seconds=args.wait)
+        speech = load_config(ROOT).speech
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    checked: list[ServiceChecks] = []
+    try:
+        for name, url in ((SERVICE, args.tts_url), (AGENT, args.agent_url)):
+            if url:
+                checked.append(
+                    run_service_checks(
+                        name,
+                        url,
+                        token=token,
+                        speech=speech,
+                        engine=args.engine,
+                        wait_seconds=args.wait,
+                    )
+                )
     except ServiceUnreachableError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    results = [outcome for service in checked for outcome in service.outcomes]
     for result in results:
         print(result.line())
     verdict = overall(results)
@@ -91,9 +122,14 @@ def main(argv: list[str] | None = None) -> int:
                 "agent_url": args.agent_url,
                 "status": verdict.value,
                 "checks": [result.to_json() for result in results],
+                "speech": [heard.to_json() for service in checked for heard in service.speech],
             },
         )
-    print(f"{sum(r.passed for r in results)} passed, {sum(not r.passed for r in results)} failed")
+    counts = {status: sum(r.status is status for r in results) for status in Status}
+    print(
+        f"{counts[Status.PASS]} passed, {counts[Status.FAIL]} failed, "
+        f"{counts[Status.UNKNOWN]} unknown"
+    )
     return EXIT_OK if verdict is Status.PASS else EXIT_FAILED
 
 

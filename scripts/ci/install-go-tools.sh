@@ -4,9 +4,9 @@
 #
 #   bash scripts/ci/install-go-tools.sh [--bin-dir DIR] [--plugin-dir DIR] TOOL...
 #
-# TOOL: buildx (a Docker CLI plugin, into --plugin-dir), buildkitd, buildctl, crane (into
-# --bin-dir; default /usr/local/bin). Needs go >= 1.24, not root (given writable folders):
-# install-tools.sh calls it for everything, the GitHub workflows for crane alone.
+# TOOL: buildx (a Docker CLI plugin, into --plugin-dir), buildkitd, buildctl, crane, cosign
+# (into --bin-dir; default /usr/local/bin). Needs go >= 1.24, not root (given writable
+# folders): install-tools.sh calls it for everything, the GitHub workflows for crane alone.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -62,6 +62,22 @@ go_build_module() {  # go_build_module NAME VERSION MODULE PACKAGE: build PACKAG
     mv -f "$target.tmp.$$" "$target"
     log "built $name $version in $((SECONDS - started)) s"
 }
+go_install_module() {  # go_install_module NAME VERSION PACKAGE LDFLAGS: `go install PACKAGE@vVERSION`
+    # For modules whose own go.mod installs as is: the build uses exactly their pinned
+    # dependencies (no wrapper module, no `go mod tidy`).
+    local name="$1" version="$2" package="$3" ldflags="$4" target gobin
+    target="$(go_tool "$name" "$version")"
+    [ -x "$target" ] && return 0
+    command -v go >/dev/null || die "go >= 1.24 is needed to build $name (the machine image has it in /usr/local/go)"
+    log "building $name $version from the Go module proxy"
+    mkdir -p "$go_bin_dir"
+    gobin="$(mktemp -d "$go_bin_dir/.build-$name.XXXXXX")"
+    local started="$SECONDS"
+    GOBIN="$gobin" go install -trimpath -ldflags "$ldflags" "$package@v$version"
+    mv -f "$gobin/$name" "$target"
+    rmdir "$gobin"
+    log "built $name $version in $((SECONDS - started)) s"
+}
 install_binary() {  # install_binary SOURCE TARGET: copy atomically when it differs
     cmp -s "$1" "$2" 2>/dev/null && return 0
     install -D -m 0755 "$1" "$2.tmp.$$" && mv -f "$2.tmp.$$" "$2"
@@ -83,7 +99,14 @@ for tool in "$@"; do
             go_build_module crane "$version" github.com/google/go-containerregistry \
                 github.com/google/go-containerregistry/cmd/crane
             install_binary "$(go_tool crane "$version")" "$bin_dir/crane" ;;
-        *) die "unknown tool $tool (buildx, buildkitd, buildctl, crane)" ;;
+        cosign)
+            # Signs and attests the release images (the sign session); its version is stamped
+            # where `cosign version` reads it.
+            version="$(tool_version cosign)"
+            go_install_module cosign "$version" github.com/sigstore/cosign/v2/cmd/cosign \
+                "-X sigs.k8s.io/release-utils/version.gitVersion=v$version"
+            install_binary "$(go_tool cosign "$version")" "$bin_dir/cosign" ;;
+        *) die "unknown tool $tool (buildx, buildkitd, buildctl, crane, cosign)" ;;
     esac
 done
 

@@ -22,9 +22,11 @@ with open(sys.argv[1], "rb") as handle:
 PY
 }
 
-# --- Debian packages: the Docker engine, the offline base image recipe, a local registry ---
+# --- Debian packages: the Docker engine, the offline base image recipe, a local registry,
+# --- and Chromium (headless) for the report page
 apt_packages=(docker.io cgroupfs-mount mmdebstrap docker-registry git ca-certificates
-    qemu-user-static binfmt-support arch-test)
+    qemu-user-static binfmt-support arch-test
+    chromium)  # headless: the report session's page check and its test
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
@@ -55,8 +57,9 @@ if ! docker compose version --short 2>/dev/null | grep -qx "v\?${compose_version
     docker compose version
 fi
 
-# --- Release build tools from the Go module proxy: buildx, buildkitd + buildctl, crane ---
-bash "$repo_root/scripts/ci/install-go-tools.sh" buildx buildkitd buildctl crane
+# --- Release build tools from the Go module proxy: buildx, buildkitd + buildctl, crane;
+# --- cosign for the sign session ---
+bash "$repo_root/scripts/ci/install-go-tools.sh" buildx buildkitd buildctl crane cosign
 
 # --- nox and uv: the same hash-pinned file the workflows install from ---
 nox_version="$(tool_version nox)"
@@ -69,5 +72,5 @@ fi
 
 log "tools ready: $(docker --version); compose $(docker compose version --short); \
 buildx $(docker buildx version | cut -d' ' -f2); buildkitd $(buildkitd --version | cut -d' ' -f3); \
-crane $(crane version); \
+crane $(crane version); cosign $(cosign version 2>/dev/null | awk '/^GitVersion/ {print $2}'); \
 nox $(nox --version 2>&1); $(uv --version)"

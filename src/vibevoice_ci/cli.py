@@ -18,11 +18,13 @@ from vibevoice_ci.errors import (
     EXIT_BAD_INPUT,
     EXIT_CHECK_FAILED,
     EXIT_OK,
+    CheckFailedError,
     PipelineError,
     UsageError,
 )
 from vibevoice_ci.release import multiarch, promote
 from vibevoice_ci.release.reference import parse_reference
+from vibevoice_ci.report import Status, read_status
 from vibevoice_ci.tools import docker
 from vibevoice_ci.tools._exec import progress
 
@@ -139,6 +141,87 @@ def parser() -> argparse.ArgumentParser:
         help="run only this level (repeatable; default: [tool.vibevoice-ci.helm].levels); "
         "static always runs, a level not run is reported unknown",
     )
+    sign_cmd = commands.add_parser(
+        "sign",
+        help="sign the released images, attest provenance and SBOMs, verify (nox -s sign)",
+    )
+    sign_cmd.add_argument("--release", type=Path, help="default: reports/build/release.json")
+    sign_cmd.add_argument(
+        "--keyless",
+        action="store_true",
+        help="sign with the workflow's OIDC identity (GitHub, id-token: write) and verify the "
+        "certificate's identity and issuer ([tool.vibevoice-ci.sign]); default: a key pair",
+    )
+    sign_cmd.add_argument(
+        "--key",
+        type=Path,
+        help="sign with this cosign private key (its .pub beside it; password: "
+        "$COSIGN_PASSWORD); default: a key pair generated for the run",
+    )
+    sign_cmd.add_argument(
+        "--verify-only",
+        action="store_true",
+        help="only verify what the registry holds (with --key's .pub, or --keyless)",
+    )
+    report_cmd = commands.add_parser(
+        "report",
+        help="one page and one summary of every session's report: reports/index.html, "
+        "reports/summary.md (nox -s report)",
+    )
+    report_cmd.add_argument(
+        "--browser",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="check the page in headless Chromium and save reports/index.png (default: yes; "
+        "without Chromium the check is reported as not run)",
+    )
+    notify_cmd = commands.add_parser(
+        "notify",
+        help="send the notifications an event calls for, from the reports (nox -s notify)",
+    )
+    notify_cmd.add_argument(
+        "event",
+        choices=("failure", "security", "perf"),
+        help="failure: webhook on main, PR comment on a PR; security: webhook on any CRITICAL "
+        "finding (trivy, audit); perf: an issue per regression, PR comment with the summary",
+    )
+    notify_cmd.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the messages instead of sending them",
+    )
+    audit_cmd = commands.add_parser(
+        "audit",
+        help="pip-audit every image's, extra's and group's locked dependencies; check "
+        "Dependabot's config (nox -s audit)",
+    )
+    audit_cmd.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fail (exit 1) when the verdict is unknown, e.g. dependencies pip-audit could not "
+        "check (default: strict when $CI is set; the CI workflow passes --strict)",
+    )
+    audit_cmd.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="audit only this image, extra, group or ci-tools (repeatable; default: all)",
+    )
+
+    expect_cmd = commands.add_parser(
+        "expect-status",
+        help="exit 0 when a session's JSON report has this top-level status, else 1 "
+        "(.ci/run: offline, the scanners' reports must say unknown, never a false clean)",
+    )
+    expect_cmd.add_argument("--report", type=Path, required=True, help="the JSON report")
+    expect_cmd.add_argument(
+        "--status",
+        required=True,
+        choices=[status.value for status in Status],
+        help="the status the report must have",
+    )
     return root
 
 
@@ -215,6 +298,37 @@ def _dispatch(args: argparse.Namespace) -> int:
         from vibevoice_ci.helm.session import run_helm
 
         run_helm(config, levels=args.level)
+        return EXIT_OK
+    if args.command == "sign":
+        from vibevoice_ci.security.sign import SignOptions, run_sign
+
+        release = args.release or config.report_dir("build") / multiarch.RELEASE_FILE
+        run_sign(config, SignOptions(release, args.keyless, args.key, args.verify_only))
+        return EXIT_OK
+    if args.command == "report":
+        from vibevoice_ci.overview.session import run_report
+
+        run_report(config, browser=args.browser)
+        return EXIT_OK
+    if args.command == "notify":
+        from vibevoice_ci.notify.session import run_notify
+
+        run = run_notify(config, args.event, dry_run=args.dry_run)
+        if args.dry_run:
+            for what, text in run.messages.items():
+                print(f"--- {what} ---\n{text}")
+        return EXIT_OK
+    if args.command == "audit":
+        from vibevoice_ci.security.audit import run_audit, verdict
+
+        strict = config.env.ci if args.strict is None else args.strict
+        verdict(run_audit(config, strict=strict, target_names=args.target), strict=strict)
+        return EXIT_OK
+    if args.command == "expect-status":
+        found = read_status(args.report)
+        if found.value != args.status:
+            raise CheckFailedError(f"{args.report} says {found.value}, expected {args.status}")
+        progress(f"{args.report} says {found.value}, as expected")
         return EXIT_OK
     raise AssertionError(args.command)  # argparse only accepts the commands above
 

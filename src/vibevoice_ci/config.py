@@ -7,15 +7,18 @@ files; ``load_config`` is the edge that reads the file.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from vibevoice_ci.errors import ConfigError
+from vibevoice_ci.security.vulnreport import AllowListEntry, Severity
 
 TABLE = "tool.vibevoice-ci"
 
@@ -103,6 +106,81 @@ class SpeechCheckConfig:
     min_recall: Mapping[str, float]
     # Engine name -> why its audio is not scored: its speech check is reported as unknown.
     unscored: Mapping[str, str]
+    # The agent's speech check ([tool.vibevoice-ci.smoke.agent]): the turn the smoke session
+    # sends, and per engine the lowest recall each sentence of the reply must reach.
+    agent_turn: str
+    agent_min_recall: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class SignConfig:
+    """The sign session's keyless identity (``[tool.vibevoice-ci.sign]``; docs/ci-cd.md,
+    "Signing and provenance"): the certificate of a keyless signature must name
+    ``certificate_identity`` (``{repository}``: ``$GITHUB_REPOSITORY``), issued by
+    ``certificate_oidc_issuer``."""
+
+    certificate_identity: str = (
+        "https://github.com/{repository}/.github/workflows/ci-provenance.yml@refs/heads/main"
+    )
+    certificate_oidc_issuer: str = "https://token.actions.githubusercontent.com"
+
+    def identity_for(self, repository: str) -> str:
+        return self.certificate_identity.replace("{repository}", repository)
+
+
+class Secret:
+    """A secret's value that never shows: ``repr``, ``str`` and f-strings print ``***``.
+
+    :meth:`reveal` is the one way to the value, used only where it is sent (a request's URL
+    or header)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return "***"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("a Secret is not pickled")
+
+
+AUDIT_SERVICES = ("osv", "pypi")
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """The audit session's gate, advisory service and allow-list (``[tool.vibevoice-ci.audit]``,
+    ``[[tool.vibevoice-ci.audit.allow]]``; every key optional, these are the defaults)."""
+
+    # Findings at or above this severity fail; the ones below are listed in the summary.
+    fail_at: Severity = Severity.HIGH
+    # The lowest severity written to the SARIF log (GitHub's Security tab).
+    sarif_min: Severity = Severity.LOW
+    # pip-audit's vulnerability service: "osv" (the same service the severities come from,
+    # at osv_url) or "pypi" (PyPI's JSON API, at a fixed address).
+    service: str = "osv"
+    # OSV's API root: pip-audit queries <osv_url>/v1/query, severities come from
+    # <osv_url>/v1/vulns/<id>. $VIBEVOICE_OSV_URL overrides it (tests serve recorded records).
+    osv_url: str = "https://api.osv.dev"
+    timeout: int = 15  # seconds per request, pip-audit's and the OSV client's
+    # Accepted findings, each with its reason and an expiry date (an expired entry fails).
+    allow: tuple[AllowListEntry, ...] = ()
 
 
 SMOKE_MODES = ("auto", "docker", "local")
@@ -110,6 +188,8 @@ SMOKE_MODES = ("auto", "docker", "local")
 # Actions cache (a job that publishes must never restore one: tests/workflows); "gha-write"
 # only saves them, so a trusted build can fill the cache without trusting what is in it.
 BUILD_CACHE_MODES = ("off", "gha", "gha-write")
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+DEFAULT_GITHUB_SERVER_URL = "https://github.com"
 # Where caches live between runs on one machine (scripts/ci/install-tools.sh uses it too).
 DEFAULT_CACHE_DIR = Path("/var/cache/vibevoice-ci")
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
@@ -159,9 +239,34 @@ class RunEnvironment:
     def cache_root(self) -> Path:
         return self.cache_dir or DEFAULT_CACHE_DIR
 
+    # $VIBEVOICE_OSV_URL: the OSV API root the audit session asks (overrides the config's).
+    osv_url: str | None = None
+
     # $VIBEVOICE_HELM_ACCEPT_UNKNOWN: helm checks a CI job accepts as unknown, one
     # "check: reason" per line (a workflow that cannot run a level says which and why).
     helm_accept_unknown: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # The sign session ($GITHUB_REPOSITORY, below, names the keyless identity and the
+    # provenance's URIs). $ACTIONS_ID_TOKEN_REQUEST_URL is set: the job may request an OIDC
+    # token (id-token: write), which keyless signing needs.
+    oidc_available: bool = False
+    # $COSIGN_PASSWORD: the password of the sign session's cosign key (None: empty).
+    cosign_password: Secret | None = dataclasses.field(default=None, repr=False)
+
+    # Notifications (docs/ci-cd.md, "Notifications"); each is skipped when its secret is unset.
+    # $SLACK_WEBHOOK_URL: the incoming webhook (Slack, or an email gateway taking {"text"}).
+    slack_webhook_url: Secret | None = dataclasses.field(default=None, repr=False)
+    # $GITHUB_TOKEN: PR comments and regression issues through the REST API.
+    github_token: Secret | None = dataclasses.field(default=None, repr=False)
+    # $GITHUB_API_URL, $GITHUB_SERVER_URL, $GITHUB_REPOSITORY (owner/name), $GITHUB_WORKFLOW.
+    github_api_url: str = DEFAULT_GITHUB_API_URL
+    github_server_url: str = DEFAULT_GITHUB_SERVER_URL
+    github_repository: str | None = None
+    github_workflow: str | None = None
+    # $VIBEVOICE_PR_NUMBER, else the number in $GITHUB_REF (refs/pull/N/merge): the PR to
+    # comment on.
+    pull_request: int | None = None
+    # $VIBEVOICE_NEEDS: the workflow's `toJSON(needs)`, read as job -> result.
+    needs_results: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -181,6 +286,8 @@ class PipelineConfig:
     env: RunEnvironment = RunEnvironment()
     perf: PerfConfig = PerfConfig()
     helm: HelmConfig | None = None
+    sign: SignConfig = SignConfig()
+    audit: AuditConfig = AuditConfig()
 
     def report_dir(self, session: str) -> Path:
         """The folder a session writes its results to."""
@@ -236,6 +343,8 @@ def with_environment(config: PipelineConfig, environ: Mapping[str, str]) -> Pipe
     if registry:
         changes["registry"] = registry
     changes["env"] = run_environment(environ)
+    if changes["env"].osv_url:
+        changes["audit"] = dataclasses.replace(config.audit, osv_url=changes["env"].osv_url)
     return dataclasses.replace(config, **changes)
 
 
@@ -277,8 +386,54 @@ def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
             if _setting(environ, "VIBEVOICE_CACHE_DIR")
             else None
         ),
+        osv_url=_setting(environ, "VIBEVOICE_OSV_URL") or None,
         helm_accept_unknown=parse_accept_unknown(environ.get("VIBEVOICE_HELM_ACCEPT_UNKNOWN", "")),
+        oidc_available=bool(_setting(environ, "ACTIONS_ID_TOKEN_REQUEST_URL")),
+        cosign_password=_secret(environ, "COSIGN_PASSWORD"),
+        slack_webhook_url=_secret(environ, "SLACK_WEBHOOK_URL"),
+        github_token=_secret(environ, "GITHUB_TOKEN"),
+        github_api_url=(_setting(environ, "GITHUB_API_URL") or DEFAULT_GITHUB_API_URL).rstrip("/"),
+        github_server_url=(
+            _setting(environ, "GITHUB_SERVER_URL") or DEFAULT_GITHUB_SERVER_URL
+        ).rstrip("/"),
+        github_repository=_setting(environ, "GITHUB_REPOSITORY") or None,
+        github_workflow=_setting(environ, "GITHUB_WORKFLOW") or None,
+        pull_request=parse_pull_request(
+            _setting(environ, "VIBEVOICE_PR_NUMBER"), _setting(environ, "GITHUB_REF")
+        ),
+        needs_results=parse_needs(_setting(environ, "VIBEVOICE_NEEDS")),
     )
+
+
+def _secret(environ: Mapping[str, str], name: str) -> Secret | None:
+    value = _setting(environ, name)
+    return Secret(value) if value else None
+
+
+def parse_pull_request(number: str, git_ref: str) -> int | None:
+    """The PR number: ``$VIBEVOICE_PR_NUMBER``, else ``refs/pull/<N>/...`` (pure)."""
+    if number:
+        if not number.isdigit() or int(number) < 1:
+            raise ConfigError(f"VIBEVOICE_PR_NUMBER={number!r} is not a pull request number")
+        return int(number)
+    match = re.fullmatch(r"refs/pull/(\d+)/(?:merge|head)", git_ref)
+    return int(match[1]) if match else None
+
+
+def parse_needs(text: str) -> dict[str, str]:
+    """``toJSON(needs)`` (``{"job": {"result": "failure", "outputs": {}}}``) as job -> result
+    (pure); anything else is a ConfigError."""
+    if not text:
+        return {}
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"VIBEVOICE_NEEDS is not JSON: {exc}") from None
+    if not isinstance(document, dict) or not all(
+        isinstance(v, dict) and isinstance(v.get("result"), str) for v in document.values()
+    ):
+        raise ConfigError("VIBEVOICE_NEEDS is not a `toJSON(needs)` object of jobs with a result")
+    return {str(job): str(value["result"]) for job, value in document.items()}
 
 
 def parse_accept_unknown(text: str) -> dict[str, str]:
@@ -346,7 +501,96 @@ def parse_config(table: Mapping[str, Any], root: Path) -> PipelineConfig:
         perf=_parse_perf(table.get("perf", {}), root),
         speech=_parse_speech(_table(table, "smoke", TABLE)),
         helm=_parse_helm(table["helm"], root) if "helm" in table else None,
+        audit=_parse_audit(table.get("audit", {})),
+        sign=_parse_sign(table.get("sign", {})),
     )
+
+
+def _parse_audit(table: object) -> AuditConfig:
+    where = f"{TABLE}.audit"
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    known = {field.name for field in dataclasses.fields(AuditConfig)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"[{where}] unknown key(s): {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    for key in ("fail_at", "sarif_min"):
+        if key in table:
+            word = _str(table, key, where)
+            severity = Severity.parse(word)
+            if severity is Severity.UNKNOWN:
+                levels = ", ".join(s.value for s in Severity if s is not Severity.UNKNOWN)
+                raise ConfigError(f"[{where}] {key} {word!r} is not one of {levels}")
+            values[key] = severity
+    if "service" in table:
+        values["service"] = _str(table, "service", where)
+        if values["service"] not in AUDIT_SERVICES:
+            raise ConfigError(
+                f"[{where}] service {values['service']!r}: choose from {', '.join(AUDIT_SERVICES)}"
+            )
+    if "osv_url" in table:
+        values["osv_url"] = _str(table, "osv_url", where).rstrip("/")
+        if not re.match(r"https?://[^/\s]+", values["osv_url"]):
+            raise ConfigError(f"[{where}] osv_url {values['osv_url']!r} is not an http(s) URL")
+    if "timeout" in table:
+        timeout = table["timeout"]
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
+            raise ConfigError(f"[{where}] timeout must be whole seconds >= 1, got {timeout!r}")
+        values["timeout"] = timeout
+    entries = table.get("allow", [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"[[{where}.allow]] must be an array of tables")
+    values["allow"] = tuple(_parse_allow(entry, n) for n, entry in enumerate(entries, 1))
+    return AuditConfig(**values)
+
+
+_ALLOW_KEYS = frozenset({"id", "reason", "expires", "package"})
+
+
+def _parse_allow(entry: object, number: int) -> AllowListEntry:
+    """One ``[[tool.vibevoice-ci.audit.allow]]`` entry: id, reason and expires are required."""
+    where = f"{TABLE}.audit.allow #{number}"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"[{where}] must be a table with id, reason and expires")
+    unknown = sorted(set(entry) - _ALLOW_KEYS)
+    if unknown:
+        raise ConfigError(f"[{where}] unknown key(s): {', '.join(unknown)}")
+    advisory = _str(entry, "id", where)
+    reason = _str(entry, "reason", where)
+    expires = entry.get("expires")
+    if isinstance(expires, str):
+        try:
+            expires = date.fromisoformat(expires.strip())
+        except ValueError:
+            expires = None
+    # TOML's datetime is a date subclass too: an expiry is a day, so refuse a time of day.
+    if not isinstance(expires, date) or type(expires) is not date:
+        raise ConfigError(
+            f"[{where}] ({advisory}) expires must be a date like 2027-01-31, "
+            f"got {entry.get('expires')!r}"
+        )
+    package = entry.get("package", "")
+    if not isinstance(package, str):
+        raise ConfigError(f"[{where}] ({advisory}) package must be a string")
+    # Package names as pip-audit reports them (PEP 503: lower case, runs of -_. as one -).
+    package = re.sub(r"[-_.]+", "-", package.strip()).lower()
+    return AllowListEntry(id=advisory, reason=reason, expires=expires, package=package)
+
+
+def _parse_sign(table: object) -> SignConfig:
+    where = f"{TABLE}.sign"
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    known = {field.name for field in dataclasses.fields(SignConfig)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"[{where}] unknown key(s): {', '.join(unknown)}")
+    values = {key: _str(table, key, where) for key in table}
+    issuer = values.get("certificate_oidc_issuer", SignConfig.certificate_oidc_issuer)
+    if not issuer.startswith("https://"):
+        raise ConfigError(f"[{where}] certificate_oidc_issuer {issuer!r} is not an https URL")
+    return SignConfig(**values)
 
 
 def _parse_helm(table: object, root: Path) -> HelmConfig:
@@ -439,26 +683,43 @@ def _parse_speech(table: Mapping[str, Any]) -> SpeechCheckConfig:
     for sentence in sentences:
         if not any(character.isalnum() for character in sentence):
             raise ConfigError(f"[{where}] sentence {sentence!r} has no word to recognise")
-    min_recall: dict[str, float] = {}
-    for engine, value in _table(table, "min_recall", where).items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
-            raise ConfigError(
-                f"[{where}.min_recall] {engine!r} must be a recall above 0 and at most 1, "
-                f"got {value!r}"
-            )
-        min_recall[engine] = float(value)
+    min_recall = _recalls(table, where)
     unscored_table = table.get("unscored", {})
     if not isinstance(unscored_table, dict):
         raise ConfigError(f"[{where}] 'unscored' must be a table of engine = reason")
     unscored = {
         engine: _str(unscored_table, engine, f"{where}.unscored") for engine in unscored_table
     }
-    both = sorted(set(min_recall) & set(unscored))
+    agent = _table(table, "agent", where)
+    agent_turn = _str(agent, "turn", f"{where}.agent")
+    if not any(character.isalnum() for character in agent_turn):
+        raise ConfigError(f"[{where}.agent] turn {agent_turn!r} has no word to recognise")
+    agent_min_recall = _recalls(agent, f"{where}.agent")
+    both = sorted((set(min_recall) | set(agent_min_recall)) & set(unscored))
     if both:
         raise ConfigError(
             f"[{where}] {', '.join(both)} has both a min_recall and an unscored reason: choose one"
         )
-    return SpeechCheckConfig(sentences=sentences, min_recall=min_recall, unscored=unscored)
+    return SpeechCheckConfig(
+        sentences=sentences,
+        min_recall=min_recall,
+        unscored=unscored,
+        agent_turn=agent_turn,
+        agent_min_recall=agent_min_recall,
+    )
+
+
+def _recalls(table: Mapping[str, Any], where: str) -> dict[str, float]:
+    """``[<where>.min_recall]``: engine = the lowest recall a sentence must reach (0 < r <= 1)."""
+    recalls: dict[str, float] = {}
+    for engine, value in _table(table, "min_recall", where).items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+            raise ConfigError(
+                f"[{where}.min_recall] {engine!r} must be a recall above 0 and at most 1, "
+                f"got {value!r}"
+            )
+        recalls[engine] = float(value)
+    return recalls
 
 
 def _parse_service(name: str, table: Mapping[str, Any], root: Path) -> ServiceConfig:

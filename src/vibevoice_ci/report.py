@@ -11,6 +11,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from vibevoice_ci.errors import UsageError
+
 
 def write_text_atomic(path: Path, text: str, *, durable: bool = False) -> None:
     """Write ``text`` to ``path`` so a reader sees the old file or the new one, never half.
@@ -150,3 +152,23 @@ def publish_summary(report_dir: Path, markdown: str) -> Path:
         with Path(step_summary).open("a", encoding="utf-8") as handle:
             handle.write(markdown + "\n")
     return target
+
+
+def read_status(path: Path) -> Status:
+    """The top-level ``status`` of a session's JSON report (``reports/<session>/*.json``).
+
+    A missing file, malformed JSON or a missing or unknown status word is a UsageError."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"report {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"report {path} is not readable JSON: {exc}") from None
+    word = document.get("status") if isinstance(document, dict) else None
+    try:
+        return Status(str(word))
+    except ValueError:
+        raise UsageError(
+            f"report {path} has no top-level status of {', '.join(s.value for s in Status)} "
+            f"(found {word!r})"
+        ) from None

@@ -10,9 +10,10 @@ Modes, and the one rule for a container that was not tested (docs/ci-cd.md, "Smo
   green smoke test. Elsewhere it falls back to ``local``, says so loudly, and the report's
   verdict is ``unknown`` (the container was not tested); the exit code then follows the checks.
 
-Every configured service is checked: the tts checks (``smoke_checks``) and, when the agent is
-configured, one full agent turn through the local responder (``agent_checks``), with a bearer
-token made for the run.
+Every configured service is checked (``run_service_checks``, which ``scripts/smoke_test.py``
+calls too): the tts checks and the speech check on both endpoints (``smoke_checks``) and,
+when the agent is configured, one full agent turn through the local responder, its reply's
+audio heard against its text (``agent_checks``), with a bearer token made for the run.
 
 On every path (a failed build, a stack that never gets healthy, a missing port, a failed
 teardown) ``smoke.json`` and ``summary.md`` are written before the session exits, and a stack
@@ -28,8 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vibevoice_ci import build
-from vibevoice_ci.agent_checks import run_agent_checks
-from vibevoice_ci.config import SMOKE_MODES, PipelineConfig
+from vibevoice_ci.agent_checks import ReplySpeechCheck, run_agent_checks
+from vibevoice_ci.config import SMOKE_MODES, PipelineConfig, SpeechCheckConfig
 from vibevoice_ci.errors import (
     CheckFailedError,
     PipelineError,
@@ -86,8 +87,9 @@ class SmokeRun:
     fell_back: bool = False
     # Service -> the image reference that ran (``repository@digest`` when pinned).
     images: Mapping[str, str] = field(default_factory=dict)
-    # What the speech check heard on each endpoint (its verdicts are among ``checks``).
-    speech: Sequence[SpeechCheck] = ()
+    # What the speech check heard on each endpoint, the agent's reply included (its verdicts
+    # are among ``checks``).
+    speech: Sequence[SpeechCheck | ReplySpeechCheck] = ()
 
     @property
     def status(self) -> Status:
@@ -185,13 +187,9 @@ def run_smoke(
             recorder.target = targets[SERVICE]
             for name, url in targets.items():
                 progress(f"running the {name} smoke checks against {url}")
-                outcomes = service_checks(name, url, token)
-                recorder.checks += outcomes
-                if name == SERVICE and not any(o.name == "reachable" for o in outcomes):
-                    progress("speech check: synthesize, transcribe, score word recall")
-                    speech = run_speech_checks(url, config.speech)
-                    recorder.speech += speech
-                    recorder.checks += [check.outcome for check in speech]
+                checked = service_checks(name, url, token, config.speech, engine)
+                recorder.checks += checked.outcomes
+                recorder.speech += checked.speech
     except (UsageError, ToolMissingError) as exc:
         # Bad usage and a missing tool keep their own exit codes (2 and 3).
         recorder.notes.append(f"error: {exc}")
@@ -214,18 +212,51 @@ def run_smoke(
     return run
 
 
-def service_checks(name: str, url: str, token: str) -> list[Outcome]:
-    """The smoke checks of one service; a service without any is an unknown outcome."""
+@dataclass(frozen=True)
+class ServiceChecks:
+    """One service's smoke checks: the verdicts, and what its speech checks heard."""
+
+    outcomes: list[Outcome]
+    speech: list[SpeechCheck | ReplySpeechCheck] = field(default_factory=list)
+
+
+def service_checks(
+    name: str, url: str, token: str | None, speech: SpeechCheckConfig, engine: str
+) -> ServiceChecks:
+    """:func:`run_service_checks`, with a service that never answered as a failed check."""
     try:
-        if name == SERVICE:
-            return run_checks(url)
-        if name == AGENT:
-            return run_agent_checks(url, token=token)
+        return run_service_checks(name, url, token=token, speech=speech, engine=engine)
     except ServiceUnreachableError as exc:
-        return [
-            Outcome.of("reachable" if name == SERVICE else f"{name} reachable", False, str(exc))
-        ]
-    return [Outcome(f"{name} checks", Status.UNKNOWN, f"no smoke checks are defined for {name}")]
+        reachable = "reachable" if name == SERVICE else f"{name} reachable"
+        return ServiceChecks([Outcome.of(reachable, False, str(exc))])
+
+
+def run_service_checks(
+    name: str,
+    url: str,
+    *,
+    token: str | None,
+    speech: SpeechCheckConfig,
+    engine: str,
+    wait_seconds: float = 60.0,
+) -> ServiceChecks:
+    """The smoke checks of one service, its speech checks included: what ``nox -s smoke``
+    and ``scripts/smoke_test.py`` both run. A service without checks is an unknown outcome.
+    Raises ServiceUnreachableError when the service does not answer within ``wait_seconds``.
+
+    ``engine`` is the tts engine speaking (the agent does not say which one it uses).
+    """
+    if name == SERVICE:
+        outcomes = run_checks(url, wait_seconds=wait_seconds)
+        progress("speech check: synthesize, transcribe, score word recall")
+        heard = run_speech_checks(url, speech)
+        return ServiceChecks([*outcomes, *(check.outcome for check in heard)], [*heard])
+    if name == AGENT:
+        agent = run_agent_checks(url, speech, engine=engine, token=token, wait_seconds=wait_seconds)
+        return ServiceChecks(agent.outcomes, [agent.speech] if agent.speech else [])
+    return ServiceChecks(
+        [Outcome(f"{name} checks", Status.UNKNOWN, f"no smoke checks are defined for {name}")]
+    )
 
 
 def agent_environment(token: str) -> dict[str, str]:
@@ -250,7 +281,7 @@ class _Recorder:
     notes: list[str] = field(default_factory=list)
     pinned: dict[str, str] = field(default_factory=dict)
     images: dict[str, str] = field(default_factory=dict)
-    speech: list[SpeechCheck] = field(default_factory=list)
+    speech: list[SpeechCheck | ReplySpeechCheck] = field(default_factory=list)
 
     def chose(self, choice: ModeChoice) -> None:
         self.mode = choice.mode

@@ -148,6 +148,75 @@ def word_recall(reference: str, transcript: str) -> float:
     return common_words(expected, normalise(transcript)) / len(expected)
 
 
+def aligned_words(reference: Sequence[str], hypothesis: Sequence[str]) -> list[int | None]:
+    """For each reference word, the index of the hypothesis word it is matched to in one
+    longest common subsequence of the two, or None where it is not heard.
+
+    Of the many longest common subsequences, this is the earliest: each reference word is
+    matched to the first hypothesis word that still allows a longest one, so a word heard
+    once is credited to the first place it could belong to, never to a later one (a cut
+    stream leaves the last words unmatched, not the first). The matched indices increase,
+    and there are :func:`common_words` of them.
+    """
+    rows, columns = len(reference), len(hypothesis)
+    # after[i][j]: the longest common subsequence of reference[i:] and hypothesis[j:].
+    after = [[0] * (columns + 1) for _ in range(rows + 1)]
+    for i in range(rows - 1, -1, -1):
+        for j in range(columns - 1, -1, -1):
+            if reference[i] == hypothesis[j]:
+                after[i][j] = after[i + 1][j + 1] + 1
+            else:
+                after[i][j] = max(after[i + 1][j], after[i][j + 1])
+    matches: list[int | None] = [None] * rows
+    i = j = 0
+    while i < rows and j < columns:
+        if reference[i] == hypothesis[j]:
+            matches[i] = j
+            i, j = i + 1, j + 1
+        elif after[i][j + 1] >= after[i + 1][j]:
+            j += 1  # skipping the hypothesis word keeps the earlier reference word in play
+        else:
+            i += 1
+    return matches
+
+
+@dataclass(frozen=True)
+class SentenceRecall:
+    """One sentence of a longer text: what of the transcript was aligned to it, and its recall."""
+
+    text: str
+    heard: str
+    recall: float
+
+    def to_json(self) -> dict[str, object]:
+        return {"text": self.text, "heard": self.heard, "recall": round(self.recall, 4)}
+
+
+def sentence_recalls(sentences: Sequence[str], transcript: str) -> list[SentenceRecall]:
+    """Each sentence's word recall, from one alignment of the whole text with the transcript.
+
+    The sentences are scored together, as they were spoken (one after another in one
+    stream): the transcript is aligned with all their words at once (:func:`aligned_words`),
+    so a transcript word counts for one sentence only, in order. ``heard`` is the stretch of
+    the transcript from the first to the last word matched to the sentence ("" for none).
+    Sentences without any word (after :func:`normalise`) are left out: nothing is said for
+    them. The recalls, weighted by the sentences' word counts, average to the whole text's
+    :func:`word_recall`.
+    """
+    spoken = [(sentence, normalise(sentence)) for sentence in sentences]
+    spoken = [(sentence, words) for sentence, words in spoken if words]
+    heard = normalise(transcript)
+    matches = aligned_words([word for _, words in spoken for word in words], heard)
+    recalls: list[SentenceRecall] = []
+    start = 0
+    for sentence, words in spoken:
+        own = [index for index in matches[start : start + len(words)] if index is not None]
+        start += len(words)
+        stretch = " ".join(heard[own[0] : own[-1] + 1]) if own else ""
+        recalls.append(SentenceRecall(sentence, stretch, len(own) / len(words)))
+    return recalls
+
+
 def pcm16_samples(pcm: bytes) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Little-endian int16 PCM as float samples (a trailing odd byte is dropped)."""
     usable = len(pcm) - len(pcm) % 2

@@ -86,7 +86,7 @@ def test_the_agent_process_drains_a_turn_in_progress_on_sigterm(
 
 
 def test_the_smoke_script_checks_an_agent_turn_with_its_token(
-    tts_espeak: LocalService, tmp_path: Path
+    tts_piper: LocalService, tmp_path: Path
 ) -> None:
     token = "smoke-script-token-0123456789"  # noqa: S105 - a test token
     token_file = tmp_path / "token"
@@ -97,7 +97,7 @@ def test_the_smoke_script_checks_an_agent_turn_with_its_token(
         "ANTHROPIC_API_KEY": "",
     }
     script = Path(__file__).resolve().parents[2] / "scripts" / "smoke_test.py"
-    with running_agent_service(tts_espeak.url, env=env) as agent:
+    with running_agent_service(tts_piper.url, env=env) as agent:
         argv = [sys.executable, str(script), "--agent-url", agent.url]
         result = subprocess.run(
             [*argv, "--agent-token-file", str(token_file), "--json-out", str(tmp_path / "r.json")],
@@ -109,7 +109,30 @@ def test_the_smoke_script_checks_an_agent_turn_with_its_token(
         assert result.returncode == 0, result.stdout + result.stderr
         report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
         names = [check["name"] for check in report["checks"]]
-        assert names == ["agent health", "agent ready", "agent auth", "agent turn", "agent metrics"]
+        assert names == [
+            "agent health",
+            "agent ready",
+            "agent auth",
+            "agent turn",
+            "agent speech",
+            "agent metrics",
+        ]
+        # the reply's audio says the reply text (the same check as nox -s smoke)
+        assert report["status"] == "pass"
+        [heard] = report["speech"]
+        assert heard["endpoint"] == "agent POST /v1/reply"
+        assert heard["engine"] == "piper"
+        assert heard["transcript"]
+        # held to espeak, which is unscored, the verdict is unknown: exit 1, never a pass
+        unscored = subprocess.run(
+            [*argv, "--agent-token-file", str(token_file), "--engine", "espeak"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert unscored.returncode == 1, unscored.stdout + unscored.stderr
+        assert "UNKNOWN agent speech: espeak: not scored" in unscored.stdout
         # without the token the turn is refused, so the check fails
         refused = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
         assert refused.returncode == 1

@@ -124,18 +124,18 @@ def test_a_conversation_streams_text_and_audio_and_remembers_its_turns(agent: st
         assert order[-1] == "end_of_turn"
         text = "".join(e["delta"] for e in events if e["type"] == "text")
         assert text.strip() == events[-1]["text"]
-        assert "turn 1 of our conversation" in text
+        assert "message number 1 of our conversation" in text
         assert events[-1]["audio_bytes"] == len(audio) > 0
         ws.send(json.dumps({"type": "turn", "text": "And tomorrow?"}))
         events, _, _ = receive_turn(ws)
         assert events[-1]["turn"] == 2
-        assert "turn 2 of our conversation" in events[-1]["text"]
+        assert "message number 2 of our conversation" in events[-1]["text"]
     # a new connection starts a new conversation
     with connect(ws_url(agent), open_timeout=WS_TIMEOUT) as ws:
         ws.recv(timeout=WS_TIMEOUT)
         ws.send(json.dumps({"type": "turn", "text": "Hi"}))
         events, _, _ = receive_turn(ws)
-        assert "turn 1 of our conversation" in events[-1]["text"]
+        assert "message number 1 of our conversation" in events[-1]["text"]
 
 
 def test_health_ready_and_metrics(http: httpx.Client, agent: str) -> None:
@@ -276,7 +276,7 @@ def test_a_websocket_turn_with_a_refusing_tts_is_an_error_event_and_the_next_tur
         assert events[-1]["type"] == "end_of_turn"
         assert audio
         # the failed turn is not part of the conversation
-        assert "turn 1 of our conversation" in events[-1]["text"]
+        assert "message number 1 of our conversation" in events[-1]["text"]
 
 
 def test_a_turn_over_capacity_is_refused_at_once(

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from release_support import running_registry
 
 from vibevoice_ci import build
 from vibevoice_ci.config import PipelineConfig, load_config
@@ -205,36 +204,8 @@ def test_smoke_session_keeps_logs_and_tears_down_when_the_stack_fails(
 @pytest.fixture
 def local_registry(tmp_path: Path) -> Iterator[str]:
     """A throwaway registry (Debian's docker-registry) on a free 127.0.0.1 port."""
-    binary = shutil.which("docker-registry")
-    if binary is None:
-        if os.environ.get("VIBEVOICE_REQUIRE_DOCKER") == "1":
-            pytest.fail("docker-registry is not installed (scripts/ci/install-tools.sh)")
-        pytest.skip("docker-registry is not installed (apt-get install docker-registry)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config_file = tmp_path / "registry.yml"
-    config_file.write_text(
-        "version: 0.1\nlog:\n  level: error\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {tmp_path / 'storage'}\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n",
-        encoding="utf-8",
-    )
-    process = subprocess.Popen(
-        [binary, "serve", str(config_file)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        with httpx.Client(timeout=2.0) as client:
-            for _ in range(120):
-                try:
-                    client.get(f"http://127.0.0.1:{port}/v2/")
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.25)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with running_registry(tmp_path) as address:
+        yield address
 
 
 def test_push_records_the_registry_digest(

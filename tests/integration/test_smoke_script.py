@@ -1,8 +1,9 @@
 """scripts/smoke_test.py against real HTTP servers on 127.0.0.1 that behave well or badly.
 
-The well-behaved server shows the checks can pass; each misbehaving one shows a check that
-must fail (and with which exit code). The real tts service is checked by the container test
-and by `nox -s smoke`.
+The real tts service (Piper) passes every check, the speech checks included. A stand-in
+server that answers well but sends a tone instead of speech passes the older checks and fails
+only the speech checks; each misbehaving one shows the check that must fail (and with which
+exit code). The container is checked by `nox -s smoke`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from pathlib import Path
 
 import pytest
 
+from vibevoice_ci.local_service import LocalService
+
 pytestmark = pytest.mark.integration
+
+SPEECH_CHECKS = ["speech POST /v1/tts", "speech WS /stream"]
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "smoke_test.py"
 RATE = 16000
@@ -54,6 +59,7 @@ def _handler(behaviour: Behaviour) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("X-Sample-Rate", str(RATE))
+            self.send_header("X-Engine", "piper")  # it claims Piper's voice, and sends a tone
             self.end_headers()
             self.wfile.write(body)
 
@@ -105,18 +111,39 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_well_behaved_service_passes(serve: Callable[[Behaviour], str], tmp_path: Path) -> None:
+def test_the_piper_service_passes_every_check_the_speech_checks_included(
+    tts_piper: LocalService, tmp_path: Path
+) -> None:
     report = tmp_path / "out" / "smoke.json"
-    result = _run("--tts-url", serve(Behaviour()), "--json-out", str(report))
+    result = _run("--tts-url", tts_piper.url, "--json-out", str(report))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert [line.split()[0] for line in result.stdout.splitlines()[:4]] == ["PASS"] * 4
     document = json.loads(report.read_text())
     assert document["status"] == "pass"
-    assert {check["name"] for check in document["checks"]} == {
+    assert [check["name"] for check in document["checks"]] == [
         "health",
         "ready",
         "synthesis",
         "metrics",
+        *SPEECH_CHECKS,
+    ]
+    assert [heard["endpoint"] for heard in document["speech"]] == ["POST /v1/tts", "WS /stream"]
+    assert all(heard["engine"] == "piper" for heard in document["speech"])
+    assert "6 passed, 0 failed, 0 unknown" in result.stdout
+
+
+def test_a_tone_instead_of_speech_fails_only_the_speech_checks(
+    serve: Callable[[Behaviour], str], tmp_path: Path
+) -> None:
+    report = tmp_path / "smoke.json"
+    result = _run("--tts-url", serve(Behaviour()), "--json-out", str(report))
+    assert result.returncode == 1, result.stdout + result.stderr
+    statuses = {c["name"]: c["status"] for c in json.loads(report.read_text())["checks"]}
+    assert statuses == {
+        "health": "pass",
+        "ready": "pass",
+        "synthesis": "pass",
+        "metrics": "pass",
+        **dict.fromkeys(SPEECH_CHECKS, "fail"),
     }
 
 
@@ -135,7 +162,11 @@ def test_misbehaving_service_fails_the_right_check(
     result = _run("--tts-url", serve(behaviour))
     assert result.returncode == 1, result.stdout + result.stderr
     failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
-    assert [line.split()[1].rstrip(":") for line in failed] == [failing]
+    # The stand-in never speaks, so its speech checks fail too.
+    assert [line.split(":")[0].removeprefix("FAIL ") for line in failed] == [
+        failing,
+        *SPEECH_CHECKS,
+    ]
     assert "Traceback" not in result.stderr
 
 

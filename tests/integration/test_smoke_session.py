@@ -128,5 +128,11 @@ def test_killed_compose_logs_still_tears_down_and_writes_the_report(tmp_path: Pa
     assert statuses["teardown"] == "pass"
     # The container's audio says the sentences, on both endpoints (Piper, the default).
     assert statuses["speech POST /v1/tts"] == statuses["speech WS /stream"] == "pass"
-    assert [check["endpoint"] for check in document["speech"]] == ["POST /v1/tts", "WS /stream"]
+    # ... and the agent's reply audio says the reply text.
+    assert statuses["agent speech"] == "pass"
+    assert [check["endpoint"] for check in document["speech"]] == [
+        "POST /v1/tts",
+        "WS /stream",
+        "agent POST /v1/reply",
+    ]
     assert any("may be incomplete" in note and "-9" in note for note in document["notes"])

@@ -38,8 +38,19 @@ WRITE_SCOPES_ALLOWED = {
     "id-token": "keyless signing and provenance (OIDC)",
     "security-events": "upload SARIF to code scanning",
     "attestations": "store build provenance attestations",
+    "issues": "open or update the one issue per performance regression (nox -s notify)",
+    "pull-requests": "comment on a pull request, updated in place (nox -s notify)",
 }
+# A job in a pull-request-triggered workflow may hold a write scope only when its `if:` keeps
+# it off pull-request runs: this exact conjunct, and no `||` that could route around it.
+PULL_REQUEST_GUARD = "github.event_name != 'pull_request'"
 READ_ONLY_VALUES = {"read", "none"}
+# Write scopes a pull-request-triggered job may hold, and why. A fork's pull request gets a
+# read-only token whatever the job asks; a branch of this repository is written by someone who
+# can push anyway. Code scanning needs the scope to show a pull request's SARIF results.
+PULL_REQUEST_WRITE_SCOPES = {
+    "security-events": "upload the dependency audit's SARIF log for the pull request",
+}
 # Header lines every workflow starts with (seed design, "Workflow Documentation").
 HEADER_FIELDS = ("Purpose:", "Triggers:", "Outputs:", "Secrets:")
 MAX_TIMEOUT_MINUTES = 120
@@ -53,6 +64,10 @@ ZIZMOR_IGNORES_ALLOWED = {
     ("ci-smoke-test.yml", "dangerous-triggers"): (
         "workflow_run:",
         "read-only job, no secrets, nothing from the triggering run is executed",
+    ),
+    ("ci-provenance.yml", "dangerous-triggers"): (
+        "workflow_run:",
+        "runs on main and tags only; the build's artifact is read as data, never executed",
     ),
 }
 _ZIZMOR_IGNORE_RE = re.compile(r"#\s*zizmor:\s*ignore\[(?P<audits>[^\]]*)\]")
@@ -78,6 +93,15 @@ def _if_always(step: Step) -> bool:
     condition = (step.if_ or "").strip()
     condition = re.sub(r"^\$\{\{\s*(.*?)\s*\}\}$", r"\1", condition)
     return condition == "always()"
+
+
+def _excludes_pull_requests(job: Job) -> bool:
+    """The job's ``if:`` is a conjunction with :data:`PULL_REQUEST_GUARD` among its terms."""
+    condition = str(job.raw.get("if") or "").strip()
+    condition = re.sub(r"^\$\{\{\s*(.*?)\s*\}\}$", r"\1", condition, flags=re.DOTALL)
+    if not condition or "||" in condition:
+        return False
+    return PULL_REQUEST_GUARD in [term.strip() for term in condition.split("&&")]
 
 
 def _scopes(permissions: object) -> dict[str, str] | None:
@@ -143,7 +167,11 @@ def job_permission_problems(wf: Workflow) -> list[str]:
                 continue
             if value != "write" or scope not in WRITE_SCOPES_ALLOWED:
                 problems.append(f"job {job.id}: {scope}: {value} is not an allowed scope")
-            elif untrusted:
+            elif (
+                untrusted
+                and scope not in PULL_REQUEST_WRITE_SCOPES
+                and not _excludes_pull_requests(job)
+            ):
                 problems.append(f"job {job.id}: {scope}: write on a pull-request-triggered run")
     return problems
 
@@ -455,6 +483,20 @@ BROKEN_EXAMPLES: list[tuple[Rule, list[tuple[str, str]], str]] = [
     (job_permission_problems, [("      contents: read\n", "      contents: write\n")], "contents"),
     (job_permission_problems, [("      contents: read\n", "      packages: write\n")], "pull-req"),
     (job_permission_problems, [("    permissions:\n      contents: read\n", "")], "no `perm"),
+    (job_permission_problems, [("      contents: read\n", "      issues: write\n")], "pull-req"),
+    (
+        job_permission_problems,
+        [
+            ("      contents: read\n", "      issues: write\n"),
+            ("    name: test\n", f"    name: test\n    if: {PULL_REQUEST_GUARD} || always()\n"),
+        ],
+        "pull-req",
+    ),
+    (
+        job_permission_problems,
+        [("      contents: read\n", "      contents: read\n      id-token: write\n")],
+        "id-token: write on a pull-request",
+    ),
     (timeout_problems, [("    timeout-minutes: 30\n", "")], "not a number"),
     (timeout_problems, [("timeout-minutes: 30", "timeout-minutes: 600")], "outside"),
     (concurrency_problems, [("concurrency:\n  group:", "x-concurrency:\n  group:")], "no `conc"),
@@ -577,6 +619,24 @@ def test_example_installs_with_the_documented_command() -> None:
     assert INSTALL == ci_tools.INSTALL_COMMAND
 
 
+def test_security_events_is_the_one_write_scope_a_pull_request_job_may_hold(
+    make_workflow: MakeWorkflow,
+) -> None:
+    grant = ("      contents: read\n", "      contents: read\n      security-events: write\n")
+    assert job_permission_problems(make_workflow(grant)) == []
+    assert set(PULL_REQUEST_WRITE_SCOPES) <= set(WRITE_SCOPES_ALLOWED)
+
+
 def test_every_rule_has_a_broken_example() -> None:
     covered = {rule for rule, _, _ in BROKEN_EXAMPLES}
     assert [rule.__name__ for rule in RULES if rule not in covered] == []
+
+
+def test_a_write_scope_is_allowed_on_a_job_kept_off_pull_requests(
+    make_workflow: MakeWorkflow,
+) -> None:
+    guarded = make_workflow(
+        ("      contents: read\n", "      issues: write\n"),
+        ("    name: test\n", f"    name: test\n    if: failure() && {PULL_REQUEST_GUARD}\n"),
+    )
+    assert job_permission_problems(guarded) == []

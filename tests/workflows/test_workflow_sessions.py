@@ -23,9 +23,8 @@ from workflow_model import (
 # Sessions that exist for contributors only and deliberately have no CI job. Keep it short:
 # each entry needs a reason, and the test below fails if an entry is stale.
 LOCAL_ONLY_SESSIONS: dict[str, str] = {
-    "report": "gathers the reports of whatever sessions ran on one machine into one page; "
-    "in CI each job's reports are its own artifact and job summary, so there is nothing to "
-    "gather (not a CI gate)",
+    "report": "gathers every session's reports of one run into one page; CI shows each job's "
+    "own summary and artifacts instead, and the page is for a local run (.ci/run ends with it)",
 }
 # Sessions the first milestone must have (the seed's ci-test, ci-build-push, ci-smoke-test).
 MILESTONE_ONE_SESSIONS = {"lint", "tests", "build", "smoke"}
@@ -215,3 +214,25 @@ def test_coverage_notices_a_session_without_a_job(make_workflow: MakeWorkflow) -
     run = sessions_run_by([make_workflow()])
     assert run == {"tests": ["example.yml:test"]}
     assert "build" not in run
+
+
+FAILURE_ON_MAIN = "failure() && github.event_name == 'push' && github.ref == 'refs/heads/main'"
+
+
+def test_a_failure_on_main_is_notified_by_a_job_that_alone_sees_the_webhook(
+    workflow_by_file: dict[str, Workflow],
+) -> None:
+    for name, needs in (("ci-test.yml", ("lint", "test")), ("ci-build-push.yml", ("build",))):
+        wf = workflow_by_file[name]
+        notify = wf.jobs["notify"]
+        assert notify.needs == needs, name
+        assert notify.raw["if"] == FAILURE_ON_MAIN, name
+        assert notify.permissions == {"contents": "read"}, name
+        found = job_session(notify)
+        assert found is not None
+        assert (found.session, found.posarg) == ("notify", "failure")
+        assert found.step.env["SLACK_WEBHOOK_URL"] == "${{ secrets.SLACK_WEBHOOK_URL }}"
+        assert found.step.env["VIBEVOICE_NEEDS"] == "${{ toJSON(needs) }}"
+        others = [job for job_id, job in wf.jobs.items() if job_id != "notify"]
+        assert all("SLACK_WEBHOOK_URL" not in str(job.raw) for job in others), name
+        assert wf.text.count("secrets.SLACK_WEBHOOK_URL") == 1, name

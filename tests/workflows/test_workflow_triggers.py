@@ -62,7 +62,7 @@ def test_ci_test_triggers(workflow_by_file: dict[str, Workflow]) -> None:
     assert "main" in push_branches
     assert any(b != "main" for b in push_branches), "feature branches are pushed too"
     assert wf.triggers["pull_request"].get("branches") == ["main"]
-    assert set(wf.jobs) == {"lint", "test"}
+    assert set(wf.jobs) == {"lint", "test", "notify"}
 
 
 def test_ci_build_triggers(workflow_by_file: dict[str, Workflow]) -> None:
@@ -220,7 +220,8 @@ def test_ci_tools_pin_rule_rejects_an_empty_file() -> None:
 
 def test_build_logs_in_and_pushes_to_ghcr(workflow_by_file: dict[str, Workflow]) -> None:
     wf = workflow_by_file[CI_BUILD]
-    (job,) = wf.jobs.values()
+    assert set(wf.jobs) == {"build", "notify"}
+    job = wf.jobs["build"]
     assert job.permissions == {"contents": "read", "packages": "write"}
     (login,) = uses_of(job, "docker/login-action")
     assert login.with_.get("registry") == "ghcr.io"

@@ -2,7 +2,9 @@
 
 BuildKit does not see the engine's image store, so the base must come from a registry:
 1. ``$VIBEVOICE_BASE_IMAGE``, used as given (it must list every platform);
-2. the configured default (the official Python slim image) when its registry answers;
+2. the configured default (the official Python slim image) when its registry answers
+   (1 and 2 are pinned to the digest their registry reports, so the build and its SLSA
+   provenance name exactly one base);
 3. the offline base in the release registry (``<registry>/<offline name>``) when it lists
    every platform;
 4. that offline base built now: one Debian root filesystem per platform (mmdebstrap, QEMU
@@ -67,9 +69,9 @@ def resolve(
 ) -> BaseImageChoice:
     """The multi-platform base to build FROM, in the order of the module docstring."""
     if override:
-        return BaseImageChoice(override, "set by $VIBEVOICE_BASE_IMAGE")
+        return BaseImageChoice(pin_by_digest(override, retries), "set by $VIBEVOICE_BASE_IMAGE")
     if _lists_platforms(config.default, platforms, timeout=30):
-        return BaseImageChoice(config.default, "default, in its registry")
+        return BaseImageChoice(pin_by_digest(config.default, retries), "default, in its registry")
     offline = offline_base_reference(config, registry)
     if _lists_platforms(offline, platforms, timeout=120):
         digest = with_retries(f"digest of {offline}", lambda: crane.digest(offline), log=retries)
@@ -81,6 +83,16 @@ def resolve(
     return BaseImageChoice(
         f"{parse_reference(offline).name}@{digest}", "offline base, built now (mmdebstrap)"
     )
+
+
+def pin_by_digest(reference: str, retries: RetryLog) -> str:
+    """``reference`` by digest: the build uses exactly the base its provenance names (the sign
+    session's resolved dependency), even if the tag moves during the build."""
+    parsed = parse_reference(reference)
+    if parsed.digest:
+        return reference
+    digest = with_retries(f"digest of {reference}", lambda: crane.digest(reference), log=retries)
+    return f"{parsed.name}@{digest}"
 
 
 def _lists_platforms(reference: str, platforms: Sequence[str], *, timeout: float) -> bool:

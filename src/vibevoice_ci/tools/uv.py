@@ -34,6 +34,25 @@ def export_requirements(project_root: Path, *, extra: str) -> str:
     return run_tool(export_argv(uv(), extra=extra), cwd=project_root, timeout=120).stdout
 
 
+def export_group_argv(binary: str, *, group: str) -> list[str]:
+    """``uv export`` of one dependency group alone (no project, no extras), hashed (pure)."""
+    return [
+        binary,
+        "export",
+        "--frozen",
+        "--format",
+        "requirements-txt",
+        "--only-group",
+        group,
+        "--no-emit-project",
+        "--no-header",
+    ]
+
+
+def export_group_requirements(project_root: Path, *, group: str) -> str:
+    return run_tool(export_group_argv(uv(), group=group), cwd=project_root, timeout=120).stdout
+
+
 def compile_argv(
     binary: str,
     *,

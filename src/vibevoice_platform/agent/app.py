@@ -43,6 +43,7 @@ from vibevoice_platform.agent.turn import (
     Text,
     run_turn,
 )
+from vibevoice_platform.common.requests import read_json_body
 from vibevoice_platform.tts.errors import InputError, error_response
 
 log = logging.getLogger("vibevoice_platform.agent")
@@ -225,24 +226,10 @@ class _Handlers:
                 yield frames.event_frame(event.error.to_event())
 
     async def _body(self, request: Request) -> bytes:
-        content_type = request.headers.get("content-type", "")
-        media_type = content_type.split(";", 1)[0].strip().lower()
-        if media_type != "application/json" and not (
-            media_type.startswith("application/") and media_type.endswith("+json")
-        ):
-            raise InputError(
-                415, f"send the request as application/json (got {content_type or 'nothing'})"
-            )
-        body = bytearray()
-        async for piece in request.stream():
-            body += piece
-            if len(body) > self.max_body_bytes:
-                raise InputError(
-                    413,
-                    f"request body over {self.max_body_bytes} bytes; a turn is limited to "
-                    f"{self.state.settings.max_turn_chars} characters",
-                )
-        return bytes(body)
+        limit = self.state.settings.max_turn_chars
+        return await read_json_body(
+            request, self.max_body_bytes, f"a turn is limited to {limit} characters"
+        )
 
     async def _turn(
         self, messages: list[Message], started: float, endpoint: str = "/v1/reply"

@@ -14,19 +14,13 @@ from collections.abc import Sequence
 
 from vibevoice_platform.agent.settings import Settings, SettingsError, is_loopback
 from vibevoice_platform.agent.tokens import TokenChecker, TokenError, load_tokens
+from vibevoice_platform.common.cli import EXIT_BAD_INPUT, ArgumentParser, configure_logging
 
-EXIT_BAD_INPUT = 2
 PROG = "vibevoice-agent"
 
 
-class _ArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        sys.exit(EXIT_BAD_INPUT)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m vibevoice_platform.agent",
         description=(
             "Voice agent (WS /v1/converse, POST /v1/reply): replies from Anthropic's Messages "
@@ -46,22 +40,6 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     return parser
-
-
-def configure_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    # The SDK's and httpx's own loggers stay at WARNING: request lines are not our log.
-    for name in ("httpx", "httpx2", "anthropic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    access = logging.getLogger("vibevoice_platform.agent.access")
-    access_handler = logging.StreamHandler(sys.stderr)
-    access_handler.setFormatter(logging.Formatter("%(message)s"))
-    access.handlers[:] = [access_handler]
-    access.propagate = False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from vibevoice_platform.agent.responders import create_responder
     from vibevoice_platform.agent.server import serve
 
-    configure_logging()
+    # The SDK's and httpx's own loggers stay at WARNING: request lines are not our log.
+    configure_logging("vibevoice_platform.agent.access", quiet=("httpx", "httpx2", "anthropic"))
     log = logging.getLogger("vibevoice_platform.agent")
     responder = create_responder(settings)
     if tokens is None:

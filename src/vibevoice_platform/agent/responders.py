@@ -49,7 +49,9 @@ class LocalResponder:
     """A small deterministic responder: the same turn and history give the same reply.
 
     It works offline (tests, the smoke session, no API key). It echoes the start of the turn,
-    says which turn of the conversation it is, and streams the reply word by word.
+    says which turn of the conversation it is, and streams the reply word by word. Its fixed
+    words were chosen so that an offline recogniser hears them from Piper's voice (the smoke
+    session's speech check: docs/ci-cd.md); "voice agent" and "turn 1" were often misheard.
     """
 
     name = "local"
@@ -64,8 +66,8 @@ class LocalResponder:
         number = sum(1 for message in messages if message.role == "user")
         said = f"You said: {echo}." if echo else "I heard you."
         return (
-            f"{said} This is the local responder of the voice agent, answering without a "
-            f"language model. This is turn {number} of our conversation."
+            f"{said} This is the local responder of this system, working without any "
+            f"language model. This is message number {number} of our conversation."
         )
 
     async def stream(self, messages: Sequence[Message]) -> AsyncIterator[str]:

@@ -7,7 +7,6 @@ synthesis at the next chunk. See docs/tts-service.md for the API.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -23,6 +22,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from vibevoice_platform.common.requests import (
+    check_text,
+    parse_object,
+    read_json_body,
+    refuse_unknown,
+)
 from vibevoice_platform.tts.access_log import AccessLog
 from vibevoice_platform.tts.engines.base import Engine, UnknownVoiceError
 from vibevoice_platform.tts.errors import InputError, error_response, retry_headers
@@ -32,7 +37,7 @@ from vibevoice_platform.tts.metrics import TTSMetrics
 from vibevoice_platform.tts.settings import Settings
 from vibevoice_platform.tts.state import FORMATS, ServiceState
 from vibevoice_platform.tts.synthesis import next_chunk
-from vibevoice_platform.tts.text import has_lone_surrogate, has_speakable_text
+from vibevoice_platform.tts.text import has_speakable_text
 from vibevoice_platform.tts.ws_stream import WebSocketStream
 
 REQUEST_FIELDS = frozenset({"text", "voice", "format"})
@@ -174,36 +179,12 @@ class _Handlers:
         return AudioResponse(state, text, voice_id, audio_format, arrived)  # owns the slot
 
     async def _parse_tts_request(self, request: Request) -> tuple[str, str | None, str]:
-        content_type = request.headers.get("content-type", "")
-        media_type = content_type.split(";", 1)[0].strip().lower()
-        if media_type != "application/json" and not (
-            media_type.startswith("application/") and media_type.endswith("+json")
-        ):
-            raise InputError(
-                415, f"send the request as application/json (got {content_type or 'nothing'})"
-            )
-        body = bytearray()
-        async for piece in request.stream():
-            body += piece
-            if len(body) > self.max_body_bytes:
-                raise InputError(
-                    413,
-                    f"request body over {self.max_body_bytes} bytes; text is limited to "
-                    f"{self.state.settings.max_text_chars} characters",
-                )
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InputError(400, f"malformed JSON: {exc}") from None
-        if not isinstance(payload, dict):
-            raise InputError(400, "the JSON body must be an object")
-        unknown = sorted(set(payload) - REQUEST_FIELDS)
-        if unknown:
-            raise InputError(
-                422,
-                f"unknown field(s) {', '.join(unknown)}; allowed: "
-                f"{', '.join(sorted(REQUEST_FIELDS))}",
-            )
+        limit = self.state.settings.max_text_chars
+        body = await read_json_body(
+            request, self.max_body_bytes, f"text is limited to {limit} characters"
+        )
+        payload = parse_object(body)
+        refuse_unknown(payload, REQUEST_FIELDS)
         text = self.check_text(payload.get("text"))
         voice = payload.get("voice")
         if voice is not None and (not isinstance(voice, str) or not voice.strip()):
@@ -214,20 +195,11 @@ class _Handlers:
         return text, voice, audio_format
 
     def check_text(self, text: object) -> str:
-        if text is None:
-            raise InputError(422, "text is required")
-        if not isinstance(text, str):
-            raise InputError(422, "text must be a string")
-        if not text.strip():
-            raise InputError(422, "text is empty")
-        limit = self.state.settings.max_text_chars
-        if len(text) > limit:
-            raise InputError(413, f"text is {len(text)} characters; the limit is {limit}")
-        if not has_speakable_text(text):
+        """Text to synthesise: the shared checks, then something there is to speak."""
+        checked = check_text(text, self.state.settings.max_text_chars)
+        if not has_speakable_text(checked):
             raise InputError(422, "text has no letters or digits to speak")
-        if has_lone_surrogate(text):
-            raise InputError(422, "text is not valid Unicode (it has a lone surrogate)")
-        return text
+        return checked
 
     async def stream(self, websocket: WebSocket) -> None:
         await WebSocketStream(self.state, self.check_text, websocket).run()

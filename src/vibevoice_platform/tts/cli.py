@@ -11,19 +11,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from vibevoice_platform.common.cli import EXIT_BAD_INPUT, ArgumentParser, configure_logging
 from vibevoice_platform.tts.settings import ENGINE_NAMES, Settings, SettingsError
-
-EXIT_BAD_INPUT = 2
-
-
-class _ArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        sys.exit(EXIT_BAD_INPUT)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m vibevoice_platform.tts",
         description="Streaming text-to-speech service (POST /v1/tts, WS /stream).",
     )
@@ -38,19 +31,6 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     return parser
-
-
-def configure_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    access = logging.getLogger("vibevoice_platform.tts.access")
-    access_handler = logging.StreamHandler(sys.stderr)
-    access_handler.setFormatter(logging.Formatter("%(message)s"))
-    access.handlers[:] = [access_handler]
-    access.propagate = False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EngineUnavailable as exc:
         print(f"vibevoice-tts: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    configure_logging()
+    configure_logging("vibevoice_platform.tts.access")
     log = logging.getLogger("vibevoice_platform.tts")
     if engine.experimental:
         log.warning(

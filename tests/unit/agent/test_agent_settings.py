@@ -115,4 +115,4 @@ def test_the_local_responder_is_deterministic_and_counts_turns() -> None:
     reply = asyncio.run(collect())
     assert reply == responder.reply(history)
     assert reply.startswith("You said: Bye.")
-    assert "turn 2 of our conversation" in reply
+    assert "message number 2 of our conversation" in reply

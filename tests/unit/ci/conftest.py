@@ -31,6 +31,7 @@ VALID_TABLE: dict[str, Any] = {
         "sentences": ["Please call me back.", "Meet me at 7."],
         "min_recall": {"piper": 0.75},
         "unscored": {"espeak": "scores like noise"},
+        "agent": {"turn": "Please call me back.", "min_recall": {"piper": 0.6}},
     },
     "services": {
         "tts": {

@@ -76,6 +76,8 @@ def test_parse_valid_table(valid_table: dict[str, Any]) -> None:
         sentences=("Please call me back.", "Meet me at 7."),
         min_recall={"piper": 0.75},
         unscored={"espeak": "scores like noise"},
+        agent_turn="Please call me back.",
+        agent_min_recall={"piper": 0.6},
     )
 
 
@@ -133,6 +135,9 @@ def test_config_error_is_bad_input() -> None:
         (("smoke",), "smoke"),
         (("smoke", "sentences"), "sentences"),
         (("smoke", "min_recall"), "min_recall"),
+        (("smoke", "agent"), "agent"),
+        (("smoke", "agent", "turn"), "turn"),
+        (("smoke", "agent", "min_recall"), "min_recall"),
     ],
 )
 def test_missing_key_is_named(valid_table: dict[str, Any], path: tuple[str, ...], key: str) -> None:
@@ -166,6 +171,9 @@ def test_missing_key_is_named(valid_table: dict[str, Any], path: tuple[str, ...]
         (("smoke", "min_recall"), 0.75, "min_recall"),
         (("smoke", "unscored"), ["espeak"], "unscored"),
         (("smoke", "unscored", "espeak"), "", "espeak"),
+        (("smoke", "agent"), "Hello.", "agent"),
+        (("smoke", "agent", "turn"), ["Hello."], "turn"),
+        (("smoke", "agent", "min_recall"), 0.6, "min_recall"),
     ],
 )
 def test_wrong_type_is_named(
@@ -217,6 +225,23 @@ def test_a_recall_threshold_must_be_a_share(valid_table: dict[str, Any], recall:
         parse_config(valid_table, ROOT)
 
 
+@pytest.mark.parametrize("recall", [0, -0.5, 1.01, "0.8", True, math.nan])
+def test_the_agents_recall_threshold_must_be_a_share(
+    valid_table: dict[str, Any], recall: Any
+) -> None:
+    valid_table["smoke"]["agent"]["min_recall"]["piper"] = recall
+
+    with pytest.raises(ConfigError, match=r"smoke\.agent\.min_recall\] 'piper' must be a recall"):
+        parse_config(valid_table, ROOT)
+
+
+def test_an_agent_turn_without_a_word_is_refused(valid_table: dict[str, Any]) -> None:
+    valid_table["smoke"]["agent"]["turn"] = "?!"
+
+    with pytest.raises(ConfigError, match="no word to recognise"):
+        parse_config(valid_table, ROOT)
+
+
 def test_an_integer_threshold_of_one_is_accepted(valid_table: dict[str, Any]) -> None:
     valid_table["smoke"]["min_recall"]["piper"] = 1
 
@@ -234,6 +259,13 @@ def test_an_engine_cannot_be_both_scored_and_unscored(valid_table: dict[str, Any
     valid_table["smoke"]["unscored"]["piper"] = "why"
 
     with pytest.raises(ConfigError, match="piper has both a min_recall and an unscored reason"):
+        parse_config(valid_table, ROOT)
+
+
+def test_an_engine_scored_for_the_agent_cannot_be_unscored(valid_table: dict[str, Any]) -> None:
+    valid_table["smoke"]["agent"]["min_recall"]["espeak"] = 0.5
+
+    with pytest.raises(ConfigError, match="espeak has both a min_recall and an unscored reason"):
         parse_config(valid_table, ROOT)
 
 

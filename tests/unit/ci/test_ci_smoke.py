@@ -245,7 +245,7 @@ class Fakes:
             self._step("down")
             return ToolResult(("docker",), self.down_returncode, "", "Error: network in use")
 
-        def run_checks(url: str) -> list[Outcome]:
+        def run_checks(url: str, **_: Any) -> list[Outcome]:
             self._step("checks")
             return list(self.checks)
 

@@ -389,6 +389,8 @@ SPEECH = SpeechCheckConfig(
     sentences=("Please call me back.", "Meet me at 7."),
     min_recall={"piper": 0.75},
     unscored={"espeak": "formant speech scores like noise"},
+    agent_turn="Please call me back.",
+    agent_min_recall={"piper": 0.5},
 )
 
 

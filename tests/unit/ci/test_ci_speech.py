@@ -16,13 +16,16 @@ from hypothesis import strategies as st
 
 from vibevoice_ci.speech import (
     RECOGNISER_RATE,
+    SentenceRecall,
     SpeechScore,
+    aligned_words,
     common_words,
     normalise,
     number_words,
     ordinal_words,
     pcm16_samples,
     resample_pcm16,
+    sentence_recalls,
     word_recall,
 )
 
@@ -192,6 +195,100 @@ def test_common_words_is_a_symmetric_common_subsequence_length(a: list[str], b: 
     assert length == common_words(b, a)
     assert length <= min(len(a), len(b))
     assert common_words(a, a) == len(a)
+
+
+# --- aligning words, and each sentence's recall -----------------------------------------------
+
+sentences = st.lists(words.filter(bool).map(lambda ws: " ".join(ws).capitalize() + "."), max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(words, words)
+def test_the_alignment_is_a_longest_common_subsequence(a: list[str], b: list[str]) -> None:
+    matches = aligned_words(a, b)
+    matched = [(i, j) for i, j in enumerate(matches) if j is not None]
+
+    assert len(matches) == len(a)
+    assert len(matched) == common_words(a, b)
+    assert all(a[i] == b[j] for i, j in matched)
+    heard = [j for _, j in matched]
+    assert heard == sorted(set(heard))  # in order, each hypothesis word used once
+
+
+@settings(max_examples=300, deadline=None)
+@given(words, words)
+def test_the_alignment_credits_the_earliest_reference_words(a: list[str], b: list[str]) -> None:
+    """Where an unmatched reference word could take the hypothesis word of the next matched
+    one (the same word, heard after the previous match), the earlier word gets it."""
+    matches = aligned_words(a, b)
+    matched = [i for i, j in enumerate(matches) if j is not None]
+
+    for i, j in enumerate(matches):
+        later = [k for k in matched if k > i]
+        if j is not None or not later:
+            continue
+        earlier = [matches[k] for k in matched if k < i]
+        heard_at = matches[later[0]]
+        assert heard_at is not None
+        floor = earlier[-1] if earlier and earlier[-1] is not None else -1
+        assert not (a[i] == a[later[0]] and floor < heard_at), (a, b, matches)
+
+
+def test_a_cut_stream_leaves_the_last_words_unmatched_not_the_first() -> None:
+    said = ["this", "is", "it", "this", "is"]
+
+    assert aligned_words(said, ["this", "is"]) == [0, 1, None, None, None]
+    assert aligned_words(said, ["is", "this", "is"]) == [None, 0, None, 1, 2]
+
+
+@settings(max_examples=300, deadline=None)
+@given(sentences, words)
+def test_sentence_recalls_are_bounded_and_add_up_to_the_whole_recall(
+    text: list[str], heard: list[str]
+) -> None:
+    transcript = " ".join(heard)
+    recalls = sentence_recalls(text, transcript)
+
+    assert [recall.text for recall in recalls] == text
+    assert all(0.0 <= recall.recall <= 1.0 for recall in recalls)
+    assert all(recall.heard in transcript for recall in recalls)
+    if text:
+        counts = [len(normalise(sentence)) for sentence in text]
+        weighted = sum(r.recall * n for r, n in zip(recalls, counts, strict=True)) / sum(counts)
+        assert weighted == pytest.approx(word_recall(" ".join(text), transcript))
+
+
+@settings(max_examples=300, deadline=None)
+@given(sentences, st.integers(0, 5))
+def test_a_transcript_of_the_first_sentences_recalls_them_fully_and_not_the_rest(
+    text: list[str], said: int
+) -> None:
+    said = min(said, len(text))
+    transcript = " ".join(text[:said])
+
+    recalls = sentence_recalls(text, transcript)
+
+    assert [recall.recall for recall in recalls] == [1.0] * said + [0.0] * (len(text) - said)
+    assert [recall.heard for recall in recalls[:said]] == [
+        " ".join(normalise(sentence)) for sentence in text[:said]
+    ]
+
+
+def test_each_sentence_is_credited_with_what_was_heard_of_it() -> None:
+    text = ["You said: meet me at 7.", "This is the local responder.", "..."]
+    heard = "you said meet me at seven this is the vocal responder"
+
+    recalls = sentence_recalls(text, heard)
+
+    assert recalls == [
+        SentenceRecall("You said: meet me at 7.", "you said meet me at seven", 1.0),
+        SentenceRecall("This is the local responder.", "this is the vocal responder", 0.8),
+    ]
+    assert recalls[1].to_json() == {
+        "text": "This is the local responder.",
+        "heard": "this is the vocal responder",
+        "recall": 0.8,
+    }
 
 
 def test_score_json() -> None:

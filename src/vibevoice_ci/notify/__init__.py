@@ -1,0 +1,1 @@
+"""Notifications from the session reports: a webhook, PR comments, regression issues."""

@@ -1,0 +1,1 @@
+"""One report of every session: read reports/, render a static page and a summary."""

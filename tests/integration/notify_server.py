@@ -1,0 +1,138 @@
+"""A stand-in on 127.0.0.1 for a webhook and for the part of GitHub's REST API the
+notifications use (issue comments and issues), keeping what it was sent."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class FakeGitHub:
+    """The state behind the stand-in: comments per issue number, issues, every request."""
+
+    token: str
+    webhook_path: str
+    requests: list[Received] = field(default_factory=list)
+    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    webhook_status: int = 200
+    next_id: int = 1000
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    def webhook_posts(self) -> list[Received]:
+        return [r for r in self.requests if r.path == self.webhook_path]
+
+
+def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+        def _answer(self, status: int, body: Any) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            body = json.loads(raw) if raw else None
+            parts = urlsplit(self.path)
+            with state.lock:
+                state.requests.append(
+                    Received(
+                        self.command,
+                        parts.path,
+                        {k.lower(): v for k, v in self.headers.items()},
+                        body,
+                    )
+                )
+                if parts.path == state.webhook_path:
+                    self._answer(state.webhook_status, {"ok": state.webhook_status == 200})
+                    return
+                if self.headers.get("Authorization") != f"Bearer {state.token}":
+                    self._answer(401, {"message": "Bad credentials"})
+                    return
+                self._api(parts.path, parse_qs(parts.query), body)
+
+        def _api(self, path: str, query: dict[str, list[str]], body: Any) -> None:
+            page = int(query.get("page", ["1"])[0])
+            per_page = int(query.get("per_page", ["30"])[0])
+            if m := re.fullmatch(r"/repos/o/r/issues/(\d+)/comments", path):
+                comments = state.comments.setdefault(int(m[1]), [])
+                if self.command == "GET":
+                    self._answer(200, comments[(page - 1) * per_page : page * per_page])
+                    return
+                comment = {"id": state.new_id(), "body": body["body"], "html_url": "c"}
+                comments.append(comment)
+                self._answer(201, comment)
+            elif m := re.fullmatch(r"/repos/o/r/issues/comments/(\d+)", path):
+                for comments in state.comments.values():
+                    for comment in comments:
+                        if comment["id"] == int(m[1]):
+                            comment["body"] = body["body"]
+                            self._answer(200, comment)
+                            return
+                self._answer(404, {"message": "Not Found"})
+            elif path == "/repos/o/r/issues" and self.command == "GET":
+                open_issues = [i for i in state.issues if i["state"] == "open"]
+                self._answer(200, open_issues[(page - 1) * per_page : page * per_page])
+            elif path == "/repos/o/r/issues" and self.command == "POST":
+                issue = {
+                    "number": len(state.issues) + 1,
+                    "state": "open",
+                    "title": body["title"],
+                    "body": body["body"],
+                    "labels": body.get("labels", []),
+                    "html_url": f"issue-{len(state.issues) + 1}",
+                }
+                state.issues.append(issue)
+                self._answer(201, issue)
+            elif (m := re.fullmatch(r"/repos/o/r/issues/(\d+)", path)) and self.command == "PATCH":
+                issue = state.issues[int(m[1]) - 1]
+                issue.update({k: v for k, v in body.items() if k in ("title", "body")})
+                self._answer(200, issue)
+            else:
+                self._answer(404, {"message": "Not Found"})
+
+        do_GET = do_POST = do_PATCH = _handle
+
+    return Handler
+
+
+@contextmanager
+def running_stand_in(token: str, webhook_path: str) -> Iterator[tuple[str, FakeGitHub]]:
+    """``(base URL, state)`` of a stand-in listening on 127.0.0.1 (a free port)."""
+    state = FakeGitHub(token=token, webhook_path=webhook_path)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -1,0 +1,337 @@
+"""`python -m vibevoice_ci notify` against a stand-in webhook and GitHub API on 127.0.0.1: the
+payloads, the PR comment updated in place, one issue per regression, and no secret ever shown."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from notify_server import FakeGitHub, running_stand_in
+
+from vibevoice_ci.notify.messages import FAILURE_MARKER, PERF_MARKER
+from vibevoice_ci.report import Outcome, Status, render_summary
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "ghs_TOKENVALUE1234567890secret"  # noqa: S105 (a test value)
+HOOK_PATH = "/services/T000/B000/HOOKSECRETxyz987"
+SHA = "0123456789abcdef0123456789abcdef01234567"
+JUNIT_FAIL = (
+    '<testsuites><testsuite tests="3" failures="1" errors="0" skipped="0">'
+    '<testcase classname="tests.unit.test_x" name="test_y"><failure message="assert 1 == 2"/>'
+    "</testcase></testsuite></testsuites>"
+)
+
+
+def regression_verdict(*metrics: str) -> dict[str, object]:
+    return {
+        "status": "fail",
+        "regression": True,
+        "mode": "statistical",
+        "checks": [
+            {
+                "metric": metric,
+                "baseline": 100.0,
+                "current": 130.0,
+                "change": 0.3,
+                "threshold": "+10%",
+                "evidence": "p=0.001",
+                "regression": True,
+            }
+            for metric in metrics
+        ],
+    }
+
+
+def write_reports(root: Path, *, verdict: dict[str, object] | None = None) -> Path:
+    reports = root / "reports"
+    (reports / "tests").mkdir(parents=True)
+    (reports / "tests" / "junit.xml").write_text(JUNIT_FAIL, encoding="utf-8")
+    (reports / "lint").mkdir()
+    (reports / "lint" / "summary.md").write_text(
+        render_summary("lint", [Outcome("ruff", Status.PASS, "clean")]), encoding="utf-8"
+    )
+    (reports / "perf").mkdir()
+    perf_outcomes = [Outcome("regression", Status.FAIL, "regression in TTFA mean")]
+    (reports / "perf" / "summary.md").write_text(
+        render_summary("Performance", perf_outcomes), encoding="utf-8"
+    )
+    (reports / "perf" / "verdict.json").write_text(
+        json.dumps(verdict or regression_verdict("TTFA mean")), encoding="utf-8"
+    )
+    (reports / "trivy").mkdir()
+    (reports / "trivy" / "trivy.json").write_text(
+        json.dumps(
+            {
+                "status": "fail",
+                "targets": [
+                    {
+                        "target": "vibevoice-tts:abc",
+                        "summary": {"critical": 1, "high": 2, "medium": 0, "low": 0},
+                        "vulnerabilities": [
+                            {
+                                "id": "CVE-2026-0001",
+                                "severity": "CRITICAL",
+                                "package": "openssl",
+                                "installed_version": "3.0.1",
+                                "fixed_version": "3.0.9",
+                            }
+                        ],
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    (reports / "audit").mkdir()
+    (reports / "audit" / "audit.json").write_text(
+        json.dumps(
+            {"status": "pass", "summary": {"critical": 0, "high": 0, "medium": 1, "low": 0}}
+        ),
+        encoding="utf-8",
+    )
+    return reports
+
+
+@pytest.fixture
+def stand_in() -> Iterator[tuple[str, FakeGitHub]]:
+    with running_stand_in(TOKEN, HOOK_PATH) as found:
+        yield found
+
+
+def notify(
+    reports: Path, event: str, env: dict[str, str], *extra: str
+) -> subprocess.CompletedProcess[str]:
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GITHUB_", "SLACK_", "VIBEVOICE_"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "vibevoice_ci", "notify", event, *extra],
+        cwd=REPO_ROOT,
+        env={**base, "VIBEVOICE_REPORTS_DIR": str(reports), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def github_env(base: str, **more: str) -> dict[str, str]:
+    return {
+        "SLACK_WEBHOOK_URL": base + HOOK_PATH,
+        "GITHUB_TOKEN": TOKEN,
+        "GITHUB_API_URL": base,
+        "GITHUB_SERVER_URL": "https://github.example",
+        "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_RUN_ID": "4242",
+        "GITHUB_WORKFLOW": "CI test",
+        "GITHUB_SHA": SHA,
+        **more,
+    }
+
+
+def assert_no_secret(result: subprocess.CompletedProcess[str], reports: Path) -> None:
+    shown = result.stdout + result.stderr
+    for folder in (reports / "notify",):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                shown += path.read_text(encoding="utf-8")
+    assert TOKEN not in shown
+    assert HOOK_PATH not in shown
+    assert "HOOKSECRETxyz987" not in shown
+
+
+def test_a_failure_on_main_posts_the_failed_sessions_to_the_webhook(
+    tmp_path: Path, stand_in: tuple[str, FakeGitHub]
+) -> None:
+    base, state = stand_in
+    reports = write_reports(tmp_path)
+    needs = json.dumps({"lint": {"result": "success"}, "test": {"result": "failure"}})
+    env = github_env(base, GITHUB_REF="refs/heads/main", VIBEVOICE_NEEDS=needs)
+    result = notify(reports, "failure", env)
+    assert result.returncode == 0, result.stderr
+    (post,) = state.webhook_posts()
+    text = post.body["text"]
+    assert text.startswith(":x: CI test failed on main at 0123456789ab")
+    assert "Failed jobs: test" in text
+    assert "tests: FAIL: 3 tests, 1 failures" in text
+    assert "lint" not in text.split("Failed jobs")[1].replace("Failed jobs: test", "")
+    assert "https://github.example/o/r/actions/runs/4242#artifacts" in text
+    assert post.headers["content-type"].startswith("application/json")
+    assert "authorization" not in post.headers  # the token goes to GitHub only
+    # Not a PR: no comment, said plainly.
+    assert "PR comment (failure): skipped, the run is not for a pull request" in result.stderr
+    assert all(r.path == HOOK_PATH for r in state.requests)
+    document = json.loads((reports / "notify" / "notify.json").read_text(encoding="utf-8"))
+    assert document["status"] == "pass"
+    assert_no_secret(result, reports)
+
+
+def test_a_pr_failure_comment_is_updated_in_place_not_repeated(
+    tmp_path: Path, stand_in: tuple[str, FakeGitHub]
+) -> None:
+    base, state = stand_in
+    state.comments[7] = [{"id": 1, "body": "a reviewer's comment", "html_url": "x"}]
+    reports = write_reports(tmp_path)
+    env = github_env(base, GITHUB_REF="refs/pull/7/merge")
+    first = notify(reports, "failure", env)
+    assert first.returncode == 0, first.stderr
+    assert "webhook" in first.stderr
+    assert "not main" in first.stderr
+    assert state.webhook_posts() == []
+    assert len(state.comments[7]) == 2
+    body = state.comments[7][1]["body"]
+    assert body.startswith(FAILURE_MARKER)
+    assert "| `tests` | **FAIL** |" in body
+    assert "<summary>tests: summary</summary>" not in body  # no summary.md: the table says it
+    assert "[the run's artifacts](https://github.example/o/r/actions/runs/4242#artifacts)" in body
+    second = notify(reports, "failure", {**env, "GITHUB_SHA": "f" * 40})
+    assert second.returncode == 0, second.stderr
+    assert "updated on PR #7" in second.stderr
+    assert [c["id"] for c in state.comments[7]] == [1, state.comments[7][1]["id"]]
+    assert "`ffffffffffff`" in state.comments[7][1]["body"]
+    assert state.comments[7][0]["body"] == "a reviewer's comment"
+    for request in state.requests:
+        assert request.headers["authorization"] == f"Bearer {TOKEN}"
+        assert request.headers["x-github-api-version"] == "2022-11-28"
+    assert_no_secret(first, reports)
+    assert_no_secret(second, reports)
+
+
+def test_a_regression_keeps_one_open_issue_and_a_new_one_gets_its_own(
+    tmp_path: Path, stand_in: tuple[str, FakeGitHub]
+) -> None:
+    base, state = stand_in
+    reports = write_reports(tmp_path)
+    env = github_env(base, GITHUB_REF="refs/heads/main", GITHUB_EVENT_NAME="schedule")
+    assert notify(reports, "perf", env).returncode == 0
+    assert notify(reports, "perf", {**env, "GITHUB_SHA": "e" * 40}).returncode == 0
+    (issue,) = state.issues
+    assert issue["title"] == "Performance regression: TTFA mean"
+    assert issue["labels"] == ["performance-regression"]
+    assert "<!-- vibevoice-ci:perf-regression:ttfa-mean -->" in issue["body"]
+    assert "`eeeeeeeeeeee`" in issue["body"]  # updated by the second run
+    assert "| TTFA mean | 100 | 130 | +30.0% | +10% | p=0.001 |" in issue["body"]
+    (tmp_path / "reports" / "perf" / "verdict.json").write_text(
+        json.dumps(regression_verdict("end-to-end p95")), encoding="utf-8"
+    )
+    result = notify(reports, "perf", env)
+    assert result.returncode == 0, result.stderr
+    assert [i["title"] for i in state.issues] == [
+        "Performance regression: TTFA mean",
+        "Performance regression: end-to-end p95",
+    ]
+    assert "PR comment (perf): skipped" in result.stderr
+    assert state.webhook_posts() == []
+    assert_no_secret(result, reports)
+
+
+def test_the_perf_summary_is_a_pr_comment_updated_in_place(
+    tmp_path: Path, stand_in: tuple[str, FakeGitHub]
+) -> None:
+    base, state = stand_in
+    reports = write_reports(tmp_path, verdict={"status": "pass", "regression": False, "checks": []})
+    env = github_env(base, GITHUB_REF="refs/pull/9/merge")
+    for _ in range(2):
+        result = notify(reports, "perf", env)
+        assert result.returncode == 0, result.stderr
+    (comment,) = state.comments[9]
+    assert comment["body"].startswith(PERF_MARKER)
+    assert "### Performance: UNKNOWN" not in comment["body"]
+    assert "regression in TTFA mean" in comment["body"]
+    assert state.issues == []
+    assert "regression issue: skipped, the perf gate found no regression" in result.stderr
+
+
+def test_a_critical_finding_is_sent_at_once_and_none_is_not(
+    tmp_path: Path, stand_in: tuple[str, FakeGitHub]
+) -> None:
+    base, state = stand_in
+    reports = write_reports(tmp_path)
+    env = github_env(base, GITHUB_REF="refs/heads/feature/x")
+    result = notify(reports, "security", env)
+    assert result.returncode == 0, result.stderr
+    (post,) = state.webhook_posts()
+    text = post.body["text"]
+    assert text.startswith(":rotating_light: 1 CRITICAL vulnerabilities on feature/x")
+    assert "trivy: 1 critical, 2 high, 0 medium, 0 low" in text
+    assert "CVE-2026-0001: openssl 3.0.1, fixed in 3.0.9 (vibevoice-tts:abc)" in text
+    assert "audit" not in text
+    (reports / "trivy" / "trivy.json").write_text('{"status": "pass", "summary": {}}')
+    again = notify(reports, "security", env)
+    assert again.returncode == 0, again.stderr
+    assert len(state.webhook_posts()) == 1
+    assert "security alert: skipped, no CRITICAL finding in audit, trivy" in again.stderr
+    assert_no_secret(result, reports)
+
+
+def test_without_secrets_every_notification_is_skipped_and_said(tmp_path: Path) -> None:
+    reports = write_reports(tmp_path)
+    env = {"GITHUB_REF": "refs/pull/3/merge", "GITHUB_REPOSITORY": "o/r"}
+    result = notify(reports, "failure", {**env, "GITHUB_REF": "refs/heads/main"})
+    assert result.returncode == 0, result.stderr
+    assert "failure on main: skipped, SLACK_WEBHOOK_URL is not set" in result.stderr
+    pr = notify(reports, "perf", env)
+    assert pr.returncode == 0, pr.stderr
+    assert "regression issue: skipped, GITHUB_TOKEN is not set" in pr.stderr
+    assert "PR comment (perf): skipped, GITHUB_TOKEN is not set" in pr.stderr
+    summary = (reports / "notify" / "summary.md").read_text(encoding="utf-8")
+    assert "GITHUB_TOKEN is not set" in summary
+
+
+def test_a_dry_run_prints_the_messages_and_sends_nothing(
+    tmp_path: Path, stand_in: tuple[str, FakeGitHub]
+) -> None:
+    base, state = stand_in
+    reports = write_reports(tmp_path)
+    env = github_env(base, GITHUB_REF="refs/heads/main")
+    result = notify(reports, "failure", env, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "--- failure on main ---\n:x: CI test failed on main" in result.stdout
+    assert state.requests == []
+    assert_no_secret(result, reports)
+
+
+def test_a_failing_webhook_fails_the_session_without_showing_the_secret(
+    tmp_path: Path, stand_in: tuple[str, FakeGitHub]
+) -> None:
+    base, state = stand_in
+    state.webhook_status = 503
+    reports = write_reports(tmp_path)
+    result = notify(reports, "failure", github_env(base, GITHUB_REF="refs/heads/main"))
+    assert result.returncode == 1
+    assert len(state.webhook_posts()) == 3  # retried: 503 is transient
+    assert "POST http://127.0.0.1:" in result.stderr
+    assert "/*** failed 3 times" in result.stderr
+    assert_no_secret(result, reports)
+
+
+def test_a_rejected_token_fails_without_showing_it(
+    tmp_path: Path, stand_in: tuple[str, FakeGitHub]
+) -> None:
+    base, state = stand_in
+    reports = write_reports(tmp_path)
+    env = github_env(base, GITHUB_REF="refs/pull/7/merge", GITHUB_TOKEN="ghs_WRONGtoken999")  # noqa: S106
+    result = notify(reports, "failure", env)
+    assert result.returncode == 1
+    assert "HTTP 401: Bad credentials" in result.stderr
+    assert len([r for r in state.requests if r.path != HOOK_PATH]) == 1  # 401 is not retried
+    assert "ghs_WRONGtoken999" not in result.stdout + result.stderr
+
+
+def test_a_plain_http_webhook_elsewhere_is_refused_before_sending(tmp_path: Path) -> None:
+    reports = write_reports(tmp_path)
+    secret_url = "http://hooks.example.invalid/services/SECRETPATH"  # noqa: S105
+    env = {"SLACK_WEBHOOK_URL": secret_url, "GITHUB_REF": "refs/heads/main"}
+    result = notify(reports, "failure", env)
+    assert result.returncode == 1
+    assert "SLACK_WEBHOOK_URL must be an https:// URL" in result.stderr
+    assert "SECRETPATH" not in result.stdout + result.stderr

@@ -1,0 +1,122 @@
+"""`nox -s report`'s page opened in headless Chromium (Debian's `chromium`), on real session
+outputs (tests/integration/data/reports-real: copied from real runs of lint, tests, build,
+smoke, promote, perf and helm), plus a malformed report: the outcomes the browser shows are
+the ones the reports' files state, and a screenshot lands in the report folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from vibevoice_ci.errors import ToolMissingError
+from vibevoice_ci.tools import chromium
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REAL_REPORTS = Path(__file__).with_name("data") / "reports-real"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def require_chromium() -> None:
+    try:
+        chromium.chromium()
+    except ToolMissingError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"under CI Chromium must be installed (scripts/ci/install-tools.sh): {exc}")
+        pytest.skip(f"Chromium is not installed here: {exc}")
+
+
+def stated_outcomes(reports: Path) -> dict[str, str]:
+    """Each session's outcome read straight from its files, independently of the reader."""
+    stated: dict[str, str] = {}
+    for folder in sorted(p for p in reports.iterdir() if p.is_dir()):
+        name = folder.name
+        document = folder / ("release.json" if name == "build" else f"{name}.json")
+        if document.is_file():
+            try:
+                status = json.loads(document.read_text(encoding="utf-8")).get("status")
+            except ValueError:
+                status = None
+            stated[name] = status if status in ("pass", "fail", "unknown") else "unknown"
+        elif (folder / "summary.md").is_file():
+            verdict = re.search(
+                r"^\*\*(PASSED|FAILED|UNKNOWN)\*\*", (folder / "summary.md").read_text(), re.M
+            )
+            stated[name] = {"PASSED": "pass", "FAILED": "fail"}.get(
+                verdict[1] if verdict else "", "unknown"
+            )
+        elif (folder / "junit.xml").is_file():
+            suite = ET.parse(folder / "junit.xml").getroot().find("testsuite")  # noqa: S314
+            assert suite is not None
+            bad = int(suite.get("failures", "0")) + int(suite.get("errors", "0"))
+            stated[name] = "fail" if bad else "pass"
+        else:
+            stated[name] = "unknown"
+    return stated
+
+
+def test_the_page_shows_each_sessions_outcome_as_its_report_states(tmp_path: Path) -> None:
+    require_chromium()
+    reports = tmp_path / "reports"
+    shutil.copytree(REAL_REPORTS, reports)
+    (reports / "audit").mkdir()
+    (reports / "audit" / "audit.json").write_text(
+        '{"status": "pass", "checks": [', encoding="utf-8"
+    )
+    (reports / "trivy").mkdir()
+    (reports / "trivy" / "trivy.json").write_text(
+        json.dumps(
+            {
+                "status": "fail",
+                "checks": [{"name": "<img src=x>", "status": "fail", "detail": "1 critical"}],
+            }
+        ),
+        encoding="utf-8",
+    )
+    env = {**os.environ, "VIBEVOICE_REPORTS_DIR": str(reports)}
+    result = subprocess.run(
+        [sys.executable, "-m", "vibevoice_ci", "report"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "PASS browser check: Chromium shows the 9 sessions' outcomes" in result.stderr
+
+    stated = stated_outcomes(reports)
+    assert stated == {
+        "audit": "unknown",  # malformed JSON: unknown, with the reason, not a crash
+        "build": "pass",
+        "helm": "unknown",
+        "lint": "pass",
+        "perf": "pass",
+        "promote": "fail",
+        "smoke": "unknown",
+        "tests": "pass",
+        "trivy": "fail",
+    }
+    dom = chromium.dump_dom(reports / "index.html")
+    assert chromium.attribute_pairs(dom, "data-session", "data-status") == stated
+    assert "audit/audit.json is not valid JSON" in dom
+    assert "&lt;img src=x&gt;" in dom
+    assert "<img src=x>" not in dom
+    assert 'src="perf/trend.png"' in dom
+    assert 'href="tests/junit.xml"' in dom
+    assert 'href="tests/coverage.xml"' in dom
+    screenshot = reports / "index.png"
+    assert screenshot.read_bytes().startswith(PNG_MAGIC)
+    summary = (reports / "summary.md").read_text(encoding="utf-8")
+    assert "| promote | FAIL |" in summary
+    assert "| audit | UNKNOWN |" in summary
