@@ -218,6 +218,10 @@ class TrivyConfig:
 
 
 SMOKE_MODES = ("auto", "docker", "local")
+# $VIBEVOICE_BUILD_CACHE: "off"; "gha" restores and saves BuildKit layers through the GitHub
+# Actions cache (a job that publishes must never restore one: tests/workflows); "gha-write"
+# only saves them, so a trusted build can fill the cache without trusting what is in it.
+BUILD_CACHE_MODES = ("off", "gha", "gha-write")
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 DEFAULT_GITHUB_SERVER_URL = "https://github.com"
 # Where caches live between runs on one machine (scripts/ci/install-tools.sh uses it too).
@@ -258,6 +262,12 @@ class RunEnvironment:
     # $VIBEVOICE_BUILDX_BUILDER: a multi-platform buildx builder that already runs (GitHub's
     # docker/setup-buildx-action); unset, the release build starts its own buildkitd.
     buildx_builder: str | None = None
+    # $VIBEVOICE_BUILD_CACHE: BuildKit's GitHub Actions cache for the release build's layers
+    # (BUILD_CACHE_MODES; docs/ci-cd.md, "Caches"). "off" unless set.
+    build_cache: str = "off"
+    # $ACTIONS_RUNTIME_TOKEN with $ACTIONS_CACHE_URL or $ACTIONS_RESULTS_URL: the GitHub
+    # Actions cache service BuildKit's gha backend talks to is reachable from this step.
+    actions_cache_service: bool = False
 
     @property
     def cache_root(self) -> Path:
@@ -380,6 +390,11 @@ def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
         raise ConfigError(
             f"VIBEVOICE_SMOKE_MODE={smoke_mode!r}: choose from {', '.join(SMOKE_MODES)}"
         )
+    build_cache = _setting(environ, "VIBEVOICE_BUILD_CACHE") or "off"
+    if build_cache not in BUILD_CACHE_MODES:
+        raise ConfigError(
+            f"VIBEVOICE_BUILD_CACHE={build_cache!r}: choose from {', '.join(BUILD_CACHE_MODES)}"
+        )
     raw_ca = environ.get("VIBEVOICE_EXTRA_CA_CERTS")
     return RunEnvironment(
         ci=_setting(environ, "CI").lower() not in _FALSE_WORDS,
@@ -396,6 +411,11 @@ def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
         github_event=_setting(environ, "GITHUB_EVENT_NAME") or None,
         github_sha=_setting(environ, "GITHUB_SHA") or None,
         buildx_builder=_setting(environ, "VIBEVOICE_BUILDX_BUILDER") or None,
+        build_cache=build_cache,
+        actions_cache_service=bool(
+            _setting(environ, "ACTIONS_RUNTIME_TOKEN")
+            and (_setting(environ, "ACTIONS_CACHE_URL") or _setting(environ, "ACTIONS_RESULTS_URL"))
+        ),
         cache_dir=(
             Path(_setting(environ, "VIBEVOICE_CACHE_DIR"))
             if _setting(environ, "VIBEVOICE_CACHE_DIR")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from workflow_design import SESSIONS
 from workflow_model import (
     Job,
     MakeWorkflow,
@@ -55,20 +56,9 @@ HEADER_FIELDS = ("Purpose:", "Triggers:", "Outputs:", "Secrets:")
 MAX_TIMEOUT_MINUTES = 120
 MAX_RETENTION_DAYS = 90
 # Artifact retention per session (seed design, "Artifact Retention"): test results and
-# coverage 30 days, build logs 14 days, performance and security reports 90 days.
-RETENTION_DAYS = {
-    "lint": 30,
-    "tests": 30,
-    "smoke": 30,
-    "build": 14,
-    "promote": 14,
-    "helm": 14,
-    "perf": 90,
-    "audit": 90,
-    "trivy": 90,
-    "sign": 90,
-    "notify": 14,
-}
+# coverage 30 days, build logs 14 days, performance and security reports 90 days. The numbers
+# live in workflow_design.SESSIONS, the design table.
+RETENTION_DAYS = {session: row.retention_days for session, row in SESSIONS.items()}
 # The only zizmor audits a workflow may silence inline, where, and why.
 ZIZMOR_IGNORES_ALLOWED = {
     ("ci-smoke-test.yml", "dangerous-triggers"): (

@@ -163,9 +163,28 @@ def build_release(
     return run.images
 
 
+def layer_cache_args(mode: str, service: str, *, service_reachable: bool) -> list[str]:
+    """The buildx cache flags ``$VIBEVOICE_BUILD_CACHE`` asks for, for one service (pure).
+
+    A gha mode needs the GitHub Actions cache service in this step's environment; without it
+    the request is a usage error, never a build that silently runs uncached.
+    """
+    if mode != "off" and not service_reachable:
+        raise UsageError(
+            f"VIBEVOICE_BUILD_CACHE={mode} needs the GitHub Actions cache service: "
+            "$ACTIONS_RUNTIME_TOKEN with $ACTIONS_CACHE_URL or $ACTIONS_RESULTS_URL in the "
+            "step's environment (unset VIBEVOICE_BUILD_CACHE elsewhere)"
+        )
+    return buildx.cache_argv(mode, f"vibevoice-{service}")
+
+
 def _release(
     config: PipelineConfig, run: _Run, selected: Sequence[ServiceConfig], report_dir: Path
 ) -> None:
+    mode = config.env.build_cache
+    layer_cache_args(mode, "check", service_reachable=config.env.actions_cache_service)
+    if mode != "off":
+        run.notes.append(f"BuildKit layer cache: GitHub Actions, {mode} ($VIBEVOICE_BUILD_CACHE)")
     progress(buildx.version())
     git_state = git.state(config.root)
     staged = stage_ca_certificates(
@@ -254,6 +273,11 @@ def _release_one(
         index_annotations=index_annotations(labels, version),
         metadata_file=metadata_file,
         push=True,
+        cache=layer_cache_args(
+            config.env.build_cache,
+            service.name,
+            service_reachable=config.env.actions_cache_service,
+        ),
     )
     progress(f"building {service.name} for {', '.join(run.platforms)}; pushing {pushed}")
     logs: list[str] = []

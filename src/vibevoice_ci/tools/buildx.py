@@ -64,6 +64,7 @@ def build_argv(
     index_annotations: Mapping[str, str],
     metadata_file: Path,
     push: bool,
+    cache: Sequence[str] = (),
 ) -> list[str]:
     """``docker buildx build`` of one image for ``platforms`` (pure).
 
@@ -84,8 +85,29 @@ def build_argv(
         argv += ["--annotation", f"index:{key}={value}"]
     argv += ["--provenance=false", "--sbom=false", "--metadata-file", str(metadata_file)]
     argv += ["--output", f"type=image,oci-mediatypes=true,push={'true' if push else 'false'}"]
+    argv += cache
     argv.append(str(context))
     return argv
+
+
+def cache_argv(mode: str, scope: str) -> list[str]:
+    """``--cache-from``/``--cache-to`` for BuildKit's GitHub Actions cache backend (pure).
+
+    ``gha`` restores and saves the layers of ``scope`` (one per image, so services never
+    evict each other); ``gha-write`` only saves them (``mode=max``: every stage's layers, so
+    the dependency stage is reused too); ``off`` adds nothing. Saving ignores errors: a cache
+    service that fails must not fail a build. buildx takes the service's URL and token from
+    ``$ACTIONS_CACHE_URL``/``$ACTIONS_RESULTS_URL`` and ``$ACTIONS_RUNTIME_TOKEN``.
+    """
+    if mode == "off":
+        return []
+    if mode not in ("gha", "gha-write"):
+        raise ValueError(f"unknown build cache mode {mode!r}")
+    if not scope or any(c in scope for c in ",= \t\n"):
+        raise ValueError(f"cache scope {scope!r} must be one word without ',' or '='")
+    save = ["--cache-to", f"type=gha,scope={scope},mode=max,ignore-error=true"]
+    restore = ["--cache-from", f"type=gha,scope={scope}"] if mode == "gha" else []
+    return [*restore, *save]
 
 
 def build(argv: Sequence[str], *, metadata_file: Path) -> BuildOutput:
