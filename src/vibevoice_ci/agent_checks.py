@@ -124,8 +124,21 @@ def _text(client: httpx.Client, path: str, headers: dict[str, str]) -> str | Non
 
 
 def _turn(client: httpx.Client, headers: dict[str, str]) -> Outcome:
+    """One turn, streamed: its outcome says when the first bytes came and the whole took."""
+    started = time.perf_counter()
+    first: float | None = None
+    body = bytearray()
     try:
-        response = client.post(REPLY_PATH, json={"text": AGENT_SMOKE_TEXT}, headers=headers)
+        with client.stream(
+            "POST", REPLY_PATH, json={"text": AGENT_SMOKE_TEXT}, headers=headers
+        ) as response:
+            for chunk in response.iter_bytes():
+                if first is None and chunk:
+                    first = time.perf_counter() - started
+                body += chunk
     except httpx.HTTPError as exc:
         return Outcome.of("agent turn", False, f"{type(exc).__name__}: {exc}")
-    return evaluate_turn(response.status_code, dict(response.headers), response.content)
+    total = time.perf_counter() - started
+    outcome = evaluate_turn(response.status_code, dict(response.headers), bytes(body))
+    timing = f"first bytes after {(first or total) * 1000:.0f} ms, whole turn {total * 1000:.0f} ms"
+    return Outcome(outcome.name, outcome.status, f"{outcome.detail}; {timing}")
