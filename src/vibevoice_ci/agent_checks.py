@@ -270,13 +270,27 @@ def _text(client: httpx.Client, path: str, headers: dict[str, str]) -> str | Non
 def _turn(
     client: httpx.Client, text: str, headers: dict[str, str]
 ) -> tuple[Outcome, tuple[Reply, int] | None]:
-    """The turn check, and the decoded reply with its sample rate when it ended cleanly."""
+    """The turn check, streamed and timed (when the first bytes came, how long the whole
+    took), and the decoded reply with its sample rate when it ended cleanly."""
+    started = time.perf_counter()
+    first: float | None = None
+    body = bytearray()
     try:
-        response = client.post(REPLY_PATH, json={"text": text}, headers=headers)
+        with client.stream("POST", REPLY_PATH, json={"text": text}, headers=headers) as response:
+            for chunk in response.iter_bytes():
+                if first is None and chunk:
+                    first = time.perf_counter() - started
+                body += chunk
     except httpx.HTTPError as exc:
         return Outcome.of("agent turn", False, f"{type(exc).__name__}: {exc}"), None
-    outcome = evaluate_turn(response.status_code, dict(response.headers), response.content)
-    return outcome, completed_reply(response.status_code, dict(response.headers), response.content)
+    total = time.perf_counter() - started
+    status, response_headers = response.status_code, dict(response.headers)
+    outcome = evaluate_turn(status, response_headers, bytes(body))
+    timing = f"first bytes after {(first or total) * 1000:.0f} ms, whole turn {total * 1000:.0f} ms"
+    return (
+        Outcome(outcome.name, outcome.status, f"{outcome.detail}; {timing}"),
+        completed_reply(status, response_headers, bytes(body)),
+    )
 
 
 def completed_reply(status: int, headers: dict[str, str], body: bytes) -> tuple[Reply, int] | None:

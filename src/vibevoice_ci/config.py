@@ -89,6 +89,9 @@ class HelmConfig:
     levels: tuple[str, ...] = HELM_LEVELS
     # Which of the chart's services may reach each service (its NetworkPolicy's clients).
     network_clients: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # Variables each service's container must take from a Secret (a secretKeyRef), e.g. the
+    # agent's bearer tokens.
+    secret_env: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     # Checks this machine cannot decide, each with its reason: reported UNKNOWN, never passed,
     # and not a failure of the run even under CI. Any other unknown fails under CI.
     expected_unknown: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -660,12 +663,11 @@ def _parse_helm(table: object, root: Path) -> HelmConfig:
         values["kwok_stages"] = Path(_str(table, "kwok_stages", where))
     if "services" in table:
         values["services"] = _str_tuple(table, "services", where)
-    clients = table.get("network_clients", {})
-    if not isinstance(clients, dict):
-        raise ConfigError(f"[{where}] network_clients must be a table")
-    values["network_clients"] = {
-        name: _str_tuple(clients, name, f"{where}.network_clients") for name in clients
-    }
+    for key in ("network_clients", "secret_env"):
+        found = table.get(key, {})
+        if not isinstance(found, dict):
+            raise ConfigError(f"[{where}] {key} must be a table of service = [names]")
+        values[key] = {name: _name_list(found, name, f"{where}.{key}") for name in found}
     expected = table.get("expected_unknown", {})
     if not isinstance(expected, dict):
         raise ConfigError(f"[{where}] expected_unknown must be a table of check = reason")
@@ -870,6 +872,14 @@ def _str_tuple(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...
     value = table.get(key)
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"[{where}] {key!r} must be a non-empty list of strings")
+    return tuple(value)
+
+
+def _name_list(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """A list of strings that may be empty (``agent = []``: none)."""
+    value = table.get(key)
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"[{where}] {key!r} must be a list of names")
     return tuple(value)
 
 

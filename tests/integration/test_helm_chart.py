@@ -91,11 +91,22 @@ def test_a_container_without_probes_fails_level_1(config: PipelineConfig, tmp_pa
         run_helm(config)
 
 
-@pytest.mark.parametrize("bad", ["replicas: two", "engine: klingon", "limits: {maxTextChars: -5}"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "tts:\n    replicas: two",
+        "tts:\n    engine: klingon",
+        "tts:\n    limits: {maxTextChars: -5}",
+        "agent:\n    auth: {existingSecret: Not_A_Name, secretKey: tokens}",
+        "agent:\n    tts: {service: tts, url: not-a-url}",
+        "agent:\n    paths: {turn: v1/reply}",
+        "agent:\n    auth: null",
+    ],
+)
 def test_a_bad_value_fails_level_1(config: PipelineConfig, tmp_path: Path, bad: str) -> None:
     assert config.helm is not None
     values = config.helm.ci_values
-    values.write_text(f"services:\n  tts:\n    {bad}\n", encoding="utf-8")
+    values.write_text(f"services:\n  {bad}\n", encoding="utf-8")
     found = _statuses(config, tmp_path)
     assert found["lint/ci"] is Status.FAIL
     assert found["template/ci"] is Status.FAIL
@@ -109,3 +120,65 @@ def test_a_schema_that_accepts_bad_values_fails_level_1(
     assert config.helm is not None
     (config.helm.chart / "values.schema.json").unlink()
     assert _statuses(config, tmp_path)["values-schema"] is Status.FAIL
+
+
+def test_an_embedded_agent_token_fails_level_1(config: PipelineConfig, tmp_path: Path) -> None:
+    assert config.helm is not None
+    secret = config.helm.chart / "templates" / "secret.yaml"
+    text = secret.read_text(encoding="utf-8")
+    planted = text.replace("randAlphaNum 43", '"a-token-written-into-the-chart"')
+    assert planted != text
+    secret.write_text(planted, encoding="utf-8")
+    found = _statuses(config, tmp_path)
+    assert found["generated-secrets"] is Status.FAIL
+    with pytest.raises(CheckFailedError, match="generated-secrets"):
+        run_helm(config)
+
+
+def test_agent_tokens_not_from_a_secret_fail_level_1(
+    config: PipelineConfig, tmp_path: Path
+) -> None:
+    assert config.helm is not None
+    deployment = config.helm.chart / "templates" / "deployment.yaml"
+    text = deployment.read_text(encoding="utf-8")
+    planted = re.sub(
+        r"(- name: \{\{ \$prefix \}\}TOKENS\n)\s+valueFrom:.*?key: [^\n]+\n",
+        r'\1              value: "a-plain-token-value"\n',
+        text,
+        flags=re.DOTALL,
+    )
+    assert planted != text
+    deployment.write_text(planted, encoding="utf-8")
+    found = _statuses(config, tmp_path)
+    assert found["ci/secrets"] is Status.FAIL
+    assert found["defaults/secrets"] is Status.FAIL
+
+
+def test_a_wrong_token_secret_name_fails_level_1(config: PipelineConfig, tmp_path: Path) -> None:
+    assert config.helm is not None
+    secret = config.helm.chart / "templates" / "secret.yaml"
+    text = secret.read_text(encoding="utf-8")
+    planted = text.replace("name: {{ $secretName }}", "name: {{ $secretName }}-typo")
+    assert planted != text
+    secret.write_text(planted, encoding="utf-8")
+    found = _statuses(config, tmp_path)
+    assert found["ci/secret-refs"] is Status.FAIL
+
+
+def test_the_tts_policy_refuses_the_ingress_controller(
+    config: PipelineConfig, tmp_path: Path
+) -> None:
+    """The Ingress routes to the agent: tts admits only the agent (and the test pod)."""
+    assert config.helm is not None
+    values = config.helm.ci_values
+    text = values.read_text(encoding="utf-8")
+    values.write_text(text.replace("ingress:\n", "ingress:\n  service: tts\n"), encoding="utf-8")
+    found = _statuses(config, tmp_path)
+    assert found["ci/network-policy"] is Status.PASS  # routed to tts: the controller admitted
+    values.write_text(text, encoding="utf-8")
+    policy = config.helm.chart / "templates" / "networkpolicy.yaml"
+    policy.write_text(
+        policy.read_text(encoding="utf-8").replace("(eq $.Values.ingress.service $name)", "true"),
+        encoding="utf-8",
+    )
+    assert _statuses(config, tmp_path)["ci/network-policy"] is Status.FAIL

@@ -55,6 +55,7 @@ def test_level_2_installs_upgrades_rolls_back_and_tears_down(tmp_path: Path) -> 
         "upgrade-rollout",
         "rollback",
         "rollback-rollout",
+        "secrets-kept",
         "uninstall",
         "teardown",
     ):

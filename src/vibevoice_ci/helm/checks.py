@@ -9,15 +9,22 @@ carry (docs/helm.md, "Level 1"):
 - the security context: non-root, seccomp RuntimeDefault, no privilege escalation, a read-only
   root filesystem with a writable ``/tmp`` volume, every capability dropped;
 - the ``app.kubernetes.io/*`` labels on every object;
-- NetworkPolicies that admit only the configured clients (and the chart's own test pod);
+- NetworkPolicies that admit only the configured clients (and the chart's own test pod, and
+  the ingress controller's namespace only for the service an Ingress routes to), and admit
+  every configured client and that controller;
 - no secret-looking environment variable with a plain value (``ANTHROPIC_API_KEY`` and the
-  like come from a Secret reference).
+  like come from a Secret reference; a ``*_ENV`` or ``*_FILE`` variable may name another
+  variable set from a Secret, or a file on a mounted Secret); the variables a service must take
+  from a Secret (the agent's bearer tokens) do; every required Secret reference resolves to a
+  Secret the chart renders, with that key;
+- (across two renders) no Secret the chart generates has the same data twice: nothing secret
+  is embedded in the chart.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +63,8 @@ class ServiceExpectation:
     ready_path: str
     # The chart's services allowed to reach this one through its NetworkPolicy.
     clients: tuple[str, ...] = ()
+    # Variables its container must take from a Secret (secretKeyRef), never a plain value.
+    secret_env: tuple[str, ...] = ()
 
 
 def run_all(
@@ -69,7 +78,8 @@ def run_all(
         security_context(manifests),
         labels(manifests),
         network_policies(manifests, services, ingress_namespace=ingress_namespace),
-        secret_env(manifests),
+        secret_env(manifests, services),
+        secret_refs(manifests),
     ]
 
 
@@ -246,6 +256,7 @@ def network_policies(
     configured clients of the same release, the chart's test pod and (when an Ingress routes to
     it) the ingress controller's namespace: nothing open-ended."""
     policies = {_component(m): m for m in manifests if m.kind == "NetworkPolicy"}
+    routed = ingress_targets(manifests)
     problems = []
     for service in services:
         policy = policies.get(service.name)
@@ -259,6 +270,8 @@ def network_policies(
         if "Ingress" not in (spec.get("policyTypes") or []):
             problems.append(f"{policy.ref()}: policyTypes lacks Ingress")
         allowed = {*service.clients, TEST_COMPONENT}
+        # The ingress controller's namespace only where an Ingress routes.
+        namespace = ingress_namespace if service.name in routed else None
         admitted: set[str] = set()
         for rule in spec.get("ingress") or []:
             peers = rule.get("from") if isinstance(rule, Mapping) else None
@@ -266,18 +279,41 @@ def network_policies(
                 problems.append(f"{policy.ref()}: an ingress rule admits every source")
                 continue
             for peer in peers:
-                problems += _peer_problems(policy, peer, allowed, admitted, ingress_namespace)
-        unreached = sorted(set(service.clients) - admitted)
+                problems += _peer_problems(policy, peer, allowed, admitted, namespace)
+        wanted = {*service.clients, *([INGRESS_PEER] if namespace else [])}
+        unreached = sorted(wanted - admitted)
         if unreached:
             problems.append(f"{policy.ref()}: does not admit {', '.join(unreached)}")
     return Outcome.of(
         "network-policy",
         not problems,
         "; ".join(problems)
-        or ", ".join(
-            f"{s.name} admits only {', '.join([*s.clients, TEST_COMPONENT])}" for s in services
+        or "; ".join(
+            f"{s.name} admits only "
+            + ", ".join([*s.clients, TEST_COMPONENT, *([INGRESS_PEER] if s.name in routed else [])])
+            for s in services
         ),
     )
+
+
+def ingress_targets(manifests: Sequence[Manifest]) -> set[str]:
+    """The components (services of the chart) an Ingress routes to, through their Services."""
+    by_name = {m.name: _component(m) for m in manifests if m.kind == "Service"}
+    found = set()
+    for ingress in (m for m in manifests if m.kind == "Ingress"):
+        spec = ingress.body.get("spec") or {}
+        backends = [spec.get("defaultBackend")]
+        for rule in spec.get("rules") or []:
+            for path in ((rule or {}).get("http") or {}).get("paths") or []:
+                backends.append((path or {}).get("backend"))
+        for backend in backends:
+            name = ((backend or {}).get("service") or {}).get("name")
+            if name in by_name:
+                found.add(by_name[name])
+    return found
+
+
+INGRESS_PEER = "the ingress controller"
 
 
 def _peer_problems(
@@ -285,15 +321,20 @@ def _peer_problems(
     peer: Mapping[str, Any],
     allowed: set[str],
     admitted: set[str],
-    ingress_namespace: str,
+    ingress_namespace: str | None,
 ) -> list[str]:
     if "ipBlock" in peer:
         return [f"{policy.ref()}: admits an ipBlock"]
     namespaces = peer.get("namespaceSelector")
     if namespaces is not None:
         labels = (namespaces or {}).get("matchLabels") or {}
-        if labels != {"kubernetes.io/metadata.name": ingress_namespace} or "podSelector" in peer:
+        if (
+            ingress_namespace is None
+            or labels != {"kubernetes.io/metadata.name": ingress_namespace}
+            or "podSelector" in peer
+        ):
             return [f"{policy.ref()}: admits namespaces {labels or 'all'}"]
+        admitted.add(INGRESS_PEER)
         return []
     labels = ((peer.get("podSelector") or {}).get("matchLabels")) or {}
     component = labels.get(COMPONENT)
@@ -303,22 +344,163 @@ def _peer_problems(
     return []
 
 
-def secret_env(manifests: Sequence[Manifest]) -> Outcome:
+def secret_env(
+    manifests: Sequence[Manifest], services: Sequence[ServiceExpectation] = ()
+) -> Outcome:
     """No container sets a secret-looking variable (``*KEY*``, ``*TOKEN*``, ...) to a plain
-    value, and no ConfigMap carries one: secrets come from ``secretKeyRef``."""
+    value, and no ConfigMap carries one: secrets come from ``secretKeyRef``. A plain value is
+    allowed only as a reference: a ``*_ENV`` variable naming another variable of the container
+    set from a Secret, or a ``*_FILE`` variable naming a file on a mounted Secret volume. Each
+    service's ``secret_env`` variables come from a ``secretKeyRef``."""
     problems = []
     for manifest in manifests:
         if manifest.kind == "ConfigMap":
             data = manifest.body.get("data") or {}
             problems += [f"{manifest.ref()} holds {key}" for key in data if SECRET_NAME.search(key)]
+        secret_mounts = _secret_mounts(manifest)
+        for container in _containers(manifest):
+            env = [item for item in container.get("env") or [] if isinstance(item, Mapping)]
+            from_secret = {str(item.get("name")) for item in env if _secret_ref(item)}
+            mounts = secret_mounts(container)
+            for item in env:
+                name = str(item.get("name", ""))
+                if not SECRET_NAME.search(name) or "value" not in item:
+                    continue
+                if _is_reference(name, str(item.get("value", "")), from_secret, mounts):
+                    continue
+                problems.append(
+                    f"{manifest.ref()} container {container.get('name')!r} sets {name} "
+                    "to a plain value (use a Secret reference)"
+                )
+    problems += _required_secret_env(manifests, services)
+    required = sum(len(service.secret_env) for service in services)
+    return Outcome.of(
+        "secrets",
+        not problems,
+        "; ".join(problems)
+        or "no secret in a plain value"
+        + (f"; {required} required variable(s) from Secrets" if required else ""),
+    )
+
+
+def _secret_ref(item: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    ref = (item.get("valueFrom") or {}).get("secretKeyRef")
+    return ref if isinstance(ref, Mapping) else None
+
+
+def _is_reference(name: str, value: str, from_secret: set[str], mounts: Sequence[str]) -> bool:
+    """A plain value that only points at a secret: a variable set from a Secret (``*_ENV``)
+    or a path on a mounted Secret volume (``*_FILE``)."""
+    if name.endswith("_ENV"):
+        return value in from_secret
+    if name.endswith("_FILE"):
+        return any(value.startswith(mount.rstrip("/") + "/") for mount in mounts)
+    return False
+
+
+def _secret_mounts(manifest: Manifest) -> Callable[[Mapping[str, Any]], list[str]]:
+    """A function giving a container's mount paths of the pod's Secret volumes."""
+    spec = pod_spec(manifest) or {}
+    secret_volumes = {
+        v.get("name") for v in spec.get("volumes") or [] if isinstance(v, Mapping) and "secret" in v
+    }
+
+    def mounts(container: Mapping[str, Any]) -> list[str]:
+        return [
+            str(m.get("mountPath"))
+            for m in container.get("volumeMounts") or []
+            if isinstance(m, Mapping) and m.get("name") in secret_volumes
+        ]
+
+    return mounts
+
+
+def _required_secret_env(
+    manifests: Sequence[Manifest], services: Sequence[ServiceExpectation]
+) -> list[str]:
+    problems = []
+    for service in services:
+        if not service.secret_env:
+            continue
+        workloads = [
+            m for m in _workloads(manifests) if not m.is_test_hook and _component(m) == service.name
+        ]
+        if not workloads:
+            problems.append(f"{service.name}: no workload to carry {', '.join(service.secret_env)}")
+        for manifest in workloads:
+            for container in _containers(manifest):
+                env = {
+                    str(item.get("name")): item
+                    for item in container.get("env") or []
+                    if isinstance(item, Mapping)
+                }
+                for name in service.secret_env:
+                    if name not in env or _secret_ref(env[name]) is None:
+                        problems.append(
+                            f"{manifest.ref()} container {container.get('name')!r}: {name} "
+                            "does not come from a Secret (secretKeyRef)"
+                        )
+    return problems
+
+
+def secret_refs(manifests: Sequence[Manifest]) -> Outcome:
+    """Every required ``secretKeyRef`` (not ``optional``) names a Secret the chart renders,
+    holding that key: a chart whose Secret and Deployment disagree fails here, not at the
+    kubelet (``CreateContainerConfigError``)."""
+    rendered: dict[str, set[str]] = {}
+    for manifest in manifests:
+        if manifest.kind == "Secret":
+            keys = {*(manifest.body.get("data") or {}), *(manifest.body.get("stringData") or {})}
+            rendered[manifest.name] = {str(key) for key in keys}
+    problems = []
+    checked = 0
+    for manifest in _workloads(manifests):
         for container in _containers(manifest):
             for item in container.get("env") or []:
-                if not isinstance(item, Mapping):
+                ref = _secret_ref(item) if isinstance(item, Mapping) else None
+                if ref is None or ref.get("optional") is True:
                     continue
-                name = str(item.get("name", ""))
-                if SECRET_NAME.search(name) and "value" in item:
+                checked += 1
+                name, key = str(ref.get("name", "")), str(ref.get("key", ""))
+                if key not in rendered.get(name, set()):
                     problems.append(
-                        f"{manifest.ref()} container {container.get('name')!r} sets {name} "
-                        "to a plain value (use a Secret reference)"
+                        f"{manifest.ref()} container {container.get('name')!r}: "
+                        f"{item.get('name')} needs Secret {name!r} key {key!r}, not rendered"
                     )
-    return Outcome.of("secrets", not problems, "; ".join(problems) or "no secret in a plain value")
+    return Outcome.of(
+        "secret-refs",
+        not problems,
+        "; ".join(problems) or f"{checked} Secret reference(s) resolve to rendered Secrets",
+    )
+
+
+def generated_secrets(first: Sequence[Manifest], second: Sequence[Manifest]) -> Outcome:
+    """Each Secret the chart renders has other data in a second render of the same values:
+    its content is generated at install (or taken from the cluster), never embedded in the
+    chart (pure; ``first`` and ``second`` are two renders)."""
+    later = {m.name: m for m in second if m.kind == "Secret"}
+    problems = []
+    secrets = [m for m in first if m.kind == "Secret"]
+    for secret in secrets:
+        other = later.get(secret.name)
+        if other is None:
+            problems.append(f"{secret.ref()} is not in the second render")
+            continue
+        for field in ("data", "stringData"):
+            mine, theirs = secret.body.get(field) or {}, other.body.get(field) or {}
+            same = sorted(key for key in mine if key in theirs and mine[key] == theirs[key])
+            if same:
+                problems.append(
+                    f"{secret.ref()} {field} {', '.join(same)} is the same in two renders: "
+                    "embedded in the chart"
+                )
+    return Outcome.of(
+        "generated-secrets",
+        not problems,
+        "; ".join(problems)
+        or (
+            f"{len(secrets)} Secret(s) generated afresh per install, none embedded"
+            if secrets
+            else "the chart renders no Secret"
+        ),
+    )

@@ -8,12 +8,13 @@ present, rollout, upgrade to a changed value, rollback, uninstall, teardown.
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.config import HelmConfig, PipelineConfig
+from vibevoice_ci.config import HelmConfig, PipelineConfig, SpeechCheckConfig
 from vibevoice_ci.errors import PipelineError
 from vibevoice_ci.helm import controlplane
 from vibevoice_ci.helm.manifests import Manifest
@@ -32,6 +33,48 @@ UPGRADE_KEY = "limits.maxConcurrency"
 def upgrade_setting(service: str, current: int) -> tuple[str, int]:
     """The ``--set`` key and the new value the upgrade check applies (pure)."""
     return f"services.{service}.{UPGRADE_KEY}", current + 1
+
+
+def concurrency_variable(service: str) -> str:
+    """The ConfigMap key ``limits.maxConcurrency`` lands in (pure)."""
+    return f"VIBEVOICE_{service.upper().replace('-', '_')}_MAX_CONCURRENCY"
+
+
+def token_reference(deployment: Mapping[str, Any], pointer: str) -> tuple[str, str] | None:
+    """The Secret name and key a Deployment's container takes its bearer tokens from,
+    following the agent's own lookup (pure): the ``pointer`` variable names the variable
+    that holds the tokens, which must come from a ``secretKeyRef``."""
+    template = ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
+    for container in template.get("containers") or []:
+        env = {str(item.get("name")): item for item in container.get("env") or []}
+        variable = (env.get(pointer) or {}).get("value")
+        ref = ((env.get(str(variable)) or {}).get("valueFrom") or {}).get("secretKeyRef")
+        if isinstance(ref, Mapping) and ref.get("name") and ref.get("key"):
+            return str(ref["name"]), str(ref["key"])
+    return None
+
+
+def first_token(secret: Mapping[str, Any], key: str) -> str | None:
+    """The first bearer token in a Secret's ``key`` (base64 ``data``), parsed the way the
+    agent parses it; None when absent or malformed (pure)."""
+    from vibevoice_platform.agent.tokens import TokenError, parse_tokens
+
+    encoded = (secret.get("data") or {}).get(key)
+    if not isinstance(encoded, str):
+        return None
+    try:
+        tokens = parse_tokens(base64.b64decode(encoded).decode("utf-8"), source=key)
+    except (ValueError, TokenError):
+        return None
+    return tokens[0]
+
+
+def secret_data(secrets: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Each Secret's name and data (pure)."""
+    return {
+        str((item.get("metadata") or {}).get("name")): dict(item.get("data") or {})
+        for item in secrets
+    }
 
 
 def missing_objects(rendered: Sequence[Manifest], present: Mapping[str, set[str]]) -> list[str]:
@@ -82,8 +125,11 @@ def pod_problems(pods: Sequence[Mapping[str, Any]]) -> list[str]:
 class Deployer:
     """helm and kubectl against one control plane, for one release."""
 
-    def __init__(self, helm_config: HelmConfig, kubeconfig: Path) -> None:
+    def __init__(
+        self, helm_config: HelmConfig, kubeconfig: Path, speech: SpeechCheckConfig
+    ) -> None:
         self.config = helm_config
+        self.speech = speech
         self.kubeconfig = kubeconfig
         self.release = helm.Release(helm_config.release, helm_config.namespace, kubeconfig)
         self.selector = f"app.kubernetes.io/instance={helm_config.release}"
@@ -198,23 +244,26 @@ class Deployer:
         return outcome
 
     def port_forward_smoke(self, config: PipelineConfig, logs_dir: Path) -> list[Outcome]:
-        """The smoke checks through ``kubectl port-forward`` on 127.0.0.1, per service."""
+        """Each service's own smoke checks through ``kubectl port-forward`` on 127.0.0.1:
+        tts's (health, ready, metrics, a real synthesis), the agent's (a real turn with the
+        token from its Secret, spoken through tts in-cluster). A service without checks here
+        is unknown, never passed."""
         from vibevoice_ci.helm.controlplane import free_ports
-        from vibevoice_ci.smoke_checks import ServiceUnreachableError, run_checks
 
         outcomes = []
         for service in config.charted_services():
             name = service.name
-            (port,) = free_ports(1)
-            found = kubectl.get_items(
-                self.kubeconfig,
-                "services",
-                namespace=self.config.namespace,
-                selector=f"{self.selector},app.kubernetes.io/component={name}",
-            )
+            checker = self._smoke_checker(name)
+            if checker is None:
+                outcomes.append(
+                    Outcome(f"smoke/{name}", Status.UNKNOWN, f"no smoke checks for {name!r}")
+                )
+                continue
+            found = self.items_of("services", name)
             if not found:
                 outcomes.append(Outcome.of(f"smoke/{name}", False, "no Service found"))
                 continue
+            (port,) = free_ports(1)
             target = f"service/{found[0]['metadata']['name']}"
             log_path = logs_dir / f"port-forward-{name}.log"
             with log_path.open("wb") as log:
@@ -226,16 +275,79 @@ class Deployer:
                     output=log,
                 )
                 try:
-                    checks = run_checks(f"http://127.0.0.1:{port}", wait_seconds=PORT_FORWARD_WAIT)
-                except ServiceUnreachableError as exc:
-                    checks = [Outcome.of("reachable", False, str(exc))]
+                    checks = checker(f"http://127.0.0.1:{port}")
                 finally:
                     stop_process(process, timeout=10)
             outcomes += [
-                Outcome(f"smoke/{name}/{check.name}", check.status, check.detail)
+                Outcome(f"smoke/{name}/{_check_name(name, check.name)}", check.status, check.detail)
                 for check in checks
             ]
         return outcomes
+
+    def _smoke_checker(self, service: str) -> Callable[[str], list[Outcome]] | None:
+        """The smoke checks of one service against a base URL, or None when it has none."""
+        from vibevoice_ci.agent_checks import run_agent_checks
+        from vibevoice_ci.smoke_checks import ServiceUnreachableError, run_checks
+
+        def tts(base: str) -> list[Outcome]:
+            try:
+                return run_checks(base, wait_seconds=PORT_FORWARD_WAIT)
+            except ServiceUnreachableError as exc:
+                return [Outcome.of("reachable", False, str(exc))]
+
+        def agent(base: str) -> list[Outcome]:
+            token, detail = self.service_token(service)
+            if token is None:
+                return [Outcome.of("token", False, detail)]
+            try:
+                checks = run_agent_checks(
+                    base,
+                    self.speech,
+                    engine=self.tts_engine(),
+                    token=token,
+                    wait_seconds=PORT_FORWARD_WAIT,
+                ).outcomes
+            except ServiceUnreachableError as exc:
+                checks = [Outcome.of("reachable", False, str(exc))]
+            return [Outcome.of("token", True, detail), *checks]
+
+        return {"tts": tts, "agent": agent}.get(service)
+
+    def items_of(self, resource: str, service: str) -> list[dict[str, Any]]:
+        """The release's objects of one service (by its component label)."""
+        return kubectl.get_items(
+            self.kubeconfig,
+            resource,
+            namespace=self.config.namespace,
+            selector=f"{self.selector},app.kubernetes.io/component={service}",
+        )
+
+    def tts_engine(self) -> str:
+        """The engine the release's tts runs (its ConfigMap's ``VIBEVOICE_TTS_ENGINE``), which
+        decides the agent speech check's threshold; ``unknown`` (no threshold: the check is
+        unknown, never passed) when the ConfigMap does not say."""
+        for configmap in self.items_of("configmaps", "tts"):
+            engine = (configmap.get("data") or {}).get("VIBEVOICE_TTS_ENGINE")
+            if isinstance(engine, str) and engine:
+                return engine
+        return "unknown"
+
+    def service_token(self, service: str) -> tuple[str | None, str]:
+        """A bearer token of ``service`` read from the Secret its Deployment names, and
+        where it came from (the token itself never appears in the detail)."""
+        from vibevoice_platform.agent.settings import ENV_TOKENS_ENV
+
+        deployments = self.items_of("deployments", service)
+        reference = token_reference(deployments[0], ENV_TOKENS_ENV) if deployments else None
+        if reference is None:
+            return None, f"{service}'s Deployment takes no tokens from a Secret"
+        name, key = reference
+        secrets = kubectl.get_items(
+            self.kubeconfig, f"secret/{name}", namespace=self.config.namespace
+        )
+        token = first_token(secrets[0], key) if secrets else None
+        where = f"Secret {name}, key {key}"
+        return token, f"a token from {where}" if token else f"no valid token in {where}"
 
     def rollout(self, name: str = "rollout") -> Outcome:
         """Every Deployment rolled out, and exactly its pods Running and Ready (waits for the
@@ -255,6 +367,11 @@ class Deployer:
             not problems,
             "; ".join(problems) or f"{len(pods)} pod(s) Running and Ready on {', '.join(nodes)}",
         )
+
+
+def _check_name(service: str, check: str) -> str:
+    """``agent turn`` of the agent -> ``turn``; ``synthesis`` stays (pure)."""
+    return check.removeprefix(f"{service} ").replace(" ", "-")
 
 
 def _is_test_pod(pod: Mapping[str, Any]) -> bool:
@@ -314,28 +431,39 @@ def exercise_release(
 def _upgrade_and_rollback(
     deployer: Deployer, config: PipelineConfig, settings: Mapping[str, str]
 ) -> list[Outcome]:
-    service = config.charted_services()[0].name
-    env_key = f"VIBEVOICE_{service.upper().replace('-', '_')}_MAX_CONCURRENCY"
-    before = deployer.configmap_value(service, env_key)
-    if before is None or not before.isdigit():
-        return [Outcome.of("upgrade", False, f"{env_key} not in {service}'s ConfigMap")]
-    key, value = upgrade_setting(service, int(before))
-    outcomes = [deployer.upgrade({**settings, key: str(value)})]
+    """One ``helm upgrade`` that raises every charted service's ``limits.maxConcurrency``
+    (each ConfigMap changes and each Deployment rolls), then ``helm rollback`` to revision 1
+    (every value back); the chart's generated Secrets must keep their data throughout."""
+    services = [service.name for service in config.charted_services()]
+    before: dict[str, str] = {}
+    changes: dict[str, str] = {}
+    for service in services:
+        variable = concurrency_variable(service)
+        value = deployer.configmap_value(service, variable)
+        if value is None or not value.isdigit():
+            return [Outcome.of("upgrade", False, f"{variable} not in {service}'s ConfigMap")]
+        before[service] = value
+        key, raised = upgrade_setting(service, int(value))
+        changes[key] = str(raised)
+    secrets_before = secret_data(deployer.items("secrets"))
+    outcomes = [deployer.upgrade({**settings, **changes})]
     if not outcomes[-1].passed:
         return outcomes
-    after = deployer.configmap_value(service, env_key)
+    after = {s: deployer.configmap_value(s, concurrency_variable(s)) for s in services}
     rolled = deployer.rollout("upgrade-rollout")
+    wanted = {s: str(int(before[s]) + 1) for s in services}
     outcomes.append(
         Outcome(
             "upgrade-rollout",
-            rolled.status if after == str(value) else Status.FAIL,
-            f"{env_key} {before} -> {after}; {rolled.detail}",
+            rolled.status if after == wanted else Status.FAIL,
+            f"{_changes(before, after)}; {rolled.detail}",
         )
     )
+    secrets_upgraded = secret_data(deployer.items("secrets"))
     outcomes.append(deployer.rollback(1))
     if not outcomes[-1].passed:
         return outcomes
-    restored = deployer.configmap_value(service, env_key)
+    restored = {s: deployer.configmap_value(s, concurrency_variable(s)) for s in services}
     history = [(r.revision, r.status) for r in deployer.revisions()]
     rolled = deployer.rollout("rollback-rollout")
     good = restored == before and history[-1:] == [(3, "deployed")]
@@ -343,10 +471,29 @@ def _upgrade_and_rollback(
         Outcome(
             "rollback-rollout",
             rolled.status if good else Status.FAIL,
-            f"{env_key} back to {restored} (expected {before}); history {history}; {rolled.detail}",
+            f"back to {_changes(before, restored)} (expected the first values); "
+            f"history {history}; {rolled.detail}",
+        )
+    )
+    kept = secrets_before == secrets_upgraded == secret_data(deployer.items("secrets"))
+    outcomes.append(
+        Outcome.of(
+            "secrets-kept",
+            kept,
+            f"{len(secrets_before)} generated Secret(s) ({', '.join(sorted(secrets_before))}) "
+            + ("kept their data" if kept else "CHANGED")
+            + " through the upgrade and the rollback"
+            if secrets_before
+            else "the release has no Secret of its own",
         )
     )
     return outcomes
+
+
+def _changes(before: Mapping[str, str], after: Mapping[str, str | None]) -> str:
+    return ", ".join(
+        f"{concurrency_variable(s)} {before[s]} -> {after.get(s)}" for s in sorted(before)
+    )
 
 
 def run_cluster_level(
@@ -372,7 +519,7 @@ def run_cluster_level(
             controlplane.start_kwok_node(plane, helm_config.kwok_stages)
             outcomes.append(Outcome.of("node", True, "kwok's simulated Node is Ready"))
             progress("level 2 (cluster): helm install, upgrade, rollback on kwok's node")
-            deployer = Deployer(helm_config, plane.kubeconfig)
+            deployer = Deployer(helm_config, plane.kubeconfig, config.speech)
             outcomes += exercise_release(deployer, config, static.ci_manifests, settings={})
     except PipelineError as exc:
         outcomes.append(Outcome.of("control-plane" if not outcomes else "cluster", False, str(exc)))
@@ -438,7 +585,7 @@ def run_pods_level(
                 outcomes.append(
                     Outcome.of("node", True, "kubelet 'localhost' Ready (containerd, bridge CNI)")
                 )
-                deployer = Deployer(helm_config, plane.kubeconfig)
+                deployer = Deployer(helm_config, plane.kubeconfig, config.speech)
                 outcomes += exercise_release(
                     deployer,
                     config,

@@ -41,6 +41,15 @@ from vibevoice_ci.tools import helm
 from vibevoice_ci.tools._exec import progress
 
 SESSION = "helm"
+# What no level of this session runs, on this machine or on GitHub, and why (docs/helm.md,
+# "What runs where"); written into every report so a reader never assumes it was tested.
+NOT_RUN = (
+    "not run anywhere yet: the seed design's kind path (an ephemeral kind cluster with "
+    "cert-manager and ingress-nginx, images loaded with kind load) is not implemented; here it "
+    "could not run at all (kind's node image and the add-ons' images can't be pulled: no image "
+    "registry), so Ingress routing and certificate issuance are untested (ingress-addons: "
+    "unknown) and NetworkPolicy enforcement is untested (networkpolicy-enforcement: unknown)",
+)
 
 
 @dataclass
@@ -107,6 +116,7 @@ def run_helm(config: PipelineConfig, *, levels: Sequence[str] = ()) -> HelmRun:
             f"NOT CHARTED (not deployed or checked by this session): {', '.join(uncharted)}; "
             "[tool.vibevoice-ci.helm] services lists what the chart deploys"
         )
+    run.notes += NOT_RUN
     try:
         run.notes.append(f"helm {helm.version()}")
         progress("level 1 (static): lint, render, parse, schemas, APIs")

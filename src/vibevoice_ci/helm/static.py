@@ -26,6 +26,8 @@ BAD_VALUES: Mapping[str, Mapping[str, Any]] = {
     "plain-secret-value": {
         "services": {"tts": {"secretEnv": [{"name": "ANTHROPIC_API_KEY", "value": "sk-plain"}]}}
     },
+    "agent-token-in-env": {"services": {"agent": {"env": {"VIBEVOICE_AGENT_TOKENS": "plain"}}}},
+    "agent-without-auth": {"services": {"agent": {"auth": None}}},
 }
 
 
@@ -48,6 +50,7 @@ def expectations(
             health_path=service.health_path,
             ready_path=service.ready_path,
             clients=tuple(helm_config.network_clients.get(service.name, ())),
+            secret_env=tuple(helm_config.secret_env.get(service.name, ())),
         )
         for service in config.charted_services()
     ]
@@ -89,8 +92,31 @@ def run_static(config: PipelineConfig, helm_config: HelmConfig, report_dir: Path
             )
         result.outcomes.append(_schemas(manifests, label, helm_config.kubernetes_versions))
         result.outcomes.append(_apis(manifests, label, helm_config.kubernetes_versions, result))
+    result.outcomes.append(_generated_secrets(helm_config, newest, renders["ci"]))
     result.outcomes.append(_bad_values(helm_config, report_dir))
     return result
+
+
+def _generated_secrets(
+    helm_config: HelmConfig, kube_version: str, values: Sequence[Path]
+) -> Outcome:
+    """Two renders of the same values: a Secret with the same data in both is embedded."""
+    parsed = []
+    for _ in range(2):
+        rendered = helm.template(
+            helm_config.release,
+            helm_config.chart,
+            namespace=helm_config.namespace,
+            values=values,
+            kube_version=kube_version,
+        )
+        if not rendered.ok:
+            return Outcome.of("generated-secrets", False, _tail(rendered.stderr))
+        try:
+            parsed.append(parse_documents(rendered.stdout))
+        except ManifestError as exc:
+            return Outcome.of("generated-secrets", False, str(exc))
+    return checks.generated_secrets(parsed[0], parsed[1])
 
 
 def _render(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -239,12 +240,41 @@ def test_a_network_policy_open_to_all_or_missing_the_agent_fails() -> None:
     assert "does not admit agent" in outcome.detail
 
 
-def test_the_ingress_controller_namespace_may_be_admitted() -> None:
+INGRESS_PEER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress"}}}
+
+
+def _routing_ingress(service: str = "rel-tts") -> dict[str, Any]:
+    ingress = _meta("Ingress", "networking.k8s.io/v1", "rel")
+    backend = {"service": {"name": service, "port": {"name": "http"}}}
+    ingress["spec"] = {
+        "rules": [{"host": "a.example", "http": {"paths": [{"path": "/", "backend": backend}]}}]
+    }
+    return ingress
+
+
+def test_the_ingress_controller_is_admitted_where_the_ingress_routes() -> None:
     documents = good_documents()
-    namespace = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress"}}}
-    documents[5]["spec"]["ingress"][0]["from"].append(namespace)
-    outcome = checks.network_policies(manifests(documents), [TTS], ingress_namespace="ingress")
+    documents[5]["spec"]["ingress"][0]["from"].append(INGRESS_PEER)
+    routed = manifests([*documents, _routing_ingress()])
+    assert checks.ingress_targets(routed) == {"tts"}
+    outcome = checks.network_policies(routed, [TTS], ingress_namespace="ingress")
     assert outcome.status is Status.PASS
+    assert "the ingress controller" in outcome.detail
+
+
+def test_the_ingress_controller_is_refused_where_no_ingress_routes() -> None:
+    documents = good_documents()
+    documents[5]["spec"]["ingress"][0]["from"].append(INGRESS_PEER)
+    outcome = checks.network_policies(manifests(documents), [TTS], ingress_namespace="ingress")
+    assert outcome.status is Status.FAIL
+    assert "admits namespaces" in outcome.detail
+
+
+def test_a_routed_service_that_refuses_the_ingress_controller_fails() -> None:
+    routed = manifests([*good_documents(), _routing_ingress()])
+    outcome = checks.network_policies(routed, [TTS], ingress_namespace="ingress")
+    assert outcome.status is Status.FAIL
+    assert "does not admit the ingress controller" in outcome.detail
 
 
 def test_a_plain_api_key_fails() -> None:
@@ -339,3 +369,135 @@ def test_test_hooks_need_resources_but_no_probes() -> None:
     assert checks.probes(found, [TTS]).status is Status.PASS
     del hook["spec"]["containers"][0]["resources"]
     assert checks.container_resources(manifests([*good_documents(), hook])).status is Status.FAIL
+
+
+# The agent: its bearer tokens from a Secret the chart renders ---------------------------------
+
+AGENT = checks.ServiceExpectation(
+    "agent", 8080, "/health", "/ready", secret_env=("VIBEVOICE_AGENT_TOKENS",)
+)
+TOKENS_REF = {"secretKeyRef": {"name": "rel-agent-tokens", "key": "tokens"}}
+
+
+def agent_documents() -> list[dict[str, Any]]:
+    """The good fixture as the agent: its own resources, tokens from its Secret."""
+    as_json = json.dumps(good_documents()).replace('"tts"', '"agent"')
+    documents: list[dict[str, Any]] = json.loads(as_json.replace('"rel-tts"', '"rel-agent"'))
+    documents[5]["spec"]["ingress"][0]["from"] = [
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/instance": "rel",
+                                         "app.kubernetes.io/component": "helm-test"}}},
+    ]  # fmt: skip
+    container = documents[0]["spec"]["template"]["spec"]["containers"][0]
+    container["name"] = "agent"
+    container["env"] = [
+        {"name": "VIBEVOICE_AGENT_TOKENS", "valueFrom": copy.deepcopy(TOKENS_REF)},
+        {"name": "VIBEVOICE_AGENT_TOKENS_ENV", "value": "VIBEVOICE_AGENT_TOKENS"},
+    ]
+    secret = _meta("Secret", "v1", "rel-agent-tokens")
+    secret["metadata"]["labels"]["app.kubernetes.io/component"] = "agent"
+    secret["data"] = {"tokens": "c2VjcmV0LXRva2VuLXZhbHVlLTEyMzQ="}
+    return [*documents, secret]
+
+
+def agent_container(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    container: dict[str, Any] = documents[0]["spec"]["template"]["spec"]["containers"][0]
+    return container
+
+
+def test_the_agent_fixture_with_tts_passes_every_check() -> None:
+    found = manifests([*good_documents(), *agent_documents()])
+    outcomes = checks.run_all(found, [AGENT, TTS], ingress_namespace="ingress")
+    assert {o.name: o.status for o in outcomes} == {o.name: Status.PASS for o in outcomes}
+    assert [o.name for o in outcomes][:2] == ["resources/agent", "resources/tts"]
+    assert "1 required variable(s) from Secrets" in checks.secret_env(found, [AGENT]).detail
+
+
+def test_the_agent_tokens_as_a_plain_value_fail() -> None:
+    documents = agent_documents()
+    agent_container(documents)["env"][0] = {"name": "VIBEVOICE_AGENT_TOKENS", "value": "t" * 20}
+    outcome = checks.secret_env(manifests(documents), [AGENT])
+    assert outcome.status is Status.FAIL
+    assert "sets VIBEVOICE_AGENT_TOKENS to a plain value" in outcome.detail
+    assert "VIBEVOICE_AGENT_TOKENS does not come from a Secret" in outcome.detail
+
+
+def test_the_agent_without_its_tokens_fails() -> None:
+    documents = agent_documents()
+    agent_container(documents)["env"] = []
+    outcome = checks.secret_env(manifests(documents), [AGENT])
+    assert outcome.status is Status.FAIL
+    assert "VIBEVOICE_AGENT_TOKENS does not come from a Secret" in outcome.detail
+    gone = [d for d in agent_documents() if d["kind"] != "Deployment"]
+    assert "no workload" in checks.secret_env(manifests(gone), [AGENT]).detail
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "passes"),
+    [
+        ("VIBEVOICE_AGENT_TOKENS_ENV", "VIBEVOICE_AGENT_TOKENS", True),
+        ("VIBEVOICE_AGENT_TOKENS_ENV", "SOME_PLAIN_VARIABLE", False),
+        ("VIBEVOICE_AGENT_TOKENS_FILE", "/run/tokens/tokens", True),
+        ("VIBEVOICE_AGENT_TOKENS_FILE", "/tmp/tokens", False),
+        ("VIBEVOICE_AGENT_TOKENS_FILE", "/run/tokens-elsewhere", False),
+        ("VIBEVOICE_AGENT_TOKEN", "VIBEVOICE_AGENT_TOKENS", False),
+    ],
+)
+def test_a_plain_secret_name_may_only_point_at_a_secret(
+    name: str, value: str, passes: bool
+) -> None:
+    documents = agent_documents()
+    pod = documents[0]["spec"]["template"]["spec"]
+    pod["volumes"].append({"name": "tokens", "secret": {"secretName": "rel-agent-tokens"}})
+    agent_container(documents)["volumeMounts"].append(
+        {"name": "tokens", "mountPath": "/run/tokens"}
+    )
+    agent_container(documents)["env"].append({"name": name, "value": value})
+    outcome = checks.secret_env(manifests(documents), [AGENT])
+    assert (outcome.status is Status.PASS) is passes, outcome.detail
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ({"name": "other-secret", "key": "tokens"}, "needs Secret 'other-secret' key 'tokens'"),
+        ({"name": "rel-agent-tokens", "key": "nope"}, "needs Secret 'rel-agent-tokens' key 'nope'"),
+    ],
+)
+def test_a_secret_reference_the_chart_does_not_render_fails(
+    ref: dict[str, str], expected: str
+) -> None:
+    documents = agent_documents()
+    agent_container(documents)["env"][0]["valueFrom"]["secretKeyRef"] = ref
+    outcome = checks.secret_refs(manifests(documents))
+    assert outcome.status is Status.FAIL
+    assert expected in outcome.detail
+    agent_container(documents)["env"][0]["valueFrom"]["secretKeyRef"]["optional"] = True
+    assert checks.secret_refs(manifests(documents)).status is Status.PASS
+
+
+def test_an_embedded_secret_fails_and_a_generated_one_passes() -> None:
+    first = manifests(agent_documents())
+    embedded = checks.generated_secrets(first, manifests(agent_documents()))
+    assert embedded.status is Status.FAIL
+    assert "data tokens is the same in two renders" in embedded.detail
+    other = agent_documents()
+    other[-1]["data"] = {"tokens": "b3RoZXItdG9rZW4tdmFsdWUtNTY3OA=="}
+    generated = checks.generated_secrets(first, manifests(other))
+    assert generated.status is Status.PASS
+    assert "1 Secret(s) generated afresh" in generated.detail
+    missing = checks.generated_secrets(first, manifests(agent_documents()[:-1]))
+    assert "not in the second render" in missing.detail
+    assert checks.generated_secrets(manifests(), manifests()).status is Status.PASS
+
+
+def test_the_agent_network_policy_admits_only_the_test_pod_and_its_ingress() -> None:
+    documents = agent_documents()
+    found = manifests(documents)
+    assert checks.network_policies(found, [AGENT], ingress_namespace="i").status is Status.PASS
+    documents[5]["spec"]["ingress"][0]["from"].append(
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/instance": "rel",
+                                         "app.kubernetes.io/component": "tts"}}}
+    )  # fmt: skip
+    outcome = checks.network_policies(manifests(documents), [AGENT], ingress_namespace="i")
+    assert outcome.status is Status.FAIL
+    assert "admits pods" in outcome.detail

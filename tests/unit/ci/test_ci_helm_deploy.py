@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,41 @@ def test_missing_objects_ignore_test_hooks() -> None:
 
 def test_the_upgrade_changes_one_typed_value() -> None:
     assert deploy.upgrade_setting("tts", 2) == ("services.tts.limits.maxConcurrency", 3)
+    assert deploy.concurrency_variable("agent") == "VIBEVOICE_AGENT_MAX_CONCURRENCY"
+    assert deploy.concurrency_variable("my-tts") == "VIBEVOICE_MY_TTS_MAX_CONCURRENCY"
+
+
+def _agent_deployment(env: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"spec": {"template": {"spec": {"containers": [{"name": "agent", "env": env}]}}}}
+
+
+POINTER = {"name": "VIBEVOICE_AGENT_TOKENS_ENV", "value": "VIBEVOICE_AGENT_TOKENS"}
+
+
+def test_the_agent_token_is_found_the_way_the_agent_finds_it() -> None:
+    ref = {"secretKeyRef": {"name": "rel-agent-tokens", "key": "tokens"}}
+    found = _agent_deployment([{"name": "VIBEVOICE_AGENT_TOKENS", "valueFrom": ref}, POINTER])
+    assert deploy.token_reference(found, POINTER["name"]) == ("rel-agent-tokens", "tokens")
+    plain = _agent_deployment([{"name": "VIBEVOICE_AGENT_TOKENS", "value": "x" * 20}, POINTER])
+    assert deploy.token_reference(plain, POINTER["name"]) is None
+    unpointed = _agent_deployment([{"name": "VIBEVOICE_AGENT_TOKENS", "valueFrom": ref}])
+    assert deploy.token_reference(unpointed, POINTER["name"]) is None
+    assert deploy.token_reference({}, POINTER["name"]) is None
+
+
+def test_the_first_valid_token_is_read_from_the_secret() -> None:
+    def secret(text: str) -> dict[str, Any]:
+        return {"data": {"tokens": base64.b64encode(text.encode()).decode()}}
+
+    token = "a" * 16
+    assert deploy.first_token(secret(f"{token}, {'b' * 20}"), "tokens") == token
+    assert deploy.first_token(secret("short"), "tokens") is None
+    assert deploy.first_token(secret(""), "tokens") is None
+    assert deploy.first_token(secret(token), "other") is None
+    assert deploy.first_token({"data": {"tokens": "%%%"}}, "tokens") is None
+    assert deploy.secret_data([{"metadata": {"name": "s"}, "data": {"k": "dg=="}}]) == {
+        "s": {"k": "dg=="}
+    }
 
 
 def test_the_node_config_stays_private_and_on_loopback(tmp_path: Path) -> None:

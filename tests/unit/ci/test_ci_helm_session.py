@@ -52,13 +52,15 @@ def test_the_helm_table_parses(valid_table: dict[str, Any], tmp_path: Path) -> N
         "chart": "infra/k8s/vibevoice",
         "ci_values": "infra/k8s/vibevoice/ci/ci-values.yaml",
         "kubernetes_versions": ["1.29", "1.35"],
-        "network_clients": {"tts": ["agent"]},
+        "network_clients": {"tts": ["agent"], "agent": []},
+        "secret_env": {"agent": ["VIBEVOICE_AGENT_TOKENS"]},
         "expected_unknown": {"ingress-addons": "no registry"},
     }
     config = parse_config(valid_table, tmp_path)
     assert config.helm is not None
     assert config.helm.chart == tmp_path / "infra/k8s/vibevoice"
-    assert config.helm.network_clients == {"tts": ("agent",)}
+    assert config.helm.network_clients == {"tts": ("agent",), "agent": ()}
+    assert config.helm.secret_env == {"agent": ("VIBEVOICE_AGENT_TOKENS",)}
     assert config.helm.expected_unknown == {"ingress-addons": "no registry"}
     assert config.helm.levels == HELM_LEVELS
 
@@ -71,6 +73,9 @@ def test_the_helm_table_parses(valid_table: dict[str, Any], tmp_path: Path) -> N
         ({"release": "Bad_Name"}, "not a DNS label"),
         ({"expected_unknown": {"x": ""}}, "non-empty string"),
         ({"surprise": 1}, "unknown key"),
+        ({"network_clients": {"tts": "agent"}}, "must be a list of names"),
+        ({"secret_env": {"agent": [""]}}, "must be a list of names"),
+        ({"secret_env": ["agent"]}, "must be a table"),
     ],
 )
 def test_a_bad_helm_table_is_a_config_error(

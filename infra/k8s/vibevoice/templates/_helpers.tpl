@@ -53,3 +53,18 @@ app.kubernetes.io/component: {{ .name }}
 {{- define "vibevoice.envPrefix" -}}
 {{- printf "VIBEVOICE_%s_" (. | upper | replace "-" "_") }}
 {{- end }}
+
+{{/* The Secret holding a service's bearer tokens: auth.existingSecret, else the chart's own
+     <fullname>-<service>-tokens. Call with (dict "root" $ "name" $name "svc" $svc). */}}
+{{- define "vibevoice.tokensSecret" -}}
+{{- if .svc.auth.existingSecret }}
+{{- .svc.auth.existingSecret }}
+{{- else }}
+{{- printf "%s-tokens" (include "vibevoice.componentName" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{/* The environment variable (in the helm test pod) that carries a service's token. */}}
+{{- define "vibevoice.testTokenEnv" -}}
+{{- printf "VIBEVOICE_HELM_TEST_%s_TOKEN" (. | upper | replace "-" "_") }}
+{{- end }}
