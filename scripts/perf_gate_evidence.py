@@ -25,8 +25,9 @@ false-alarm rate of at most 1% and a catch rate of at least 95% take to show.
         [--sigma 0.16] [--json-out reports/perf/evidence-simulated.json]
         [--markdown-out reports/perf/evidence-simulated.md]
 
-Exit status: 0 after a run (the rates are reported, not judged), 1 when a service or a run
-failed, 2 for bad flags.
+Exit status: 0 after a run (the rates are reported, not judged; with ``--simulate --check``
+they are: 1 unless false alarms are at most 1% and catches at least 95%), 1 when a service or
+a run failed, 2 for bad flags.
 """
 
 from __future__ import annotations
@@ -177,6 +178,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+FALSE_ALARM_GOAL = 0.01
+CATCH_GOAL = 0.95
+
+
+def simulation_goals(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's goals against the simulated rates of the gate (the statistical rule)."""
+    goals = []
+    for name, entry in report["rates"].items():
+        rate = entry["statistical"]["rate"]
+        if entry["expect_regression"]:
+            goals.append(
+                {"what": f"{name} caught", "rate": rate, "goal": f">= {CATCH_GOAL:.0%}",
+                 "met": rate >= CATCH_GOAL}
+            )  # fmt: skip
+        else:
+            goals.append(
+                {"what": f"{name} false alarms", "rate": rate,
+                 "goal": f"<= {FALSE_ALARM_GOAL:.0%}", "met": rate <= FALSE_ALARM_GOAL}
+            )  # fmt: skip
+    return goals
+
+
 def render(report: dict[str, Any]) -> str:
     names = {"A/A": "A/A false alarms", "A/B": "A/B +20% caught", "A/T": "A/T tail caught"}
     lines = [
@@ -213,6 +236,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--sigma", type=float, default=Population().sigma, help="--simulate: log-normal spread"
     )
     parser.add_argument("--markdown-out", type=Path)
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="--simulate: exit 1 unless the gate's false-alarm rate is at most 1%% and its "
+        "catch rates at least 95%% (the issue's goals)",
+    )
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--slowdown", type=float, default=0.2)
@@ -237,7 +266,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
         )
         report["total_seconds"] = round(time.perf_counter() - started, 1)
-        markdown = render_simulation(report)
+        report["goals"] = simulation_goals(report)
+        markdown = render_simulation(report) + "".join(
+            f"\n- {goal['what']}: {goal['rate']:.1%}, goal {goal['goal']}: "
+            f"{'met' if goal['met'] else 'NOT met'}"
+            for goal in report["goals"]
+        )
     else:
         try:
             report = run(args)
@@ -251,6 +285,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({"wrote": str(args.json_out)}), file=sys.stderr)
     if args.markdown_out is not None:
         write_text_atomic(args.markdown_out, markdown.rstrip("\n") + "\n")
+    if args.simulate and args.check and not all(goal["met"] for goal in report["goals"]):
+        print("perf_gate_evidence: a goal is not met (see above)", file=sys.stderr)
+        return 1
     return 0
 
 

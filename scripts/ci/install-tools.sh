@@ -22,9 +22,10 @@ with open(sys.argv[1], "rb") as handle:
 PY
 }
 
-# --- Debian packages: the Docker engine, the offline base image recipe, a local registry ---
+# --- Debian packages: the Docker engine, the offline base image recipe, a local registry,
+# wrk (the yardstick the perf load generator is compared with) ---
 apt_packages=(docker.io cgroupfs-mount mmdebstrap docker-registry git ca-certificates
-    qemu-user-static binfmt-support arch-test)
+    qemu-user-static binfmt-support arch-test wrk)
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
@@ -69,5 +70,5 @@ fi
 
 log "tools ready: $(docker --version); compose $(docker compose version --short); \
 buildx $(docker buildx version | cut -d' ' -f2); buildkitd $(buildkitd --version | cut -d' ' -f3); \
-crane $(crane version); \
+crane $(crane version); $( (wrk -v 2>&1 || true) | head -n 1 | cut -d' ' -f1-2); \
 nox $(nox --version 2>&1); $(uv --version)"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -11,6 +15,9 @@ from vibevoice_ci.perf import simulation
 from vibevoice_ci.perf.metrics import parse_metrics
 from vibevoice_ci.perf.regression import Thresholds, compare
 from vibevoice_ci.perf.stats import summarize, tail_exceedance_greater
+from vibevoice_ci.tools._exec import run_tool
+
+REPO = Path(__file__).resolve().parents[3]
 
 PROPERTY = settings(max_examples=150, deadline=None)
 ALPHA = 0.01
@@ -170,3 +177,43 @@ def test_bad_simulation_arguments_are_refused() -> None:
         simulation.simulate(pairs=0, requests=100, thresholds=Thresholds())
     with pytest.raises(ValueError, match="sigma"):
         simulation.Population(sigma=0)
+
+
+@pytest.mark.integration  # a subprocess that imports scipy: seconds, not milliseconds
+def test_the_evidence_script_simulates_reports_and_judges_its_goals(tmp_path: Path) -> None:
+    json_out = tmp_path / "evidence.json"
+    markdown_out = tmp_path / "evidence.md"
+    result = run_tool(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "perf_gate_evidence.py"),
+            "--simulate",
+            "--check",
+            "--pairs",
+            "4",
+            "--requests",
+            "60",
+            "--json-out",
+            str(json_out),
+            "--markdown-out",
+            str(markdown_out),
+        ],
+        check=False,
+        timeout=300,
+    )
+    report = json.loads(json_out.read_text(encoding="utf-8"))
+    assert report["pairs"] == 4
+    assert report["requests_per_run"] == 60
+    assert [goal["what"] for goal in report["goals"]] == [
+        "A/A false alarms",
+        "A/B caught",
+        "A/T caught",
+    ]
+    # At 60 requests a run the tail slowdown is mostly missed: --check says so with exit 1.
+    met = all(goal["met"] for goal in report["goals"])
+    assert result.returncode == (0 if met else 1), result.stderr
+    markdown = markdown_out.read_text(encoding="utf-8")
+    assert (
+        "| pairs | statistical rule (the gate) | thresholds only | rows that decided |" in markdown
+    )
+    assert markdown.endswith("\n")
