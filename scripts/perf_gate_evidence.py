@@ -15,11 +15,19 @@ percentages alone (``--threshold-only``), to show what the statistics buy. The r
 each rate with its 95% Clopper-Pearson interval, the number of pairs, the median change of
 each metric and the time one load-test run takes.
 
+``--simulate`` judges simulated runs instead (``vibevoice_ci.perf.simulation``: pure, seeded,
+no service): hundreds of pairs drawn from one fixed log-normal distribution, which is what a
+false-alarm rate of at most 1% and a catch rate of at least 95% take to show.
+
     python scripts/perf_gate_evidence.py [--engine piper] [--iterations 20] [--requests 30]
         [--json-out reports/perf/evidence.json]
+    python scripts/perf_gate_evidence.py --simulate [--pairs 300] [--requests 1000]
+        [--sigma 0.16] [--json-out reports/perf/evidence-simulated.json]
+        [--markdown-out reports/perf/evidence-simulated.md]
 
-Exit status: 0 after a run (the rates are reported, not judged), 1 when a service or a run
-failed, 2 for bad flags.
+Exit status: 0 after a run (the rates are reported, not judged; with ``--simulate --check``
+they are: 1 unless false alarms are at most 1% and catches at least 95%), 1 when a service or
+a run failed, 2 for bad flags.
 """
 
 from __future__ import annotations
@@ -41,7 +49,8 @@ from vibevoice_ci.local_service import running_tts_service
 from vibevoice_ci.perf.loadgen import LoadPlan, run_load
 from vibevoice_ci.perf.metrics import build_document, machine_details, parse_metrics
 from vibevoice_ci.perf.regression import Thresholds, compare
-from vibevoice_ci.report import write_json_atomic
+from vibevoice_ci.perf.simulation import Population, rate_with_interval, render_simulation, simulate
+from vibevoice_ci.report import write_json_atomic, write_text_atomic
 
 SLOW_LAUNCHER = Path(__file__).with_name("perf_slow_tts.py")
 # One prompt: the gate's tests then compare like with like. With a mixed set, the spread
@@ -89,20 +98,6 @@ def measure(port: int, plan: LoadPlan, engine: str) -> tuple[dict[str, Any], flo
         machine=machine_details(),
     )
     return document, seconds
-
-
-def rate_with_interval(hits: int, total: int) -> dict[str, Any]:
-    from scipy.stats import binomtest
-
-    if total == 0:
-        return {"hits": 0, "pairs": 0, "rate": None, "ci95": None}
-    interval = binomtest(hits, total).proportion_ci(confidence_level=0.95, method="exact")
-    return {
-        "hits": hits,
-        "pairs": total,
-        "rate": round(hits / total, 4),
-        "ci95": [round(interval.low, 4), round(interval.high, 4)],
-    }
 
 
 def change(current: dict[str, Any], baseline: dict[str, Any], metric: str, stat: str) -> float:
@@ -183,6 +178,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+FALSE_ALARM_GOAL = 0.01
+CATCH_GOAL = 0.95
+
+
+def simulation_goals(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's goals against the simulated rates of the gate (the statistical rule)."""
+    goals = []
+    for name, entry in report["rates"].items():
+        rate = entry["statistical"]["rate"]
+        if entry["expect_regression"]:
+            goals.append(
+                {"what": f"{name} caught", "rate": rate, "goal": f">= {CATCH_GOAL:.0%}",
+                 "met": rate >= CATCH_GOAL}
+            )  # fmt: skip
+        else:
+            goals.append(
+                {"what": f"{name} false alarms", "rate": rate,
+                 "goal": f"<= {FALSE_ALARM_GOAL:.0%}", "met": rate <= FALSE_ALARM_GOAL}
+            )  # fmt: skip
+    return goals
+
+
 def render(report: dict[str, Any]) -> str:
     names = {"A/A": "A/A false alarms", "A/B": "A/B +20% caught", "A/T": "A/T tail caught"}
     lines = [
@@ -212,7 +229,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--prompt", action="append", help=f"a prompt (repeatable; default: {PROMPT!r})"
     )
     parser.add_argument("--iterations", type=int, default=20)
-    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--requests", type=int, help="per run (default 30; with --simulate, 1000)")
+    parser.add_argument("--simulate", action="store_true", help="simulated runs, no service")
+    parser.add_argument("--pairs", type=int, default=300, help="--simulate: pairs of each kind")
+    parser.add_argument(
+        "--sigma", type=float, default=Population().sigma, help="--simulate: log-normal spread"
+    )
+    parser.add_argument("--markdown-out", type=Path)
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="--simulate: exit 1 unless the gate's false-alarm rate is at most 1%% and its "
+        "catch rates at least 95%% (the issue's goals)",
+    )
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--slowdown", type=float, default=0.2)
@@ -221,17 +250,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
     args.prompt = args.prompt or [PROMPT]
+    if args.requests is None:
+        args.requests = 1000 if args.simulate else 30
     if args.iterations < 1 or args.requests < 5 or args.concurrency < 1:
         parser.error("--iterations >= 1, --requests >= 5, --concurrency >= 1")
-    try:
-        report = run(args)
-    except PipelineError as exc:
-        print(f"perf_gate_evidence: error: {exc}", file=sys.stderr)
-        return 1
-    print(render(report))
+    if args.pairs < 1 or not 0 < args.sigma <= 3:
+        parser.error("--pairs >= 1, --sigma in (0, 3]")
+    if args.simulate:
+        started = time.perf_counter()
+        report = simulate(
+            pairs=args.pairs,
+            requests=args.requests,
+            thresholds=Thresholds.from_config(load_config().perf),
+            population=Population(sigma=args.sigma),
+            seed=args.seed,
+        )
+        report["total_seconds"] = round(time.perf_counter() - started, 1)
+        report["goals"] = simulation_goals(report)
+        markdown = render_simulation(report) + "".join(
+            f"\n- {goal['what']}: {goal['rate']:.1%}, goal {goal['goal']}: "
+            f"{'met' if goal['met'] else 'NOT met'}"
+            for goal in report["goals"]
+        )
+    else:
+        try:
+            report = run(args)
+        except PipelineError as exc:
+            print(f"perf_gate_evidence: error: {exc}", file=sys.stderr)
+            return 1
+        markdown = render(report)
+    print(markdown)
     if args.json_out is not None:
         write_json_atomic(args.json_out, report)
         print(json.dumps({"wrote": str(args.json_out)}), file=sys.stderr)
+    if args.markdown_out is not None:
+        write_text_atomic(args.markdown_out, markdown.rstrip("\n") + "\n")
+    if args.simulate and args.check and not all(goal["met"] for goal in report["goals"]):
+        print("perf_gate_evidence: a goal is not met (see above)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -23,9 +23,10 @@ PY
 }
 
 # --- Debian packages: the Docker engine, the offline base image recipe, a local registry,
-# --- and Chromium (headless) for the report page
+# --- Chromium (headless) for the report page, and wrk (the yardstick the perf load
+# --- generator is compared with)
 apt_packages=(docker.io cgroupfs-mount mmdebstrap docker-registry git ca-certificates
-    qemu-user-static binfmt-support arch-test
+    qemu-user-static binfmt-support arch-test wrk
     chromium)  # headless: the report session's page check and its test
 missing=()
 for package in "${apt_packages[@]}"; do
@@ -74,4 +75,5 @@ log "tools ready: $(docker --version); compose $(docker compose version --short)
 buildx $(docker buildx version | cut -d' ' -f2); buildkitd $(buildkitd --version | cut -d' ' -f3); \
 crane $(crane version); cosign $(cosign version 2>/dev/null | awk '/^GitVersion/ {print $2}'); \
 oras $(oras version | head -n 1); \
+$( (wrk -v 2>&1 || true) | head -n 1 | cut -d' ' -f1-2); \
 nox $(nox --version 2>&1); $(uv --version)"

@@ -132,6 +132,19 @@ def parser() -> argparse.ArgumentParser:
     perf_cmd.add_argument(
         "--capacity", type=int, metavar="N", help="realtime capacity levels 1..N (0: skip)"
     )
+    perf_target = perf_cmd.add_mutually_exclusive_group()
+    perf_target.add_argument(
+        "--image",
+        metavar="REF",
+        help="load a container of this built image instead of a local process "
+        "(repository@sha256:... is pulled; a tag must be on this machine)",
+    )
+    perf_target.add_argument(
+        "--release",
+        type=Path,
+        metavar="FILE",
+        help="load a container of the tts image in this release file (reports/build/release.json)",
+    )
     helm_cmd = commands.add_parser(
         "helm", help="check the Helm chart: static, control plane, real pods (nox -s helm)"
     )
@@ -324,7 +337,14 @@ def _dispatch(args: argparse.Namespace) -> int:
             args.capacity is not None and args.capacity < 0
         ):
             raise UsageError("--requests must be at least 1 and --capacity 0 or more")
-        options = PerfOptions(args.update_baseline, args.requests, args.engine, args.capacity)
+        options = PerfOptions(
+            args.update_baseline,
+            args.requests,
+            args.engine,
+            args.capacity,
+            image=args.image,
+            release=args.release,
+        )
         run_perf(config, options)
         return EXIT_OK
     if args.command == "helm":

@@ -135,8 +135,10 @@ SETTING_KEYS = ("engine", "endpoint", "mode", "concurrency", "rate")
 
 
 def setting_differences(current: object, baseline: object) -> list[str]:
-    """The run settings (engine, endpoint, loop, concurrency, rate, prompt set) in which two
-    metrics documents differ; files without a ``run`` section are not compared."""
+    """The run settings (engine, endpoint, loop, concurrency, rate, prompt set, and where both
+    say it, the kind of service: a local process or a container) in which two metrics documents
+    differ; files without a ``run`` section are not compared. The image is not a setting: it
+    changes with every commit, which is what the gate is there to measure."""
     if not isinstance(current, dict) or not isinstance(baseline, dict):
         return []
     now, before = current.get("run"), baseline.get("run")
@@ -150,6 +152,13 @@ def setting_differences(current: object, baseline: object) -> list[str]:
         and prompts_now.get("sha256") != prompts_before.get("sha256")
     ):
         differences.append("prompt set")
+    service_now, service_before = now.get("service"), before.get("service")
+    if (
+        isinstance(service_now, dict)
+        and isinstance(service_before, dict)
+        and service_now.get("kind") != service_before.get("kind")
+    ):
+        differences.append("service (local process or container)")
     return differences
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,9 +81,15 @@ def measure(
     *,
     prompt_source: str,
     capacity_max: int = 0,
+    target: AbstractContextManager[int] | None = None,
+    target_description: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run ``plan`` (and the capacity steps when ``capacity_max`` > 0); the metrics JSON."""
-    with service_port(options) as port:
+    """Run ``plan`` (and the capacity steps when ``capacity_max`` > 0); the metrics JSON.
+
+    ``target`` yields the port of the service to load (e.g. a container of a built image);
+    by default it is ``service_port(options)``. ``target_description`` goes into the
+    document's ``run.service`` (default: the local process or the given port)."""
+    with target if target is not None else service_port(options) as port:
         label = f"{options.engine} {plan.endpoint} {plan.mode} x{plan.concurrency}"
         run = run_load(port, plan, progress=Progress(label, plan.requests))
         levels = measure_capacity(port, plan, max_level=capacity_max) if capacity_max else []
@@ -96,6 +102,10 @@ def measure(
         prompt_source=prompt_source,
         machine=machine,
     )
+    if target_description is None:
+        kind = "local process" if options.port is None else "given port"
+        target_description = {"kind": kind, "image": None}
+    document["run"]["service"] = dict(target_description)
     if levels:
         document["realtime"] = capacity_report(levels, int(machine["cores"]))
     return document

@@ -1,8 +1,10 @@
 """The ``perf`` session: load test, regression gate, history and trend chart.
 
 Steps: start the tts service as a local process on 127.0.0.1 (CPU, the configured engine),
-run the closed-loop load test and the realtime capacity steps, compare with the stored
-baseline, append the run to the history, draw the chart. Writes into ``reports/perf/``:
+or with ``--image REF`` / ``--release FILE`` as a container of that built image
+(``container.py``: published on 127.0.0.1 only, always torn down); run the closed-loop load
+test and the realtime capacity steps, compare with the stored baseline, append the run to
+the history, draw the chart. Writes into ``reports/perf/``:
 ``metrics.json``, ``verdict.json``, ``summary.md``, ``trend.png``, ``history.jsonl`` (a copy);
 the baseline and the history themselves live in ``[tool.vibevoice-ci.perf].state_dir``
 (``.perf-state/``), which the workflow restores from and saves to the Actions cache
@@ -19,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from vibevoice_ci.config import PipelineConfig
-from vibevoice_ci.errors import CheckFailedError, PipelineError
+from vibevoice_ci.errors import CheckFailedError, PipelineError, ToolMissingError, UsageError
 from vibevoice_ci.perf.chart import history_entry, render_chart
 from vibevoice_ci.perf.check import CheckResult, check
+from vibevoice_ci.perf.container import ContainerRecord, release_image, running_container
 from vibevoice_ci.perf.loadgen import LoadPlan
 from vibevoice_ci.perf.loadtest import ServiceOptions, load_prompts, measure, render_line
 from vibevoice_ci.perf.regression import Thresholds
@@ -49,6 +52,8 @@ class PerfOptions:
     requests: int | None = None
     engine: str | None = None
     capacity: int | None = None
+    image: str | None = None  # load a container of this image instead of a local process
+    release: Path | None = None  # ... or of the tts image in this release file
 
 
 def run_perf(config: PipelineConfig, options: PerfOptions) -> Status:
@@ -66,6 +71,8 @@ def run_perf(config: PipelineConfig, options: PerfOptions) -> Status:
         options = dataclasses.replace(options, update_baseline=False)
     document: dict[str, Any] | None = None
     result: CheckResult | None = None
+    record = ContainerRecord()
+    error: PipelineError | None = None
     try:
         prompts, source = load_prompts(perf.prompts)
         plan = LoadPlan(
@@ -82,11 +89,42 @@ def run_perf(config: PipelineConfig, options: PerfOptions) -> Status:
             log_path=report_dir / "logs" / "tts.log",
         )
         progress(f"perf: {plan.requests} requests, {engine}, closed loop x{plan.concurrency}")
-        document = measure(config, plan, service, prompt_source=source, capacity_max=capacity)
+        reference = options.image
+        if reference is None and options.release is not None:
+            reference = release_image(options.release)
+        if reference is None:
+            document = measure(config, plan, service, prompt_source=source, capacity_max=capacity)
+        else:
+            container = running_container(
+                config,
+                reference,
+                engine=engine,
+                max_concurrency=service.max_concurrency,
+                logs_dir=report_dir / "logs",
+                record=record,
+            )
+            document = measure(
+                config,
+                plan,
+                service,
+                prompt_source=source,
+                capacity_max=capacity,
+                target=container,
+                target_description={"kind": "container", "image": reference},
+            )
         write_json_atomic(metrics_path, document)
         outcomes.append(Outcome("load test", Status.PASS, render_line(document)))
+    except (UsageError, ToolMissingError) as exc:
+        # Bad input (exit 2) and a missing tool (exit 3) keep their exit codes, after the
+        # summary is written.
+        outcomes.append(Outcome("load test", Status.FAIL, str(exc).splitlines()[0]))
+        error = exc
     except PipelineError as exc:
         outcomes.append(Outcome("load test", Status.FAIL, str(exc).splitlines()[0]))
+    finally:
+        notes.extend(record.notes)
+        if record.teardown is not None:
+            outcomes.append(record.teardown)
     if document is not None:
         result = _gate(config, metrics_path, baseline_path, options, outcomes)
         history = _append_history(history_path, document, result)
@@ -106,6 +144,8 @@ def run_perf(config: PipelineConfig, options: PerfOptions) -> Status:
     publish_summary(report_dir, markdown)
     for outcome in outcomes:
         progress(outcome.line())
+    if error is not None:
+        raise error
     if status is Status.FAIL:
         raise CheckFailedError("perf: " + "; ".join(o.name for o in outcomes if not o.passed))
     if status is Status.UNKNOWN and config.env.ci:
