@@ -19,7 +19,7 @@ def test_triggers(workflow_by_file: dict[str, Workflow]) -> None:
 
 def test_one_strict_audit_job_holds_the_sarif_scope(workflow_by_file: dict[str, Workflow]) -> None:
     wf = workflow_by_file[FILE]
-    assert list(wf.jobs) == ["audit"]
+    assert list(wf.jobs) == ["audit", "notify"]
     job = wf.jobs["audit"]
     found = job_session(job)
     assert found is not None
@@ -49,3 +49,17 @@ def test_sarif_upload_follows_the_session_even_when_it_fails(
     (upload,) = uses_of(job, "actions/upload-artifact")
     assert upload.with_.get("path") == "reports/audit/"
     assert upload.with_.get("retention-days") == 90
+
+
+def test_a_critical_finding_is_announced_without_a_write_scope(
+    workflow_by_file: dict[str, Workflow],
+) -> None:
+    job = workflow_by_file[FILE].jobs["notify"]
+    found = job_session(job)
+    assert found is not None
+    assert (found.session, found.posarg) == ("notify", "security")
+    assert job.needs == ("audit",)
+    condition = str(job.raw.get("if"))
+    assert "always()" in condition
+    assert "github.event_name != 'pull_request'" in condition
+    assert job.permissions == {"contents": "read"}
