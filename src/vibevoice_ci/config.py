@@ -304,6 +304,12 @@ class RunEnvironment:
     pull_request: int | None = None
     # $VIBEVOICE_NEEDS: the workflow's `toJSON(needs)`, read as job -> result.
     needs_results: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # A follow-up job (workflow_run) notifies about another run: $VIBEVOICE_REPORTED_RUN_ID,
+    # $VIBEVOICE_REPORTED_SHA and $VIBEVOICE_REPORTED_WORKFLOW name that run, its commit and
+    # its workflow, in place of this run's $GITHUB_RUN_ID, $GITHUB_SHA and $GITHUB_WORKFLOW.
+    reported_run_id: str | None = None
+    reported_sha: str | None = None
+    reported_workflow: str | None = None
 
 
 @dataclass(frozen=True)
@@ -440,6 +446,9 @@ def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
             _setting(environ, "VIBEVOICE_PR_NUMBER"), _setting(environ, "GITHUB_REF")
         ),
         needs_results=parse_needs(_setting(environ, "VIBEVOICE_NEEDS")),
+        reported_run_id=_setting(environ, "VIBEVOICE_REPORTED_RUN_ID") or None,
+        reported_sha=_setting(environ, "VIBEVOICE_REPORTED_SHA") or None,
+        reported_workflow=_setting(environ, "VIBEVOICE_REPORTED_WORKFLOW") or None,
     )
 
 

@@ -184,8 +184,7 @@ def test_a_pr_failure_comment_is_updated_in_place_not_repeated(
     env = github_env(base, GITHUB_REF="refs/pull/7/merge")
     first = notify(reports, "failure", env)
     assert first.returncode == 0, first.stderr
-    assert "webhook" in first.stderr
-    assert "not main" in first.stderr
+    assert "webhook: skipped, a pull request's run" in first.stderr
     assert state.webhook_posts() == []
     assert len(state.comments[7]) == 2
     body = state.comments[7][1]["body"]
@@ -248,7 +247,45 @@ def test_the_perf_summary_is_a_pr_comment_updated_in_place(
     assert "### Performance: UNKNOWN" not in comment["body"]
     assert "regression in TTFA mean" in comment["body"]
     assert state.issues == []
-    assert "regression issue: skipped, the perf gate found no regression" in result.stderr
+    assert "regression issue: skipped, a pull request's run" in result.stderr
+
+
+def test_a_follow_up_run_comments_on_the_pull_request_it_reports_on(
+    tmp_path: Path, stand_in: tuple[str, FakeGitHub]
+) -> None:
+    """ci-pr-feedback.yml: a workflow_run job on main's code, reporting on a PR's run."""
+    base, state = stand_in
+    reports = write_reports(tmp_path)
+    env = github_env(
+        base,
+        GITHUB_REF="refs/heads/main",
+        GITHUB_WORKFLOW="CI PR feedback",
+        GITHUB_EVENT_NAME="workflow_run",
+        VIBEVOICE_PR_NUMBER="12",
+        VIBEVOICE_REPORTED_RUN_ID="999",
+        VIBEVOICE_REPORTED_SHA="a" * 40,
+        VIBEVOICE_REPORTED_WORKFLOW="CI test",
+    )
+    result = notify(reports, "failure", env)
+    assert result.returncode == 0, result.stderr
+    (comment,) = state.comments[12]
+    body = comment["body"]
+    assert body.startswith(FAILURE_MARKER)
+    assert "### CI test: " in body
+    assert "`aaaaaaaaaaaa`" in body
+    assert "(https://github.example/o/r/actions/runs/999#artifacts)" in body
+    # On main's ref, but about a pull request: not a failure on main.
+    assert state.webhook_posts() == []
+    assert "webhook: skipped, a pull request's run" in result.stderr
+    perf = notify(reports, "perf", env)
+    assert perf.returncode == 0, perf.stderr
+    assert state.issues == []  # the regression belongs in the PR's comment, not an issue
+    assert "regression issue: skipped, a pull request's run" in perf.stderr
+    failure_comment, perf_comment = state.comments[12]
+    assert failure_comment["body"].startswith(FAILURE_MARKER)
+    assert perf_comment["body"].startswith(PERF_MARKER)
+    assert_no_secret(result, reports)
+    assert_no_secret(perf, reports)
 
 
 def test_a_critical_finding_is_sent_at_once_and_none_is_not(
@@ -279,9 +316,11 @@ def test_without_secrets_every_notification_is_skipped_and_said(tmp_path: Path) 
     result = notify(reports, "failure", {**env, "GITHUB_REF": "refs/heads/main"})
     assert result.returncode == 0, result.stderr
     assert "failure on main: skipped, SLACK_WEBHOOK_URL is not set" in result.stderr
+    nightly = notify(reports, "perf", {**env, "GITHUB_REF": "refs/heads/main"})
+    assert nightly.returncode == 0, nightly.stderr
+    assert "regression issue: skipped, GITHUB_TOKEN is not set" in nightly.stderr
     pr = notify(reports, "perf", env)
     assert pr.returncode == 0, pr.stderr
-    assert "regression issue: skipped, GITHUB_TOKEN is not set" in pr.stderr
     assert "PR comment (perf): skipped, GITHUB_TOKEN is not set" in pr.stderr
     summary = (reports / "notify" / "summary.md").read_text(encoding="utf-8")
     assert "GITHUB_TOKEN is not set" in summary

@@ -74,16 +74,19 @@ class NotifyRun:
 
 
 def context_of(config: PipelineConfig) -> messages.RunContext:
+    """The run the notification is about: this one, or the one a follow-up job reports on
+    (``$VIBEVOICE_REPORTED_*``, set by ci-pr-feedback.yml from the workflow_run event)."""
     env = config.env
+    run_id = env.reported_run_id or env.github_run_id
     run_url = (
-        f"{env.github_server_url}/{env.github_repository}/actions/runs/{env.github_run_id}"
-        if env.github_repository and env.github_run_id
+        f"{env.github_server_url}/{env.github_repository}/actions/runs/{run_id}"
+        if env.github_repository and run_id
         else None
     )
     return messages.RunContext(
-        workflow=env.github_workflow or "CI",
+        workflow=env.reported_workflow or env.github_workflow or "CI",
         ref=env.git_ref,
-        sha=env.github_sha,
+        sha=env.reported_sha or env.github_sha,
         run_url=run_url,
         needs=dict(env.needs_results),
     )
@@ -121,7 +124,9 @@ def run_notify(config: PipelineConfig, event: str, *, dry_run: bool = False) -> 
 def _failure(
     config: PipelineConfig, overview: Overview, context: messages.RunContext, run: NotifyRun
 ) -> None:
-    if messages.is_main(context):
+    if config.env.pull_request is not None:
+        run.skip("webhook", "a pull request's run: its failure goes in its comment")
+    elif messages.is_main(context):
         _webhook(config, "failure on main", messages.failure_message(overview, context), run)
     else:
         run.skip("webhook", f"the run is on {context.ref or 'no known ref'}, not main")
@@ -160,7 +165,11 @@ def _perf(
         run.skip("perf notifications", "no reports/perf/ folder")
         return
     verdict = _read_json(config.report_dir("perf") / "verdict.json")
-    if verdict is None:
+    if config.env.pull_request is not None:
+        # A pull request's run compares with main's baseline and never moves it: a slowdown
+        # there belongs in its comment, not in an issue about main.
+        run.skip("regression issue", "a pull request's run: its verdict goes in its comment")
+    elif verdict is None:
         run.skip("regression issue", "reports/perf/verdict.json is absent or unreadable")
     else:
         draft = messages.regression_issue(verdict, perf, context)
