@@ -216,6 +216,13 @@ def _event_problems(event: str, got: Mapping[str, object], want: Event, build: s
         problems.append(f"{where} crons are {crons}, the design says {want.crons}")
     if want.weekly and (crons is None or len(crons) != 1 or not is_weekly(crons[0])):
         problems.append(f"{where} crons are {crons}, the design says once a week")
+    if want.after_workflows:
+        if _as_tuple(got.get("workflows")) != want.after_workflows:
+            problems.append(
+                f"{where}.workflows is {got.get('workflows')!r}, not {list(want.after_workflows)}"
+            )
+        if _as_tuple(got.get("types")) != ("completed",):
+            problems.append(f"{where}.types is {got.get('types')!r}, not [completed]")
     if want.after_build:
         if _as_tuple(got.get("workflows")) != (build,):
             problems.append(f"{where}.workflows is {got.get('workflows')!r}, not [{build!r}]")
@@ -308,21 +315,37 @@ def _job_problems(job: Job, session: str, want: JobRow, sessions: dict[str, str]
     return problems
 
 
+BUILD_WORKFLOW_NAME = "CI build and push"  # the `name:` of ci-build-push.yml
+RELEASE_FOLLOW_UP_CLAUSES = (
+    "github.event.workflow_run.conclusion == 'success'",
+    "github.event.workflow_run.event == 'push'",
+)
+PR_FOLLOW_UP_CLAUSES = (
+    "github.event.workflow_run.event == 'pull_request'",
+    "github.event.workflow_run.head_repository.full_name == github.repository",
+)
+
+
 def chain_problems(wf: Workflow) -> list[str]:
     """A follow-up of the build runs only after a successful build of a push: every job that
     needs no other checks the run's conclusion and event (or, in a workflow that also runs on
     a schedule, does so for workflow_run events)."""
     if "workflow_run" not in wf.triggers:
         return []
+    follows = _as_tuple(wf.triggers["workflow_run"].get("workflows")) or ()
+    # A PR-feedback follow-up (of anything but the build) reports on pull requests from this
+    # repository only; a follow-up of the build continues a release: success and push only.
+    clauses = (
+        RELEASE_FOLLOW_UP_CLAUSES
+        if not follows or BUILD_WORKFLOW_NAME in follows
+        else PR_FOLLOW_UP_CLAUSES
+    )
     problems: list[str] = []
     for job in wf.jobs.values():
         if job.needs:
             continue  # skipped when what it needs was skipped
         condition = str(job.raw.get("if", ""))
-        for clause in (
-            "github.event.workflow_run.conclusion == 'success'",
-            "github.event.workflow_run.event == 'push'",
-        ):
+        for clause in clauses:
             if clause not in condition:
                 problems.append(f"job {job.id}: `if:` lacks {clause}")
     return problems

@@ -222,6 +222,16 @@ IF_SUCCESS = (
     "      github.event.workflow_run.event == 'push'\n",
 )
 
+AFTER_PR_RUNS = (
+    "  pull_request:\n    branches: [main]\n",
+    "  workflow_run:\n    workflows: [CI test]\n    types: [completed]\n",
+)
+IF_SAME_REPO_PR = (
+    "    name: test\n",
+    "    name: test\n    if: >-\n      github.event.workflow_run.event == 'pull_request' &&\n"
+    "      github.event.workflow_run.head_repository.full_name == github.repository\n",
+)
+
 
 NOTIFY_JOB = """\
   notify:
@@ -262,6 +272,9 @@ def _documented(wf: Workflow) -> list[str]:
 
 
 AFTER_BUILD_ROW = WorkflowRow("x", {"workflow_run": Event(after_build=True)}, {"tests": JobRow()})
+AFTER_PR_RUNS_ROW = WorkflowRow(
+    "x", {"workflow_run": Event(after_workflows=("CI test",))}, {"tests": JobRow()}
+)
 WEEKLY_ROW = WorkflowRow("x", {"schedule": Event(weekly=True)}, {"tests": JobRow()})
 CACHED_ROW = WorkflowRow("x", EXAMPLE_ROW.events, {"tests": JobRow(caches=(UV,))})
 PUBLISHING_ROW = WorkflowRow("x", EXAMPLE_ROW.events, {"tests": JobRow(write_scopes=("packages",))})
@@ -288,6 +301,24 @@ BROKEN_EXAMPLES: list[tuple[WorkflowRule, list[tuple[str, str]], str]] = [
         "restores no ['uv'] cache",
     ),
     (functools.partial(_design, row=AFTER_BUILD_ROW), [AFTER_BUILD], "lacks github.event"),
+    # A PR-feedback follow-up must keep to this repository's pull requests ...
+    (
+        functools.partial(_design, row=AFTER_PR_RUNS_ROW),
+        [AFTER_PR_RUNS],
+        "lacks github.event.workflow_run.head_repository.full_name == github.repository",
+    ),
+    # ... and follow exactly the workflows of its row.
+    (
+        functools.partial(_design, row=AFTER_PR_RUNS_ROW),
+        [AFTER_PR_RUNS, IF_SAME_REPO_PR, ("workflows: [CI test]", "workflows: [CI lint]")],
+        "workflows is ['CI lint']",
+    ),
+    # A release follow-up's clauses do not stand in for a PR follow-up's.
+    (
+        functools.partial(_design, row=AFTER_PR_RUNS_ROW),
+        [AFTER_PR_RUNS, IF_SUCCESS],
+        "lacks github.event.workflow_run.event == 'pull_request'",
+    ),
     (
         functools.partial(_design, row=AFTER_BUILD_ROW),
         [AFTER_BUILD, IF_SUCCESS, ("workflows: [CI build and push]", "workflows: [CI test]")],
@@ -373,6 +404,7 @@ def test_example_passes_the_design_rules(make_workflow: MakeWorkflow) -> None:
     assert _design(make_workflow(UV_CACHE), CACHED_ROW) == []
     assert _design(make_workflow(PUBLISHING), PUBLISHING_ROW) == []
     assert _design(make_workflow(AFTER_BUILD, IF_SUCCESS), AFTER_BUILD_ROW) == []
+    assert _design(make_workflow(AFTER_PR_RUNS, IF_SAME_REPO_PR), AFTER_PR_RUNS_ROW) == []
     assert _design(make_workflow(WITH_NOTIFY)) == []  # a reporting job needs no row
     assert release_job_cache_problems(make_workflow(PUBLISHING)) == []
 

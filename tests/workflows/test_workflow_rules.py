@@ -73,6 +73,10 @@ ZIZMOR_IGNORES_ALLOWED = {
         "workflow_run:",
         "a scan: only release.json (data) is taken from the triggering run, nothing executed",
     ),
+    ("ci-pr-feedback.yml", "dangerous-triggers"): (
+        "workflow_run:",
+        "PR comments: main's code runs, the PR run's reports are read as data, no cache",
+    ),
 }
 _ZIZMOR_IGNORE_RE = re.compile(r"#\s*zizmor:\s*ignore\[(?P<audits>[^\]]*)\]")
 _RELEASE_TRIGGERS = {"release", "workflow_run"}

@@ -70,6 +70,9 @@ class Event:
     crons: tuple[str, ...] | None = None
     weekly: bool = False  # a schedule with one cron that fires once a week
     after_build: bool = False  # workflow_run: completion of the build workflow
+    # workflow_run: completion of these workflows (by name), for a follow-up that reports on
+    # their pull request runs (PR comments) rather than continuing a release.
+    after_workflows: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,11 @@ WORKFLOWS: Mapping[str, WorkflowRow] = {
         purpose="7. Container security: trivy, SARIF",
         events={"workflow_run": Event(after_build=True), "schedule": Event(weekly=True)},
         jobs={"trivy": JobRow(write_scopes=("security-events",))},
+    ),
+    "ci-pr-feedback.yml": WorkflowRow(
+        purpose="Notification Strategy: PR comments, written after the PR's run by main's code",
+        events={"workflow_run": Event(after_workflows=("CI test", "CI performance"))},
+        jobs={"notify": JobRow(write_scopes=("pull-requests",))},
     ),
     "ci-provenance.yml": WorkflowRow(
         purpose="8. Provenance and signing",
