@@ -7,6 +7,7 @@ an example workflow that breaks it, so a rule that can no longer fail is noticed
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Callable
@@ -59,6 +60,12 @@ MAX_RETENTION_DAYS = 90
 # coverage 30 days, build logs 14 days, performance and security reports 90 days. The numbers
 # live in workflow_design.SESSIONS, the design table.
 RETENTION_DAYS = {session: row.retention_days for session, row in SESSIONS.items()}
+# The one exception to "no secret in a workflow_run workflow": the webhook a notify job reads
+# in a follow-up of the build (push-only, so no pull request's run can start it), to announce
+# a CRITICAL finding at once. That job runs this repository's code on the scan's reports and
+# never code from the run it follows.
+BUILD_WORKFLOW_NAME = "CI build and push"
+FOLLOW_UP_SECRETS_ALLOWED: dict[str, set[str]] = {"notify": {"SLACK_WEBHOOK_URL"}}
 # The only zizmor audits a workflow may silence inline, where, and why.
 ZIZMOR_IGNORES_ALLOWED = {
     ("ci-smoke-test.yml", "dangerous-triggers"): (
@@ -287,11 +294,25 @@ def secret_problems(wf: Workflow) -> list[str]:
         if job.raw.get("secrets") == "inherit"
     ]
     if "workflow_run" in wf.triggers or "pull_request_target" in wf.triggers:
-        problems += [
-            f"secret {name} used in a workflow_run/pull_request_target workflow"
-            for name in sorted(secrets_referenced(wf.text))
-        ]
+        follows_build = _follows_the_build_only(wf)
+        for job in wf.jobs.values():
+            found = job_session(job)
+            session = found.session if found is not None else None
+            allowed = (
+                FOLLOW_UP_SECRETS_ALLOWED.get(session or "", set()) if follows_build else set()
+            )
+            problems += [
+                f"job {job.id}: secret {name} used in a workflow_run/pull_request_target workflow"
+                for name in sorted(secrets_referenced(json.dumps(job.raw)) - allowed)
+            ]
     return problems
+
+
+def _follows_the_build_only(wf: Workflow) -> bool:
+    """A workflow_run follow-up of the build alone, which runs only for pushes to main and
+    release tags: no pull request's run can start it."""
+    follows = (wf.triggers.get("workflow_run") or {}).get("workflows")
+    return "pull_request_target" not in wf.triggers and follows == [BUILD_WORKFLOW_NAME]
 
 
 def release_cache_problems(wf: Workflow) -> list[str]:
@@ -482,6 +503,8 @@ CACHE_STEP = (
     "          key: ${{ runner.os }}-tests-${{ hashFiles('uv.lock') }}\n" + INSTALL_STEP,
 )
 
+_SLACK_ENV = "          SLACK_WEBHOOK_URL: ${{ secrets.SLACK_WEBHOOK_URL }}\n"
+
 # (rule, replacements applied to the example workflow, a phrase of the expected problem)
 BROKEN_EXAMPLES: list[tuple[Rule, list[tuple[str, str]], str]] = [
     (header_problems, [("# Secrets:  none.\n", "")], "'Secrets:'"),
@@ -541,6 +564,39 @@ BROKEN_EXAMPLES: list[tuple[Rule, list[tuple[str, str]], str]] = [
             )
         ],
         "API_KEY is not documented",
+    ),
+    # No secret in a workflow_run workflow: not in a session job of a build follow-up ...
+    (
+        secret_problems,
+        [
+            (
+                "  pull_request:\n    branches: [main]\n",
+                "  workflow_run:\n    workflows: [CI build and push]\n    types: [completed]\n",
+            ),
+            (
+                '        run: nox -s "$NOX_SESSION"',
+                _SLACK_ENV + '        run: nox -s "$NOX_SESSION"',
+            ),
+            ("# Secrets:  none.", "# Secrets:  SLACK_WEBHOOK_URL."),
+        ],
+        "job test: secret SLACK_WEBHOOK_URL used in a workflow_run",
+    ),
+    # ... nor in a notify job that follows anything but the build (a PR's run could start it).
+    (
+        secret_problems,
+        [
+            (
+                "  pull_request:\n    branches: [main]\n",
+                "  workflow_run:\n    workflows: [CI test]\n    types: [completed]\n",
+            ),
+            ("NOX_SESSION: tests", "NOX_SESSION: notify"),
+            (
+                '        run: nox -s "$NOX_SESSION"',
+                _SLACK_ENV + '        run: nox -s "$NOX_SESSION"',
+            ),
+            ("# Secrets:  none.", "# Secrets:  SLACK_WEBHOOK_URL."),
+        ],
+        "job test: secret SLACK_WEBHOOK_URL used in a workflow_run",
     ),
     (
         release_cache_problems,
@@ -648,3 +704,16 @@ def test_a_write_scope_is_allowed_on_a_job_kept_off_pull_requests(
         ("    name: test\n", f"    name: test\n    if: failure() && {PULL_REQUEST_GUARD}\n"),
     )
     assert job_permission_problems(guarded) == []
+
+
+def test_a_build_follow_ups_notify_job_may_read_the_webhook(make_workflow: MakeWorkflow) -> None:
+    wf = make_workflow(
+        (
+            "  pull_request:\n    branches: [main]\n",
+            "  workflow_run:\n    workflows: [CI build and push]\n    types: [completed]\n",
+        ),
+        ("NOX_SESSION: tests", "NOX_SESSION: notify"),
+        ('        run: nox -s "$NOX_SESSION"', _SLACK_ENV + '        run: nox -s "$NOX_SESSION"'),
+        ("# Secrets:  none.", "# Secrets:  SLACK_WEBHOOK_URL."),
+    )
+    assert secret_problems(wf) == []
