@@ -155,21 +155,7 @@ def image_argv(
         "remote",
         "--platform",
         platform,
-        "--scanners",
-        ",".join(scanners),
-        "--image-config-scanners",
-        "misconfig,secret",
-        "--pkg-types",
-        "os,library",
-        "--list-all-pkgs",
-        "--skip-db-update",
-        "--skip-check-update",
-        "--offline-scan",
-        "--format",
-        "json",
-        "--output",
-        str(output),
-        *_common(cache_dir, ""),
+        *_image_scan_options(scanners, output, cache_dir),
     ]
     if plain_http(reference):
         args.append("--insecure")
@@ -185,6 +171,14 @@ def layout_argv(
         "image",
         "--input",
         str(layout),
+        *_image_scan_options(scanners, output, cache_dir),
+    ]
+
+
+def _image_scan_options(scanners: Sequence[str], output: Path, cache_dir: Path) -> list[str]:
+    """What every image scan asks, wherever the image comes from (pure): the scanners, the
+    image config too, every OS and language package listed, the cached database only, JSON."""
+    return [
         "--scanners",
         ",".join(scanners),
         "--image-config-scanners",
