@@ -50,7 +50,7 @@ def install(session: nox.Session, *extras: str, dev: bool = False) -> None:
 
 @nox.session(tags=["check"])
 def lint(session: nox.Session) -> None:
-    """Ruff, mypy --strict, requirements vs uv.lock, actionlint, zizmor, hadolint, shellcheck."""
+    """Ruff, mypy --strict, import layers, requirements vs uv.lock, actionlint, zizmor, hadolint."""
     if session.posargs not in ([], ["--fix"]):
         session.error("usage: nox -s lint [-- --fix]  (--fix applies ruff's fixes and formatting)")
     fix = session.posargs == ["--fix"]
@@ -59,7 +59,9 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", *(["--fix"] if fix else []), *paths)
     session.run("ruff", "format", *([] if fix else ["--check"]), *paths)
     session.run("mypy", "--strict", "src")
+    session.run("lint-imports")
     session.run("python", "-m", "vibevoice_ci", "export-requirements", "--check")
+    session.run("python", "-m", "vibevoice_ci", "schemas", "--check")
     session.run("python", "-m", "vibevoice_ci", "lint-infra", env=install_actionlint(session))
 
 

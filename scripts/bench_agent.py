@@ -45,8 +45,8 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))  # the Anthropic-compati
 from anthropic_replay import ReplayServer, running_replay_server  # noqa: E402
 
 from bench_tts import BenchError, RawHttpClient, summary_ms  # noqa: E402
-from vibevoice_ci.local_service import running_agent_service, running_tts_service  # noqa: E402
-from vibevoice_ci.report import write_json_atomic  # noqa: E402
+from vibevoice_ci.core.files import write_json_atomic  # noqa: E402
+from vibevoice_ci.smoke.local_service import running_agent_service, running_tts_service  # noqa: E402
 from vibevoice_platform.agent.history import Message  # noqa: E402
 from vibevoice_platform.agent.responders import AnthropicResponder, LocalResponder  # noqa: E402
 from vibevoice_platform.agent.sentences import SentenceSplitter  # noqa: E402

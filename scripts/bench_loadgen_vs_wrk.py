@@ -18,9 +18,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from vibevoice_ci.errors import EXIT_BAD_INPUT, PipelineError
+from vibevoice_ci.core.errors import EXIT_BAD_INPUT, PipelineError
+from vibevoice_ci.core.files import write_json_atomic, write_text_atomic
 from vibevoice_ci.perf.wrkbench import render_markdown, run_benchmark
-from vibevoice_ci.report import write_json_atomic, write_text_atomic
 
 
 class _Parser(argparse.ArgumentParser):

@@ -30,9 +30,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.local_service import running_tts_service
+from vibevoice_ci.core.files import write_json_atomic
 from vibevoice_ci.perf.client import HttpTtsClient, Kind
-from vibevoice_ci.report import write_json_atomic
+from vibevoice_ci.smoke.local_service import running_tts_service
 from vibevoice_ci.tools import git
 from vibevoice_platform.tts.engines import Engine, load_engine
 from vibevoice_platform.tts.settings import ENGINE_NAMES, Settings

@@ -39,18 +39,18 @@ from typing import Any
 import httpx
 import numpy as np
 
-from vibevoice_ci.agent_checks import REPLY_PATH, completed_reply
-from vibevoice_ci.config import load_config
-from vibevoice_ci.local_service import running_agent_service, running_tts_service
-from vibevoice_ci.report import write_json_atomic
-from vibevoice_ci.smoke_checks import (
+from vibevoice_ci.core.config import load_config
+from vibevoice_ci.core.files import write_json_atomic
+from vibevoice_ci.smoke.agent_checks import REPLY_PATH, completed_reply
+from vibevoice_ci.smoke.checks import (
     SPEECH_ENDPOINTS,
     AudioFetchError,
     SpokenAudio,
     fetch_http_audio,
     fetch_ws_audio,
 )
-from vibevoice_ci.speech import Recogniser, sentence_recalls, word_recall
+from vibevoice_ci.smoke.local_service import running_agent_service, running_tts_service
+from vibevoice_ci.smoke.speech import Recogniser, sentence_recalls, word_recall
 from vibevoice_platform.agent.sentences import split_all
 
 EXIT_FAILED = 1

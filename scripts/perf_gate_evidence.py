@@ -43,14 +43,14 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.config import load_config
-from vibevoice_ci.errors import PipelineError
-from vibevoice_ci.local_service import running_tts_service
+from vibevoice_ci.core.config import load_config
+from vibevoice_ci.core.errors import PipelineError
+from vibevoice_ci.core.files import write_json_atomic, write_text_atomic
 from vibevoice_ci.perf.loadgen import LoadPlan, run_load
 from vibevoice_ci.perf.metrics import build_document, machine_details, parse_metrics
 from vibevoice_ci.perf.regression import Thresholds, compare
 from vibevoice_ci.perf.simulation import Population, rate_with_interval, render_simulation, simulate
-from vibevoice_ci.report import write_json_atomic, write_text_atomic
+from vibevoice_ci.smoke.local_service import running_tts_service
 
 SLOW_LAUNCHER = Path(__file__).with_name("perf_slow_tts.py")
 # One prompt: the gate's tests then compare like with like. With a mixed set, the spread

@@ -7,7 +7,7 @@ Usage: scripts/smoke_test.py [--tts-url http://127.0.0.1:18000]
                              [--engine piper] [--wait 60] [--json-out FILE]
 
 These are the checks ``nox -s smoke`` runs, through the same code
-(``vibevoice_ci.smoke.run_service_checks``), with the sentences and thresholds of
+(``vibevoice_ci.smoke.session.run_service_checks``), with the sentences and thresholds of
 ``[tool.vibevoice-ci.smoke]``. The speech checks transcribe the audio offline (PocketSphinx,
 in the ``ci`` extra) and score the word recall: the tts sentences on ``POST /v1/tts`` and
 ``WS /stream``, and the agent's reply against the text it streamed. The agent checks run one
@@ -32,11 +32,12 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from vibevoice_ci.config import load_config
-from vibevoice_ci.errors import ConfigError
-from vibevoice_ci.report import Status, overall, write_json_atomic
-from vibevoice_ci.smoke import AGENT, SERVICE, ServiceChecks, run_service_checks
-from vibevoice_ci.smoke_checks import ServiceUnreachableError
+from vibevoice_ci.core.config import load_config
+from vibevoice_ci.core.errors import ConfigError
+from vibevoice_ci.core.files import write_json_atomic
+from vibevoice_ci.core.outcome import Status, overall
+from vibevoice_ci.smoke.checks import ServiceUnreachableError
+from vibevoice_ci.smoke.session import AGENT, SERVICE, ServiceChecks, run_service_checks
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 ROOT = Path(__file__).resolve().parents[1]

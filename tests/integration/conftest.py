@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from vibevoice_ci.local_service import LocalService, running_tts_service
+from vibevoice_ci.smoke.local_service import LocalService, running_tts_service
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from anthropic_replay import ReplayServer, running_replay_server
 from test_agent_service import API_KEY, WS_TIMEOUT, receive_turn, ws_url
 from websockets.sync.client import connect
 
-from vibevoice_ci.local_service import (
+from vibevoice_ci.smoke.local_service import (
     LocalService,
     free_port,
     running_agent_service,

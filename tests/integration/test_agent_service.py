@@ -16,8 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from vibevoice_ci.local_service import LocalService, free_port
-from vibevoice_ci.smoke_checks import rms_int16
+from vibevoice_ci.smoke.checks import rms_int16
+from vibevoice_ci.smoke.local_service import LocalService, free_port
 from vibevoice_platform.agent.frames import MEDIA_TYPE, decode_reply
 from vibevoice_platform.agent.settings import Settings
 

@@ -23,10 +23,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from vibevoice_ci.agent_checks import SPEECH_CHECK, run_agent_checks
-from vibevoice_ci.config import load_config
-from vibevoice_ci.local_service import LocalService, running_agent_service
-from vibevoice_ci.report import Status
+from vibevoice_ci.core.config import load_config
+from vibevoice_ci.core.outcome import Status
+from vibevoice_ci.smoke.agent_checks import SPEECH_CHECK, run_agent_checks
+from vibevoice_ci.smoke.local_service import LocalService, running_agent_service
 from vibevoice_platform.agent.settings import Settings
 
 pytestmark = pytest.mark.integration

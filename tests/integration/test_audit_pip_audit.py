@@ -24,10 +24,10 @@ from typing import Any
 import pytest
 
 from osv_replay import DATA, closed_port_url, running_osv
-from vibevoice_ci.config import PipelineConfig, parse_config
-from vibevoice_ci.report import Status
-from vibevoice_ci.security.audit import run_audit
-from vibevoice_ci.security.vulnreport import Severity
+from vibevoice_ci.audit.session import run_audit
+from vibevoice_ci.core.config import PipelineConfig, parse_config
+from vibevoice_ci.core.outcome import Status
+from vibevoice_ci.core.vulnerabilities import Severity
 
 pytestmark = pytest.mark.integration
 

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from release_support import running_registry
 
-from vibevoice_ci import build
-from vibevoice_ci.config import PipelineConfig, load_config
-from vibevoice_ci.report import Status, overall
-from vibevoice_ci.smoke_checks import run_checks
+from vibevoice_ci.build import native as build
+from vibevoice_ci.core.config import PipelineConfig, load_config
+from vibevoice_ci.core.outcome import Status, overall
+from vibevoice_ci.smoke.checks import run_checks
 from vibevoice_ci.tools import compose, docker, git
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker]

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from vibevoice_ci.config import PipelineConfig, load_config
-from vibevoice_ci.errors import CheckFailedError, ToolMissingError
+from vibevoice_ci.core.config import PipelineConfig, load_config
+from vibevoice_ci.core.errors import CheckFailedError, ToolMissingError
+from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.helm import static
 from vibevoice_ci.helm.session import run_helm
-from vibevoice_ci.report import Status
 from vibevoice_ci.tools import helm
 
 pytestmark = pytest.mark.integration

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from vibevoice_ci.config import load_config
-from vibevoice_ci.errors import ToolMissingError
+from vibevoice_ci.core.config import load_config
+from vibevoice_ci.core.errors import ToolMissingError
+from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.helm import deploy, static
-from vibevoice_ci.report import Status
 from vibevoice_ci.tools import helm
 from vibevoice_ci.tools import kubernetes as k8s
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vibevoice_ci.config import PipelineConfig, load_config
-from vibevoice_ci.errors import ToolMissingError
+from vibevoice_ci.core.config import PipelineConfig, load_config
+from vibevoice_ci.core.errors import ToolMissingError
+from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.helm import deploy, node, static
-from vibevoice_ci.report import Status
 from vibevoice_ci.tools import helm
 from vibevoice_ci.tools import kubernetes as k8s
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from notify_server import FakeGitHub, running_stand_in
 
+from vibevoice_ci.core.outcome import Outcome, Status, render_summary
 from vibevoice_ci.notify.messages import FAILURE_MARKER, PERF_MARKER
-from vibevoice_ci.report import Outcome, Status, render_summary
 
 pytestmark = pytest.mark.integration
 

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from vibevoice_ci import build
-from vibevoice_ci.config import PipelineConfig, RunEnvironment, load_config
-from vibevoice_ci.errors import UsageError
+from vibevoice_ci.build import native as build
+from vibevoice_ci.core.config import PipelineConfig, RunEnvironment, load_config
+from vibevoice_ci.core.errors import UsageError
+from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.perf.container import ContainerRecord, running_container
 from vibevoice_ci.perf.session import PerfOptions, run_perf
-from vibevoice_ci.report import Status
-from vibevoice_ci.smoke_checks import run_checks
+from vibevoice_ci.smoke.checks import run_checks
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker]
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from vibevoice_ci.local_service import LocalService, running_tts_service
 from vibevoice_ci.perf.client import HttpTtsClient, Kind, WsTtsClient
 from vibevoice_ci.perf.loadgen import LoadPlan, run_load
 from vibevoice_ci.perf.metrics import SCHEMA_PATH, build_document
+from vibevoice_ci.smoke.local_service import LocalService, running_tts_service
 from vibevoice_ci.tools._exec import run_tool
 
 pytestmark = pytest.mark.integration

@@ -10,11 +10,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from vibevoice_ci.config import RunEnvironment, load_config
-from vibevoice_ci.errors import CheckFailedError
+from vibevoice_ci.core.config import RunEnvironment, load_config
+from vibevoice_ci.core.errors import CheckFailedError
+from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.perf.metrics import SCHEMA_PATH
 from vibevoice_ci.perf.session import PerfOptions, run_perf
-from vibevoice_ci.report import Status
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from vibevoice_ci.local_service import running_service
 from vibevoice_ci.perf.client import HttpTtsClient, Kind
+from vibevoice_ci.smoke.local_service import running_service
 from vibevoice_ci.tools import wrk
 from vibevoice_ci.tools._exec import run_tool
 

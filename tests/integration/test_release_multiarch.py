@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from release_support import require_tool, running_registry
 
-from vibevoice_ci.config import PipelineConfig, ServiceConfig, load_config
-from vibevoice_ci.metadata import metadata_problems
-from vibevoice_ci.release import multiarch, referrers
-from vibevoice_ci.retry import RetryLog
+from vibevoice_ci.build import referrers
+from vibevoice_ci.build import release as multiarch
+from vibevoice_ci.build.metadata import metadata_problems
+from vibevoice_ci.core.config import PipelineConfig, ServiceConfig, load_config
+from vibevoice_ci.core.retry import RetryLog
 from vibevoice_ci.tools import crane, git
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.timeout(1800)]

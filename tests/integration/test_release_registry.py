@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 from release_support import FlakyProxy, require_tool, running_registry
 
-from vibevoice_ci.config import PipelineConfig, load_config
-from vibevoice_ci.errors import CheckFailedError, ToolFailedError
-from vibevoice_ci.release import promote, referrers
-from vibevoice_ci.release.reference import parse_reference
-from vibevoice_ci.retry import RetriesExhaustedError, RetryLog, RetryPolicy, with_retries
+from vibevoice_ci.build import referrers
+from vibevoice_ci.core.config import PipelineConfig, load_config
+from vibevoice_ci.core.errors import CheckFailedError, ToolFailedError
+from vibevoice_ci.core.image_reference import parse_reference
+from vibevoice_ci.core.retry import RetriesExhaustedError, RetryLog, RetryPolicy, with_retries
+from vibevoice_ci.promote import session as promote
 from vibevoice_ci.tools import crane
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from vibevoice_ci.errors import ToolMissingError
+from vibevoice_ci.core.errors import ToolMissingError
 from vibevoice_ci.tools import chromium
 
 pytestmark = pytest.mark.integration

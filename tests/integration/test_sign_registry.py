@@ -24,12 +24,12 @@ import httpx
 import pytest
 from release_support import require_tool, running_registry
 
-from vibevoice_ci.config import PipelineConfig, RunEnvironment, Secret, load_config
-from vibevoice_ci.errors import CheckFailedError
-from vibevoice_ci.release import referrers
-from vibevoice_ci.report import Outcome, Status
-from vibevoice_ci.retry import RetryLog
-from vibevoice_ci.security import sign
+from vibevoice_ci.build import referrers
+from vibevoice_ci.core.config import PipelineConfig, RunEnvironment, Secret, load_config
+from vibevoice_ci.core.errors import CheckFailedError
+from vibevoice_ci.core.outcome import Outcome, Status
+from vibevoice_ci.core.retry import RetryLog
+from vibevoice_ci.sign import session as sign
 from vibevoice_ci.tools import cosign, crane
 
 pytestmark = pytest.mark.integration
@@ -322,7 +322,7 @@ def test_the_release_build_pins_a_base_given_by_tag_to_its_digest(
 ) -> None:
     # What lets the provenance name the base image: a base chosen by tag (the official
     # default on GitHub, or $VIBEVOICE_BASE_IMAGE) is built from, and recorded, by digest.
-    from vibevoice_ci.release import base
+    from vibevoice_ci.build import base_image as base
 
     repository = f"{registry}/vibevoice/base-by-tag"
     index, _ = _push_index(repository, "bookworm", tmp_path)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from vibevoice_ci.local_service import LocalService
+from vibevoice_ci.smoke.local_service import LocalService
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from vibevoice_ci.config import load_config
-from vibevoice_ci.errors import EXIT_OK, EXIT_TOOL_MISSING
+from vibevoice_ci.core.config import load_config
+from vibevoice_ci.core.errors import EXIT_OK, EXIT_TOOL_MISSING
 
 pytestmark = pytest.mark.integration
 

@@ -15,10 +15,9 @@ import httpx
 import numpy as np
 import pytest
 
-from vibevoice_ci.config import SpeechCheckConfig, load_config
-from vibevoice_ci.local_service import LocalService
-from vibevoice_ci.report import Status
-from vibevoice_ci.smoke_checks import (
+from vibevoice_ci.core.config import SpeechCheckConfig, load_config
+from vibevoice_ci.core.outcome import Status
+from vibevoice_ci.smoke.checks import (
     SPEECH_ENDPOINTS,
     AudioFetchError,
     evaluate_speech,
@@ -26,7 +25,8 @@ from vibevoice_ci.smoke_checks import (
     fetch_ws_audio,
     run_speech_checks,
 )
-from vibevoice_ci.speech import Recogniser, SpeechScore
+from vibevoice_ci.smoke.local_service import LocalService
+from vibevoice_ci.smoke.speech import Recogniser, SpeechScore
 from vibevoice_platform.tts.engines import load_engine
 from vibevoice_platform.tts.settings import Settings
 

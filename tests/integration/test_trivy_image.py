@@ -21,8 +21,8 @@ from trivy_support import (
     write_release,
 )
 
-from vibevoice_ci import build
-from vibevoice_ci.config import load_config
+from vibevoice_ci.build import native as build
+from vibevoice_ci.core.config import load_config
 from vibevoice_ci.tools import crane
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker]

@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from vibevoice_ci.local_service import LocalService, running_tts_service
+from vibevoice_ci.smoke.local_service import LocalService, running_tts_service
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from release_support import require_tool
 
-from vibevoice_ci.security import planted_db
 from vibevoice_ci.tools import crane
+from vibevoice_ci.trivy import planted_db
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Built at run time so that no scanner of this repository finds a key in it.

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from vibevoice_ci.config import ServiceConfig, load_config
+from vibevoice_ci.core.config import ServiceConfig, load_config
 
 CONFIG = load_config()
 assert CONFIG.helm is not None

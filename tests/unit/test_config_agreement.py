@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from vibevoice_ci.config import PipelineConfig, ServiceConfig, load_config
+from vibevoice_ci.core.config import PipelineConfig, ServiceConfig, load_config
 
 CONFIG = load_config()
 SERVICES = sorted(CONFIG.services.values(), key=lambda service: service.name)

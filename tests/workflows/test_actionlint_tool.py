@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vibevoice_ci.errors import ToolFailedError, ToolMissingError, UsageError
+from vibevoice_ci.core.errors import ToolFailedError, ToolMissingError, UsageError
 from vibevoice_ci.tools import actionlint
 
 DATA = Path(__file__).with_name("data")

@@ -29,7 +29,7 @@ from workflow_model import (
     uses_of,
 )
 
-from vibevoice_ci import ci_tools
+from vibevoice_ci.lint import ci_tools
 
 Rule = Callable[[Workflow], list[str]]
 

@@ -27,8 +27,8 @@ from workflow_model import (
     uses_of,
 )
 
-from vibevoice_ci import ci_tools
-from vibevoice_ci.ci_tools import parse_requirements
+from vibevoice_ci.lint import ci_tools
+from vibevoice_ci.lint.ci_tools import parse_requirements
 
 CI_TEST = "ci-test.yml"
 CI_BUILD = "ci-build-push.yml"

@@ -28,8 +28,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from vibevoice_ci.core.outcome import Outcome
 from vibevoice_ci.helm.manifests import Manifest, pod_spec
-from vibevoice_ci.report import Outcome
 
 REQUIRED_KINDS = (
     "Deployment",

@@ -22,11 +22,13 @@ from typing import IO
 import httpx
 import yaml
 
-from vibevoice_ci.errors import CheckFailedError
-from vibevoice_ci.report import Outcome, write_text_atomic
+from vibevoice_ci.core.errors import CheckFailedError
+from vibevoice_ci.core.files import write_text_atomic
+from vibevoice_ci.core.outcome import Outcome
+from vibevoice_ci.core.progress import progress
 from vibevoice_ci.tools import kubectl
 from vibevoice_ci.tools import kubernetes as k8s
-from vibevoice_ci.tools._exec import progress, run_tool, start_process, stop_process
+from vibevoice_ci.tools._exec import run_tool, start_process, stop_process
 
 READY_TIMEOUT = 180.0  # kube-apiserver's /readyz: about 15 s on an idle machine
 STOP_TIMEOUT = 15.0

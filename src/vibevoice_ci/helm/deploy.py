@@ -14,15 +14,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.config import HelmConfig, PipelineConfig, SpeechCheckConfig
-from vibevoice_ci.errors import PipelineError
+from vibevoice_ci.core.config import HelmConfig, PipelineConfig, SpeechCheckConfig
+from vibevoice_ci.core.errors import PipelineError
+from vibevoice_ci.core.outcome import Outcome, Status
+from vibevoice_ci.core.progress import progress
 from vibevoice_ci.helm import controlplane
 from vibevoice_ci.helm.manifests import Manifest
 from vibevoice_ci.helm.result import LevelResult
 from vibevoice_ci.helm.static import StaticResult
-from vibevoice_ci.report import Outcome, Status
 from vibevoice_ci.tools import helm, kubectl
-from vibevoice_ci.tools._exec import ToolResult, progress, stop_process
+from vibevoice_ci.tools._exec import ToolResult, stop_process
 
 INSTALL_TIMEOUT = 180  # seconds for helm --wait
 SETTLE_TIMEOUT = 90.0  # seconds for old pods to go after a rollout or an uninstall
@@ -286,8 +287,8 @@ class Deployer:
 
     def _smoke_checker(self, service: str) -> Callable[[str], list[Outcome]] | None:
         """The smoke checks of one service against a base URL, or None when it has none."""
-        from vibevoice_ci.agent_checks import run_agent_checks
-        from vibevoice_ci.smoke_checks import ServiceUnreachableError, run_checks
+        from vibevoice_ci.smoke.agent_checks import run_agent_checks
+        from vibevoice_ci.smoke.checks import ServiceUnreachableError, run_checks
 
         def tts(base: str) -> list[Outcome]:
             try:
@@ -561,7 +562,7 @@ def run_pods_level(
     config: PipelineConfig, helm_config: HelmConfig, report_dir: Path, static: StaticResult
 ) -> LevelResult:
     """Level 3: a real kubelet runs the built images; probes, helm test, smoke checks."""
-    from vibevoice_ci import build
+    from vibevoice_ci.build import native as build
     from vibevoice_ci.helm import node
 
     node.require()

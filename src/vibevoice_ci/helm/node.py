@@ -24,12 +24,14 @@ from pathlib import Path
 
 import yaml
 
-from vibevoice_ci.errors import CheckFailedError, ToolMissingError
+from vibevoice_ci.core.errors import CheckFailedError, ToolMissingError
+from vibevoice_ci.core.files import write_text_atomic
+from vibevoice_ci.core.outcome import Outcome
+from vibevoice_ci.core.progress import progress
 from vibevoice_ci.helm.controlplane import Background, ControlPlane, _http_ok, _wait, node_ready
-from vibevoice_ci.report import Outcome, write_text_atomic
 from vibevoice_ci.tools import docker
 from vibevoice_ci.tools import kubernetes as k8s
-from vibevoice_ci.tools._exec import progress, run_tool, stop_process
+from vibevoice_ci.tools._exec import run_tool, stop_process
 
 NODE_NAME = "localhost"
 PAUSE_IMAGE = "registry.k8s.io/pause:3.6"  # containerd 1.6's default sandbox_image

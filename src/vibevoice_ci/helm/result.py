@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from vibevoice_ci.report import Outcome
+from vibevoice_ci.core.outcome import Outcome
 
 
 @dataclass(frozen=True)

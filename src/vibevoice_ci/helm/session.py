@@ -19,26 +19,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vibevoice_ci.config import HELM_LEVELS, HelmConfig, PipelineConfig
-from vibevoice_ci.errors import (
+from vibevoice_ci.core.config import HELM_LEVELS, HelmConfig, PipelineConfig
+from vibevoice_ci.core.errors import (
     CheckFailedError,
     ConfigError,
     PipelineError,
     ToolMissingError,
     UsageError,
 )
+from vibevoice_ci.core.files import write_json_atomic
+from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
+from vibevoice_ci.core.progress import progress
 from vibevoice_ci.helm import static
 from vibevoice_ci.helm.result import LevelResult
-from vibevoice_ci.report import (
-    Outcome,
-    Status,
-    overall,
-    publish_summary,
-    render_summary,
-    write_json_atomic,
-)
 from vibevoice_ci.tools import helm
-from vibevoice_ci.tools._exec import progress
 
 SESSION = "helm"
 # What no level of this session runs, on this machine or on GitHub, and why (docs/helm.md,

@@ -12,10 +12,11 @@ from typing import Any
 
 import yaml
 
-from vibevoice_ci.config import HelmConfig, PipelineConfig
+from vibevoice_ci.core.config import HelmConfig, PipelineConfig
+from vibevoice_ci.core.files import write_text_atomic
+from vibevoice_ci.core.outcome import Outcome
 from vibevoice_ci.helm import apis, checks, schema
 from vibevoice_ci.helm.manifests import Manifest, ManifestError, parse_documents
-from vibevoice_ci.report import Outcome, write_text_atomic
 from vibevoice_ci.tools import helm
 
 # Values the chart's values.schema.json must reject: each is rendered and must fail.

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
-from vibevoice_ci.config import Secret
+from vibevoice_ci.core.config import Secret
+from vibevoice_ci.core.retry import RetryLog
 from vibevoice_ci.notify.http import check_url, request_json
-from vibevoice_ci.retry import RetryLog
 
 MAX_PAGES = 10
 PER_PAGE = 100

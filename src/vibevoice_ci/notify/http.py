@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from vibevoice_ci.config import Secret
-from vibevoice_ci.errors import PipelineError, ToolFailedError, UsageError
-from vibevoice_ci.retry import RetryLog, RetryPolicy, is_transient_status, with_retries
+from vibevoice_ci.core.config import Secret
+from vibevoice_ci.core.errors import PipelineError, ToolFailedError, UsageError
+from vibevoice_ci.core.retry import RetryLog, RetryPolicy, is_transient_status, with_retries
 
 TIMEOUT_SECONDS = 15.0
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})

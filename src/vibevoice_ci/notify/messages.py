@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vibevoice_ci.overview.documents import Finding, SecurityFindings, security_findings
-from vibevoice_ci.overview.model import Overview, SessionReport
-from vibevoice_ci.report import Status
+from vibevoice_ci.core.outcome import Status
+from vibevoice_ci.report.documents import Finding, SecurityFindings, security_findings
+from vibevoice_ci.report.model import Overview, SessionReport
 
 FAILURE_MARKER = "<!-- vibevoice-ci:failure -->"
 PERF_MARKER = "<!-- vibevoice-ci:perf -->"

@@ -20,24 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.config import PipelineConfig, Secret
-from vibevoice_ci.errors import CheckFailedError, PipelineError, UsageError
+from vibevoice_ci.core.config import PipelineConfig, Secret
+from vibevoice_ci.core.errors import CheckFailedError, PipelineError, UsageError
+from vibevoice_ci.core.files import write_json_atomic
+from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
+from vibevoice_ci.core.progress import progress
+from vibevoice_ci.core.retry import RetryLog
 from vibevoice_ci.notify import messages
 from vibevoice_ci.notify.github import GitHub
 from vibevoice_ci.notify.http import check_url, redact, request_json
-from vibevoice_ci.overview.documents import parse_json_document
-from vibevoice_ci.overview.model import Overview
-from vibevoice_ci.overview.read import read_overview
-from vibevoice_ci.report import (
-    Outcome,
-    Status,
-    overall,
-    publish_summary,
-    render_summary,
-    write_json_atomic,
-)
-from vibevoice_ci.retry import RetryLog
-from vibevoice_ci.tools._exec import progress
+from vibevoice_ci.report.documents import parse_json_document
+from vibevoice_ci.report.model import Overview
+from vibevoice_ci.report.read import read_overview
 
 SESSION = "notify"
 EVENTS = ("failure", "security", "perf")

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.config import PerfConfig, load_config, with_environment
-from vibevoice_ci.errors import (
+from vibevoice_ci.core.config import PerfConfig, load_config, with_environment
+from vibevoice_ci.core.errors import (
     EXIT_BAD_INPUT,
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -31,9 +31,10 @@ from vibevoice_ci.errors import (
     PipelineError,
     UsageError,
 )
+from vibevoice_ci.core.files import write_json_atomic, write_text_atomic
+from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.perf.metrics import parse_metrics
 from vibevoice_ci.perf.regression import Thresholds, Verdict, compare, render_markdown
-from vibevoice_ci.report import Status, write_json_atomic, write_text_atomic
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vibevoice_ci.config import PipelineConfig
-from vibevoice_ci.errors import CheckFailedError, ToolFailedError, UsageError
-from vibevoice_ci.local_service import free_port
-from vibevoice_ci.release.promote import read_json
-from vibevoice_ci.release.reference import parse_reference
-from vibevoice_ci.report import Outcome
-from vibevoice_ci.retry import RetryLog
-from vibevoice_ci.smoke import collect_logs, pull_pinned, tear_down
+from vibevoice_ci.core.config import PipelineConfig
+from vibevoice_ci.core.errors import CheckFailedError, ToolFailedError, UsageError
+from vibevoice_ci.core.files import read_json
+from vibevoice_ci.core.image_reference import parse_reference
+from vibevoice_ci.core.outcome import Outcome
+from vibevoice_ci.core.progress import progress
+from vibevoice_ci.core.retry import RetryLog
+from vibevoice_ci.smoke.local_service import free_port
+from vibevoice_ci.smoke.session import collect_logs, pull_pinned, tear_down
 from vibevoice_ci.tools import compose, docker
-from vibevoice_ci.tools._exec import progress
 
 SERVICE = "tts"
 UP_WAIT_SECONDS = 180

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TextIO
 
-from vibevoice_ci.errors import UsageError
+from vibevoice_ci.core.errors import UsageError
 from vibevoice_ci.perf.client import CLIENTS, HttpTtsClient, Result, WsTtsClient
 
 LATE_SECONDS = 0.010  # an open-loop request that starts this late behind schedule is "late"

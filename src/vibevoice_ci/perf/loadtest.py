@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.config import PipelineConfig, load_config, with_environment
-from vibevoice_ci.errors import EXIT_BAD_INPUT, PipelineError, UsageError
-from vibevoice_ci.local_service import running_tts_service
+from vibevoice_ci.core.config import PipelineConfig, load_config, with_environment
+from vibevoice_ci.core.errors import EXIT_BAD_INPUT, PipelineError, UsageError
+from vibevoice_ci.core.files import write_json_atomic
 from vibevoice_ci.perf.capacity import capacity_report, measure_capacity
 from vibevoice_ci.perf.client import CLIENTS
 from vibevoice_ci.perf.loadgen import LoadPlan, Progress, read_prompts, run_load
 from vibevoice_ci.perf.metrics import build_document, machine_details
-from vibevoice_ci.report import write_json_atomic
+from vibevoice_ci.smoke.local_service import running_tts_service
 from vibevoice_ci.tools import git
 
 BUILTIN_PROMPTS = Path(__file__).with_name("prompts.txt")

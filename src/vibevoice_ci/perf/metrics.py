@@ -2,7 +2,7 @@
 
 ``build_document`` turns a load run into the document (pure); ``parse_metrics`` validates a
 document read back for the regression gate and returns only what the gate compares (pure,
-every problem one line as :class:`~vibevoice_ci.errors.UsageError`, exit 2).
+every problem one line as :class:`~vibevoice_ci.core.errors.UsageError`, exit 2).
 ``metrics.schema.json`` next to this module is the JSON Schema of the document; the tests
 validate what ``build_document`` writes against it.
 """
@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.errors import UsageError
+from vibevoice_ci.core.errors import UsageError
 from vibevoice_ci.perf.client import Kind
 from vibevoice_ci.perf.loadgen import LoadRun
 from vibevoice_ci.perf.stats import summarize

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from vibevoice_ci.config import PerfConfig
+from vibevoice_ci.core.config import PerfConfig
+from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.perf.metrics import Metrics
 from vibevoice_ci.perf.stats import (
     Significance,
@@ -39,7 +40,6 @@ from vibevoice_ci.perf.stats import (
     mean_statistic,
     tail_exceedance_greater,
 )
-from vibevoice_ci.report import Status
 
 
 @dataclass(frozen=True)

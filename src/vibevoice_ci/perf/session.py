@@ -20,24 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.config import PipelineConfig
-from vibevoice_ci.errors import CheckFailedError, PipelineError, ToolMissingError, UsageError
+from vibevoice_ci.core.config import PipelineConfig
+from vibevoice_ci.core.errors import CheckFailedError, PipelineError, ToolMissingError, UsageError
+from vibevoice_ci.core.files import write_json_atomic, write_text_atomic
+from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
+from vibevoice_ci.core.progress import progress
 from vibevoice_ci.perf.chart import history_entry, render_chart
 from vibevoice_ci.perf.check import CheckResult, check
 from vibevoice_ci.perf.container import ContainerRecord, release_image, running_container
 from vibevoice_ci.perf.loadgen import LoadPlan
 from vibevoice_ci.perf.loadtest import ServiceOptions, load_prompts, measure, render_line
 from vibevoice_ci.perf.regression import Thresholds
-from vibevoice_ci.report import (
-    Outcome,
-    Status,
-    overall,
-    publish_summary,
-    render_summary,
-    write_json_atomic,
-    write_text_atomic,
-)
-from vibevoice_ci.tools._exec import progress
 
 SESSION = "perf"
 HISTORY_KEEP = 200  # runs kept in history.jsonl

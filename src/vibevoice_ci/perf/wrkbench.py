@@ -28,11 +28,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vibevoice_ci.local_service import running_service, running_tts_service
 from vibevoice_ci.perf.client import Kind
 from vibevoice_ci.perf.loadgen import LoadPlan, LoadRun, run_load
 from vibevoice_ci.perf.metrics import machine_details
 from vibevoice_ci.perf.stats import percentile
+from vibevoice_ci.smoke.local_service import running_service, running_tts_service
 from vibevoice_ci.tools import wrk
 
 PROMPT = "Your order has shipped and should arrive on Thursday afternoon."

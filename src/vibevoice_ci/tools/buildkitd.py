@@ -16,9 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibevoice_ci.errors import ToolFailedError
-from vibevoice_ci.report import write_text_atomic
-from vibevoice_ci.tools._exec import find_tool, progress, run_tool, start_process, stop_process
+from vibevoice_ci.core.errors import ToolFailedError
+from vibevoice_ci.core.files import write_text_atomic
+from vibevoice_ci.core.progress import progress
+from vibevoice_ci.tools._exec import find_tool, run_tool, start_process, stop_process
 
 INSTALL_HINT = (
     "build buildkitd and buildctl from the Go module proxy: bash scripts/ci/install-tools.sh"

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibevoice_ci.errors import ToolFailedError, ToolMissingError
+from vibevoice_ci.core.errors import ToolFailedError, ToolMissingError
 from vibevoice_ci.tools._exec import ToolResult, run_tool
 from vibevoice_ci.tools.docker import docker
 

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibevoice_ci.errors import ToolFailedError
+from vibevoice_ci.core.errors import ToolFailedError
 from vibevoice_ci.tools._exec import failure_message, find_tool, run_tool
 
 INSTALL_HINT = (

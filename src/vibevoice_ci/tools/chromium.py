@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 
-from vibevoice_ci.errors import ToolMissingError
+from vibevoice_ci.core.errors import ToolMissingError
 from vibevoice_ci.tools._exec import find_tool, run_tool
 
 INSTALL_HINT = "install it with: apt-get install chromium (Debian's package)"

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibevoice_ci.errors import ToolFailedError, ToolMissingError
+from vibevoice_ci.core.errors import ToolFailedError, ToolMissingError
 from vibevoice_ci.tools import docker
 from vibevoice_ci.tools._exec import ToolResult, failure_message, run_tool
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.errors import ToolFailedError, ToolMissingError
+from vibevoice_ci.core.errors import ToolFailedError, ToolMissingError
 from vibevoice_ci.tools._exec import ToolResult, find_tool, run_tool
 from vibevoice_ci.tools.crane import plain_http
 

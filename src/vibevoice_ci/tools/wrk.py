@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibevoice_ci.errors import ToolFailedError
+from vibevoice_ci.core.errors import ToolFailedError
 from vibevoice_ci.tools._exec import find_tool, run_tool
 
 INSTALL_HINT = "Debian: apt-get install wrk (scripts/ci/install-tools.sh installs it)"

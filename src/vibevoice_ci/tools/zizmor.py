@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from vibevoice_ci.errors import ToolFailedError, ToolMissingError
+from vibevoice_ci.core.errors import ToolFailedError, ToolMissingError
 from vibevoice_ci.tools._exec import failure_message, find_tool, run_tool
 
 INSTALL_HINT = "install zizmor with: python -m pip install zizmor==1.32.0"

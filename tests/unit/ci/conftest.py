@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from vibevoice_ci.config import PipelineConfig, parse_config, with_environment
+from vibevoice_ci.core.config import PipelineConfig, parse_config, with_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from vibevoice_ci.local_service import free_port
+from vibevoice_ci.smoke.local_service import free_port
 from vibevoice_platform.tts.cli import main
 
 

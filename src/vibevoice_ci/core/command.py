@@ -1,0 +1,30 @@
+"""How a session package declares its ``python -m vibevoice_ci`` subcommand.
+
+Each session package has a ``command.py`` whose ``COMMANDS`` lists :class:`Command` values:
+the subcommand's name and help, a function that adds its flags, and its entry point.
+``vibevoice_ci.cli`` only assembles them. A ``command.py`` imports its session's modules
+inside ``run``, so ``--help`` and the other sessions' commands never load a session's heavy
+dependencies (perf's scipy is not installed in the build session's environment).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vibevoice_ci.core.config import PipelineConfig
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: ``run`` returns the exit code, or raises a ``PipelineError``."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, PipelineConfig], int]
+
+
+def no_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``add_arguments`` of a command that takes no flags."""

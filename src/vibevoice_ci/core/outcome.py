@@ -1,0 +1,127 @@
+"""A session's outcome: each check's verdict (pass, fail, unknown), the one rule for a list of
+them, the Markdown summary, and reading a report's top-level status."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from vibevoice_ci.core.errors import UsageError
+from vibevoice_ci.core.files import write_text_atomic
+
+
+class Status(StrEnum):
+    """A check's verdict. ``UNKNOWN`` means it could not be decided, and is never a pass."""
+
+    PASS = "pass"  # noqa: S105 (a verdict, not a password)
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def of(cls, passed: bool) -> Status:
+        """``PASS`` for True, ``FAIL`` for False: for checks that always reach a verdict."""
+        return cls.PASS if passed else cls.FAIL
+
+
+_LABEL = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.UNKNOWN: "UNKNOWN"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One check's verdict and what it saw: the one result type of every session."""
+
+    name: str
+    status: Status
+    detail: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, Status):
+            raise TypeError(f"status must be a Status, got {self.status!r}")
+
+    @classmethod
+    def of(cls, name: str, passed: bool, detail: str) -> Outcome:
+        """A pass or a fail, from a check that always reaches a verdict."""
+        return cls(name, Status.of(passed), detail)
+
+    @property
+    def passed(self) -> bool:
+        return self.status is Status.PASS
+
+    def line(self) -> str:
+        """``PASS name: detail``, as printed while a session runs."""
+        return f"{_LABEL[self.status]} {self.name}: {self.detail}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "status": self.status.value, "detail": self.detail}
+
+
+def overall(outcomes: Iterable[Outcome]) -> Status:
+    """The verdict of a list of checks: any fail fails; else any unknown (or no check at all)
+    is unknown; else pass."""
+    statuses = {outcome.status for outcome in outcomes}
+    if Status.FAIL in statuses:
+        return Status.FAIL
+    if not statuses or Status.UNKNOWN in statuses:
+        return Status.UNKNOWN
+    return Status.PASS
+
+
+def render_summary(title: str, outcomes: Sequence[Outcome], notes: Sequence[str] = ()) -> str:
+    """A short Markdown summary: a verdict line, a table of checks, then notes."""
+    failed = [o for o in outcomes if o.status is Status.FAIL]
+    unknown = [o for o in outcomes if o.status is Status.UNKNOWN]
+    if not outcomes:
+        verdict = "**UNKNOWN**: no checks ran"
+    elif failed:
+        verdict = f"**FAILED**: {len(failed)} of {len(outcomes)} checks failed"
+    elif unknown:
+        verdict = f"**UNKNOWN**: {len(unknown)} of {len(outcomes)} checks could not be decided"
+    else:
+        verdict = f"**PASSED**: {len(outcomes)} checks"
+    icon = {Status.PASS: "pass", Status.FAIL: "FAIL", Status.UNKNOWN: "UNKNOWN"}
+    lines = [f"## {title}", "", verdict, "", "| check | result | detail |", "| --- | --- | --- |"]
+    for outcome in outcomes:
+        name, detail = (_cell(outcome.name), _cell(outcome.detail))
+        lines.append(f"| {name} | {icon[outcome.status]} | {detail} |")
+    if notes:
+        lines += ["", *[f"- {note}" for note in notes]]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def publish_summary(report_dir: Path, markdown: str) -> Path:
+    """Write ``summary.md`` into the report folder and append it to $GITHUB_STEP_SUMMARY."""
+    target = report_dir / "summary.md"
+    write_text_atomic(target, markdown)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with Path(step_summary).open("a", encoding="utf-8") as handle:
+            handle.write(markdown + "\n")
+    return target
+
+
+def read_status(path: Path) -> Status:
+    """The top-level ``status`` of a session's JSON report (``reports/<session>/*.json``).
+
+    A missing file, malformed JSON or a missing or unknown status word is a UsageError."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"report {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"report {path} is not readable JSON: {exc}") from None
+    word = document.get("status") if isinstance(document, dict) else None
+    try:
+        return Status(str(word))
+    except ValueError:
+        raise UsageError(
+            f"report {path} has no top-level status of {', '.join(s.value for s in Status)} "
+            f"(found {word!r})"
+        ) from None

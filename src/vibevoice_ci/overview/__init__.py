@@ -1,1 +1,0 @@
-"""One report of every session: read reports/, render a static page and a summary."""

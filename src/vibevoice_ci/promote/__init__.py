@@ -1,0 +1,2 @@
+"""The ``promote`` session (``nox -s promote``): ``latest`` and the version tag move to the
+pushed digests only after smoke passed on exactly those digests (``session``; ``command``)."""

@@ -1,0 +1,493 @@
+"""``vibevoice_ci.core.config``: parsing ``[tool.vibevoice-ci]`` and finding the project root."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vibevoice_ci.core.config import (
+    BaseImageConfig,
+    PipelineConfig,
+    RunEnvironment,
+    SpeechCheckConfig,
+    find_project_root,
+    load_config,
+    parse_config,
+    run_environment,
+    with_environment,
+)
+from vibevoice_ci.core.errors import EXIT_BAD_INPUT, ConfigError
+
+ROOT = Path("/srv/project")
+
+
+def _without(table: dict[str, Any], *path: str) -> dict[str, Any]:
+    node = table
+    for key in path[:-1]:
+        node = node[key]
+    del node[path[-1]]
+    return table
+
+
+def _with(table: dict[str, Any], value: Any, *path: str) -> dict[str, Any]:
+    node = table
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return table
+
+
+# --- parse_config: a valid table --------------------------------------------------------------
+
+
+def test_parse_valid_table(valid_table: dict[str, Any]) -> None:
+    config = parse_config(valid_table, ROOT)
+
+    assert isinstance(config, PipelineConfig)
+    assert config.root == ROOT
+    assert config.reports_dir == ROOT / "reports"
+    assert config.registry == "ghcr.io/example"
+    assert config.platforms == ("linux/amd64", "linux/arm64")
+    assert config.compose_file == ROOT / "infra/docker/compose.yaml"
+    assert config.compose_project == "example-ci"
+    assert config.base_image == BaseImageConfig(
+        default="python:3.11-slim-bookworm",
+        offline="example-base:bookworm",
+        debian_suite="bookworm",
+        debian_packages=("python3", "ca-certificates"),
+    )
+    assert dict(config.tools) == {"uv": "0.13.9", "docker": "20.10"}
+    assert list(config.services) == ["tts"]
+    tts = config.service("tts")
+    assert tts.name == "tts"
+    assert tts.image == "example-tts"
+    assert tts.dockerfile == ROOT / "infra/docker/tts.Dockerfile"
+    assert tts.requirements == ROOT / "infra/docker/requirements/tts.txt"
+    assert tts.extra == "tts"
+    assert tts.module == "example.tts"
+    assert (tts.container_port, tts.host_port) == (8000, 18000)
+    assert (tts.health_path, tts.ready_path, tts.metrics_path) == ("/health", "/ready", "/metrics")
+    assert config.report_dir("smoke") == ROOT / "reports" / "smoke"
+    assert config.speech == SpeechCheckConfig(
+        sentences=("Please call me back.", "Meet me at 7."),
+        min_recall={"piper": 0.75},
+        unscored={"espeak": "scores like noise"},
+        agent_turn="Please call me back.",
+        agent_min_recall={"piper": 0.6},
+    )
+
+
+def test_parse_keeps_every_service(valid_table: dict[str, Any]) -> None:
+    second = dict(valid_table["services"]["tts"], image="example-agent", host_port=18001)
+    valid_table["services"]["agent"] = second
+
+    config = parse_config(valid_table, ROOT)
+
+    assert sorted(config.services) == ["agent", "tts"]
+    assert config.service("agent").image == "example-agent"
+    assert config.service("agent").name == "agent"
+    assert config.service("agent").host_port == 18001
+
+
+def test_unknown_service_names_the_known_ones(valid_table: dict[str, Any]) -> None:
+    config = parse_config(valid_table, ROOT)
+
+    with pytest.raises(ConfigError, match=r"'nope'.*tts"):
+        config.service("nope")
+
+
+def test_config_error_is_bad_input() -> None:
+    assert ConfigError.exit_code == EXIT_BAD_INPUT == 2
+
+
+# --- parse_config: malformed tables -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        (("services",), "services"),
+        (("base_image",), "base_image"),
+        (("tools",), "tools"),
+        (("registry",), "registry"),
+        (("reports_dir",), "reports_dir"),
+        (("platforms",), "platforms"),
+        (("compose_file",), "compose_file"),
+        (("compose_project",), "compose_project"),
+        (("base_image", "default"), "default"),
+        (("base_image", "offline"), "offline"),
+        (("base_image", "debian_suite"), "debian_suite"),
+        (("base_image", "debian_packages"), "debian_packages"),
+        (("services", "tts", "image"), "image"),
+        (("services", "tts", "dockerfile"), "dockerfile"),
+        (("services", "tts", "requirements"), "requirements"),
+        (("services", "tts", "extra"), "extra"),
+        (("services", "tts", "module"), "module"),
+        (("services", "tts", "container_port"), "container_port"),
+        (("services", "tts", "host_port"), "host_port"),
+        (("services", "tts", "health_path"), "health_path"),
+        (("services", "tts", "ready_path"), "ready_path"),
+        (("services", "tts", "metrics_path"), "metrics_path"),
+        (("smoke",), "smoke"),
+        (("smoke", "sentences"), "sentences"),
+        (("smoke", "min_recall"), "min_recall"),
+        (("smoke", "agent"), "agent"),
+        (("smoke", "agent", "turn"), "turn"),
+        (("smoke", "agent", "min_recall"), "min_recall"),
+    ],
+)
+def test_missing_key_is_named(valid_table: dict[str, Any], path: tuple[str, ...], key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"'{key}'"):
+        parse_config(_without(valid_table, *path), ROOT)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "key"),
+    [
+        (("registry",), 42, "registry"),
+        (("registry",), "", "registry"),
+        (("registry",), "   ", "registry"),
+        (("reports_dir",), ["reports"], "reports_dir"),
+        (("platforms",), "linux/amd64", "platforms"),
+        (("platforms",), [], "platforms"),
+        (("platforms",), ["linux/amd64", 7], "platforms"),
+        (("services",), ["tts"], "services"),
+        (("services",), "tts", "services"),
+        (("base_image",), "python:3.11", "base_image"),
+        (("tools",), ["uv"], "tools"),
+        (("tools", "docker"), 20.10, "docker"),
+        (("base_image", "debian_packages"), "python3", "debian_packages"),
+        (("services", "tts"), "not a table", "tts"),
+        (("services", "tts", "image"), None, "image"),
+        (("services", "tts", "container_port"), "8000", "container_port"),
+        (("services", "tts", "container_port"), 8000.0, "container_port"),
+        (("smoke",), ["sentences"], "smoke"),
+        (("smoke", "sentences"), "Hello.", "sentences"),
+        (("smoke", "sentences"), [], "sentences"),
+        (("smoke", "min_recall"), 0.75, "min_recall"),
+        (("smoke", "unscored"), ["espeak"], "unscored"),
+        (("smoke", "unscored", "espeak"), "", "espeak"),
+        (("smoke", "agent"), "Hello.", "agent"),
+        (("smoke", "agent", "turn"), ["Hello."], "turn"),
+        (("smoke", "agent", "min_recall"), 0.6, "min_recall"),
+    ],
+)
+def test_wrong_type_is_named(
+    valid_table: dict[str, Any], path: tuple[str, ...], value: Any, key: str
+) -> None:
+    with pytest.raises(ConfigError, match=rf"'{key}'"):
+        parse_config(_with(valid_table, value, *path), ROOT)
+
+
+@pytest.mark.parametrize("port", [0, -1, 65536, 70000, True, False])
+@pytest.mark.parametrize("key", ["container_port", "host_port"])
+def test_bad_port_is_named(valid_table: dict[str, Any], key: str, port: Any) -> None:
+    valid_table["services"]["tts"][key] = port
+
+    with pytest.raises(ConfigError, match=rf"{key}.*port number") as caught:
+        parse_config(valid_table, ROOT)
+    assert repr(port) in str(caught.value)
+
+
+@pytest.mark.parametrize("port", [1, 80, 65535])
+def test_edge_ports_are_accepted(valid_table: dict[str, Any], port: int) -> None:
+    valid_table["services"]["tts"]["host_port"] = port
+
+    assert parse_config(valid_table, ROOT).service("tts").host_port == port
+
+
+@pytest.mark.parametrize("key", ["health_path", "ready_path", "metrics_path"])
+@pytest.mark.parametrize("value", ["health", "http://x/health", " /health"])
+def test_endpoint_path_must_start_with_slash(
+    valid_table: dict[str, Any], key: str, value: str
+) -> None:
+    valid_table["services"]["tts"][key] = value
+
+    with pytest.raises(ConfigError, match=rf"{key} must start with '/'"):
+        parse_config(valid_table, ROOT)
+
+
+def test_speech_check_without_unscored_engines(valid_table: dict[str, Any]) -> None:
+    del valid_table["smoke"]["unscored"]
+
+    assert parse_config(valid_table, ROOT).speech.unscored == {}
+
+
+@pytest.mark.parametrize("recall", [0, -0.5, 1.01, "0.8", True, math.nan])
+def test_a_recall_threshold_must_be_a_share(valid_table: dict[str, Any], recall: Any) -> None:
+    valid_table["smoke"]["min_recall"]["piper"] = recall
+
+    with pytest.raises(ConfigError, match=r"smoke\.min_recall\] 'piper' must be a recall"):
+        parse_config(valid_table, ROOT)
+
+
+@pytest.mark.parametrize("recall", [0, -0.5, 1.01, "0.8", True, math.nan])
+def test_the_agents_recall_threshold_must_be_a_share(
+    valid_table: dict[str, Any], recall: Any
+) -> None:
+    valid_table["smoke"]["agent"]["min_recall"]["piper"] = recall
+
+    with pytest.raises(ConfigError, match=r"smoke\.agent\.min_recall\] 'piper' must be a recall"):
+        parse_config(valid_table, ROOT)
+
+
+def test_an_agent_turn_without_a_word_is_refused(valid_table: dict[str, Any]) -> None:
+    valid_table["smoke"]["agent"]["turn"] = "?!"
+
+    with pytest.raises(ConfigError, match="no word to recognise"):
+        parse_config(valid_table, ROOT)
+
+
+def test_an_integer_threshold_of_one_is_accepted(valid_table: dict[str, Any]) -> None:
+    valid_table["smoke"]["min_recall"]["piper"] = 1
+
+    assert parse_config(valid_table, ROOT).speech.min_recall == {"piper": 1.0}
+
+
+def test_a_sentence_without_a_word_is_refused(valid_table: dict[str, Any]) -> None:
+    valid_table["smoke"]["sentences"].append("...")
+
+    with pytest.raises(ConfigError, match="no word to recognise"):
+        parse_config(valid_table, ROOT)
+
+
+def test_an_engine_cannot_be_both_scored_and_unscored(valid_table: dict[str, Any]) -> None:
+    valid_table["smoke"]["unscored"]["piper"] = "why"
+
+    with pytest.raises(ConfigError, match="piper has both a min_recall and an unscored reason"):
+        parse_config(valid_table, ROOT)
+
+
+def test_an_engine_scored_for_the_agent_cannot_be_unscored(valid_table: dict[str, Any]) -> None:
+    valid_table["smoke"]["agent"]["min_recall"]["espeak"] = 0.5
+
+    with pytest.raises(ConfigError, match="espeak has both a min_recall and an unscored reason"):
+        parse_config(valid_table, ROOT)
+
+
+def test_empty_services_table(valid_table: dict[str, Any]) -> None:
+    valid_table["services"] = {}
+
+    with pytest.raises(ConfigError, match=r"services\] names no service"):
+        parse_config(valid_table, ROOT)
+
+
+def test_error_names_the_failing_service(valid_table: dict[str, Any]) -> None:
+    bad = dict(valid_table["services"]["tts"], host_port=0)
+    valid_table["services"]["agent"] = bad
+
+    with pytest.raises(ConfigError, match=r"services\.agent\].*host_port"):
+        parse_config(valid_table, ROOT)
+
+
+# --- load_config ------------------------------------------------------------------------------
+
+
+def test_load_config_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path)
+
+
+def test_load_config_invalid_toml(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.vibevoice-ci\nregistry = \n", "utf-8")
+
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(tmp_path)
+
+
+def test_load_config_without_table(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n', "utf-8")
+
+    with pytest.raises(ConfigError, match=r"no \[tool\.vibevoice-ci\] table"):
+        load_config(tmp_path)
+
+
+def test_load_config_table_that_is_not_a_table(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool]\nvibevoice-ci = "yes"\n', "utf-8")
+
+    with pytest.raises(ConfigError, match=r"no \[tool\.vibevoice-ci\] table"):
+        load_config(tmp_path)
+
+
+def test_load_config_malformed_table_is_config_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.vibevoice-ci]\nregistry = "r"\n', "utf-8")
+
+    with pytest.raises(ConfigError, match="services"):
+        load_config(tmp_path)
+
+
+def test_load_config_real_repository(repo_root: Path) -> None:
+    config = load_config(repo_root)
+
+    assert config.root == repo_root.resolve()
+    tts = config.service("tts")
+    assert tts.dockerfile.is_file()
+    assert tts.requirements.is_file()
+    assert config.compose_file.is_file()
+    assert tts.health_path.startswith("/")
+    assert 1 <= tts.host_port <= 65535
+
+
+def test_load_config_defaults_to_the_project_around_cwd(
+    repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo_root / "src" / "vibevoice_ci")
+
+    assert load_config().root == repo_root.resolve()
+
+
+# --- find_project_root ------------------------------------------------------------------------
+
+
+def test_find_project_root_from_nested_folder(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.vibevoice-ci]\n", "utf-8")
+    nested = tmp_path / "a" / "b" / "c"
+    nested.mkdir(parents=True)
+
+    assert find_project_root(nested) == tmp_path.resolve()
+    assert find_project_root(tmp_path) == tmp_path.resolve()
+
+
+def test_find_project_root_skips_unconfigured_pyprojects(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.vibevoice-ci]\n", "utf-8")
+    inner = tmp_path / "vendored"
+    inner.mkdir()
+    (inner / "pyproject.toml").write_text('[project]\nname = "other"\n', "utf-8")
+
+    assert find_project_root(inner / ".") == tmp_path.resolve()
+
+
+def test_find_project_root_uses_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.vibevoice-ci]\n", "utf-8")
+    (tmp_path / "deep").mkdir()
+    monkeypatch.chdir(tmp_path / "deep")
+
+    assert find_project_root() == tmp_path.resolve()
+
+
+def test_find_project_root_fails_without_a_configured_pyproject(tmp_path: Path) -> None:
+    nested = tmp_path / "x"
+    nested.mkdir()
+    (nested / "pyproject.toml").write_text('[project]\nname = "other"\n', "utf-8")
+    if any((p / "pyproject.toml").is_file() for p in tmp_path.resolve().parents):
+        pytest.skip("a pyproject.toml exists above the temporary folder")
+
+    with pytest.raises(ConfigError, match=r"no pyproject.toml with \[tool.vibevoice-ci\]"):
+        find_project_root(nested)
+
+
+def test_find_project_root_accepts_quoted_table_header(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool."vibevoice-ci"]\nregistry = "r"\n', "utf-8")
+    nested = tmp_path / "pkg"
+    nested.mkdir()
+
+    assert find_project_root(nested) == tmp_path.resolve()
+
+
+def test_environment_overrides_reports_dir_and_compose_project(
+    tmp_path: Path, valid_table: dict[str, Any]
+) -> None:
+    config = parse_config(valid_table, tmp_path)
+    changed = with_environment(
+        config, {"VIBEVOICE_REPORTS_DIR": "out/ci", "VIBEVOICE_COMPOSE_PROJECT": "smoke-2"}
+    )
+    assert changed.report_dir("smoke") == tmp_path / "out" / "ci" / "smoke"
+    assert changed.compose_project == "smoke-2"
+    assert with_environment(config, {}) == config
+    assert with_environment(config, {"VIBEVOICE_REPORTS_DIR": "  "}) == config
+
+
+@pytest.mark.parametrize("project", ["Upper", "-lead", "has space", "semi;colon"])
+def test_environment_rejects_bad_compose_project_names(
+    tmp_path: Path, valid_table: dict[str, Any], project: str
+) -> None:
+    config = parse_config(valid_table, tmp_path)
+    with pytest.raises(ConfigError, match="VIBEVOICE_COMPOSE_PROJECT"):
+        with_environment(config, {"VIBEVOICE_COMPOSE_PROJECT": project})
+
+
+def test_environment_overrides_the_registry(tmp_path: Path, valid_table: dict[str, Any]) -> None:
+    config = parse_config(valid_table, tmp_path)
+
+    assert with_environment(config, {"VIBEVOICE_REGISTRY": "127.0.0.1:5000/x"}).registry == (
+        "127.0.0.1:5000/x"
+    )
+    assert with_environment(config, {"VIBEVOICE_REGISTRY": " "}).registry == "ghcr.io/example"
+
+
+def test_an_empty_environment_is_the_default_run_environment() -> None:
+    assert run_environment({}) == RunEnvironment()
+    assert RunEnvironment().ci is False
+    assert RunEnvironment().smoke_mode == "auto"
+    assert RunEnvironment().extra_ca_certs is None
+
+
+@pytest.mark.parametrize(
+    ("value", "ci"),
+    [
+        ("true", True),
+        ("1", True),
+        ("yes", True),
+        ("TRUE", True),
+        ("", False),
+        ("false", False),
+        ("0", False),
+        ("no", False),
+        ("False", False),
+        ("  ", False),
+    ],
+)
+def test_ci_is_set_by_any_value_but_an_explicit_no(value: str, ci: bool) -> None:
+    assert run_environment({"CI": value}).ci is ci
+
+
+def test_run_environment_reads_every_variable_it_documents() -> None:
+    run = run_environment(
+        {
+            "CI": "true",
+            "VIBEVOICE_SMOKE_MODE": "docker",
+            "VIBEVOICE_BASE_IMAGE": " debian:12 ",
+            "VIBEVOICE_EXTRA_CA_CERTS": os.pathsep.join(["/a.crt", "", "b"]),
+            "GITHUB_REF": "refs/tags/v1.2.3",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_RUN_ID": "42",
+        }
+    )
+
+    assert run == RunEnvironment(
+        ci=True,
+        smoke_mode="docker",
+        base_image="debian:12",
+        extra_ca_certs=(Path("/a.crt"), Path("b")),
+        git_ref="refs/tags/v1.2.3",
+        github_actions=True,
+        github_run_id="42",
+    )
+
+
+def test_an_empty_ca_variable_means_no_extra_certificates_not_the_default() -> None:
+    assert run_environment({"VIBEVOICE_EXTRA_CA_CERTS": ""}).extra_ca_certs == ()
+
+
+@pytest.mark.parametrize("mode", ["k8s", "Docker", "auto,docker"])
+def test_a_bad_smoke_mode_is_a_config_error(mode: str) -> None:
+    with pytest.raises(ConfigError, match="VIBEVOICE_SMOKE_MODE"):
+        run_environment({"VIBEVOICE_SMOKE_MODE": mode})
+
+
+def test_no_module_reads_the_environment_for_a_setting_but_config(repo_root: Path) -> None:
+    # Settings come from with_environment alone. Allowed elsewhere: _exec merges a child's
+    # environment and names a tool's binary override; outcome appends to the step summary.
+    package = repo_root / "src" / "vibevoice_ci"
+    allowed = {"core/config.py", "tools/_exec.py", "core/outcome.py", "cli.py"}
+    readers = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if str(path.relative_to(package)) not in allowed
+        and "os.environ" in path.read_text(encoding="utf-8")
+    )
+    assert readers == []

@@ -1,0 +1,150 @@
+"""The shared vulnerability report: severities, the gate, the allow-list and SARIF."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vibevoice_ci.core.outcome import Status, overall
+from vibevoice_ci.core.vulnerabilities import (
+    AllowListEntry,
+    Severity,
+    Unchecked,
+    Vulnerability,
+    VulnerabilityReport,
+    gate,
+    render_findings_markdown,
+    to_sarif,
+)
+
+TODAY = date(2026, 11, 30)
+
+
+def finding(vid: str, severity: Severity, package: str = "pkg") -> Vulnerability:
+    return Vulnerability(vid, severity, package, "1.0", "1.1", "desc")
+
+
+def scan(*found: Vulnerability, unchecked: tuple[Unchecked, ...] = ()) -> VulnerabilityReport:
+    return VulnerabilityReport(
+        "pip-audit", "2.9.0", "tts", "2026-11-30T12:00:00Z", found, unchecked, checked=10
+    )
+
+
+severities = st.sampled_from(list(Severity))
+findings = st.builds(
+    finding,
+    st.from_regex(
+        r"(CVE-20[0-9]{2}-[0-9]{4,6}|GHSA-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4})", fullmatch=True
+    ),
+    severities,
+    st.sampled_from(["openssl", "jinja2", "numpy", "urllib3"]),
+)
+
+
+def test_severity_parse_and_cvss() -> None:
+    assert Severity.parse("moderate") is Severity.MEDIUM
+    assert Severity.parse(" high ") is Severity.HIGH
+    assert Severity.parse("whatever") is Severity.UNKNOWN
+    assert Severity.from_cvss_score(9.8) is Severity.CRITICAL
+    assert Severity.from_cvss_score(7.0) is Severity.HIGH
+    assert Severity.from_cvss_score(6.9) is Severity.MEDIUM
+    assert Severity.from_cvss_score(0.1) is Severity.LOW
+    assert Severity.from_cvss_score(0.0) is Severity.UNKNOWN
+
+
+def test_high_finding_fails_and_medium_is_listed() -> None:
+    result = gate(
+        [scan(finding("CVE-1", Severity.HIGH), finding("CVE-2", Severity.MEDIUM))],
+        fail_at=Severity.HIGH,
+        today=TODAY,
+    )
+    assert overall(result.outcomes) is Status.FAIL
+    assert [v.id for v in result.blocking] == ["CVE-1"]
+    assert [v.id for v in result.listed] == ["CVE-2"]
+
+
+def test_unrated_finding_is_not_waved_through() -> None:
+    result = gate([scan(finding("GHSA-x", Severity.UNKNOWN))], fail_at=Severity.HIGH, today=TODAY)
+    assert overall(result.outcomes) is Status.FAIL
+
+
+def test_nothing_found_but_unchecked_is_unknown() -> None:
+    report = scan(unchecked=(Unchecked("numpy==2.0", "advisory service unreachable"),))
+    result = gate([report], fail_at=Severity.HIGH, today=TODAY)
+    assert overall(result.outcomes) is Status.UNKNOWN
+    assert "1 target(s) not checked" in result.outcomes[0].detail
+
+
+def test_allow_list_covers_alias_and_expired_entry_fails() -> None:
+    vulnerability = Vulnerability("PYSEC-1", Severity.CRITICAL, "jinja2", "3.0", aliases=("CVE-9",))
+    live = AllowListEntry("CVE-9", "not reachable from our code", date(2027, 1, 1))
+    result = gate([scan(vulnerability)], fail_at=Severity.HIGH, allow_list=[live], today=TODAY)
+    assert overall(result.outcomes) is Status.PASS
+    assert result.allowed == (vulnerability,)
+    stale = AllowListEntry("CVE-9", "not reachable", date(2026, 11, 1))
+    result = gate([scan(vulnerability)], fail_at=Severity.HIGH, allow_list=[stale], today=TODAY)
+    assert overall(result.outcomes) is Status.FAIL
+    assert any("expired on 2026-11-01" in o.detail for o in result.outcomes)
+
+
+def test_allow_list_entry_limited_to_a_package() -> None:
+    entry = AllowListEntry("CVE-1", "x", date(2027, 1, 1), package="numpy")
+    assert not entry.covers(finding("CVE-1", Severity.HIGH, "openssl"))
+    assert entry.covers(finding("CVE-1", Severity.HIGH, "numpy"))
+
+
+@settings(max_examples=200)
+@given(st.lists(findings, max_size=12), severities)
+def test_gate_fails_exactly_when_a_finding_reaches_the_threshold(
+    found: list[Vulnerability], fail_at: Severity
+) -> None:
+    result = gate([scan(*found)], fail_at=fail_at, today=TODAY)
+    expected_fail = any(v.severity.rank >= fail_at.rank for v in found)
+    assert (overall(result.outcomes) is Status.FAIL) == expected_fail
+    assert len(result.blocking) + len(result.listed) == len(found)
+
+
+@settings(max_examples=200)
+@given(st.lists(findings, max_size=12))
+def test_summary_counts_every_finding_once(found: list[Vulnerability]) -> None:
+    document = scan(*found).to_json()
+    assert sum(document["summary"].values()) == len(found)
+    assert set(document) >= {
+        "scan_timestamp",
+        "scanner",
+        "scanner_version",
+        "target",
+        "vulnerabilities",
+        "summary",
+    }
+    for level in ("critical", "high", "medium", "low"):
+        assert document["summary"][level] == sum(
+            1 for v in found if v.severity.value.lower() == level
+        )
+
+
+@settings(max_examples=200)
+@given(st.lists(findings, max_size=12), severities)
+def test_sarif_holds_exactly_the_findings_at_or_above_its_floor(
+    found: list[Vulnerability], floor: Severity
+) -> None:
+    log = to_sarif([scan(*found)], min_severity=floor, artifact_uri="uv.lock")
+    assert log["version"] == "2.1.0"
+    results = log["runs"][0]["results"]
+    assert len(results) == sum(1 for v in found if v.severity.rank >= floor.rank)
+    rule_ids = {rule["id"] for rule in log["runs"][0]["tool"]["driver"]["rules"]}
+    assert {r["ruleId"] for r in results} <= rule_ids
+    assert len(rule_ids) == len(log["runs"][0]["tool"]["driver"]["rules"])
+
+
+def test_markdown_lists_blocking_first() -> None:
+    result = gate(
+        [scan(finding("CVE-2", Severity.LOW), finding("CVE-1", Severity.CRITICAL))],
+        fail_at=Severity.HIGH,
+        today=TODAY,
+    )
+    text = render_findings_markdown(result)
+    assert text.index("Blocking (1)") < text.index("Listed (below the gate) (1)")
+    assert "| CVE-1 | CRITICAL | pkg | 1.0 | 1.1 |" in text

@@ -1,0 +1,136 @@
+"""The helm session's verdict rule, level choice, config table and helm argument builders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vibevoice_ci.core.config import HELM_LEVELS, parse_config
+from vibevoice_ci.core.errors import CheckFailedError, ConfigError, ToolFailedError, UsageError
+from vibevoice_ci.core.outcome import Outcome, Status
+from vibevoice_ci.helm.session import choose_levels, verdict
+from vibevoice_ci.tools import helm
+
+EXPECTED = {"ingress-addons": "no registry access here"}
+
+
+def test_a_failed_check_fails_whatever_else() -> None:
+    outcomes = [Outcome.of("a", True, ""), Outcome.of("b", False, "broken")]
+    error = verdict(outcomes, EXPECTED, strict=False)
+    assert isinstance(error, CheckFailedError)
+    assert "b" in str(error)
+
+
+def test_an_expected_unknown_is_accepted_even_under_ci() -> None:
+    outcomes = [Outcome.of("a", True, ""), Outcome("ingress-addons", Status.UNKNOWN, "x")]
+    assert verdict(outcomes, EXPECTED, strict=True) is None
+
+
+def test_any_other_unknown_fails_under_ci_only() -> None:
+    outcomes = [Outcome.of("a", True, ""), Outcome("cluster", Status.UNKNOWN, "not run")]
+    error = verdict(outcomes, EXPECTED, strict=True)
+    assert isinstance(error, CheckFailedError)
+    assert "cluster" in str(error)
+    assert verdict(outcomes, EXPECTED, strict=False) is None
+
+
+def test_no_check_at_all_is_a_failure() -> None:
+    assert isinstance(verdict([], EXPECTED, strict=False), CheckFailedError)
+
+
+def test_levels_come_from_the_command_line_else_the_config_in_order() -> None:
+    assert choose_levels([], HELM_LEVELS) == HELM_LEVELS
+    assert choose_levels(["pods", "static"], HELM_LEVELS) == ("static", "pods")
+    with pytest.raises(UsageError, match="kind"):
+        choose_levels(["kind"], HELM_LEVELS)
+
+
+def test_the_helm_table_parses(valid_table: dict[str, Any], tmp_path: Path) -> None:
+    valid_table["helm"] = {
+        "chart": "infra/k8s/vibevoice",
+        "ci_values": "infra/k8s/vibevoice/ci/ci-values.yaml",
+        "kubernetes_versions": ["1.29", "1.35"],
+        "network_clients": {"tts": ["agent"], "agent": []},
+        "secret_env": {"agent": ["VIBEVOICE_AGENT_TOKENS"]},
+        "expected_unknown": {"ingress-addons": "no registry"},
+    }
+    config = parse_config(valid_table, tmp_path)
+    assert config.helm is not None
+    assert config.helm.chart == tmp_path / "infra/k8s/vibevoice"
+    assert config.helm.network_clients == {"tts": ("agent",), "agent": ()}
+    assert config.helm.secret_env == {"agent": ("VIBEVOICE_AGENT_TOKENS",)}
+    assert config.helm.expected_unknown == {"ingress-addons": "no registry"}
+    assert config.helm.levels == HELM_LEVELS
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"kubernetes_versions": ["latest"]}, "minor versions"),
+        ({"levels": ["kind"]}, "levels must be among"),
+        ({"release": "Bad_Name"}, "not a DNS label"),
+        ({"expected_unknown": {"x": ""}}, "non-empty string"),
+        ({"surprise": 1}, "unknown key"),
+        ({"network_clients": {"tts": "agent"}}, "must be a list of names"),
+        ({"secret_env": {"agent": [""]}}, "must be a list of names"),
+        ({"secret_env": ["agent"]}, "must be a table"),
+    ],
+)
+def test_a_bad_helm_table_is_a_config_error(
+    valid_table: dict[str, Any], tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    valid_table["helm"] = {"chart": "c", "ci_values": "c/v.yaml", **change}
+    with pytest.raises(ConfigError, match=message):
+        parse_config(valid_table, tmp_path)
+
+
+RELEASE = helm.Release("rel", "ns", Path("/k/config"))
+
+
+def test_helm_argument_builders() -> None:
+    assert helm.lint_argv("helm", Path("c"), values=[Path("v.yaml")], kube_version="1.35") == [
+        "helm", "lint", "c", "--strict", "--values", "v.yaml", "--kube-version", "1.35",
+    ]  # fmt: skip
+    assert helm.template_argv(
+        "helm", "rel", Path("c"), namespace="ns", settings={"b": "2", "a": "1"}
+    ) == [
+        "helm", "template", "rel", "c", "--namespace", "ns",
+        "--set", "a=1", "--set", "b=2",
+    ]  # fmt: skip
+    install = helm.upgrade_install_argv(
+        "helm", RELEASE, Path("c"), values=[Path("v")], timeout_seconds=90, install=True
+    )
+    assert install[:5] == ["helm", "install", "rel", "c", "--create-namespace"]
+    assert install[-3:] == ["--wait", "--timeout", "90s"]
+    assert install[7:9] == ["--kubeconfig", "/k/config"]
+    upgrade = helm.upgrade_install_argv(
+        "helm", RELEASE, Path("c"), settings={"x": "y"}, timeout_seconds=5, install=False
+    )
+    assert upgrade[:4] == ["helm", "upgrade", "rel", "c"]
+    assert "--set" in upgrade
+    assert helm.rollback_argv("helm", RELEASE, 1, timeout_seconds=9)[:4] == [
+        "helm", "rollback", "rel", "1",
+    ]  # fmt: skip
+    assert "--logs" in helm.test_argv("helm", RELEASE, timeout_seconds=9)
+    assert helm.history_argv("helm", RELEASE)[-2:] == ["--output", "json"]
+    assert helm.uninstall_argv("helm", RELEASE, timeout_seconds=9)[1] == "uninstall"
+
+
+def test_helm_output_parsers() -> None:
+    assert helm.parse_version("v3.22.0+gabc") == "3.22.0"
+    assert helm.parse_version("v3.22") == "3.22"
+    assert helm.parse_version("nonsense") is None
+    lint = "==> Linting c\n[INFO] Chart.yaml: icon is recommended\n[ERROR] templates/: boom\n"
+    assert [(m.severity, m.text) for m in helm.parse_lint(lint)] == [
+        ("INFO", "Chart.yaml: icon is recommended"),
+        ("ERROR", "templates/: boom"),
+    ]
+    history = '[{"revision":1,"status":"superseded"},{"revision":2,"status":"deployed"}]'
+    assert [(r.revision, r.status) for r in helm.parse_history(history)] == [
+        (1, "superseded"),
+        (2, "deployed"),
+    ]
+    with pytest.raises(ToolFailedError):
+        helm.parse_history("not json")

@@ -1,0 +1,324 @@
+"""The notifications' messages (pure) and their settings: what each says, the markers that let
+a comment or an issue be found again, and secrets that never show."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vibevoice_ci.core.config import (
+    RunEnvironment,
+    Secret,
+    parse_needs,
+    parse_pull_request,
+    run_environment,
+)
+from vibevoice_ci.core.errors import ConfigError, UsageError
+from vibevoice_ci.core.outcome import Outcome, Status
+from vibevoice_ci.notify import messages as m
+from vibevoice_ci.notify.http import check_url, redact, shown_url
+from vibevoice_ci.report.documents import Verdict, security_findings
+from vibevoice_ci.report.model import Overview, SessionReport
+
+CONTEXT = m.RunContext(
+    workflow="CI test",
+    ref="refs/heads/main",
+    sha="0123456789abcdef0123456789abcdef01234567",
+    run_url="https://github.com/o/r/actions/runs/1",
+    needs={"lint": "success", "test": "failure"},
+)
+texts = st.text(max_size=80)
+
+
+def session(
+    name: str, status: Status, reason: str = "r", summary: str | None = None
+) -> SessionReport:
+    return SessionReport(
+        name, Verdict(status, reason, f"{name}/x"), None, "file time", None, (), summary
+    )
+
+
+def overview(*sessions: SessionReport) -> Overview:
+    return Overview(tuple(sessions), "now", None)
+
+
+def test_the_failure_message_names_the_failed_jobs_and_sessions_not_the_passed_ones() -> None:
+    text = m.failure_message(
+        overview(
+            session("lint", Status.PASS), session("tests", Status.FAIL, "3 tests, 1 failures")
+        ),
+        CONTEXT,
+    )
+    assert text.splitlines() == [
+        ":x: CI test failed on main at 0123456789ab",
+        "Failed jobs: test",
+        "- tests: FAIL: 3 tests, 1 failures",
+        "Run and artifacts: <https://github.com/o/r/actions/runs/1#artifacts|"
+        "https://github.com/o/r/actions/runs/1>",
+    ]
+
+
+def test_an_unknown_session_is_a_failure_in_every_message() -> None:
+    found = overview(session("smoke", Status.UNKNOWN, "no Docker engine"))
+    assert "- smoke: UNKNOWN: no Docker engine" in m.failure_message(found, CONTEXT)
+    assert "| `smoke` | **UNKNOWN** | no Docker engine |" in m.failure_comment(found, CONTEXT)
+
+
+def test_without_reports_or_jobs_the_message_says_where_to_look() -> None:
+    text = m.failure_message(overview(), m.RunContext())
+    assert "No failed session report was found" in text
+    assert "unknown ref" in text
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    names=st.lists(st.from_regex(r"[a-z]{1,8}", fullmatch=True), unique=True, max_size=5),
+    statuses=st.lists(st.sampled_from(list(Status)), min_size=5, max_size=5),
+    summaries=st.lists(texts, min_size=5, max_size=5),
+)
+def test_the_comment_carries_its_marker_once_and_every_failed_session(
+    names: list[str], statuses: list[Status], summaries: list[str]
+) -> None:
+    # A summary that contains the marker text itself must not make a second marker.
+    found = overview(
+        *(
+            session(name, status, "why", m.FAILURE_MARKER + summary)
+            for name, status, summary in zip(names, statuses, summaries, strict=False)
+        )
+    )
+    body = m.failure_comment(found, CONTEXT)
+    assert body.startswith(m.FAILURE_MARKER)
+    assert body.count(m.FAILURE_MARKER) == 1
+    assert len(body) <= m.MAX_BODY + 1
+    for s in found.sessions:
+        assert f"| `{s.name}` |" in body
+        if s.status is not Status.PASS:
+            assert f"<summary>{s.name}: summary</summary>" in body
+
+
+def test_the_comment_has_the_artifact_link_and_the_failed_summary() -> None:
+    body = m.failure_comment(
+        overview(session("tests", Status.FAIL, "1 failed", "## tests\n\n**FAILED**\n")), CONTEXT
+    )
+    assert "### CI test: 1 failed for `0123456789ab`" in body
+    assert "Failed jobs: `test`" in body
+    assert "### tests" in body  # the summary's heading is demoted under the comment's
+    assert "[the run's artifacts](https://github.com/o/r/actions/runs/1#artifacts)" in body
+
+
+def test_the_perf_comment_is_the_perf_summary_under_its_marker() -> None:
+    perf = session("perf", Status.PASS, "3 checks", "## Performance\n\n**PASSED**: 3 checks\n")
+    body = m.perf_comment(perf, CONTEXT)
+    assert body.startswith(m.PERF_MARKER + "\n### Performance: PASS for `0123456789ab`")
+    assert "**PASSED**: 3 checks" in body
+    assert body.count("<!--") == 1
+
+
+def _verdict(*metrics: str, regression: bool = True) -> dict[str, Any]:
+    return {
+        "status": "fail" if regression else "pass",
+        "regression": regression,
+        "checks": [
+            {
+                "metric": name,
+                "baseline": 10.0,
+                "current": 12.5,
+                "change": 0.25,
+                "threshold": "+10%",
+                "evidence": "p=0.002",
+                "regression": regression,
+            }
+            for name in metrics
+        ]
+        + [
+            {
+                "metric": "error rate",
+                "baseline": 0,
+                "current": 0,
+                "change": None,
+                "regression": False,
+            }
+        ],
+    }
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    metrics=st.lists(
+        st.sampled_from(["TTFA mean", "TTFA p50", "end-to-end p95"]),
+        min_size=1,
+        max_size=3,
+        unique=True,
+    )
+)
+def test_one_regression_has_one_key_whatever_the_order(metrics: list[str]) -> None:
+    draft = m.regression_issue(_verdict(*metrics), None, CONTEXT)
+    again = m.regression_issue(_verdict(*reversed(metrics)), None, CONTEXT)
+    assert draft is not None
+    assert again is not None
+    assert draft.marker == again.marker
+    assert draft.title == again.title
+    assert draft.body.startswith(draft.marker)
+    assert "error rate" not in draft.title
+
+
+def test_different_regressions_have_different_markers() -> None:
+    one = m.regression_issue(_verdict("TTFA mean"), None, CONTEXT)
+    two = m.regression_issue(_verdict("TTFA mean", "end-to-end p95"), None, CONTEXT)
+    assert one is not None
+    assert two is not None
+    assert one.marker == "<!-- vibevoice-ci:perf-regression:ttfa-mean -->"
+    assert two.marker == "<!-- vibevoice-ci:perf-regression:end-to-end-p95+ttfa-mean -->"
+    assert "| TTFA mean | 10 | 12.5 | +25.0% | +10% | p=0.002 |" in one.body
+
+
+@pytest.mark.parametrize(
+    "verdict",
+    [_verdict("TTFA mean", regression=False), {"regression": True, "checks": "x"}, None, [], {}],
+)
+def test_no_regression_no_issue(verdict: Any) -> None:
+    assert m.regression_issue(verdict, None, CONTEXT) is None
+
+
+def test_a_critical_finding_makes_an_alert_and_high_alone_does_not() -> None:
+    critical = security_findings(
+        {
+            "status": "fail",
+            "vulnerabilities": [
+                {
+                    "id": "CVE-1",
+                    "severity": "CRITICAL",
+                    "package": "zlib",
+                    "installed_version": "1",
+                },
+                {"id": "CVE-2", "severity": "HIGH", "package": "curl"},
+            ],
+        }
+    )
+    high = security_findings({"status": "fail", "summary": {"critical": 0, "high": 4}})
+    alert = m.security_alert({"trivy": critical, "audit": high}, CONTEXT)
+    assert alert is not None
+    assert alert.splitlines()[:3] == [
+        ":rotating_light: 1 CRITICAL vulnerabilities on main at 0123456789ab",
+        "- trivy: 1 critical, 1 high, 0 medium, 0 low",
+        "  - CVE-1: zlib 1",
+    ]
+    assert "audit" not in alert
+    assert m.security_alert({"audit": high}, CONTEXT) is None
+
+
+def test_security_reports_are_found_by_session_and_unreadable_ones_said() -> None:
+    trivy = SessionReport(
+        "trivy",
+        Verdict(Status.FAIL, "x", "t"),
+        None,
+        "",
+        None,
+        document={"summary": {"critical": 2}},
+    )
+    audit = session("audit", Status.UNKNOWN, "audit/audit.json is not valid JSON")
+    found = m.security_findings_of(overview(trivy, audit, session("lint", Status.PASS)))
+    assert set(found) == {"trivy", "audit"}
+    assert found["trivy"].counts.critical == 2
+    assert found["audit"].problems == ("audit/audit.json is not valid JSON",)
+
+
+# ---- settings and secrets
+
+
+def test_a_secret_never_prints() -> None:
+    secret = Secret("hunter2-value")
+    env = RunEnvironment(slack_webhook_url=secret, github_token=Secret("tok-value"))
+    for shown in (repr(secret), str(secret), f"{secret}", f"{secret!r}", repr(env), str(env)):
+        assert "hunter2" not in shown
+        assert "tok-value" not in shown
+    assert secret.reveal() == "hunter2-value"
+    with pytest.raises(TypeError):
+        pickle.dumps(secret)
+
+
+def test_the_environment_gives_the_notification_settings() -> None:
+    env = run_environment(
+        {
+            "SLACK_WEBHOOK_URL": " https://hooks.example/x ",
+            "GITHUB_TOKEN": "t",
+            "GITHUB_API_URL": "https://ghe.example/api/v3/",
+            "GITHUB_REPOSITORY": "o/r",
+            "GITHUB_REF": "refs/pull/12/merge",
+            "VIBEVOICE_NEEDS": '{"lint": {"result": "failure", "outputs": {}}}',
+        }
+    )
+    assert env.slack_webhook_url == Secret("https://hooks.example/x")
+    assert env.github_token == Secret("t")
+    assert env.github_api_url == "https://ghe.example/api/v3"
+    assert (env.github_repository, env.pull_request) == ("o/r", 12)
+    assert env.needs_results == {"lint": "failure"}
+    empty = run_environment({"SLACK_WEBHOOK_URL": "  "})
+    assert (empty.slack_webhook_url, empty.github_token, empty.pull_request) == (None, None, None)
+    assert empty.github_api_url == "https://api.github.com"
+
+
+@pytest.mark.parametrize(
+    ("number", "ref", "expected"),
+    [("", "refs/pull/5/merge", 5), ("7", "refs/heads/main", 7), ("", "refs/heads/main", None)],
+)
+def test_pull_request_numbers(number: str, ref: str, expected: int | None) -> None:
+    assert parse_pull_request(number, ref) == expected
+
+
+@pytest.mark.parametrize("text", ["x", "0", "-1"])
+def test_a_bad_pull_request_number_is_a_config_error(text: str) -> None:
+    with pytest.raises(ConfigError, match="VIBEVOICE_PR_NUMBER"):
+        parse_pull_request(text, "")
+
+
+@pytest.mark.parametrize("text", ["{", "[]", '{"a": 1}', '{"a": {"outputs": {}}}'])
+def test_bad_needs_are_a_config_error(text: str) -> None:
+    with pytest.raises(ConfigError, match="VIBEVOICE_NEEDS"):
+        parse_needs(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.text(min_size=6, max_size=40).filter(lambda v: v.strip() == v), noise=texts)
+def test_redaction_removes_every_secret_value(value: str, noise: str) -> None:
+    text = f"{noise} POST {value} failed: {value}{noise}"
+    assert value not in redact(text, [Secret(value), None])
+
+
+def test_a_webhook_url_is_shown_by_host_only() -> None:
+    url = "https://hooks.slack.com/services/T0/B0/SECRET"
+    assert shown_url(url, secret_url=True) == "https://hooks.slack.com/***"
+    assert "SECRET" not in redact(f"POST {url}", [Secret(url)])
+    assert "/services/T0/B0/SECRET" not in redact("GET /services/T0/B0/SECRET", [Secret(url)])
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://hooks.slack.com/x", True),
+        ("http://127.0.0.1:8080/x", True),
+        ("http://localhost/x", True),
+        ("http://hooks.slack.com/x", False),
+        ("file:///etc/passwd", False),
+        ("ftp://x/y", False),
+        ("https:///nohost", False),
+    ],
+)
+def test_only_https_or_loopback_http_is_sent_to(url: str, ok: bool) -> None:
+    if ok:
+        check_url(url, "X")
+    else:
+        with pytest.raises(UsageError, match="X must be an https:// URL") as caught:
+            check_url(url, "X")
+        assert url not in str(caught.value)
+
+
+def test_a_notify_report_outcome_is_redacted() -> None:
+    outcome = Outcome(
+        "webhook", Status.FAIL, redact("POST https://h/abc: 500", [Secret("https://h/abc")])
+    )
+    assert "abc" not in outcome.detail

@@ -1,0 +1,108 @@
+"""``nox -s perf -- --image REF | --release FILE``: the parts that need no Docker engine."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from vibevoice_ci import cli
+from vibevoice_ci.core.config import PipelineConfig, RunEnvironment, load_config
+from vibevoice_ci.core.errors import EXIT_BAD_INPUT, UsageError
+from vibevoice_ci.perf.check import setting_differences
+from vibevoice_ci.perf.container import release_image, stack_environment
+from vibevoice_ci.perf.session import PerfOptions, run_perf
+
+REPO = Path(__file__).resolve().parents[4]
+DIGEST = "sha256:" + "ab" * 32
+
+
+def write_release(path: Path, images: object) -> Path:
+    path.write_text(json.dumps({"images": images}), encoding="utf-8")
+    return path
+
+
+def test_the_release_file_names_the_tts_digest(tmp_path: Path) -> None:
+    release = write_release(
+        tmp_path / "release.json",
+        [
+            {"service": "agent", "reference": f"127.0.0.1:5000/v/vibevoice-agent@{DIGEST}"},
+            {"service": "tts", "reference": f"127.0.0.1:5000/v/vibevoice-tts@{DIGEST}"},
+        ],
+    )
+    assert release_image(release) == f"127.0.0.1:5000/v/vibevoice-tts@{DIGEST}"
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [
+        ([], "lists no tts image"),
+        ([{"service": "agent", "reference": f"r/a@{DIGEST}"}], "lists no tts image"),
+        ([{"service": "tts", "reference": "r/vibevoice-tts:abc1234"}], "pins no digest"),
+    ],
+)
+def test_a_release_file_without_a_pinned_tts_image_is_bad_input(
+    tmp_path: Path, images: object, message: str
+) -> None:
+    with pytest.raises(UsageError, match=message):
+        release_image(write_release(tmp_path / "release.json", images))
+
+
+def test_a_missing_release_file_is_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="not found"):
+        release_image(tmp_path / "nothing.json")
+
+
+def test_the_stack_publishes_the_chosen_port_and_the_run_settings() -> None:
+    env = stack_environment("img@" + DIGEST, engine="espeak", max_concurrency=8, host_port=4321)
+    assert env["VIBEVOICE_TTS_IMAGE"] == "img@" + DIGEST
+    assert env["VIBEVOICE_TTS_ENGINE"] == "espeak"
+    assert env["VIBEVOICE_TTS_HOST_PORT"] == "4321"
+    assert env["VIBEVOICE_TTS_MAX_CONCURRENCY"] == "8"
+    # The agent is never started, but compose needs its variables to read the file.
+    assert env["VIBEVOICE_AGENT_IMAGE"]
+    assert len(env["VIBEVOICE_AGENT_TOKENS"]) >= 16
+
+
+def test_the_compose_file_takes_the_tts_concurrency_from_the_run() -> None:
+    text = (REPO / "infra" / "docker" / "compose.yaml").read_text(encoding="utf-8")
+    assert "VIBEVOICE_TTS_MAX_CONCURRENCY: ${VIBEVOICE_TTS_MAX_CONCURRENCY:-2}" in text
+
+
+def test_image_and_release_are_one_or_the_other() -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.parser().parse_args(["perf", "--image", "a:b", "--release", "r.json"])
+    assert exited.value.code == EXIT_BAD_INPUT
+    args = cli.parser().parse_args(["perf", "--release", "r.json"])
+    assert args.release == Path("r.json")
+    assert args.image is None
+
+
+def test_a_bad_release_file_exits_2_after_writing_the_summary(tmp_path: Path) -> None:
+    base = load_config(REPO)
+    config: PipelineConfig = dataclasses.replace(
+        base,
+        reports_dir=tmp_path / "reports",
+        perf=dataclasses.replace(base.perf, state_dir=tmp_path / "state"),
+        env=RunEnvironment(),
+    )
+    release = write_release(tmp_path / "release.json", [])
+    with pytest.raises(UsageError, match="lists no tts image"):
+        run_perf(config, PerfOptions(release=release, capacity=0))
+    summary = (tmp_path / "reports" / "perf" / "summary.md").read_text(encoding="utf-8")
+    assert "lists no tts image" in summary
+    assert not (tmp_path / "state" / "baseline.json").exists()
+
+
+def test_a_container_run_against_a_local_baseline_is_noted_and_the_image_is_not() -> None:
+    def run(kind: str, image: str | None) -> dict[str, object]:
+        return {"run": {"engine": "espeak", "service": {"kind": kind, "image": image}}}
+
+    assert setting_differences(run("container", "a@1"), run("local process", None)) == [
+        "service (local process or container)"
+    ]
+    assert setting_differences(run("container", "a@1"), run("container", "a@2")) == []
+    # A baseline written before the service was recorded is not a difference.
+    assert setting_differences(run("container", "a@1"), {"run": {"engine": "espeak"}}) == []

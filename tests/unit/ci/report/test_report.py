@@ -1,0 +1,425 @@
+"""The report session's reading and rendering: every session's outcome shows, escaped, and a
+report that cannot be read is unknown with its reason, never a crash or a pass."""
+
+from __future__ import annotations
+
+import json
+import os
+from html import escape
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vibevoice_ci.core.outcome import Outcome, Status, render_summary
+from vibevoice_ci.report import documents as docs
+from vibevoice_ci.report.model import Overview, SessionReport, artifacts, classify, session_name
+from vibevoice_ci.report.read import read_overview, read_session
+from vibevoice_ci.report.render import render_html, render_markdown
+from vibevoice_ci.report.session import page_problems
+from vibevoice_ci.tools.chromium import attribute_pairs, base_argv, screenshot_argv
+
+names = st.from_regex(r"[a-z][a-z0-9_]{0,10}(-[0-9.]{1,4})?", fullmatch=True)
+# Text with every character HTML cares about, and some that Markdown does.
+texts = st.lists(
+    st.sampled_from([*"ab <>&\"'|/\n*_`é", "<script>", "</td>", "<!--"]), max_size=12
+).map("".join)
+statuses = st.sampled_from(list(Status))
+
+
+@st.composite
+def sessions(draw: st.DrawFn) -> SessionReport:
+    status = draw(statuses)
+    checks = tuple(
+        Outcome(draw(texts), draw(statuses), draw(texts)) for _ in range(draw(st.integers(0, 3)))
+    )
+    return SessionReport(
+        name=draw(names),
+        verdict=docs.Verdict(status, draw(texts), draw(texts), checks),
+        ran_at=draw(st.none() | st.just("2026-11-30T12:00:00Z")),
+        ran_at_source=draw(st.sampled_from(["recorded", "file time"])),
+        commit=draw(st.none() | st.from_regex(r"[0-9a-f]{40}", fullmatch=True)),
+        artifacts=artifacts("x", draw(st.lists(texts.map(lambda t: t + ".json"), max_size=3))),
+    )
+
+
+@st.composite
+def overviews(draw: st.DrawFn) -> Overview:
+    found = draw(st.lists(sessions(), max_size=6, unique_by=lambda s: s.name))
+    return Overview(tuple(found), "2026-11-30T12:00:00Z", draw(st.none() | st.just("a" * 40)))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(overview=overviews())
+def test_every_sessions_outcome_is_on_the_page_as_the_data_says(overview: Overview) -> None:
+    page = render_html(overview)
+    shown = attribute_pairs(page, "data-session", "data-status")
+    assert shown == {s.name: s.status.value for s in overview.sessions}
+    assert page_problems({s.name: s.status.value for s in overview.sessions}, shown) == []
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(overview=overviews())
+def test_report_text_is_escaped_and_nothing_loads_from_elsewhere(overview: Overview) -> None:
+    page = render_html(overview)
+    # The page has no script at all, so a reason or check name can never become one.
+    assert "<script" not in page
+    assert "</td></td>" not in page
+    assert "http://" not in page
+    assert "https://" not in page
+    assert page.count("<style>") == 1
+    assert "<link" not in page
+    for session in overview.sessions:
+        assert escape(session.verdict.reason) in page
+        for check in session.verdict.checks:
+            assert escape(check.name) in page
+            assert escape(check.detail) in page
+
+
+@settings(max_examples=100, deadline=None)
+@given(overview=overviews())
+def test_markdown_has_one_row_per_session_with_its_outcome(overview: Overview) -> None:
+    markdown = render_markdown(overview)
+    rows = [line for line in markdown.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == len(overview.sessions) + 1  # the header
+    for session, row in zip(overview.sessions, rows[1:], strict=True):
+        cells = [c.strip() for c in row.strip("|").split(" | ")]
+        assert cells[1].lower() == session.status.value
+        assert "\n" not in row
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    document=json_values
+    | st.fixed_dictionaries(
+        {"status": st.sampled_from(["pass", "fail", "unknown", "PASS", 1, None])},
+        optional={"checks": json_values, "levels": json_values, "notes": json_values},
+    )
+)
+def test_any_json_document_gives_a_verdict_and_never_a_false_pass(document: object) -> None:
+    verdict = docs.verdict_from_document(document, "x/x.json")
+    assert isinstance(verdict.status, Status)
+    if verdict.status is Status.PASS:
+        assert isinstance(document, dict)
+        assert document.get("status") == "pass"
+    if not (isinstance(document, dict) and document.get("status") in ("pass", "fail", "unknown")):
+        assert verdict.status is Status.UNKNOWN
+        assert "x/x.json" in verdict.reason
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    outcomes=st.lists(
+        st.builds(Outcome, texts.filter(lambda t: t.strip()), statuses, texts), max_size=5
+    )
+)
+def test_a_render_summary_reads_back_as_its_verdict(outcomes: list[Outcome]) -> None:
+    verdict = docs.verdict_from_summary(render_summary("t", outcomes), "t/summary.md")
+    from vibevoice_ci.core.outcome import overall
+
+    assert verdict.status is overall(outcomes)
+    assert [c.status for c in verdict.checks] == [o.status for o in outcomes]
+
+
+@pytest.mark.parametrize(
+    ("xml", "status", "phrase"),
+    [
+        (
+            '<testsuites><testsuite tests="3" failures="0" errors="0" skipped="1"/></testsuites>',
+            Status.PASS,
+            "3 tests",
+        ),
+        (
+            '<testsuite tests="2" failures="1" errors="0" skipped="0"><testcase classname="a" '
+            'name="b"><failure message="boom">x</failure></testcase></testsuite>',
+            Status.FAIL,
+            "1 failures",
+        ),
+        (
+            '<testsuite tests="2" failures="0" errors="0" skipped="2"/>',
+            Status.UNKNOWN,
+            "no test ran",
+        ),
+        ("<testsuite", Status.UNKNOWN, "not valid XML"),
+        ("<html/>", Status.UNKNOWN, "no <testsuite>"),
+        ('<testsuite tests="x"/>', Status.UNKNOWN, "tests='x'"),
+    ],
+)
+def test_junit_verdicts(xml: str, status: Status, phrase: str) -> None:
+    verdict = docs.verdict_from_junit(xml, "tests/junit.xml")
+    assert verdict.status is status
+    assert phrase in verdict.reason
+
+
+def test_a_failed_junit_case_is_listed_with_its_message() -> None:
+    xml = (
+        '<testsuite tests="1" failures="1" errors="0" skipped="0"><testcase classname="m" '
+        'name="t"><failure message="assert 1 == 2">trace</failure></testcase></testsuite>'
+    )
+    verdict = docs.verdict_from_junit(xml, "j")
+    assert verdict.checks == (Outcome("m::t", Status.FAIL, "assert 1 == 2"),)
+
+
+def _folder(root: Path, name: str, files: dict[str, str]) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, text in files.items():
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("files", "status", "phrase"),
+    [
+        ({"audit.json": "{not json"}, Status.UNKNOWN, "audit/audit.json is not valid JSON"),
+        ({"audit.json": "[1, 2]"}, Status.UNKNOWN, "not a JSON object"),
+        ({"audit.json": '{"status": "green"}'}, Status.UNKNOWN, "no valid status"),
+        ({"audit.json": '{"checks": []}'}, Status.UNKNOWN, "no valid status"),
+        ({"notes.txt": "hello"}, Status.UNKNOWN, "no status document (audit.json"),
+        ({"summary.md": "## x\n\nno verdict here\n"}, Status.UNKNOWN, "no verdict line"),
+        (
+            {
+                "audit.json": json.dumps(
+                    {
+                        "status": "fail",
+                        "checks": [
+                            {
+                                "name": "pip-audit",
+                                "status": "fail",
+                                "detail": "2 vulnerable packages",
+                            }
+                        ],
+                    }
+                )
+            },
+            Status.FAIL,
+            "pip-audit: 2 vulnerable packages",
+        ),
+        ({"audit.json": '{"status": "pass"}'}, Status.PASS, "passed"),
+    ],
+)
+def test_a_new_sessions_folder_is_read_by_the_convention(
+    tmp_path: Path, files: dict[str, str], status: Status, phrase: str
+) -> None:
+    report = read_session(_folder(tmp_path, "audit", files))
+    assert report.status is status
+    assert phrase in report.verdict.reason
+
+
+def test_a_status_file_that_cannot_be_read_is_unknown_not_a_crash(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, "trivy", {})
+    (folder / "trivy.json").write_bytes(b"\xff\xfe not utf-8")
+    report = read_session(folder)
+    assert report.status is Status.UNKNOWN
+    assert "could not be read" in report.verdict.reason
+
+
+def test_a_document_without_checks_takes_the_summarys_reason(tmp_path: Path) -> None:
+    summary = render_summary("promote", [Outcome("promote", Status.FAIL, "release file gone")])
+    folder = _folder(
+        tmp_path,
+        "promote",
+        {"promote.json": '{"status": "fail", "moves": []}', "summary.md": summary},
+    )
+    report = read_session(folder)
+    assert report.status is Status.FAIL
+    assert "release file gone" in report.verdict.reason
+
+
+def test_commit_and_time_come_from_what_the_folder_records(tmp_path: Path) -> None:
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    folder = _folder(
+        tmp_path,
+        "build",
+        {
+            "release.json": '{"status": "pass", "images": []}',
+            "build-metadata.json": json.dumps(
+                [{"git_sha": sha, "build_timestamp": "2026-11-30T13:05:34Z"}]
+            ),
+            "sbom/tts-linux-amd64.spdx.json": "{}",
+        },
+    )
+    report = read_session(folder)
+    assert (report.commit, report.ran_at, report.ran_at_source) == (
+        sha,
+        "2026-11-30T13:05:34Z",
+        "recorded",
+    )
+    assert [(a.kind, a.path) for a in report.artifacts] == [
+        ("SBOM", "build/sbom/tts-linux-amd64.spdx.json"),
+        ("metadata", "build/build-metadata.json"),
+        ("metadata", "build/release.json"),
+    ]
+
+
+def test_without_a_recorded_time_the_files_time_is_shown_as_such(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, "lint", {"summary.md": render_summary("lint", [])})
+    os.utime(folder / "summary.md", (1_800_000_000, 1_800_000_000))
+    report = read_session(folder)
+    assert (report.ran_at, report.ran_at_source) == ("2027-01-15T08:00:00Z", "file time")
+    assert report.commit is None
+
+
+def test_ci_artifact_folders_are_read_as_their_session(tmp_path: Path) -> None:
+    xml = (
+        '<testsuite tests="1" failures="0" errors="0" skipped="0" timestamp="2026-11-30T01:02:03"/>'
+    )
+    _folder(tmp_path, "reports-tests-3.11", {"junit.xml": xml, "coverage.xml": "<coverage/>"})
+    _folder(tmp_path, "report", {"x.json": "{}"})  # the report session's own: skipped
+    overview = read_overview(tmp_path, checkout_commit=None, skip=("report",))
+    (tests,) = overview.sessions
+    assert (tests.name, tests.status, tests.ran_at) == (
+        "tests-3.11",
+        Status.PASS,
+        "2026-11-30T01:02:03",
+    )
+    assert {a.kind for a in tests.artifacts} == {"JUnit", "coverage"}
+
+
+def test_a_missing_reports_folder_is_said_not_crashed_on(tmp_path: Path) -> None:
+    overview = read_overview(tmp_path / "none", checkout_commit=None)
+    assert overview.sessions == ()
+    assert "does not exist" in overview.problems[0]
+    assert "No session" in render_html(overview)
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("junit.xml", "JUnit"),
+        ("coverage.xml", "coverage"),
+        ("trivy.sarif", "SARIF"),
+        ("results.sarif.json", "SARIF"),
+        ("sbom/tts.spdx.json", "SBOM"),
+        ("build-metadata.json", "metadata"),
+        ("trend.png", "chart"),
+        ("summary.md", "summary"),
+        ("logs/compose.log", "log"),
+        ("history.jsonl", "data"),
+        ("rendered/a.yaml", None),
+        (".hidden.json", None),
+    ],
+)
+def test_artifact_kinds(path: str, kind: str | None) -> None:
+    assert classify(path) == kind
+
+
+def test_session_names_of_artifact_folders() -> None:
+    assert session_name("reports-tests-3.11") == "tests-3.11"
+    assert session_name("perf") == "perf"
+
+
+def test_the_page_shows_the_perf_chart_by_relative_link() -> None:
+    perf = SessionReport(
+        "perf",
+        docs.Verdict(Status.PASS, "ok", "perf/summary.md"),
+        None,
+        "file time",
+        None,
+        artifacts("perf", ["trend.png", "verdict.json"]),
+    )
+    page = render_html(Overview((perf,), "now", None))
+    assert '<img class="chart" src="perf/trend.png"' in page
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    summary=st.fixed_dictionaries({s: st.integers(0, 5) for s in docs.SEVERITIES}),
+    listed=st.lists(st.sampled_from(["CRITICAL", "high", "low"]), max_size=4),
+)
+def test_security_counts_come_from_the_summary_or_the_listed_findings(
+    summary: dict[str, int], listed: list[str]
+) -> None:
+    rows = [{"id": f"CVE-{i}", "severity": s, "package": "p"} for i, s in enumerate(listed)]
+    with_summary = docs.security_findings(
+        {"status": "fail", "summary": summary, "vulnerabilities": rows}
+    )
+    assert with_summary.counts == docs.VulnerabilityCounts(**summary)
+    by_targets = docs.security_findings(
+        {"status": "fail", "targets": [{"target": "img", "vulnerabilities": rows}]}
+    )
+    assert by_targets.counts.critical == listed.count("CRITICAL")
+    assert len(by_targets.critical()) == listed.count("CRITICAL")
+    assert all(f.target == "img" for f in by_targets.findings)
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ({"summary": {"critical": -1}}, "not whole-number counts"),
+        ({"summary": {"critical": "2"}}, "not whole-number counts"),
+        ({"summary": [1]}, "not an object"),
+        ({"targets": {}}, "not a list"),
+        ([], "not a JSON object"),
+    ],
+)
+def test_malformed_security_summaries_are_problems_not_crashes(
+    document: object, problem: str
+) -> None:
+    assert any(problem in p for p in docs.security_findings(document).problems)
+
+
+def test_page_problems_name_each_disagreement() -> None:
+    problems = page_problems({"a": "pass", "b": "fail"}, {"a": "fail", "c": "pass"})
+    assert problems == [
+        "a: page shows fail, report says pass",
+        "b: page shows nothing, report says fail",
+        "c: on the page but not in reports/",
+    ]
+
+
+def test_chromium_arguments() -> None:
+    base = base_argv("/usr/bin/chromium", Path("/tmp/p"))
+    assert base[0] == "/usr/bin/chromium"
+    assert {"--headless", "--no-sandbox", "--disable-background-networking"} <= set(base)
+    assert "--user-data-dir=/tmp/p" in base
+    argv = screenshot_argv(base, "file:///r/index.html", Path("/r/index.png"))
+    assert argv[-1] == "file:///r/index.html"
+    assert "--screenshot=/r/index.png" in argv
+
+
+def test_chromium_is_found_by_its_debian_or_google_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vibevoice_ci.core.errors import ToolMissingError
+    from vibevoice_ci.tools import chromium
+
+    monkeypatch.delenv("VIBEVOICE_CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolMissingError, match="apt-get install chromium"):
+        chromium.chromium()
+    browser = tmp_path / "google-chrome"
+    browser.write_text("#!/bin/sh\n", encoding="utf-8")
+    browser.chmod(0o755)
+    assert chromium.chromium() == str(browser)
+    debian = tmp_path / "chromium"
+    debian.write_text("#!/bin/sh\n", encoding="utf-8")
+    debian.chmod(0o755)
+    assert chromium.chromium() == str(debian)
+
+
+def test_a_folder_that_cannot_be_listed_is_an_unknown_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vibevoice_ci.report import read
+
+    _folder(tmp_path, "audit", {"audit.json": '{"status": "pass"}'})
+
+    def refuse(folder: Path) -> list[str]:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(read, "_files", refuse)
+    overview = read_overview(tmp_path, checkout_commit=None)
+    (audit,) = overview.sessions
+    assert audit.status is Status.UNKNOWN
+    assert audit.verdict.reason == "audit/ could not be read (Permission denied)"
+    assert overview.problems == ("audit/ could not be read (Permission denied)",)
