@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vibevoice_ci.core.outcome import Status, overall
+from vibevoice_ci.core.errors import UsageError
+from vibevoice_ci.core.outcome import Outcome, Status, overall
+from vibevoice_ci.core.reports import report_json, validate_report
 from vibevoice_ci.core.vulnerabilities import (
     AllowListEntry,
     Severity,
@@ -18,6 +21,7 @@ from vibevoice_ci.core.vulnerabilities import (
     render_findings_markdown,
     to_sarif,
 )
+from vibevoice_ci.core.vulnerability_models import OutcomeDocument, VulnerabilityReportDocument
 
 TODAY = date(2026, 11, 30)
 
@@ -109,7 +113,7 @@ def test_gate_fails_exactly_when_a_finding_reaches_the_threshold(
 @settings(max_examples=200)
 @given(st.lists(findings, max_size=12))
 def test_summary_counts_every_finding_once(found: list[Vulnerability]) -> None:
-    document = scan(*found).to_json()
+    document = report_json(VulnerabilityReportDocument.of(scan(*found)))
     assert sum(document["summary"].values()) == len(found)
     assert set(document) >= {
         "scan_timestamp",
@@ -123,6 +127,61 @@ def test_summary_counts_every_finding_once(found: list[Vulnerability]) -> None:
         assert document["summary"][level] == sum(
             1 for v in found if v.severity.value.lower() == level
         )
+    read_back = validate_report(document, VulnerabilityReportDocument, "report")
+    assert read_back == VulnerabilityReportDocument.of(scan(*found))
+
+
+def test_a_report_document_says_everything_the_report_holds() -> None:
+    unchecked = (Unchecked("numpy==2.0", "advisory service unreachable"),)
+    found = Vulnerability("CVE-2026-1", Severity.HIGH, "jinja2", "3.1", "", "", ("GHSA-x",))
+    document = report_json(VulnerabilityReportDocument.of(scan(found, unchecked=unchecked)))
+    assert document == {
+        "scan_timestamp": "2026-11-30T12:00:00Z",
+        "scanner": "pip-audit",
+        "scanner_version": "2.9.0",
+        "target": "tts",
+        "vulnerabilities": [
+            {
+                "id": "CVE-2026-1",
+                "severity": "HIGH",
+                "package": "jinja2",
+                "installed_version": "3.1",
+                "fixed_version": "",
+                "description": "",
+                "aliases": ["GHSA-x"],
+            }
+        ],
+        "summary": {"critical": 0, "high": 1, "medium": 0, "low": 0, "unknown": 0},
+        "checked": 10,
+        "unchecked": [{"target": "numpy==2.0", "reason": "advisory service unreachable"}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"checked": "10"}, "report: checked: Input should be a valid integer"),
+        ({"checked": True}, "report: checked: Input should be a valid integer"),
+        ({"summary": {"critical": 0}}, "report: summary.high: Field required"),
+        ({"scan_timestamp": "yesterday"}, "report: scan_timestamp: String should match pattern"),
+        ({"extra": 1}, "report: extra: Extra inputs are not permitted"),
+    ],
+)
+def test_a_report_document_of_another_shape_is_one_line(
+    change: dict[str, object], message: str
+) -> None:
+    document = {**report_json(VulnerabilityReportDocument.of(scan())), **change}
+    with pytest.raises(UsageError, match=message):
+        validate_report(document, VulnerabilityReportDocument, "report")
+
+
+def test_an_outcome_document_is_the_outcome() -> None:
+    outcome = Outcome("pip-audit: tts", Status.UNKNOWN, "2 not checked")
+    assert report_json(OutcomeDocument.of(outcome)) == {
+        "name": "pip-audit: tts",
+        "status": "unknown",
+        "detail": "2 not checked",
+    }
 
 
 @settings(max_examples=200)
