@@ -32,11 +32,19 @@ from typing import Any
 
 from vibevoice_ci.audit import dependabot
 from vibevoice_ci.audit.osv import OsvClient, Rating, rate
+from vibevoice_ci.audit.reports import (
+    AllowListDocument,
+    AuditReport,
+    AuditTargetReport,
+    FindingCounts,
+    RatingDocument,
+)
 from vibevoice_ci.core.config import PipelineConfig
 from vibevoice_ci.core.errors import CheckFailedError, UsageError
 from vibevoice_ci.core.files import write_json_atomic, write_text_atomic
 from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
 from vibevoice_ci.core.progress import progress
+from vibevoice_ci.core.reports import write_report
 from vibevoice_ci.core.vulnerabilities import (
     GateResult,
     Unchecked,
@@ -46,6 +54,7 @@ from vibevoice_ci.core.vulnerabilities import (
     render_findings_markdown,
     to_sarif,
 )
+from vibevoice_ci.core.vulnerability_models import OutcomeDocument, report_fields
 from vibevoice_ci.lint.ci_tools import REQUIREMENTS_PATH, normalize_name, parse_requirements
 from vibevoice_ci.tools import pip_audit, uv
 from vibevoice_ci.tools._exec import ToolResult
@@ -113,14 +122,16 @@ class TargetResult:
     report: VulnerabilityReport
     not_applicable: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            **self.report.to_json(),
-            "name": self.target.name,
-            "kind": self.target.kind,
-            "requirements": str(self.target.requirements),
-            "not_applicable": list(self.not_applicable),
-        }
+    def to_document(self) -> AuditTargetReport:
+        return AuditTargetReport.model_validate(
+            {
+                **report_fields(self.report),
+                "name": self.target.name,
+                "kind": self.target.kind,
+                "requirements": str(self.target.requirements),
+                "not_applicable": list(self.not_applicable),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -328,40 +339,42 @@ def judge(
 
 def audit_document(
     result: AuditResult, config: PipelineConfig, *, strict: bool, scanner_version: str
-) -> dict[str, Any]:
-    unchecked = sum(len(t.report.unchecked) for t in result.targets)
-    return {
-        "session": SESSION,
-        "status": result.status.value,
-        "strict": strict,
-        "scanner": SCANNER,
-        "scanner_version": scanner_version,
-        "service": config.audit.service,
-        "osv_url": config.audit.osv_url,
-        "fail_at": config.audit.fail_at.value,
-        "checked": sum(t.report.checked for t in result.targets),
-        "unchecked": unchecked,
-        "findings": {
-            "blocking": len(result.gate.blocking),
-            "allowed": len(result.gate.allowed),
-            "listed": len(result.gate.listed),
-        },
-        "outcomes": [outcome.to_json() for outcome in result.outcomes],
-        "reports": [target.to_json() for target in result.targets],
-        "ratings": {
-            advisory: {"severity": rating.severity.value, "source": rating.source}
-            for advisory, rating in sorted(result.ratings.items())
-        },
-        "allow_list": [
-            {
-                "id": entry.id,
-                "package": entry.package,
-                "reason": entry.reason,
-                "expires": entry.expires.isoformat(),
-            }
-            for entry in config.audit.allow
-        ],
-    }
+) -> AuditReport:
+    """``audit.json`` (:class:`~vibevoice_ci.audit.reports.AuditReport`)."""
+    return AuditReport.model_validate(
+        {
+            "session": SESSION,
+            "status": result.status.value,
+            "strict": strict,
+            "scanner": SCANNER,
+            "scanner_version": scanner_version,
+            "service": config.audit.service,
+            "osv_url": config.audit.osv_url,
+            "fail_at": config.audit.fail_at.value,
+            "checked": sum(t.report.checked for t in result.targets),
+            "unchecked": sum(len(t.report.unchecked) for t in result.targets),
+            "findings": FindingCounts(
+                blocking=len(result.gate.blocking),
+                allowed=len(result.gate.allowed),
+                listed=len(result.gate.listed),
+            ),
+            "outcomes": [OutcomeDocument.of(outcome) for outcome in result.outcomes],
+            "reports": [target.to_document() for target in result.targets],
+            "ratings": {
+                advisory: RatingDocument(severity=rating.severity.value, source=rating.source)
+                for advisory, rating in sorted(result.ratings.items())
+            },
+            "allow_list": [
+                AllowListDocument(
+                    id=entry.id,
+                    package=entry.package,
+                    reason=entry.reason,
+                    expires=entry.expires.isoformat(),
+                )
+                for entry in config.audit.allow
+            ],
+        }
+    )
 
 
 def summary_notes(result: AuditResult, config: PipelineConfig, *, strict: bool) -> list[str]:
@@ -531,7 +544,7 @@ def write_reports(
 ) -> None:
     folder = config.report_dir(SESSION)
     document = audit_document(result, config, strict=strict, scanner_version=scanner_version)
-    write_json_atomic(folder / REPORT_FILE, document)
+    write_report(folder / REPORT_FILE, document)
     sarif = to_sarif(
         [t.report for t in result.targets],
         min_severity=config.audit.sarif_min,

@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,14 +26,19 @@ from hypothesis import strategies as st
 from osv_replay import DATA, closed_port_url, running_osv
 from vibevoice_ci.audit import dependabot
 from vibevoice_ci.audit import session as audit
+from vibevoice_ci.audit.reports import AuditReport
 from vibevoice_ci.audit.session import AuditRun, LockTarget, run_audit, verdict
 from vibevoice_ci.cli import main
 from vibevoice_ci.core.config import PipelineConfig, load_config, parse_config
 from vibevoice_ci.core.errors import CheckFailedError, ConfigError, UsageError
 from vibevoice_ci.core.outcome import Status
+from vibevoice_ci.core.reports import validate_report
 from vibevoice_ci.core.vulnerabilities import AllowListEntry, Severity
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
+SCHEMA = json.loads(
+    (REPO_ROOT / "src" / "vibevoice_ci" / "audit" / "audit.schema.json").read_text(encoding="utf-8")
+)
 RECORDED = DATA / "pip-audit"
 TODAY = date(2026, 11, 30)
 PYPROJECT = '[project]\nname = "example"\n\n[project.optional-dependencies]\ntts = ["click"]\n'
@@ -64,7 +70,10 @@ def with_audit(config: PipelineConfig, **changes: Any) -> PipelineConfig:
 
 
 def read_report(config: PipelineConfig) -> dict[str, Any]:
+    """audit.json as the session wrote it, checked against its committed schema and model."""
     document: dict[str, Any] = json.loads((config.report_dir("audit") / "audit.json").read_text())
+    jsonschema.validate(document, SCHEMA)
+    validate_report(document, AuditReport, "audit.json")
     return document
 
 
@@ -135,6 +144,14 @@ def test_an_allow_list_entry_accepts_a_finding_until_it_expires(project: Pipelin
         )
         assert accepted.status is Status.PASS
         assert [v.id for v in accepted.gate.allowed] == ["PYSEC-2026-9001"]
+        assert read_report(config)["allow_list"] == [
+            {
+                "id": "GHSA-9999-9999-9999",
+                "package": "click",
+                "reason": "no shell completion in our images",
+                "expires": "2026-12-31",
+            }
+        ]
         verdict(accepted, strict=True)
 
         later = date(2027, 1, 1)
