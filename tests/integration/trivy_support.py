@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 from release_support import require_tool
 
 from vibevoice_ci.tools import crane
 from vibevoice_ci.trivy import planted_db
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHEMAS = REPO_ROOT / "src" / "vibevoice_ci" / "trivy"
 # Built at run time so that no scanner of this repository finds a key in it.
 PLANTED_SECRET = "AKIA" + "VIBEVOICEPLANTED"
 PLANTED_GHSA = "GHSA-vibe-voic-test"
@@ -127,13 +129,23 @@ class SessionRun:
 
     @property
     def report(self) -> dict[str, Any]:
+        """trivy.json, checked against its committed schema (and each image's report too)."""
         document: dict[str, Any] = json.loads((self.report_dir / "trivy.json").read_text())
+        jsonschema.validate(document, _schema("trivy.schema.json"))
+        per_image = _schema("vulnerability-report.schema.json")
+        for path in sorted((self.report_dir / "vulnerabilities").glob("*.json")):
+            jsonschema.validate(json.loads(path.read_text()), per_image)
         return document
 
     @property
     def sarif(self) -> dict[str, Any]:
         document: dict[str, Any] = json.loads((self.report_dir / "trivy.sarif").read_text())
         return document
+
+
+def _schema(name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
+    return schema
 
 
 def run_session(folder: Path, *args: str) -> SessionRun:

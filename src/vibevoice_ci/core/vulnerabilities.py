@@ -1,8 +1,9 @@
 """The vulnerability report both scanners write (the seed design's Vulnerability Report Schema).
 
 `audit` (pip-audit) and `trivy` turn their tool's output into `VulnerabilityReport`s; the gate
-(`gate`), the JSON document (`to_json`) and the SARIF log (`to_sarif`) are shared, so the two
-sessions judge and publish findings the same way. Everything here is pure.
+(`gate`), the JSON document (`vulnerability_models.VulnerabilityReportDocument`) and the SARIF
+log (`to_sarif`) are shared, so the two sessions judge and publish findings the same way.
+Everything here is pure.
 
 A report also says what the scanner could *not* check (`unchecked`): pip-audit offline reports
 "no known vulnerabilities" while it reached no advisory service, and trivy without its database
@@ -79,17 +80,6 @@ class Vulnerability:
     description: str = ""
     aliases: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "severity": self.severity.value,
-            "package": self.package,
-            "installed_version": self.installed_version,
-            "fixed_version": self.fixed_version,
-            "description": self.description,
-            "aliases": list(self.aliases),
-        }
-
     def ids(self) -> frozenset[str]:
         """The advisory's id and its aliases (an allow-list entry may name any of them)."""
         return frozenset((self.id, *self.aliases))
@@ -101,9 +91,6 @@ class Unchecked:
 
     target: str
     reason: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"target": self.target, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -124,18 +111,6 @@ class VulnerabilityReport:
         for vulnerability in self.vulnerabilities:
             counts[vulnerability.severity.value.lower()] += 1
         return counts
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "scan_timestamp": self.scan_timestamp,
-            "scanner": self.scanner,
-            "scanner_version": self.scanner_version,
-            "target": self.target,
-            "vulnerabilities": [v.to_json() for v in self.vulnerabilities],
-            "summary": self.summary(),
-            "checked": self.checked,
-            "unchecked": [u.to_json() for u in self.unchecked],
-        }
 
 
 @dataclass(frozen=True)

@@ -45,16 +45,6 @@ class Secret:
     line: int
     match: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "rule_id": self.rule_id,
-            "title": self.title,
-            "severity": self.severity.value,
-            "target": self.target,
-            "line": self.line,
-            "match": self.match,
-        }
-
 
 @dataclass(frozen=True)
 class Misconfiguration:
@@ -67,17 +57,6 @@ class Misconfiguration:
     line: int
     message: str
     resolution: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "severity": self.severity.value,
-            "target": self.target,
-            "line": self.line,
-            "message": self.message,
-            "resolution": self.resolution,
-        }
 
 
 @dataclass(frozen=True)

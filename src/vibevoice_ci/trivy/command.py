@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vibevoice_ci.core.command import Command
 from vibevoice_ci.core.config import PipelineConfig
-from vibevoice_ci.core.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from vibevoice_ci.core.errors import EXIT_CHECK_FAILED, EXIT_OK
 from vibevoice_ci.core.outcome import Status
+
+if TYPE_CHECKING:
+    from vibevoice_ci.trivy.reports import PartDocument, TrivyReport
 
 PARTS = ("vulnerabilities", "secrets", "misconfigurations")
 
@@ -53,11 +57,12 @@ def _expect_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _expect(args: argparse.Namespace, config: PipelineConfig) -> int:
-    from vibevoice_ci.core.files import read_json
     from vibevoice_ci.core.progress import progress
+    from vibevoice_ci.core.reports import read_report
+    from vibevoice_ci.trivy.reports import TrivyReport
 
     report = args.report or config.report_dir("trivy") / "trivy.json"
-    part = report_part_status(read_json(report, "trivy report"), args.part)
+    part = report_part_status(read_report(report, TrivyReport, "trivy report"), args.part)
     if part != args.status:
         print(
             f"error: {report}: {args.part} is {part!r}, expected {args.status!r}", file=sys.stderr
@@ -67,18 +72,13 @@ def _expect(args: argparse.Namespace, config: PipelineConfig) -> int:
     return EXIT_OK
 
 
-def report_part_status(document: dict[str, object], part: str) -> str:
-    """The top-level ``status`` (part ``status``) or ``parts.<part>.status`` of a report;
-    absent is a UsageError (pure)."""
+def report_part_status(report: TrivyReport, part: str) -> str:
+    """The top-level ``status`` (part ``status``) or ``parts.<part>.status`` of a report
+    (pure; :class:`~vibevoice_ci.trivy.reports.TrivyReport` has them all)."""
     if part == "status":
-        value = document.get("status")
-    else:
-        parts = document.get("parts")
-        entry = parts.get(part) if isinstance(parts, dict) else None
-        value = entry.get("status") if isinstance(entry, dict) else None
-    if not isinstance(value, str):
-        raise UsageError(f"the report has no status for {part!r}")
-    return value
+        return report.status
+    entry: PartDocument = getattr(report.parts, part)
+    return entry.status
 
 
 COMMANDS = (

@@ -31,7 +31,23 @@ from vibevoice_ci.core.vulnerabilities import (
     gate,
     to_sarif,
 )
+from vibevoice_ci.core.vulnerability_models import OutcomeDocument, VulnerabilityReportDocument
 from vibevoice_ci.tools.trivy import Misconfiguration, Secret
+from vibevoice_ci.trivy.reports import (
+    ConfigScanDocument,
+    DatabaseDocument,
+    ExceptedMisconfiguration,
+    ExceptedSecret,
+    ExceptionDocument,
+    ImageDocument,
+    MisconfigurationDocument,
+    PartDocument,
+    PartsDocument,
+    SecretDocument,
+    TrivyReport,
+    misconfiguration_fields,
+    secret_fields,
+)
 
 PARTS = ("vulnerabilities", "secrets", "misconfigurations")
 
@@ -297,69 +313,80 @@ def document(
     verdict: Verdict,
     *,
     scanner_version: str,
-    database: Mapping[str, Any],
+    database: DatabaseDocument,
     images: Sequence[ImageScan],
     configs: Sequence[ConfigScan],
     strict: bool,
     source: str,
-) -> dict[str, Any]:
+) -> TrivyReport:
     """The session's JSON report (reports/trivy/trivy.json): a top-level ``status`` (overall)
     and one per part, each image's vulnerability report in the design's schema (pure)."""
-    return {
-        "status": verdict.status.value,
-        "strict": strict,
-        "parts": {
-            part: {
-                "status": verdict.part_status(part).value,
-                "detail": part_detail(verdict.parts[part]),
-            }
-            for part in PARTS
-        },
-        "scanner": "trivy",
-        "scanner_version": scanner_version,
-        "images_from": source,
-        "database": dict(database),
-        "images": [
+    return TrivyReport(
+        status=verdict.status.value,
+        strict=strict,
+        parts=PartsDocument.model_validate(
             {
-                "service": scan.target.service,
-                "platform": scan.target.platform,
-                "reference": scan.target.reference,
-                "index": scan.target.index,
-                "scan_seconds": round(scan.seconds, 1),
-                "error": scan.error,
-                "vulnerability_report": scan.vulnerabilities.to_json(),
-                "secrets": [secret.to_json() for secret in scan.secrets],
-                "misconfigurations": [item.to_json() for item in scan.misconfigurations],
+                part: PartDocument(
+                    status=verdict.part_status(part).value,
+                    detail=part_detail(verdict.parts[part]),
+                )
+                for part in PARTS
             }
+        ),
+        scanner="trivy",
+        scanner_version=scanner_version,
+        images_from=source,
+        database=database,
+        images=[
+            ImageDocument(
+                service=scan.target.service,
+                platform=scan.target.platform,
+                reference=scan.target.reference,
+                index=scan.target.index,
+                scan_seconds=round(scan.seconds, 1),
+                error=scan.error,
+                vulnerability_report=VulnerabilityReportDocument.of(scan.vulnerabilities),
+                secrets=[SecretDocument.of(secret) for secret in scan.secrets],
+                misconfigurations=[
+                    MisconfigurationDocument.of(item) for item in scan.misconfigurations
+                ],
+            )
             for scan in images
         ],
-        "config": [
-            {
-                "target": scan.target,
-                "files": list(scan.files),
-                "error": scan.error,
-                "misconfigurations": [item.to_json() for item in scan.misconfigurations],
-            }
+        config=[
+            ConfigScanDocument(
+                target=scan.target,
+                files=list(scan.files),
+                error=scan.error,
+                misconfigurations=[
+                    MisconfigurationDocument.of(item) for item in scan.misconfigurations
+                ],
+            )
             for scan in configs
         ],
-        "excepted": [
-            {
-                **finding.to_json(),
-                "exception": {"reason": entry.reason, "expires": str(entry.expires)},
-            }
+        excepted=[
+            ExceptedMisconfiguration.model_validate(
+                {**misconfiguration_fields(finding), "exception": _exception(entry)}
+            )
             for finding, entry in verdict.excepted
         ],
-        "excepted_secrets": [
-            {
-                "service": target.service,
-                "platform": target.platform,
-                **secret.to_json(),
-                "exception": {"reason": entry.reason, "expires": str(entry.expires)},
-            }
+        excepted_secrets=[
+            ExceptedSecret.model_validate(
+                {
+                    "service": target.service,
+                    "platform": target.platform,
+                    **secret_fields(secret),
+                    "exception": _exception(entry),
+                }
+            )
             for target, secret, entry in verdict.excepted_secrets
         ],
-        "outcomes": [outcome.to_json() for outcome in verdict.outcomes],
-    }
+        outcomes=[OutcomeDocument.of(outcome) for outcome in verdict.outcomes],
+    )
+
+
+def _exception(entry: ScanException) -> ExceptionDocument:
+    return ExceptionDocument(reason=entry.reason, expires=str(entry.expires))
 
 
 def sarif(

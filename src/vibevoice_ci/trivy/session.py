@@ -18,21 +18,23 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from vibevoice_ci.core.config import PipelineConfig
 from vibevoice_ci.core.errors import CheckFailedError, PipelineError, UsageError
 from vibevoice_ci.core.files import read_json, write_json_atomic
 from vibevoice_ci.core.outcome import Status, publish_summary, render_summary
 from vibevoice_ci.core.progress import progress
+from vibevoice_ci.core.reports import write_report
 from vibevoice_ci.core.vulnerabilities import (
     Unchecked,
     VulnerabilityReport,
     render_findings_markdown,
 )
+from vibevoice_ci.core.vulnerability_models import VulnerabilityReportDocument
 from vibevoice_ci.tools import crane, trivy
 from vibevoice_ci.trivy import imagescan
 from vibevoice_ci.trivy.imagescan import ConfigScan, ImageScan, ImageTarget, Verdict
+from vibevoice_ci.trivy.reports import DatabaseDocument
 
 SESSION = "trivy"
 REPORT_FILE = "trivy.json"
@@ -58,13 +60,13 @@ def run_trivy(
     cache_dir = db_cache_dir(config.env.cache_root, repository)
     started = time.monotonic()
     reason = trivy.download_db(binary, cache_dir=cache_dir, db_repository=repository)
-    database: dict[str, Any] = {
-        "repository": repository or DEFAULT_DB,
-        "available": reason is None,
-        "reason": reason or "",
-        "metadata": trivy.db_metadata(cache_dir) if reason is None else {},
-        "seconds": round(time.monotonic() - started, 1),
-    }
+    database = DatabaseDocument(
+        repository=repository or DEFAULT_DB,
+        available=reason is None,
+        reason=reason or "",
+        metadata=trivy.db_metadata(cache_dir) if reason is None else {},
+        seconds=round(time.monotonic() - started, 1),
+    )
     if reason:
         progress(
             "UNKNOWN: the vulnerability database is unavailable, so no image's packages "
@@ -244,16 +246,16 @@ def _write_reports(
     images: Sequence[ImageScan],
     configs: Sequence[ConfigScan],
     version: str,
-    database: dict[str, Any],
+    database: DatabaseDocument,
     strict: bool,
     source: str,
 ) -> None:
     for scan in images:
-        write_json_atomic(
+        write_report(
             report_dir / "vulnerabilities" / f"{scan.target.slug}.json",
-            scan.vulnerabilities.to_json(),
+            VulnerabilityReportDocument.of(scan.vulnerabilities),
         )
-    write_json_atomic(
+    write_report(
         report_dir / REPORT_FILE,
         imagescan.document(
             verdict,
@@ -279,7 +281,7 @@ def _write_reports(
 
 
 def summary(
-    verdict: Verdict, images: Sequence[ImageScan], database: dict[str, Any], source: str
+    verdict: Verdict, images: Sequence[ImageScan], database: DatabaseDocument, source: str
 ) -> str:
     """The Markdown summary: one line per part (UNKNOWN loud), the checks, the findings."""
     notes = [f"images from {source}"]
@@ -287,17 +289,16 @@ def summary(
         status = verdict.part_status(part)
         line = f"**{part}: {status.value.upper()}**: {imagescan.part_detail(verdict.parts[part])}"
         notes.append(line)
-    if not database["available"]:
+    if not database.available:
         notes.append(
-            f"**The vulnerability database ({database['repository']}) could not be fetched: "
+            f"**The vulnerability database ({database.repository}) could not be fetched: "
             f"no package was checked, so the vulnerability part is UNKNOWN, not clean.** "
-            f"{database['reason']}"
+            f"{database.reason}"
         )
     else:
-        meta = database.get("metadata") or {}
         notes.append(
-            f"vulnerability database {database['repository']} "
-            f"(updated {meta.get('UpdatedAt', '?')})"
+            f"vulnerability database {database.repository} "
+            f"(updated {database.metadata.get('UpdatedAt', '?')})"
         )
     timings = ", ".join(f"{scan.target.slug} {scan.seconds:.0f} s" for scan in images)
     if timings:

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,15 +23,24 @@ from vibevoice_ci import cli
 from vibevoice_ci.core.config import ScanException, TrivyConfig, parse_config
 from vibevoice_ci.core.errors import ConfigError, ToolFailedError, UsageError
 from vibevoice_ci.core.outcome import Status
+from vibevoice_ci.core.reports import report_json, validate_report, write_report
 from vibevoice_ci.core.vulnerabilities import AllowListEntry, Severity, VulnerabilityReport
+from vibevoice_ci.core.vulnerability_models import VulnerabilityReportDocument
 from vibevoice_ci.tools import oras, trivy, trivy_db
 from vibevoice_ci.tools.trivy import Misconfiguration, Secret
 from vibevoice_ci.trivy import imagescan, planted_db
 from vibevoice_ci.trivy import session as trivy_session
 from vibevoice_ci.trivy.command import report_part_status
 from vibevoice_ci.trivy.imagescan import ConfigScan, ImageScan, ImageTarget
+from vibevoice_ci.trivy.reports import DatabaseDocument, TrivyReport
 
 DATA = Path(__file__).parent / "data"
+SCHEMAS = Path(imagescan.__file__).parent
+TRIVY_SCHEMA = json.loads((SCHEMAS / "trivy.schema.json").read_text(encoding="utf-8"))
+REPORT_SCHEMA = json.loads(
+    (SCHEMAS / "vulnerability-report.schema.json").read_text(encoding="utf-8")
+)
+SCANNED = "2026-11-30T12:00:00Z"
 TODAY = date(2026, 11, 30)
 TARGET = ImageTarget(
     "tts", "linux/amd64", "127.0.0.1:5000/v/tts@sha256:" + "a" * 64, "127.0.0.1:5000/v/tts@x"
@@ -206,21 +216,26 @@ def test_parse_rejects_a_vulnerability_without_an_id() -> None:
 def test_image_report_without_a_database_is_unchecked_not_clean() -> None:
     scan = trivy.parse_scan(recorded("image-planted-db.json"))
     report = trivy_session.image_report(
-        scan, name="img", version="0.76.0", timestamp="t", db_reason="no such host"
+        scan, name="img", version="0.76.0", timestamp=SCANNED, db_reason="no such host"
     )
     assert report.checked == 0
     assert report.vulnerabilities == ()
     assert "no such host" in report.unchecked[0].reason
     with_db = trivy_session.image_report(
-        scan, name="img", version="0.76.0", timestamp="t", db_reason=None
+        scan, name="img", version="0.76.0", timestamp=SCANNED, db_reason=None
     )
     assert with_db.checked == 1
     assert with_db.unchecked == ()
-    schema = with_db.to_json()
+    for written in (report, with_db):  # each as the session writes it, one file per image
+        document = report_json(VulnerabilityReportDocument.of(written))
+        jsonschema.validate(document, REPORT_SCHEMA)
+        assert validate_report(document, VulnerabilityReportDocument, "report") == (
+            VulnerabilityReportDocument.of(written)
+        )
     assert {"scan_timestamp", "scanner", "scanner_version", "target", "vulnerabilities"} <= set(
-        schema
+        document
     )
-    assert schema["summary"]["critical"] == 1
+    assert document["summary"]["critical"] == 1
 
 
 # --- the verdict ----------------------------------------------------------------------------
@@ -235,7 +250,7 @@ def image(
 ) -> ImageScan:
     scan = trivy.parse_scan(recorded("image-planted-db.json"))
     report = trivy_session.image_report(
-        scan, name="tts", version="0.76.0", timestamp="t", db_reason=None if db else "offline"
+        scan, name="tts", version="0.76.0", timestamp=SCANNED, db_reason=None if db else "offline"
     )
     return ImageScan(TARGET, report, secrets, misconfigurations, error)
 
@@ -428,24 +443,72 @@ def test_verdict_properties(
 # --- reports --------------------------------------------------------------------------------
 
 
-def test_document_has_a_top_level_status_and_one_per_part() -> None:
-    verdict = imagescan.judge(TrivyConfig(), [image(db=False)], [chart_scan()], today=TODAY)
-    document = imagescan.document(
+OFFLINE = DatabaseDocument(
+    repository="mirror", available=False, reason="offline", metadata={}, seconds=0.5
+)
+ONLINE = DatabaseDocument(
+    repository="mirror",
+    available=True,
+    reason="",
+    metadata={"Version": 2, "UpdatedAt": "2026-11-30T00:00:00Z"},
+    seconds=3.2,
+)
+
+
+def trivy_document(
+    scans: list[ImageScan],
+    configs: list[ConfigScan],
+    *,
+    database: DatabaseDocument = OFFLINE,
+    config: TrivyConfig | None = None,
+) -> TrivyReport:
+    verdict = imagescan.judge(config or TrivyConfig(), scans, configs, today=TODAY)
+    return imagescan.document(
         verdict,
         scanner_version="0.76.0",
-        database={"available": False, "reason": "offline"},
-        images=[image(db=False)],
-        configs=[chart_scan()],
+        database=database,
+        images=scans,
+        configs=configs,
         strict=False,
         source="release file x",
     )
+
+
+def test_document_has_a_top_level_status_and_one_per_part() -> None:
+    report = trivy_document([image(db=False)], [chart_scan()])
+    document = report_json(report)
+    jsonschema.validate(document, TRIVY_SCHEMA)
+    assert validate_report(document, TrivyReport, "trivy.json") == report
     assert document["status"] == "fail"  # the chart without exceptions
     assert document["parts"]["vulnerabilities"]["status"] == "unknown"
     assert "offline" in document["parts"]["vulnerabilities"]["detail"]
-    assert report_part_status(document, "vulnerabilities") == "unknown"
-    assert report_part_status(document, "status") == "fail"
-    with pytest.raises(UsageError):
-        report_part_status({"parts": {}}, "secrets")
+    assert report_part_status(report, "vulnerabilities") == "unknown"
+    assert report_part_status(report, "status") == "fail"
+
+
+def test_document_records_what_exceptions_covered_and_what_failed() -> None:
+    secret_exception = ScanException(
+        "aws-access-key-id", "tts:/etc/x", "a test key", date(2027, 1, 1)
+    )
+    failed = ImageScan(TARGET, image().vulnerabilities, error="pull failed", seconds=1.25)
+    report = trivy_document(
+        [image(secrets=(SECRET,)), failed],
+        [chart_scan(), ConfigScan("infra/docker", (), (), error="no such folder")],
+        database=ONLINE,
+        config=TrivyConfig(exceptions=(*CHART_EXCEPTIONS, secret_exception)),
+    )
+    document = report_json(report)
+    jsonschema.validate(document, TRIVY_SCHEMA)
+    assert validate_report(document, TrivyReport, "trivy.json") == report
+    assert [s["rule_id"] for s in document["excepted_secrets"]] == ["aws-access-key-id"]
+    assert document["excepted_secrets"][0]["exception"] == {
+        "reason": "a test key",
+        "expires": "2027-01-01",
+    }
+    assert {f["id"] for f in document["excepted"]} == {"KSV-01010", "KSV-0110"}
+    assert document["images"][1]["error"] == "pull failed"
+    assert document["images"][1]["scan_seconds"] == 1.2
+    assert document["database"]["metadata"]["Version"] == 2
 
 
 def test_sarif_holds_configured_severities_only_with_two_runs() -> None:
@@ -569,7 +632,7 @@ def test_vulnerability_report_type_is_shared() -> None:
 def test_summary_says_unknown_loudly_when_the_database_was_not_fetched() -> None:
     scans = [image(db=False)]
     verdict = imagescan.judge(TrivyConfig(), scans, [], today=TODAY)
-    database = {"available": False, "repository": "mirror", "reason": "no such host"}
+    database = OFFLINE.model_copy(update={"reason": "no such host"})
     text = trivy_session.summary(verdict, scans, database, "release file x")
     assert "**vulnerabilities: UNKNOWN**" in text
     assert "could not be fetched" in text
@@ -579,12 +642,21 @@ def test_summary_says_unknown_loudly_when_the_database_was_not_fetched() -> None
 
 def test_trivy_expect_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = tmp_path / "trivy.json"
-    report.write_text(json.dumps({"status": "unknown", "parts": {"secrets": {"status": "pass"}}}))
+    write_report(report, trivy_document([image(db=False)], []))  # as the session writes it
     base = ["trivy-expect", "--report", str(report)]
     assert cli.main([*base, "--part", "status", "--status", "unknown"]) == 0
     assert cli.main([*base, "--part", "secrets", "--status", "fail"]) == 1
     assert "secrets is 'pass', expected 'fail'" in capsys.readouterr().err
-    assert cli.main([*base, "--part", "vulnerabilities", "--status", "unknown"]) == 2
+    assert cli.main([*base, "--part", "vulnerabilities", "--status", "unknown"]) == 0
+    capsys.readouterr()
+    # A report of another shape is bad input, in one line.
+    document = json.loads(report.read_text())
+    del document["parts"]["vulnerabilities"]
+    report.write_text(json.dumps(document))
+    assert cli.main([*base, "--part", "secrets", "--status", "pass"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "parts.vulnerabilities: Field required" in err
     missing = ["trivy-expect", "--report", str(tmp_path / "nope.json")]
     assert cli.main([*missing, "--part", "status", "--status", "pass"]) == 2
     with pytest.raises(SystemExit) as usage:
