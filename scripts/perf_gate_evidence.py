@@ -46,6 +46,7 @@ from typing import Any
 from vibevoice_ci.core.config import load_config
 from vibevoice_ci.core.errors import PipelineError
 from vibevoice_ci.core.files import write_json_atomic, write_text_atomic
+from vibevoice_ci.core.reports import report_json
 from vibevoice_ci.perf.loadgen import LoadPlan, run_load
 from vibevoice_ci.perf.metrics import build_document, machine_details, parse_metrics
 from vibevoice_ci.perf.regression import Thresholds, compare
@@ -97,7 +98,7 @@ def measure(port: int, plan: LoadPlan, engine: str) -> tuple[dict[str, Any], flo
         prompt_source="evidence",
         machine=machine_details(),
     )
-    return document, seconds
+    return report_json(document), seconds
 
 
 def change(current: dict[str, Any], baseline: dict[str, Any], metric: str, stat: str) -> float:
@@ -174,7 +175,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "seconds_per_run": round(statistics.median(run_seconds), 2),
         "total_seconds": round(time.perf_counter() - started, 1),
-        "machine": machine_details(),
+        "machine": report_json(machine_details()),
     }
 
 

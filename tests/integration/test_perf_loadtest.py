@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from vibevoice_ci.core.reports import report_json
 from vibevoice_ci.perf.client import HttpTtsClient, Kind, WsTtsClient
 from vibevoice_ci.perf.loadgen import LoadPlan, run_load
 from vibevoice_ci.perf.metrics import SCHEMA_PATH, build_document
@@ -77,13 +78,15 @@ def test_a_run_writes_a_document_the_schema_accepts(roomy: LocalService, plan: L
     run = run_load(roomy.port, plan)
     assert len(run.results) == plan.requests
     assert [r.kind for r in run.results] == [Kind.OK] * len(run.results)
-    doc = build_document(
-        run,
-        engine="espeak",
-        git_sha=None,
-        workflow_run_id=None,
-        prompt_source="test",
-        machine={"cpu_model": "x", "cores": 2, "load_average": []},
+    doc = report_json(
+        build_document(
+            run,
+            engine="espeak",
+            git_sha=None,
+            workflow_run_id=None,
+            prompt_source="test",
+            machine={"cpu_model": "x", "cores": 2, "load_average": []},
+        )
     )
     jsonschema.validate(doc, SCHEMA)
     assert doc["metrics"]["error_rate"] == 0

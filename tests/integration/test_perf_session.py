@@ -52,6 +52,16 @@ def test_two_runs_create_then_use_the_baseline_and_write_every_output(tmp_path: 
     assert (report / "trend.png").read_bytes().startswith(b"\x89PNG")
     schema = json.loads(SCHEMA_PATH.read_text())
     jsonschema.validate(json.loads((report / "metrics.json").read_text()), schema)
+    jsonschema.validate(json.loads(baseline.read_text()), schema)
+    jsonschema.validate(
+        verdict, json.loads(SCHEMA_PATH.with_name("verdict.schema.json").read_text())
+    )
+    entry_schema = json.loads(SCHEMA_PATH.with_name("history-entry.schema.json").read_text())
+    for line in (tmp_path / "state" / "history.jsonl").read_text().splitlines():
+        jsonschema.validate(json.loads(line), entry_schema)
+    assert (report / "history.jsonl").read_text() == (
+        tmp_path / "state" / "history.jsonl"
+    ).read_text()
     summary = (report / "summary.md").read_text()
     assert "| metric | baseline | current | change | threshold | verdict |" in summary
     assert "never moves it" in summary

@@ -6,6 +6,8 @@
 - ``stats``: percentiles and the significance tests (scipy);
 - ``metrics``: the metrics document (seed design schema plus samples and machine) and its
   validation;
+- ``reports``: the models of metrics.json (and the baseline), verdict.json and history.jsonl's
+  lines; their schemas (``metrics``, ``verdict``, ``history-entry.schema.json``) are generated;
 - ``regression``: the gate, pure; ``check``: its command line and the baseline file;
 - ``chart``: the trend chart; ``session``: ``nox -s perf``.
 """

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from vibevoice_ci.perf.client import Kind, Result
 from vibevoice_ci.perf.loadgen import LoadPlan, Progress, run_load
 from vibevoice_ci.perf.realtime import JITTER_BUFFER_SECONDS, playback_margin
+from vibevoice_ci.perf.reports import CapacityLevel, Realtime
 from vibevoice_ci.perf.stats import percentile
 
 
@@ -34,16 +34,16 @@ class Level:
     def sustained(self) -> bool:
         return self.requests > 0 and self.failed == 0 and self.underruns == 0
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "concurrency": self.concurrency,
-            "requests": self.requests,
-            "failed": self.failed,
-            "underruns": self.underruns,
-            "sustained": self.sustained,
-            "ttfa_p95_ms": self.ttfa_p95_ms,
-            "worst_margin_ms": self.worst_margin_ms,
-        }
+    def to_document(self) -> CapacityLevel:
+        return CapacityLevel(
+            concurrency=self.concurrency,
+            requests=self.requests,
+            failed=self.failed,
+            underruns=self.underruns,
+            sustained=self.sustained,
+            ttfa_p95_ms=self.ttfa_p95_ms,
+            worst_margin_ms=self.worst_margin_ms,
+        )
 
 
 def evaluate_level(
@@ -64,7 +64,7 @@ def evaluate_level(
     )
 
 
-def capacity_report(levels: Sequence[Level], cores: int) -> dict[str, Any]:
+def capacity_report(levels: Sequence[Level], cores: int) -> Realtime:
     """The ``realtime`` section of the metrics document (pure)."""
     sustained = 0
     at_capacity: Level | None = None
@@ -72,13 +72,13 @@ def capacity_report(levels: Sequence[Level], cores: int) -> dict[str, Any]:
         if not level.sustained:
             break
         sustained, at_capacity = level.concurrency, level
-    return {
-        "capacity_streams": sustained,
-        "capacity_per_core": round(sustained / max(cores, 1), 3),
-        "ttfa_p95_ms_at_capacity": at_capacity.ttfa_p95_ms if at_capacity else None,
-        "jitter_buffer_ms": JITTER_BUFFER_SECONDS * 1000,
-        "levels": [level.to_json() for level in levels],
-    }
+    return Realtime(
+        capacity_streams=sustained,
+        capacity_per_core=round(sustained / max(cores, 1), 3),
+        ttfa_p95_ms_at_capacity=at_capacity.ttfa_p95_ms if at_capacity else None,
+        jitter_buffer_ms=JITTER_BUFFER_SECONDS * 1000,
+        levels=[level.to_document() for level in levels],
+    )
 
 
 def measure_capacity(

@@ -7,20 +7,21 @@
   (seed design, Example 1).
 - The baseline is replaced only with ``--update-baseline`` and only when there is no
   regression. Every file is written atomically (temporary file, fsync, rename).
+- Both files are read as :class:`~vibevoice_ci.perf.reports.MetricsDocument` (the seed
+  design's schema, and the load test's extensions where present); the verdict written with
+  ``--json-out`` is :class:`~vibevoice_ci.perf.reports.PerfVerdict`.
 - Exit status: 0 no regression, 1 regression, 2 bad input (a missing file, malformed JSON, a
-  missing field, a negative, non-numeric or NaN value, mismatched units), one line, never a
-  traceback.
+  missing field, a negative, non-numeric or NaN value, mismatched units, a key the schema does
+  not know), one line, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from vibevoice_ci.core.config import PerfConfig, load_config, with_environment
 from vibevoice_ci.core.errors import (
@@ -29,12 +30,19 @@ from vibevoice_ci.core.errors import (
     EXIT_OK,
     ConfigError,
     PipelineError,
-    UsageError,
 )
-from vibevoice_ci.core.files import write_json_atomic, write_text_atomic
+from vibevoice_ci.core.files import write_text_atomic
 from vibevoice_ci.core.outcome import Status
-from vibevoice_ci.perf.metrics import parse_metrics
-from vibevoice_ci.perf.regression import Thresholds, Verdict, compare, render_markdown
+from vibevoice_ci.core.reports import write_report
+from vibevoice_ci.perf.metrics import gate_metrics, read_metrics
+from vibevoice_ci.perf.regression import (
+    Thresholds,
+    Verdict,
+    compare,
+    render_markdown,
+    verdict_document,
+)
+from vibevoice_ci.perf.reports import MetricsDocument, PerfVerdict
 
 
 @dataclass(frozen=True)
@@ -45,33 +53,11 @@ class CheckResult:
     baseline_created: bool
     baseline_updated: bool
     markdown: str
-    document: dict[str, Any]
+    document: PerfVerdict
 
     @property
     def status(self) -> Status:
         return Status.PASS if self.verdict is None else self.verdict.status
-
-
-def read_json(path: Path) -> Any:
-    """A JSON file, or a one-line UsageError. NaN and Infinity are not JSON: refused."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read it: {_one_line(exc)}") from None
-    try:
-        return json.loads(text, parse_constant=_refuse_constant)
-    except ValueError as exc:
-        raise UsageError(f"{path}: not valid JSON: {_one_line(exc)}") from None
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200]
 
 
 def check(
@@ -83,51 +69,49 @@ def check(
     statistical: bool = True,
 ) -> CheckResult:
     """Compare the two files, creating or updating the baseline as the rules above say."""
-    current_document = read_json(current_path)
-    current = parse_metrics(current_document, str(current_path))
+    current_document = read_metrics(current_path)
+    current = gate_metrics(current_document)
     if not baseline_path.exists():
-        write_json_atomic(baseline_path, current_document, durable=True)
+        write_report(baseline_path, current_document, durable=True)
         note = (
             f"No baseline at `{baseline_path}`: created it from the current metrics "
             "(nothing to compare against; this run is not a regression)."
         )
         markdown = f"## Performance regression check\n\n**Baseline created**\n\n{note}\n"
-        document = {
-            "status": Status.PASS.value,
-            "regression": False,
-            "baseline_created": True,
-            "baseline_updated": False,
-            "mode": None,
-            "checks": [],
-            "note": note,
-        }
+        document = PerfVerdict(
+            status=Status.PASS.value,
+            regression=False,
+            baseline_created=True,
+            baseline_updated=False,
+            mode=None,
+            checks=[],
+            note=note,
+        )
         return CheckResult(None, True, False, markdown, document)
-    baseline_document = read_json(baseline_path)
-    baseline = parse_metrics(baseline_document, str(baseline_path))
+    baseline_document = read_metrics(baseline_path)
+    baseline = gate_metrics(baseline_document)
     verdict = compare(current, baseline, thresholds, statistical=statistical)
     updated = update_baseline and not verdict.regression
     if updated:
-        write_json_atomic(baseline_path, current_document, durable=True)
+        write_report(baseline_path, current_document, durable=True)
     if updated:
         note = f"Baseline `{baseline_path}` updated to these metrics."
     elif update_baseline:
         note = f"Baseline `{baseline_path}` kept: a regression never becomes the baseline."
     else:
         note = f"Baseline `{baseline_path}` unchanged (update it with --update-baseline)."
-    document = {
-        **verdict.to_json(),
-        "baseline_created": False,
-        "baseline_updated": updated,
-        "note": note,
-    }
     differences = setting_differences(current_document, baseline_document)
     if differences:
         note += (
             f" Note: the runs differ in {', '.join(differences)}; the comparison may measure "
             "the change of setting, not of the code."
         )
-        document["note"] = note
-        document["setting_differences"] = differences
+    document = verdict_document(
+        verdict,
+        baseline_updated=updated,
+        note=note,
+        setting_differences=differences or None,
+    )
     markdown = render_markdown(verdict, baseline_note=note)
     return CheckResult(verdict, False, updated, markdown, document)
 
@@ -135,29 +119,21 @@ def check(
 SETTING_KEYS = ("engine", "endpoint", "mode", "concurrency", "rate")
 
 
-def setting_differences(current: object, baseline: object) -> list[str]:
+def setting_differences(current: MetricsDocument, baseline: MetricsDocument) -> list[str]:
     """The run settings (engine, endpoint, loop, concurrency, rate, prompt set, and where both
     say it, the kind of service: a local process or a container) in which two metrics documents
     differ; files without a ``run`` section are not compared. The image is not a setting: it
     changes with every commit, which is what the gate is there to measure."""
-    if not isinstance(current, dict) or not isinstance(baseline, dict):
+    now, before = current.run, baseline.run
+    if now is None or before is None:
         return []
-    now, before = current.get("run"), baseline.get("run")
-    if not isinstance(now, dict) or not isinstance(before, dict):
-        return []
-    differences = [key for key in SETTING_KEYS if now.get(key) != before.get(key)]
-    prompts_now, prompts_before = now.get("prompt_set"), before.get("prompt_set")
-    if (
-        isinstance(prompts_now, dict)
-        and isinstance(prompts_before, dict)
-        and prompts_now.get("sha256") != prompts_before.get("sha256")
-    ):
+    differences = [key for key in SETTING_KEYS if getattr(now, key) != getattr(before, key)]
+    if now.prompt_set.sha256 != before.prompt_set.sha256:
         differences.append("prompt set")
-    service_now, service_before = now.get("service"), before.get("service")
     if (
-        isinstance(service_now, dict)
-        and isinstance(service_before, dict)
-        and service_now.get("kind") != service_before.get("kind")
+        now.service is not None
+        and before.service is not None
+        and now.service.kind != before.service.kind
     ):
         differences.append("service (local process or container)")
     return differences
@@ -212,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.summary is not None:
             write_text_atomic(args.summary, result.markdown, durable=True)
         if args.json_out is not None:
-            write_json_atomic(args.json_out, result.document, durable=True)
+            write_report(args.json_out, result.document, durable=True)
     except PipelineError as exc:
         print(f"check_performance_regression: error: {exc}", file=sys.stderr)
         return exc.exit_code

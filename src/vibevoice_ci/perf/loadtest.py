@@ -14,15 +14,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from vibevoice_ci.core.config import PipelineConfig, load_config, with_environment
 from vibevoice_ci.core.errors import EXIT_BAD_INPUT, PipelineError, UsageError
-from vibevoice_ci.core.files import write_json_atomic
+from vibevoice_ci.core.reports import write_report
 from vibevoice_ci.perf.capacity import capacity_report, measure_capacity
 from vibevoice_ci.perf.client import CLIENTS
 from vibevoice_ci.perf.loadgen import LoadPlan, Progress, read_prompts, run_load
 from vibevoice_ci.perf.metrics import build_document, machine_details
+from vibevoice_ci.perf.reports import MetricsDocument, ServiceUnderLoad
 from vibevoice_ci.smoke.local_service import running_tts_service
 from vibevoice_ci.tools import git
 
@@ -82,9 +82,9 @@ def measure(
     prompt_source: str,
     capacity_max: int = 0,
     target: AbstractContextManager[int] | None = None,
-    target_description: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Run ``plan`` (and the capacity steps when ``capacity_max`` > 0); the metrics JSON.
+    target_description: ServiceUnderLoad | None = None,
+) -> MetricsDocument:
+    """Run ``plan`` (and the capacity steps when ``capacity_max`` > 0); the metrics document.
 
     ``target`` yields the port of the service to load (e.g. a container of a built image);
     by default it is ``service_port(options)``. ``target_description`` goes into the
@@ -94,40 +94,39 @@ def measure(
         run = run_load(port, plan, progress=Progress(label, plan.requests))
         levels = measure_capacity(port, plan, max_level=capacity_max) if capacity_max else []
     machine = machine_details()
-    document = build_document(
+    if target_description is None:
+        target_description = ServiceUnderLoad(
+            kind="local process" if options.port is None else "given port", image=None
+        )
+    return build_document(
         run,
         engine=options.engine,
         git_sha=git.head_sha(config.root),
         workflow_run_id=config.env.github_run_id,
         prompt_source=prompt_source,
         machine=machine,
+        service=target_description,
+        realtime=capacity_report(levels, machine.cores) if levels else None,
     )
-    if target_description is None:
-        kind = "local process" if options.port is None else "given port"
-        target_description = {"kind": kind, "image": None}
-    document["run"]["service"] = dict(target_description)
-    if levels:
-        document["realtime"] = capacity_report(levels, int(machine["cores"]))
-    return document
 
 
-def render_line(document: Mapping[str, Any]) -> str:
-    """One line a person reads after a run."""
-    metrics = document["metrics"]
-    ttfa, e2e = metrics["ttfa_ms"], metrics["e2e_latency_ms"]
+def render_line(document: MetricsDocument) -> str:
+    """One line a person reads after a run of the load test (which writes every extension)."""
+    metrics = document.metrics
+    ttfa, e2e = metrics.ttfa_ms, metrics.e2e_latency_ms
     line = (
-        f"TTFA p50 {ttfa['p50']:.2f} ms p95 {ttfa['p95']:.2f} ms | e2e p50 {e2e['p50']:.1f} ms "
-        f"p95 {e2e['p95']:.1f} ms | {metrics['throughput_rps']:.2f} req/s, "
-        f"{metrics['audio_seconds_per_second']:.2f} audio s/s | errors "
-        f"{metrics['error_rate']:.2%}, shed {metrics['rejected_rate']:.2%} of "
-        f"{metrics['total_requests']}"
+        f"TTFA p50 {ttfa.p50:.2f} ms p95 {ttfa.p95:.2f} ms | e2e p50 {e2e.p50:.1f} ms "
+        f"p95 {e2e.p95:.1f} ms | {metrics.throughput_rps:.2f} req/s, "
+        f"{metrics.audio_seconds_per_second or 0.0:.2f} audio s/s | errors "
+        f"{metrics.error_rate:.2%}, shed {metrics.rejected_rate or 0.0:.2%} of "
+        f"{metrics.total_requests}"
     )
-    realtime = document.get("realtime")
+    realtime = document.realtime
     if realtime:
         line += (
-            f"\nrealtime capacity: {realtime['capacity_streams']} streams "
-            f"({realtime['capacity_per_core']} per core), TTFA p95 there "
-            f"{realtime['ttfa_p95_ms_at_capacity']} ms"
+            f"\nrealtime capacity: {realtime.capacity_streams} streams "
+            f"({realtime.capacity_per_core} per core), TTFA p95 there "
+            f"{realtime.ttfa_p95_ms_at_capacity} ms"
         )
     return line
 
@@ -222,6 +221,6 @@ def main(argv: Sequence[str] | None, environ: Mapping[str, str]) -> int:
         return exc.exit_code
     print(render_line(document))
     if args.json_out is not None:
-        write_json_atomic(args.json_out, document)
+        write_report(args.json_out, document)
         print(f"[perf] wrote {args.json_out}", file=sys.stderr)
     return 0

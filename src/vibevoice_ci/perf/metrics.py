@@ -2,9 +2,9 @@
 
 ``build_document`` turns a load run into the document (pure); ``parse_metrics`` validates a
 document read back for the regression gate and returns only what the gate compares (pure,
-every problem one line as :class:`~vibevoice_ci.core.errors.UsageError`, exit 2).
-``metrics.schema.json`` next to this module is the JSON Schema of the document; the tests
-validate what ``build_document`` writes against it.
+every problem one line as :class:`~vibevoice_ci.core.errors.UsageError`, exit 2). The
+document is :class:`~vibevoice_ci.perf.reports.MetricsDocument`; ``metrics.schema.json`` next
+to this module is its JSON Schema, generated from it (``python -m vibevoice_ci schemas``).
 """
 
 from __future__ import annotations
@@ -18,18 +18,29 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from vibevoice_ci.core.errors import UsageError
+from vibevoice_ci.core.reports import read_report, validate_report
 from vibevoice_ci.perf.client import Kind
 from vibevoice_ci.perf.loadgen import LoadRun
+from vibevoice_ci.perf.reports import (
+    Latency,
+    Machine,
+    Measurements,
+    MetricsDocument,
+    PromptSet,
+    RawSamples,
+    Realtime,
+    RunSetting,
+    ServiceUnderLoad,
+    Units,
+)
 from vibevoice_ci.perf.stats import summarize
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 SCHEMA_PATH = Path(__file__).with_name("metrics.schema.json")
-UNITS = {"latency": "ms", "error_rate": "fraction"}
 LATENCY_METRICS = ("ttfa_ms", "e2e_latency_ms")
-STATISTICS = ("mean", "p50", "p95", "p99")
 
 
 def build_document(
@@ -39,10 +50,12 @@ def build_document(
     git_sha: str | None,
     workflow_run_id: str | None,
     prompt_source: str,
-    machine: Mapping[str, Any],
+    machine: Machine | Mapping[str, Any],
     timestamp: datetime | None = None,
-) -> dict[str, Any]:
-    """The metrics JSON of ``run``. Latency statistics and samples come from the requests
+    service: ServiceUnderLoad | None = None,
+    realtime: Realtime | None = None,
+) -> MetricsDocument:
+    """The metrics document of ``run``. Latency statistics and samples come from the requests
     that succeeded; a run where none did has no latency to report and is a UsageError."""
     ok = [r for r in run.results if r.kind is Kind.OK and r.ttfa is not None and r.e2e]
     if not ok:
@@ -57,51 +70,54 @@ def build_document(
     wall = run.wall_seconds if run.wall_seconds > 0 else math.inf
     when = (timestamp or datetime.now(UTC)).astimezone(UTC)
     plan = run.plan
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "timestamp": when.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "git_sha": git_sha,
-        "workflow_run_id": workflow_run_id,
-        "units": dict(UNITS),
-        "metrics": {
-            "ttfa_ms": summarize(ttfa),
-            "e2e_latency_ms": summarize(e2e),
-            "throughput_rps": round(len(ok) / wall, 3),
-            "audio_seconds_per_second": round(sum(audio) / wall, 3),
-            "error_rate": round(failures / total, 6),
-            "rejected_rate": round(shed / total, 6),
-            "total_requests": total,
-            "outcomes": dict(sorted(Counter(r.kind.value for r in run.results).items())),
-        },
-        "samples": {"ttfa_ms": ttfa, "e2e_latency_ms": e2e, "audio_seconds": audio},
-        "run": {
-            "engine": engine,
-            "endpoint": plan.endpoint,
-            "mode": plan.mode,
-            "concurrency": plan.concurrency,
-            "rate": plan.rate,
-            "requests": plan.requests,
-            "duration_s": plan.duration,
-            "warmup": plan.warmup,
-            "wall_seconds": round(run.wall_seconds, 3),
-            "late_starts": run.late_starts,
-            "prompt_set": prompt_set(plan.prompts, prompt_source),
-        },
-        "machine": dict(machine),
-    }
+    if not isinstance(machine, Machine):
+        machine = validate_report(dict(machine), Machine, "machine details")
+    return MetricsDocument(
+        schema_version=SCHEMA_VERSION,
+        timestamp=when.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        git_sha=git_sha,
+        workflow_run_id=workflow_run_id,
+        units=Units(latency="ms", error_rate="fraction"),
+        metrics=Measurements(
+            ttfa_ms=Latency.model_validate(summarize(ttfa)),
+            e2e_latency_ms=Latency.model_validate(summarize(e2e)),
+            throughput_rps=round(len(ok) / wall, 3),
+            audio_seconds_per_second=round(sum(audio) / wall, 3),
+            error_rate=round(failures / total, 6),
+            rejected_rate=round(shed / total, 6),
+            total_requests=total,
+            outcomes=dict(sorted(Counter(r.kind.value for r in run.results).items())),
+        ),
+        samples=RawSamples(ttfa_ms=ttfa, e2e_latency_ms=e2e, audio_seconds=audio),
+        run=RunSetting.model_validate(
+            {
+                "engine": engine,
+                "endpoint": plan.endpoint,  # "http" or "ws", as LoadPlan checked
+                "mode": plan.mode,
+                "concurrency": plan.concurrency,
+                "rate": plan.rate,
+                "requests": plan.requests,
+                "duration_s": plan.duration,
+                "warmup": plan.warmup,
+                "wall_seconds": round(run.wall_seconds, 3),
+                "late_starts": run.late_starts,
+                "prompt_set": prompt_set(plan.prompts, prompt_source),
+                **({} if service is None else {"service": service}),
+            }
+        ),
+        machine=machine,
+        realtime=realtime,
+    )
 
 
-def prompt_set(prompts: Sequence[str], source: str) -> dict[str, Any]:
+def prompt_set(prompts: Sequence[str], source: str) -> PromptSet:
     digest = hashlib.sha256("\n".join(prompts).encode("utf-8")).hexdigest()
-    return {
-        "source": source,
-        "count": len(prompts),
-        "lengths": [len(p) for p in prompts],
-        "sha256": digest,
-    }
+    return PromptSet(
+        source=source, count=len(prompts), lengths=[len(p) for p in prompts], sha256=digest
+    )
 
 
-def machine_details() -> dict[str, Any]:
+def machine_details() -> Machine:
     """CPU model, cores, load average, platform and Python of this machine (an edge)."""
     model = "unknown"
     try:
@@ -115,13 +131,13 @@ def machine_details() -> dict[str, Any]:
         load = [round(value, 2) for value in os.getloadavg()]
     except OSError:
         load = []
-    return {
-        "cpu_model": model,
-        "cores": os.cpu_count() or 1,
-        "load_average": load,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-    }
+    return Machine(
+        cpu_model=model,
+        cores=os.cpu_count() or 1,
+        load_average=load,
+        platform=platform.platform(),
+        python=platform.python_version(),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,79 +159,30 @@ class Metrics:
 
 def parse_metrics(document: object, name: str) -> Metrics:
     """Validate ``document`` (from the file ``name``); any problem is one UsageError line."""
-    if not isinstance(document, dict):
-        raise UsageError(f"{name}: not a JSON object")
-    units = document.get("units")
-    if units is not None:
-        if not isinstance(units, dict):
-            raise UsageError(f"{name}: units must be an object, got {units!r}")
-        for key, expected in UNITS.items():
-            if key in units and units[key] != expected:
-                raise UsageError(
-                    f"{name}: units.{key} is {units[key]!r}; the gate compares {expected!r}"
-                )
-    metrics = document.get("metrics")
-    if not isinstance(metrics, dict):
-        raise UsageError(f"{name}: missing field metrics")
-    latencies = {}
-    for metric in LATENCY_METRICS:
-        table = metrics.get(metric)
-        if not isinstance(table, dict):
-            raise UsageError(f"{name}: missing field metrics.{metric}")
-        latencies[metric] = {
-            stat: _number(table, stat, name, f"metrics.{metric}.{stat}") for stat in STATISTICS
-        }
-    error_rate = _number(metrics, "error_rate", name, "metrics.error_rate")
-    if error_rate > 1:
-        raise UsageError(
-            f"{name}: metrics.error_rate {error_rate} is above 1: it is a fraction, "
-            "not a percentage"
-        )
-    total = _number(metrics, "total_requests", name, "metrics.total_requests")
-    if total != int(total) or total < 1:
-        raise UsageError(f"{name}: metrics.total_requests must be a whole number >= 1")
+    return gate_metrics(validate_report(document, MetricsDocument, name))
+
+
+def read_metrics(path: Path) -> MetricsDocument:
+    """The metrics document in ``path``; a missing file, malformed JSON or a document of
+    another shape (a missing field, a negative, non-numeric or NaN value, other units) is one
+    UsageError line."""
+    return read_report(path, MetricsDocument, "metrics file")
+
+
+def gate_metrics(document: MetricsDocument) -> Metrics:
+    """What the gate compares of a validated document."""
+    measured = document.metrics
+    samples: dict[str, tuple[float, ...]] = {}
+    if document.samples is not None:
+        for metric in LATENCY_METRICS:
+            values: list[float] | None = getattr(document.samples, metric)
+            if values is not None:
+                samples[metric] = tuple(values)
     return Metrics(
-        ttfa_ms=latencies["ttfa_ms"],
-        e2e_latency_ms=latencies["e2e_latency_ms"],
-        throughput_rps=_number(metrics, "throughput_rps", name, "metrics.throughput_rps"),
-        error_rate=error_rate,
-        total_requests=int(total),
-        samples=_samples(document.get("samples"), name),
+        ttfa_ms=measured.ttfa_ms.model_dump(),
+        e2e_latency_ms=measured.e2e_latency_ms.model_dump(),
+        throughput_rps=measured.throughput_rps,
+        error_rate=measured.error_rate,
+        total_requests=measured.total_requests,
+        samples=samples,
     )
-
-
-def _number(table: Mapping[str, Any], key: str, name: str, path: str) -> float:
-    if key not in table:
-        raise UsageError(f"{name}: missing field {path}")
-    value = table[key]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UsageError(f"{name}: {path} must be a number, got {_short(value)}")
-    if not math.isfinite(value):
-        raise UsageError(f"{name}: {path} must be a finite number, got {value!r}")
-    if value < 0:
-        raise UsageError(f"{name}: {path} must not be negative, got {value!r}")
-    return float(value)
-
-
-def _short(value: object) -> str:
-    text = repr(value).replace("\n", " ")
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _samples(samples: object, name: str) -> dict[str, tuple[float, ...]]:
-    if samples is None:
-        return {}
-    if not isinstance(samples, dict):
-        raise UsageError(f"{name}: samples must be an object")
-    kept = {}
-    for metric in LATENCY_METRICS:
-        values = samples.get(metric)
-        if values is None:
-            continue
-        if not isinstance(values, list) or not values:
-            raise UsageError(f"{name}: samples.{metric} must be a non-empty list of numbers")
-        kept[metric] = tuple(
-            _number({"v": value}, "v", name, f"samples.{metric}[{index}]")
-            for index, value in enumerate(values)
-        )
-    return kept

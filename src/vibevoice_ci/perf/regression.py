@@ -28,11 +28,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Literal
 
 from vibevoice_ci.core.config import PerfConfig
 from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.perf.metrics import Metrics
+from vibevoice_ci.perf.reports import PerfVerdict, VerdictCheck
 from vibevoice_ci.perf.stats import (
     Significance,
     bootstrap_ratio_greater,
@@ -91,19 +92,21 @@ class Row:
             return "above threshold, not statistically clear"
         return "ok"
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "metric": self.name,
-            "baseline": self.baseline,
-            "current": self.current,
-            "change": self.change,
-            "threshold": self.threshold,
-            "threshold_exceeded": self.exceeded,
-            "rule": self.rule,
-            "evidence": self.evidence,
-            "regression": self.regression,
-            "verdict": self.verdict,
-        }
+    def to_document(self) -> VerdictCheck:
+        return VerdictCheck.model_validate(
+            {
+                "metric": self.name,
+                "baseline": self.baseline,
+                "current": self.current,
+                "change": self.change,
+                "threshold": self.threshold,
+                "threshold_exceeded": self.exceeded,
+                "rule": self.rule,
+                "evidence": self.evidence,
+                "regression": self.regression,
+                "verdict": self.verdict,
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ class Verdict:
     """The gate's answer: a row per metric; a regression when any row is one."""
 
     rows: tuple[Row, ...]
-    mode: str  # "statistical" or "threshold"
+    mode: Literal["statistical", "threshold"]
 
     @property
     def regression(self) -> bool:
@@ -121,13 +124,26 @@ class Verdict:
     def status(self) -> Status:
         return Status.of(not self.regression)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status.value,
-            "regression": self.regression,
-            "mode": self.mode,
-            "checks": [row.to_json() for row in self.rows],
-        }
+
+def verdict_document(
+    verdict: Verdict,
+    *,
+    baseline_updated: bool,
+    note: str,
+    setting_differences: Sequence[str] | None = None,
+) -> PerfVerdict:
+    """``verdict.json`` for a comparison (the baseline existed): the rows, the baseline's fate,
+    and the run settings the two documents differ in (left out when none)."""
+    return PerfVerdict(
+        status="fail" if verdict.regression else "pass",
+        regression=verdict.regression,
+        mode=verdict.mode,
+        checks=[row.to_document() for row in verdict.rows],
+        baseline_created=False,
+        baseline_updated=baseline_updated,
+        note=note,
+        setting_differences=None if setting_differences is None else list(setting_differences),
+    )
 
 
 def exceeds_increase(current: float, baseline: float, increase: float) -> bool:

@@ -18,19 +18,23 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from pydantic import ValidationError
 
 from vibevoice_ci.core.config import PipelineConfig
 from vibevoice_ci.core.errors import CheckFailedError, PipelineError, ToolMissingError, UsageError
-from vibevoice_ci.core.files import write_json_atomic, write_text_atomic
+from vibevoice_ci.core.files import write_text_atomic
 from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
 from vibevoice_ci.core.progress import progress
+from vibevoice_ci.core.reports import report_json, write_report
 from vibevoice_ci.perf.chart import history_entry, render_chart
 from vibevoice_ci.perf.check import CheckResult, check
 from vibevoice_ci.perf.container import ContainerRecord, release_image, running_container
 from vibevoice_ci.perf.loadgen import LoadPlan
 from vibevoice_ci.perf.loadtest import ServiceOptions, load_prompts, measure, render_line
+from vibevoice_ci.perf.metrics import read_metrics
 from vibevoice_ci.perf.regression import Thresholds
+from vibevoice_ci.perf.reports import HistoryEntry, MetricsDocument, ServiceUnderLoad
 
 SESSION = "perf"
 HISTORY_KEEP = 200  # runs kept in history.jsonl
@@ -62,7 +66,7 @@ def run_perf(config: PipelineConfig, options: PerfOptions) -> Status:
     if options.update_baseline and config.env.github_event in UNTRUSTED_EVENTS:
         notes.append("a pull request is compared with the baseline but never moves it")
         options = dataclasses.replace(options, update_baseline=False)
-    document: dict[str, Any] | None = None
+    document: MetricsDocument | None = None
     result: CheckResult | None = None
     record = ContainerRecord()
     error: PipelineError | None = None
@@ -103,9 +107,9 @@ def run_perf(config: PipelineConfig, options: PerfOptions) -> Status:
                 prompt_source=source,
                 capacity_max=capacity,
                 target=container,
-                target_description={"kind": "container", "image": reference},
+                target_description=ServiceUnderLoad(kind="container", image=reference),
             )
-        write_json_atomic(metrics_path, document)
+        write_report(metrics_path, document)
         outcomes.append(Outcome("load test", Status.PASS, render_line(document)))
     except (UsageError, ToolMissingError) as exc:
         # Bad input (exit 2) and a missing tool (exit 3) keep their exit codes, after the
@@ -164,7 +168,7 @@ def _gate(
         outcomes.append(Outcome("regression", Status.FAIL, str(exc)))
         return None
     report_dir = config.report_dir(SESSION)
-    write_json_atomic(report_dir / "verdict.json", result.document)
+    write_report(report_dir / "verdict.json", result.document)
     if result.verdict is None:
         detail = "no baseline yet: created it from this run"
     elif result.verdict.regression:
@@ -179,8 +183,8 @@ def _gate(
 
 
 def _append_history(
-    path: Path, document: dict[str, Any], result: CheckResult | None
-) -> list[dict[str, Any]]:
+    path: Path, document: MetricsDocument, result: CheckResult | None
+) -> list[HistoryEntry]:
     history = read_history(path)
     regression = None if result is None or result.verdict is None else result.verdict.regression
     history.append(history_entry(document, regression=regression))
@@ -189,8 +193,10 @@ def _append_history(
     return history
 
 
-def read_history(path: Path) -> list[dict[str, Any]]:
-    """The stored runs, oldest first; a line that is not a run is skipped (a torn cache)."""
+def read_history(path: Path) -> list[HistoryEntry]:
+    """The stored runs, oldest first. The history is a cache the session keeps for the chart:
+    a line that is not a run (:class:`~vibevoice_ci.perf.reports.HistoryEntry`: a torn write,
+    another shape) is skipped, never a reason to fail the session."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (FileNotFoundError, UnicodeDecodeError):
@@ -198,25 +204,20 @@ def read_history(path: Path) -> list[dict[str, Any]]:
     entries = []
     for line in lines:
         try:
-            entry = json.loads(line)
-        except ValueError:
+            entries.append(HistoryEntry.model_validate_json(line))
+        except ValidationError:
             continue
-        if isinstance(entry, dict) and all(
-            isinstance(entry.get(key), int | float)
-            for key in ("ttfa_p50_ms", "ttfa_p95_ms", "throughput_rps")
-        ):
-            entries.append(entry)
     return entries
 
 
-def _jsonl(entries: Sequence[dict[str, Any]]) -> str:
-    return "".join(json.dumps(entry, sort_keys=True) + "\n" for entry in entries)
+def _jsonl(entries: Sequence[HistoryEntry]) -> str:
+    return "".join(json.dumps(report_json(entry), sort_keys=True) + "\n" for entry in entries)
 
 
-def _chart(history: list[dict[str, Any]], baseline_path: Path, target: Path) -> Outcome:
+def _chart(history: list[HistoryEntry], baseline_path: Path, target: Path) -> Outcome:
     try:
-        baseline = json.loads(baseline_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        baseline: MetricsDocument | None = read_metrics(baseline_path)
+    except UsageError:
         baseline = None
     try:
         render_chart(history, baseline, target)

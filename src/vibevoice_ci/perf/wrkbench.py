@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from vibevoice_ci.core.reports import report_json
 from vibevoice_ci.perf.client import Kind
 from vibevoice_ci.perf.loadgen import LoadPlan, LoadRun, run_load
 from vibevoice_ci.perf.metrics import machine_details
@@ -248,5 +249,5 @@ def run_benchmark(
         "throughput": throughput,
         "runs": runs,
         "total_seconds": round(time.perf_counter() - started, 1),
-        "machine": machine_details(),
+        "machine": report_json(machine_details()),
     }

@@ -13,6 +13,7 @@ from vibevoice_ci.core.config import PipelineConfig, RunEnvironment, load_config
 from vibevoice_ci.core.errors import EXIT_BAD_INPUT, UsageError
 from vibevoice_ci.perf.check import setting_differences
 from vibevoice_ci.perf.container import release_image, stack_environment
+from vibevoice_ci.perf.reports import MetricsDocument
 from vibevoice_ci.perf.session import PerfOptions, run_perf
 
 REPO = Path(__file__).resolve().parents[4]
@@ -96,13 +97,47 @@ def test_a_bad_release_file_exits_2_after_writing_the_summary(tmp_path: Path) ->
     assert not (tmp_path / "state" / "baseline.json").exists()
 
 
+def _metrics(service: dict[str, object] | None) -> MetricsDocument:
+    """A metrics document of a closed-loop espeak run, with ``run.service`` when given."""
+    latency = {"mean": 10.0, "p50": 9.0, "p95": 15.0, "p99": 18.0}
+    run: dict[str, object] = {
+        "engine": "espeak",
+        "endpoint": "http",
+        "mode": "closed",
+        "concurrency": 2,
+        "rate": None,
+        "requests": 60,
+        "duration_s": None,
+        "warmup": 5,
+        "wall_seconds": 4.2,
+        "late_starts": 0,
+        "prompt_set": {"source": "builtin", "count": 1, "lengths": [12], "sha256": "0" * 64},
+    }
+    if service is not None:
+        run["service"] = service
+    document = {
+        "timestamp": "2026-11-30T02:00:00Z",
+        "git_sha": None,
+        "workflow_run_id": None,
+        "metrics": {
+            "ttfa_ms": latency,
+            "e2e_latency_ms": latency,
+            "throughput_rps": 12.5,
+            "error_rate": 0.0,
+            "total_requests": 60,
+        },
+        "run": run,
+    }
+    return MetricsDocument.model_validate_json(json.dumps(document))
+
+
 def test_a_container_run_against_a_local_baseline_is_noted_and_the_image_is_not() -> None:
-    def run(kind: str, image: str | None) -> dict[str, object]:
-        return {"run": {"engine": "espeak", "service": {"kind": kind, "image": image}}}
+    def run(kind: str, image: str | None) -> MetricsDocument:
+        return _metrics({"kind": kind, "image": image})
 
     assert setting_differences(run("container", "a@1"), run("local process", None)) == [
         "service (local process or container)"
     ]
     assert setting_differences(run("container", "a@1"), run("container", "a@2")) == []
     # A baseline written before the service was recorded is not a difference.
-    assert setting_differences(run("container", "a@1"), {"run": {"engine": "espeak"}}) == []
+    assert setting_differences(run("container", "a@1"), _metrics(None)) == []

@@ -86,7 +86,8 @@ def test_the_capacity_is_the_last_sustained_level_before_the_first_that_is_not()
         Level(3, 12, 0, 2, 400.0, -20.0),
     ]
     report = capacity_report(levels, cores=2)
-    assert report["capacity_streams"] == 2
-    assert report["capacity_per_core"] == 1.0
-    assert report["ttfa_p95_ms_at_capacity"] == 180.0
-    assert capacity_report([Level(1, 4, 1, 0, None, None)], cores=2)["capacity_streams"] == 0
+    assert report.capacity_streams == 2
+    assert report.capacity_per_core == 1.0
+    assert report.ttfa_p95_ms_at_capacity == 180.0
+    assert [level.sustained for level in report.levels] == [True, True, False]
+    assert capacity_report([Level(1, 4, 1, 0, None, None)], cores=2).capacity_streams == 0

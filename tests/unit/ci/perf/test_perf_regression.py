@@ -8,14 +8,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vibevoice_ci.core.reports import validate_report
 from vibevoice_ci.perf import check
 from vibevoice_ci.perf.metrics import parse_metrics
 from vibevoice_ci.perf.regression import Thresholds, Verdict, compare, exceeds_increase
+from vibevoice_ci.perf.reports import PerfVerdict
 
+VERDICT_SCHEMA = json.loads(
+    Path(check.__file__).with_name("verdict.schema.json").read_text(encoding="utf-8")
+)
 THRESHOLDS = Thresholds()  # the design defaults: +10% TTFA, +15% e2e p95, 1% errors
 PROPERTY = settings(max_examples=150, deadline=None)
 
@@ -250,8 +256,10 @@ def test_example_1_no_baseline_creates_it_and_exits_0(
     assert code == 0
     assert json.loads((tmp_path / "baseline.json").read_text()) == current
     verdict = json.loads((tmp_path / "v.json").read_text())
+    jsonschema.validate(verdict, VERDICT_SCHEMA)
     assert verdict["baseline_created"] is True
     assert verdict["status"] == "pass"
+    assert verdict["mode"] is None
     assert "created it from the current metrics" in capsys.readouterr().out
 
 
@@ -286,6 +294,8 @@ def test_the_outputs_are_a_markdown_table_and_a_json_verdict(tmp_path: Path) -> 
     assert "| metric | baseline | current | change | threshold | verdict |" in text
     assert "| end-to-end p95 | 400.00 ms | 500.00 ms | +25.0% | +15% | REGRESSION |" in text
     verdict = json.loads(verdict_path.read_text())
+    jsonschema.validate(verdict, VERDICT_SCHEMA)
+    assert validate_report(verdict, PerfVerdict, "verdict.json").regression
     assert verdict["regression"] is True
     assert verdict["mode"] == "threshold"
     assert {c["metric"] for c in verdict["checks"] if c["regression"]} == {"end-to-end p95"}
@@ -299,16 +309,35 @@ def test_a_file_with_a_missing_field_exits_2_with_one_line(
     assert run_main(tmp_path, broken, document()) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
-    assert "missing field metrics.e2e_latency_ms.p95" in err
+    assert "current.json: metrics.e2e_latency_ms.p95: Field required" in err
+
+
+RUN = {
+    "engine": "espeak",
+    "endpoint": "http",
+    "mode": "closed",
+    "concurrency": 2,
+    "rate": None,
+    "requests": 60,
+    "duration_s": None,
+    "warmup": 5,
+    "wall_seconds": 4.2,
+    "late_starts": 0,
+    "prompt_set": {"source": "builtin", "count": 1, "lengths": [12], "sha256": "0" * 64},
+}
 
 
 def test_different_run_settings_are_noted(tmp_path: Path) -> None:
     current, baseline = document(), document()
-    current["run"] = {"engine": "piper", "mode": "closed"}
-    baseline["run"] = {"engine": "espeak", "mode": "closed"}
+    current["run"] = {**RUN, "engine": "piper"}
+    baseline["run"] = RUN
     run_main(tmp_path, current, baseline, "--json-out", str(tmp_path / "v.json"))
     verdict = json.loads((tmp_path / "v.json").read_text())
     assert verdict["setting_differences"] == ["engine"]
+    assert "differ in engine" in verdict["note"]
+    jsonschema.validate(verdict, VERDICT_SCHEMA)
+    run_main(tmp_path, current, current, "--json-out", str(tmp_path / "v.json"))
+    assert "setting_differences" not in json.loads((tmp_path / "v.json").read_text())
 
 
 # --------------------------------------------------------------------------------------------

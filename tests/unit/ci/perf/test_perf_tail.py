@@ -103,6 +103,9 @@ def test_bad_arguments_are_refused() -> None:
 
 def _document(values: list[float]) -> dict[str, object]:
     return {
+        "timestamp": "2026-11-30T02:00:00Z",
+        "git_sha": None,
+        "workflow_run_id": None,
         "metrics": {
             "ttfa_ms": summarize(values),
             "e2e_latency_ms": summarize(values),
