@@ -10,15 +10,22 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 from notify_server import FakeGitHub, running_stand_in
 
 from vibevoice_ci.core.outcome import Outcome, Status, render_summary
+from vibevoice_ci.core.reports import write_report
 from vibevoice_ci.notify.messages import FAILURE_MARKER, PERF_MARKER
+from vibevoice_ci.perf import regression
+from vibevoice_ci.perf.reports import PerfVerdict
 
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+NOTIFY_SCHEMA = json.loads(
+    (REPO_ROOT / "src" / "vibevoice_ci" / "notify" / "notify.schema.json").read_text()
+)
 TOKEN = "ghs_TOKENVALUE1234567890secret"  # noqa: S105 (a test value)
 HOOK_PATH = "/services/T000/B000/HOOKSECRETxyz987"
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -29,27 +36,17 @@ JUNIT_FAIL = (
 )
 
 
-def regression_verdict(*metrics: str) -> dict[str, object]:
-    return {
-        "status": "fail",
-        "regression": True,
-        "mode": "statistical",
-        "checks": [
-            {
-                "metric": metric,
-                "baseline": 100.0,
-                "current": 130.0,
-                "change": 0.3,
-                "threshold": "+10%",
-                "evidence": "p=0.001",
-                "regression": True,
-            }
-            for metric in metrics
-        ],
-    }
+def regression_verdict(*metrics: str) -> PerfVerdict:
+    """verdict.json as the perf gate writes it, a regression in each metric named."""
+    rows = tuple(
+        regression.Row(metric, 100.0, 130.0, 0.3, "+10%", True, "threshold", "p=0.001", True)
+        for metric in metrics
+    )
+    verdict = regression.Verdict(rows, "statistical")
+    return regression.verdict_document(verdict, baseline_updated=False, note="kept")
 
 
-def write_reports(root: Path, *, verdict: dict[str, object] | None = None) -> Path:
+def write_reports(root: Path, *, verdict: PerfVerdict | None = None) -> Path:
     reports = root / "reports"
     (reports / "tests").mkdir(parents=True)
     (reports / "tests" / "junit.xml").write_text(JUNIT_FAIL, encoding="utf-8")
@@ -62,9 +59,7 @@ def write_reports(root: Path, *, verdict: dict[str, object] | None = None) -> Pa
     (reports / "perf" / "summary.md").write_text(
         render_summary("Performance", perf_outcomes), encoding="utf-8"
     )
-    (reports / "perf" / "verdict.json").write_text(
-        json.dumps(verdict or regression_verdict("TTFA mean")), encoding="utf-8"
-    )
+    write_report(reports / "perf" / "verdict.json", verdict or regression_verdict("TTFA mean"))
     (reports / "trivy").mkdir()
     (reports / "trivy" / "trivy.json").write_text(
         json.dumps(
@@ -171,6 +166,7 @@ def test_a_failure_on_main_posts_the_failed_sessions_to_the_webhook(
     assert "PR comment (failure): skipped, the run is not for a pull request" in result.stderr
     assert all(r.path == HOOK_PATH for r in state.requests)
     document = json.loads((reports / "notify" / "notify.json").read_text(encoding="utf-8"))
+    jsonschema.validate(document, NOTIFY_SCHEMA)
     assert document["status"] == "pass"
     assert_no_secret(result, reports)
 
@@ -219,8 +215,8 @@ def test_a_regression_keeps_one_open_issue_and_a_new_one_gets_its_own(
     assert "<!-- vibevoice-ci:perf-regression:ttfa-mean -->" in issue["body"]
     assert "`eeeeeeeeeeee`" in issue["body"]  # updated by the second run
     assert "| TTFA mean | 100 | 130 | +30.0% | +10% | p=0.001 |" in issue["body"]
-    (tmp_path / "reports" / "perf" / "verdict.json").write_text(
-        json.dumps(regression_verdict("end-to-end p95")), encoding="utf-8"
+    write_report(
+        tmp_path / "reports" / "perf" / "verdict.json", regression_verdict("end-to-end p95")
     )
     result = notify(reports, "perf", env)
     assert result.returncode == 0, result.stderr
@@ -237,7 +233,7 @@ def test_the_perf_summary_is_a_pr_comment_updated_in_place(
     tmp_path: Path, stand_in: tuple[str, FakeGitHub]
 ) -> None:
     base, state = stand_in
-    reports = write_reports(tmp_path, verdict={"status": "pass", "regression": False, "checks": []})
+    reports = write_reports(tmp_path, verdict=regression_verdict())
     env = github_env(base, GITHUB_REF="refs/pull/9/merge")
     for _ in range(2):
         result = notify(reports, "perf", env)

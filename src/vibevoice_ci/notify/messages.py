@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from vibevoice_ci.core.outcome import Status
+from vibevoice_ci.perf.reports import PerfVerdict, VerdictCheck
 from vibevoice_ci.report.documents import Finding, SecurityFindings, security_findings
 from vibevoice_ci.report.model import Overview, SessionReport
 
@@ -177,24 +177,21 @@ def security_alert(findings: Mapping[str, SecurityFindings], context: RunContext
     return "\n".join(lines)
 
 
-def regression_rows(verdict: Any) -> list[Mapping[str, Any]]:
+def regression_rows(verdict: PerfVerdict) -> list[VerdictCheck]:
     """The regressed rows of the perf gate's verdict.json (``checks`` with ``regression``)."""
-    if not isinstance(verdict, Mapping) or verdict.get("regression") is not True:
+    if not verdict.regression:
         return []
-    rows = verdict.get("checks")
-    if not isinstance(rows, list):
-        return []
-    return [row for row in rows if isinstance(row, Mapping) and row.get("regression") is True]
+    return [row for row in verdict.checks if row.regression]
 
 
-def regression_key(rows: Sequence[Mapping[str, Any]]) -> str:
+def regression_key(rows: Sequence[VerdictCheck]) -> str:
     """The regression's identity: its metrics, sorted and slugged (``e2e-p95+ttfa-mean``)."""
-    names = sorted({_slug(str(row.get("metric", "?"))) for row in rows})
+    names = sorted({_slug(row.metric) for row in rows})
     return "+".join(names) or "unnamed"
 
 
 def regression_issue(
-    verdict: Any, perf: SessionReport | None, context: RunContext
+    verdict: PerfVerdict, perf: SessionReport | None, context: RunContext
 ) -> IssueDraft | None:
     """The issue for a regression in ``verdict`` (the perf gate's verdict.json), or None."""
     rows = regression_rows(verdict)
@@ -202,7 +199,7 @@ def regression_issue(
         return None
     key = regression_key(rows)
     marker = f"{REGRESSION_MARKER_PREFIX}{key} -->"
-    metrics = ", ".join(sorted({str(row.get("metric", "?")) for row in rows}))
+    metrics = ", ".join(sorted({row.metric for row in rows}))
     lines = [
         marker,
         f"The nightly performance gate found a regression in {metrics}.",
@@ -211,12 +208,10 @@ def regression_issue(
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
-        change = row.get("change")
-        shown = f"{change:+.1%}" if isinstance(change, int | float) else "n/a"
+        shown = "n/a" if row.change is None else f"{row.change:+.1%}"
         lines.append(
-            f"| {_cell(str(row.get('metric', '?')))} | {_number(row.get('baseline'))} | "
-            f"{_number(row.get('current'))} | {shown} | {_cell(str(row.get('threshold', '')))} | "
-            f"{_cell(str(row.get('evidence', '')))} |"
+            f"| {_cell(row.metric)} | {row.baseline:.4g} | {row.current:.4g} | {shown} | "
+            f"{_cell(row.threshold)} | {_cell(row.evidence)} |"
         )
     lines.append("")
     if context.sha:
@@ -247,12 +242,6 @@ def _finding(f: Finding) -> str:
 def _one_line(session: SessionReport, limit: int = 300) -> str:
     text = session.verdict.reason.replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _number(value: Any) -> str:
-    return (
-        f"{value:.4g}" if isinstance(value, int | float) and not isinstance(value, bool) else "n/a"
-    )
 
 
 def _slug(text: str) -> str:

@@ -17,19 +17,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from vibevoice_ci.core.config import PipelineConfig, Secret
 from vibevoice_ci.core.errors import CheckFailedError, PipelineError, UsageError
-from vibevoice_ci.core.files import write_json_atomic
 from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
 from vibevoice_ci.core.progress import progress
+from vibevoice_ci.core.reports import read_report, write_report
 from vibevoice_ci.core.retry import RetryLog
+from vibevoice_ci.core.vulnerability_models import OutcomeDocument
 from vibevoice_ci.notify import messages
 from vibevoice_ci.notify.github import GitHub
 from vibevoice_ci.notify.http import check_url, redact, request_json
-from vibevoice_ci.report.documents import parse_json_document
+from vibevoice_ci.notify.reports import NotifyReport
+from vibevoice_ci.perf.reports import PerfVerdict
 from vibevoice_ci.report.model import Overview
 from vibevoice_ci.report.read import read_overview
 
@@ -52,14 +52,24 @@ class NotifyRun:
         self.skipped.append(line)
         progress(line)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status.value,
-            "event": self.event,
-            "dry_run": self.dry_run,
-            "checks": [o.to_json() for o in self.outcomes],
-            "notes": self.skipped,
-        }
+    def to_document(self, secrets: tuple[Secret | None, ...]) -> NotifyReport:
+        """``notify.json``, every string with the secrets' values redacted."""
+        return NotifyReport.model_validate(
+            {
+                "status": self.status.value,
+                "event": self.event,
+                "dry_run": self.dry_run,
+                "checks": [
+                    OutcomeDocument(
+                        name=redact(o.name, secrets),
+                        status=o.status.value,
+                        detail=redact(o.detail, secrets),
+                    )
+                    for o in self.outcomes
+                ],
+                "notes": [redact(note, secrets) for note in self.skipped],
+            }
+        )
 
     @property
     def status(self) -> Status:
@@ -101,8 +111,7 @@ def run_notify(config: PipelineConfig, event: str, *, dry_run: bool = False) -> 
     else:
         _perf(config, overview, context, run)
     report_dir = config.report_dir(SESSION)
-    document = run.to_json()
-    write_json_atomic(report_dir / f"{SESSION}.json", _redacted(document, secrets))
+    write_report(report_dir / f"{SESSION}.json", run.to_document(secrets))
     notes = [*run.skipped] + (["dry run: nothing was sent"] if dry_run else [])
     markdown = render_summary(f"notify ({event})", run.outcomes, notes)
     publish_summary(report_dir, redact(markdown, secrets))
@@ -158,14 +167,16 @@ def _perf(
     if perf is None:
         run.skip("perf notifications", "no reports/perf/ folder")
         return
-    verdict = _read_json(config.report_dir("perf") / "verdict.json")
+    verdict_path = config.report_dir("perf") / "verdict.json"
     if config.env.pull_request is not None:
         # A pull request's run compares with main's baseline and never moves it: a slowdown
         # there belongs in its comment, not in an issue about main.
         run.skip("regression issue", "a pull request's run: its verdict goes in its comment")
-    elif verdict is None:
-        run.skip("regression issue", "reports/perf/verdict.json is absent or unreadable")
+    elif not verdict_path.is_file():
+        run.skip("regression issue", "reports/perf/verdict.json is absent")
     else:
+        # A verdict of another shape is bad input (exit 2), never read as "no regression".
+        verdict = read_report(verdict_path, PerfVerdict, "the perf gate's verdict")
         draft = messages.regression_issue(verdict, perf, context)
         if draft is None:
             run.skip("regression issue", "the perf gate found no regression")
@@ -251,22 +262,3 @@ def _attempt(
         run.outcomes.append(Outcome(what, Status.FAIL, redact(str(exc), secrets)))
         return
     run.outcomes.append(Outcome(what, Status.PASS, redact(detail, secrets)))
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    document, _ = parse_json_document(text, path.name)
-    return document
-
-
-def _redacted(document: Any, secrets: tuple[Secret | None, ...]) -> Any:
-    if isinstance(document, str):
-        return redact(document, secrets)
-    if isinstance(document, list):
-        return [_redacted(item, secrets) for item in document]
-    if isinstance(document, dict):
-        return {key: _redacted(value, secrets) for key, value in document.items()}
-    return document

@@ -1,29 +1,40 @@
 """The notifications' messages (pure) and their settings: what each says, the markers that let
-a comment or an issue be found again, and secrets that never show."""
+a comment or an issue be found again, and secrets that never show; the session's notify.json."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import pickle
-from typing import Any
+from pathlib import Path
 
+import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vibevoice_ci.core.config import (
+    PipelineConfig,
     RunEnvironment,
     Secret,
+    load_config,
     parse_needs,
     parse_pull_request,
     run_environment,
 )
 from vibevoice_ci.core.errors import ConfigError, UsageError
-from vibevoice_ci.core.outcome import Outcome, Status
+from vibevoice_ci.core.outcome import Outcome, Status, publish_summary, render_summary
+from vibevoice_ci.core.reports import report_json, validate_report, write_report
 from vibevoice_ci.notify import messages as m
 from vibevoice_ci.notify.http import check_url, redact, shown_url
+from vibevoice_ci.notify.reports import NotifyReport
+from vibevoice_ci.notify.session import run_notify
+from vibevoice_ci.perf import regression
+from vibevoice_ci.perf.reports import PerfVerdict
 from vibevoice_ci.report.documents import Verdict, security_findings
 from vibevoice_ci.report.model import Overview, SessionReport
 
+REPO = Path(__file__).resolve().parents[4]
 CONTEXT = m.RunContext(
     workflow="CI test",
     ref="refs/heads/main",
@@ -118,32 +129,28 @@ def test_the_perf_comment_is_the_perf_summary_under_its_marker() -> None:
     assert body.count("<!--") == 1
 
 
-def _verdict(*metrics: str, regression: bool = True) -> dict[str, Any]:
-    return {
-        "status": "fail" if regression else "pass",
-        "regression": regression,
-        "checks": [
-            {
-                "metric": name,
-                "baseline": 10.0,
-                "current": 12.5,
-                "change": 0.25,
-                "threshold": "+10%",
-                "evidence": "p=0.002",
-                "regression": regression,
-            }
-            for name in metrics
-        ]
-        + [
-            {
-                "metric": "error rate",
-                "baseline": 0,
-                "current": 0,
-                "change": None,
-                "regression": False,
-            }
-        ],
-    }
+def _verdict(*metrics: str, regressed: bool = True) -> PerfVerdict:
+    """verdict.json as the perf gate writes it: a row per metric named, and the error rate."""
+    rows = [
+        regression.Row(
+            name=name,
+            baseline=10.0,
+            current=12.5,
+            change=0.25,
+            threshold="+10%",
+            exceeded=True,
+            rule="threshold + mann-whitney-u",
+            evidence="p=0.002",
+            regression=regressed,
+        )
+        for name in metrics
+    ]
+    rows.append(
+        regression.Row("error rate", 0.0, 0.0, None, "<= 1%", False, "threshold", "", False)
+    )
+    verdict = regression.Verdict(tuple(rows), "statistical")
+    document = regression.verdict_document(verdict, baseline_updated=False, note="kept")
+    return validate_report(report_json(document), PerfVerdict, "verdict.json")
 
 
 @settings(max_examples=100, deadline=None)
@@ -176,12 +183,18 @@ def test_different_regressions_have_different_markers() -> None:
     assert "| TTFA mean | 10 | 12.5 | +25.0% | +10% | p=0.002 |" in one.body
 
 
-@pytest.mark.parametrize(
-    "verdict",
-    [_verdict("TTFA mean", regression=False), {"regression": True, "checks": "x"}, None, [], {}],
-)
-def test_no_regression_no_issue(verdict: Any) -> None:
-    assert m.regression_issue(verdict, None, CONTEXT) is None
+def test_no_regression_no_issue() -> None:
+    created = PerfVerdict(
+        status="pass",
+        regression=False,
+        mode=None,
+        checks=[],
+        baseline_created=True,
+        baseline_updated=False,
+        note="No baseline: created it",
+    )
+    for verdict in (_verdict("TTFA mean", regressed=False), _verdict(), created):
+        assert m.regression_issue(verdict, None, CONTEXT) is None
 
 
 def test_a_critical_finding_makes_an_alert_and_high_alone_does_not() -> None:
@@ -322,3 +335,48 @@ def test_a_notify_report_outcome_is_redacted() -> None:
         "webhook", Status.FAIL, redact("POST https://h/abc: 500", [Secret("https://h/abc")])
     )
     assert "abc" not in outcome.detail
+
+
+# ---- the session's own report
+
+
+def _notify_config(tmp_path: Path) -> PipelineConfig:
+    env = RunEnvironment(
+        git_ref="refs/heads/main",
+        github_sha="0123456789abcdef0123456789abcdef01234567",
+        github_token=Secret("tok-never-shown"),
+        github_repository="o/r",
+    )
+    return dataclasses.replace(load_config(REPO), reports_dir=tmp_path / "reports", env=env)
+
+
+def test_notify_json_is_what_the_schema_says_and_holds_no_secret(tmp_path: Path) -> None:
+    config = _notify_config(tmp_path)
+    perf = config.report_dir("perf")
+    publish_summary(perf, render_summary("Performance", [Outcome("regression", Status.FAIL, "")]))
+    write_report(perf / "verdict.json", _verdict("TTFA mean"))  # as the perf gate writes it
+    run = run_notify(config, "perf", dry_run=True)
+    assert run.messages["regression issue"].startswith("Performance regression: TTFA mean")
+    text = (config.report_dir("notify") / "notify.json").read_text(encoding="utf-8")
+    schema = json.loads((Path(m.__file__).with_name("notify.schema.json")).read_text())
+    jsonschema.validate(json.loads(text), schema)
+    document = validate_report(json.loads(text), NotifyReport, "notify.json")
+    assert (document.event, document.status, document.dry_run) == ("perf", "pass", True)
+    assert "regression issue: skipped, dry run" in document.notes
+    assert "tok-never-shown" not in text
+
+
+def test_a_perf_verdict_of_another_shape_is_bad_input_not_no_regression(tmp_path: Path) -> None:
+    config = _notify_config(tmp_path)
+    perf = config.report_dir("perf")
+    perf.mkdir(parents=True)
+    (perf / "verdict.json").write_text('{"regression": true, "checks": []}', encoding="utf-8")
+    with pytest.raises(UsageError) as refused:
+        run_notify(config, "perf", dry_run=True)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert message.startswith("the perf gate's verdict ")
+    assert "status: Field required" in message
+    (perf / "verdict.json").unlink()
+    run = run_notify(config, "perf", dry_run=True)
+    assert "regression issue: skipped, reports/perf/verdict.json is absent" in run.skipped
