@@ -8,17 +8,25 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import jsonschema
 import pytest
 from notify_server import FakeGitHub, running_stand_in
 
+from vibevoice_ci.audit import session as audit
+from vibevoice_ci.audit.reports import AuditReport
+from vibevoice_ci.core.config import TrivyConfig, load_config
 from vibevoice_ci.core.outcome import Outcome, Status, render_summary
 from vibevoice_ci.core.reports import write_report
+from vibevoice_ci.core.vulnerabilities import Severity, Vulnerability, VulnerabilityReport
 from vibevoice_ci.notify.messages import FAILURE_MARKER, PERF_MARKER
 from vibevoice_ci.perf import regression
 from vibevoice_ci.perf.reports import PerfVerdict
+from vibevoice_ci.trivy import imagescan
+from vibevoice_ci.trivy.imagescan import ImageScan, ImageTarget
+from vibevoice_ci.trivy.reports import DatabaseDocument, TrivyReport
 
 pytestmark = pytest.mark.integration
 
@@ -29,6 +37,7 @@ NOTIFY_SCHEMA = json.loads(
 TOKEN = "ghs_TOKENVALUE1234567890secret"  # noqa: S105 (a test value)
 HOOK_PATH = "/services/T000/B000/HOOKSECRETxyz987"
 SHA = "0123456789abcdef0123456789abcdef01234567"
+SCANNED = "2026-11-30T12:00:00Z"
 JUNIT_FAIL = (
     '<testsuites><testsuite tests="3" failures="1" errors="0" skipped="0">'
     '<testcase classname="tests.unit.test_x" name="test_y"><failure message="assert 1 == 2"/>'
@@ -46,6 +55,35 @@ def regression_verdict(*metrics: str) -> PerfVerdict:
     return regression.verdict_document(verdict, baseline_updated=False, note="kept")
 
 
+def trivy_report(*found: Vulnerability) -> TrivyReport:
+    """trivy.json as the trivy session writes it: one image platform, ``found`` in it."""
+    report = VulnerabilityReport("trivy", "0.76.0", "vibevoice-tts:abc", SCANNED, found, (), 120)
+    target = ImageTarget("tts", "linux/amd64", "r/vibevoice-tts@sha256:1", "r/vibevoice-tts@x")
+    scans = [ImageScan(target, report)]
+    verdict = imagescan.judge(TrivyConfig(), scans, [], today=date(2026, 11, 30))
+    database = DatabaseDocument(
+        repository="mirror", available=True, reason="", metadata={}, seconds=1.0
+    )
+    return imagescan.document(
+        verdict,
+        scanner_version="0.76.0",
+        database=database,
+        images=scans,
+        configs=[],
+        strict=True,
+        source="release file",
+    )
+
+
+def audit_report(*found: Vulnerability) -> AuditReport:
+    """audit.json as the audit session writes it: the tts image's pins, ``found`` in them."""
+    config = load_config(REPO_ROOT)
+    report = VulnerabilityReport("pip-audit", "2.9.0", "image tts", SCANNED, found, (), 40)
+    target = audit.TargetResult(audit.LockTarget("tts", "image", Path("tts.txt")), report)
+    result = audit.judge([target], config, today=date(2026, 11, 30))
+    return audit.audit_document(result, config, strict=True, scanner_version="2.9.0")
+
+
 def write_reports(root: Path, *, verdict: PerfVerdict | None = None) -> Path:
     reports = root / "reports"
     (reports / "tests").mkdir(parents=True)
@@ -61,36 +99,13 @@ def write_reports(root: Path, *, verdict: PerfVerdict | None = None) -> Path:
     )
     write_report(reports / "perf" / "verdict.json", verdict or regression_verdict("TTFA mean"))
     (reports / "trivy").mkdir()
-    (reports / "trivy" / "trivy.json").write_text(
-        json.dumps(
-            {
-                "status": "fail",
-                "targets": [
-                    {
-                        "target": "vibevoice-tts:abc",
-                        "summary": {"critical": 1, "high": 2, "medium": 0, "low": 0},
-                        "vulnerabilities": [
-                            {
-                                "id": "CVE-2026-0001",
-                                "severity": "CRITICAL",
-                                "package": "openssl",
-                                "installed_version": "3.0.1",
-                                "fixed_version": "3.0.9",
-                            }
-                        ],
-                    }
-                ],
-            }
-        ),
-        encoding="utf-8",
-    )
+    openssl = Vulnerability("CVE-2026-0001", Severity.CRITICAL, "openssl", "3.0.1", "3.0.9")
+    curl = Vulnerability("CVE-2026-0003", Severity.HIGH, "curl", "8.0.0")
+    zlib = Vulnerability("CVE-2026-0004", Severity.HIGH, "zlib", "1.3")
+    write_report(reports / "trivy" / "trivy.json", trivy_report(openssl, curl, zlib))
     (reports / "audit").mkdir()
-    (reports / "audit" / "audit.json").write_text(
-        json.dumps(
-            {"status": "pass", "summary": {"critical": 0, "high": 0, "medium": 1, "low": 0}}
-        ),
-        encoding="utf-8",
-    )
+    jinja2 = Vulnerability("CVE-2026-0002", Severity.MEDIUM, "jinja2", "3.1.0", "3.1.6")
+    write_report(reports / "audit" / "audit.json", audit_report(jinja2))
     return reports
 
 
@@ -298,11 +313,18 @@ def test_a_critical_finding_is_sent_at_once_and_none_is_not(
     assert "trivy: 1 critical, 2 high, 0 medium, 0 low" in text
     assert "CVE-2026-0001: openssl 3.0.1, fixed in 3.0.9 (vibevoice-tts:abc)" in text
     assert "audit" not in text
-    (reports / "trivy" / "trivy.json").write_text('{"status": "pass", "summary": {}}')
+    write_report(reports / "trivy" / "trivy.json", trivy_report())
     again = notify(reports, "security", env)
     assert again.returncode == 0, again.stderr
     assert len(state.webhook_posts()) == 1
     assert "security alert: skipped, no CRITICAL finding in audit, trivy" in again.stderr
+    # A report of another shape is bad input, not a scan that found nothing.
+    (reports / "trivy" / "trivy.json").write_text('{"status": "pass", "summary": {}}')
+    bad = notify(reports, "security", env)
+    assert bad.returncode == 2, bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+    assert "trivy/trivy.json: " in bad.stderr
+    assert len(state.webhook_posts()) == 1
     assert_no_secret(result, reports)
 
 
