@@ -21,6 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from osv_replay import DATA, closed_port_url, running_osv
@@ -32,6 +33,9 @@ from vibevoice_ci.core.vulnerabilities import Severity
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+AUDIT_SCHEMA = json.loads(
+    (REPO_ROOT / "src" / "vibevoice_ci" / "audit" / "audit.schema.json").read_text()
+)
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -66,6 +70,7 @@ def test_unreachable_service_is_unknown_never_a_pass(tmp_path: Path) -> None:
     assert lenient.returncode == 0, lenient.stderr
     assert "This is NOT a pass" in lenient.stderr
     document = json.loads((tmp_path / "audit" / "audit.json").read_text())
+    jsonschema.validate(document, AUDIT_SCHEMA)
     assert document["status"] == "unknown"
     assert document["checked"] == 0
     assert document["unchecked"] > 10
