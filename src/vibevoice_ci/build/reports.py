@@ -80,14 +80,14 @@ class ReleasePlatform(ReportModel):
 class ReleaseImage(ReportModel):
     """One service's pushed index: where, which digest, which platforms, what comes next."""
 
-    service: str
-    repository: str = Field(description="registry/name, no tag or digest")
-    tag: str = Field(description="the git-SHA tag it was pushed with")
+    service: NonEmpty
+    repository: NonEmpty = Field(description="registry/name, no tag or digest")
+    tag: NonEmpty = Field(description="the git-SHA tag it was pushed with")
     digest: Digest = Field(description="the image index's digest, as the registry reports it")
     reference: str = Field(description="repository@digest: what smoke pulls and promote retags")
     platforms: list[ReleasePlatform]
     promote_tags: list[str] = Field(description="the tags promote moves here after smoke")
-    build_seconds: float
+    build_seconds: NonNegativeFloat
     log: str = Field(description="the build log, relative to the build's report folder")
 
     @model_validator(mode="after")
@@ -130,14 +130,14 @@ class BuildMetadata(ReportModel):
 class NativeBuildRecord(BuildMetadata):
     """A ``nox -s build`` record: this machine's image, maybe pushed (``docker push``)."""
 
-    service: str
+    service: NonEmpty
     digest_kind: Literal["manifest", "image-id"] = Field(
         description="manifest: pushed, digest is the registry's; image-id: not pushed"
     )
     pushed_tags: list[str]
     image_id: str
     local_tags: list[str]
-    base_image: str
+    base_image: NonEmpty
     size_bytes: int
     build_seconds: NonNegativeFloat
     git_dirty: bool
@@ -146,11 +146,11 @@ class NativeBuildRecord(BuildMetadata):
 class ReleaseBuildRecord(BuildMetadata):
     """A release build record (``nox -s build -- --push``): one platform of a pushed index."""
 
-    service: str
+    service: NonEmpty
     digest_kind: Literal["index"] = Field(description="digest is the image index's")
     platform_digest: Digest = Field(description="this platform's manifest in the index")
     sbom: str = Field(description="the SPDX JSON file, relative to the build's report folder")
-    base_image: str
+    base_image: NonEmpty = Field(description="the base image it was built FROM")
     build_seconds: NonNegativeFloat
     git_dirty: bool
     promote_tags: list[str]
