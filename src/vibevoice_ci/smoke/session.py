@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from vibevoice_ci.build import native as build
 from vibevoice_ci.core.config import SMOKE_MODES, PipelineConfig, SpeechCheckConfig
@@ -63,7 +64,7 @@ UP_WAIT_SECONDS = 180
 class ModeChoice:
     """The mode a smoke run uses, why, and whether it can test the container at all."""
 
-    mode: RunMode
+    mode: Literal["docker", "local"]
     note: str
     # True when ``auto`` fell back to a local process: the container is untested.
     fell_back: bool = False
