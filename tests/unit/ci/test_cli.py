@@ -292,3 +292,24 @@ def test_promote_without_reports_exits_2(
     )
     assert code == EXIT_BAD_INPUT
     assert "not found" in _one_error_line(capsys.readouterr().err)
+
+
+def test_a_model_refusing_a_tools_data_is_one_line_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A writer builds its report model from what a tool answered; data the model refuses
+    # (here a digest that is not sha256) ends as one line, never a traceback.
+    from vibevoice_ci import cli
+    from vibevoice_ci.build.reports import ReleasePlatform
+    from vibevoice_ci.core.command import Command, no_arguments
+
+    def run(args: object, config: object) -> int:
+        ReleasePlatform.model_validate({"platform": "linux/amd64", "digest": "md5:00"})
+        return 0
+
+    monkeypatch.setattr(cli, "commands", lambda: [Command("probe", "", no_arguments, run)])
+    assert cli.main(["probe"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: malformed ReleasePlatform data: ")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
