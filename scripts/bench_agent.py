@@ -44,8 +44,9 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))  # the Anthropic-compati
 
 from anthropic_replay import ReplayServer, running_replay_server  # noqa: E402
 
-from bench_tts import BenchError, RawHttpClient, summary_ms  # noqa: E402
+from bench_tts import BenchError, summary_ms  # noqa: E402
 from vibevoice_ci.core.files import write_json_atomic  # noqa: E402
+from vibevoice_ci.perf.client import HttpTtsClient, Kind, Result  # noqa: E402
 from vibevoice_ci.smoke.local_service import running_agent_service, running_tts_service  # noqa: E402
 from vibevoice_platform.agent.history import Message  # noqa: E402
 from vibevoice_platform.agent.responders import AnthropicResponder, LocalResponder  # noqa: E402
@@ -74,6 +75,14 @@ async def first_sentence(responder: Any) -> tuple[float, str]:
     return time.perf_counter() - started, rest[0]
 
 
+def timed_post(client: HttpTtsClient, path: str, payload: dict[str, Any]) -> Result:
+    """One timed POST whose chunked body is audio; anything but a whole answer fails."""
+    result = client.post(path, payload)
+    if result.kind is not Kind.OK or result.ttfa is None:
+        raise BenchError(f"POST {path}: {result.kind.value} (HTTP {result.status})")
+    return result
+
+
 def bench_source(
     name: str, scenario: str | None, replay: ReplayServer, tts_url: str, args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -90,14 +99,14 @@ def bench_source(
     sentence_times: list[float] = []
     tts_ttfa: list[float] = []
     with running_agent_service(tts_url, env=env) as agent:
-        agent_client = RawHttpClient("127.0.0.1", agent.port)
+        agent_client = HttpTtsClient(agent.port, timeout=120.0)
         tts_port = int(tts_url.rsplit(":", 1)[1])
-        tts_client = RawHttpClient("127.0.0.1", tts_port)
+        tts_client = HttpTtsClient(tts_port, timeout=120.0)
         try:
             for index in range(args.warmup + args.turns):
-                sample = agent_client.post_json("/v1/reply", {"text": TURN})
+                sample = timed_post(agent_client, "/v1/reply", {"text": TURN})
                 seconds, sentence = loop.run_until_complete(first_sentence(responder))
-                direct = tts_client.post_json("/v1/tts", {"text": sentence, "format": "pcm"})
+                direct = timed_post(tts_client, "/v1/tts", {"text": sentence, "format": "pcm"})
                 if index >= args.warmup:
                     agent_ttfa.append(sample.ttfa)
                     sentence_times.append(seconds)

@@ -16,9 +16,12 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 
+from pydantic import ValidationError
+
 from vibevoice_ci.core.command import Command
 from vibevoice_ci.core.config import load_config, with_environment
 from vibevoice_ci.core.errors import EXIT_BAD_INPUT, PipelineError
+from vibevoice_ci.core.reports import validation_message
 
 # The session packages, in the order `--help` lists their commands.
 SESSION_PACKAGES = (
@@ -72,6 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except ValidationError as exc:
+        # A report model refused data a tool or a file gave us (readers raise UsageError
+        # themselves; this is the writers' side): one line, never a traceback.
+        print(f"error: malformed {exc.title} data: {validation_message(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

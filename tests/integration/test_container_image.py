@@ -54,7 +54,7 @@ def test_image_runs_as_non_root_with_healthcheck_and_labels(
     labels = image_config["Labels"]
     assert labels["org.opencontainers.image.revision"] == git.state(config.root).sha
     assert labels["org.opencontainers.image.licenses"] == "GPL-3.0-or-later"
-    assert built.metadata["digest"] == built.image_id
+    assert built.metadata.digest == built.image_id
 
 
 def test_extra_ca_certificates_stay_out_of_the_runtime_image(built: build.BuiltImage) -> None:
@@ -127,7 +127,7 @@ def test_source_only_change_reuses_the_dependency_layers(
     marker = context / "src/vibevoice_platform/_rebuild_marker.py"
     marker.write_text("CHANGED = True\n", encoding="utf-8")
     dockerfile = config.service("tts").dockerfile
-    base = str(built.metadata["base_image"])
+    base = built.metadata.base_image
     image_id = docker.build(
         context=context,
         dockerfile=dockerfile,
@@ -214,7 +214,7 @@ def test_push_records_the_registry_digest(
     [pushed] = build.build_images(
         config, services=["tts"], push=True, registry=f"{local_registry}/ci-test"
     )
-    assert pushed.metadata["digest_kind"] == "manifest"
+    assert pushed.metadata.digest_kind == "manifest"
     assert pushed.pushed_reference == f"{local_registry}/ci-test/{built.reference}"
     tag = built.reference.rpartition(":")[2]
     with httpx.Client(base_url=f"http://{local_registry}", timeout=30.0) as client:
@@ -224,4 +224,4 @@ def test_push_records_the_registry_digest(
             headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
         )
     assert tag in tags
-    assert manifest.headers["Docker-Content-Digest"] == pushed.metadata["digest"]
+    assert manifest.headers["Docker-Content-Digest"] == pushed.metadata.digest

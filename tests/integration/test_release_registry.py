@@ -13,17 +13,20 @@ import subprocess
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from release_support import FlakyProxy, require_tool, running_registry
 
 from vibevoice_ci.build import referrers
+from vibevoice_ci.build.reports import Release, ReleaseImage, ReleasePlatform
 from vibevoice_ci.core.config import PipelineConfig, load_config
 from vibevoice_ci.core.errors import CheckFailedError, ToolFailedError
 from vibevoice_ci.core.image_reference import parse_reference
+from vibevoice_ci.core.outcome import Status
+from vibevoice_ci.core.reports import write_report
 from vibevoice_ci.core.retry import RetriesExhaustedError, RetryLog, RetryPolicy, with_retries
 from vibevoice_ci.promote import session as promote
+from vibevoice_ci.smoke.reports import SmokeReport
 from vibevoice_ci.tools import crane
 
 pytestmark = pytest.mark.integration
@@ -156,11 +159,58 @@ def config(tmp_path: Path) -> PipelineConfig:
     return dataclasses.replace(load_config(), reports_dir=tmp_path / "reports")
 
 
-def _files(tmp_path: Path, release: dict[str, Any], smoke: dict[str, Any]) -> tuple[Path, Path]:
+def _files(tmp_path: Path, release: Release, smoke: SmokeReport) -> tuple[Path, Path]:
     release_file, smoke_file = tmp_path / "release.json", tmp_path / "smoke.json"
-    release_file.write_text(json.dumps(release), encoding="utf-8")
-    smoke_file.write_text(json.dumps(smoke), encoding="utf-8")
+    write_report(release_file, release)
+    write_report(smoke_file, smoke)
     return release_file, smoke_file
+
+
+def _release(repository: str, digest: str) -> Release:
+    """release.json as the release build writes it, for one image pushed at ``digest``."""
+    image = ReleaseImage(
+        service="tts",
+        repository=repository,
+        tag="0123456789ab",
+        digest=digest,
+        reference=f"{repository}@{digest}",
+        platforms=[
+            ReleasePlatform(
+                platform="linux/amd64",
+                digest=digest,
+                sbom="sbom/tts-linux-amd64.spdx.json",
+                sbom_referrer="sha256:" + "f" * 64,
+            )
+        ],
+        promote_tags=["latest"],
+        build_seconds=1.0,
+        log="logs/tts.log",
+    )
+    registry = repository.rsplit("/", 1)[0]
+    return Release(
+        status="pass",
+        registry=registry,
+        platforms=["linux/amd64"],
+        images=[image],
+        retries=[],
+        notes=[],
+    )
+
+
+def _smoke(status: str, images: dict[str, str]) -> SmokeReport:
+    """smoke.json as the smoke session writes it, with the container's verdict ``status``."""
+    verdict = Status(status)
+    return SmokeReport(
+        status=verdict,
+        mode_requested="docker",
+        mode="docker",
+        target="http://127.0.0.1:18000",
+        container=verdict,
+        checks=[],
+        notes=[],
+        images=images,
+        speech=[],
+    )
 
 
 def test_a_failed_smoke_leaves_latest_where_it_was_and_a_passing_one_moves_it(
@@ -170,16 +220,11 @@ def test_a_failed_smoke_leaves_latest_where_it_was_and_a_passing_one_moves_it(
     old = _push_image(f"{repository}:old", b"the image latest points at", tmp_path)
     crane.tag(f"{repository}@{old}", "latest")
     new = _push_image(f"{repository}:0123456789ab", b"the new build", tmp_path)
-    release = {
-        "status": "pass",
-        "images": [
-            {"service": "tts", "repository": repository, "digest": new, "promote_tags": ["latest"]}
-        ],
-    }
+    release = _release(repository, new)
     tested = {"tts": f"{repository}@{new}"}
 
     # a planted smoke failure of the new digest: latest stays on the old image
-    failed = {"status": "fail", "container": "fail", "images": tested}
+    failed = _smoke("fail", tested)
     with pytest.raises(CheckFailedError, match="not pass"):
         promote.promote(
             config,
@@ -192,14 +237,14 @@ def test_a_failed_smoke_leaves_latest_where_it_was_and_a_passing_one_moves_it(
     assert report["moves"] == []
 
     # a passing smoke of another digest does not count either
-    other = {"status": "pass", "container": "pass", "images": {"tts": f"{repository}@{old}"}}
+    other = _smoke("pass", {"tts": f"{repository}@{old}"})
     release_file, smoke_file = _files(tmp_path, release, other)
     with pytest.raises(CheckFailedError, match="did not test"):
         promote.promote(config, release_file=release_file, smoke_file=smoke_file)
     assert crane.digest(f"{repository}:latest") == old
 
     # smoke passed on exactly the new digest: latest moves to it
-    passed = {"status": "pass", "container": "pass", "images": tested}
+    passed = _smoke("pass", tested)
     release_file, smoke_file = _files(tmp_path, release, passed)
     moves = promote.promote(config, release_file=release_file, smoke_file=smoke_file)
     assert [m.target for m in moves] == [f"{repository}:latest"]

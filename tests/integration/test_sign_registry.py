@@ -25,9 +25,17 @@ import pytest
 from release_support import require_tool, running_registry
 
 from vibevoice_ci.build import referrers
+from vibevoice_ci.build.reports import (
+    BuildMetadataFile,
+    Release,
+    ReleaseBuildRecord,
+    ReleaseImage,
+    ReleasePlatform,
+)
 from vibevoice_ci.core.config import PipelineConfig, RunEnvironment, Secret, load_config
 from vibevoice_ci.core.errors import CheckFailedError
 from vibevoice_ci.core.outcome import Outcome, Status
+from vibevoice_ci.core.reports import write_report
 from vibevoice_ci.core.retry import RetryLog
 from vibevoice_ci.sign import session as sign
 from vibevoice_ci.tools import cosign, crane
@@ -85,8 +93,8 @@ def _release(registry: str, label: str, folder: Path) -> Path:
     (build / "sbom").mkdir(parents=True)
     repository = f"{registry}/vibevoice/vibevoice-tts"
     index, manifests = _push_index(repository, label, folder)
-    platforms = []
-    records = []
+    platforms: list[ReleasePlatform] = []
+    records: list[ReleaseBuildRecord] = []
     for platform, digest in manifests.items():
         sbom = f"sbom/tts-{platform.replace('/', '-')}.spdx.json"
         (build / sbom).write_text(
@@ -101,43 +109,53 @@ def _release(registry: str, label: str, folder: Path) -> Path:
             ),
             encoding="utf-8",
         )
-        platforms.append({"platform": platform, "digest": digest, "sbom": sbom})
-        records.append(
-            {
-                "image": f"{repository}:{label}",
-                "digest": index,
-                "platform": platform,
-                "git_sha": SHA,
-                "git_ref": "refs/heads/main",
-                "workflow_run_id": "local",
-                "build_timestamp": "2026-11-30T12:00:00Z",
-                "builder": "local",
-                "service": "tts",
-                "platform_digest": digest,
-                "sbom": sbom,
-                "base_image": f"{registry}/vibevoice/vibevoice-base@sha256:{'4' * 64}",
-                "build_seconds": 12.5,
-                "git_dirty": False,
-            }
+        # No SBOM referrer is pushed here: the sign session never reads it.
+        platforms.append(
+            ReleasePlatform(
+                platform=platform, digest=digest, sbom=sbom, sbom_referrer="sha256:" + "5" * 64
+            )
         )
-    release = {
-        "status": "pass",
-        "registry": f"{registry}/vibevoice",
-        "platforms": list(PLATFORMS),
-        "images": [
-            {
-                "service": "tts",
-                "repository": repository,
-                "tag": label,
-                "digest": index,
-                "reference": f"{repository}@{index}",
-                "platforms": platforms,
-                "promote_tags": [],
-            }
-        ],
-    }
-    (build / "release.json").write_text(json.dumps(release), encoding="utf-8")
-    (build / "build-metadata.json").write_text(json.dumps(records), encoding="utf-8")
+        records.append(
+            ReleaseBuildRecord(
+                image=f"{repository}:{label}",
+                digest=index,
+                platform=platform,
+                git_sha=SHA,
+                git_ref="refs/heads/main",
+                workflow_run_id="local",
+                build_timestamp="2026-11-30T12:00:00Z",
+                builder="local",
+                service="tts",
+                digest_kind="index",
+                platform_digest=digest,
+                sbom=sbom,
+                base_image=f"{registry}/vibevoice/vibevoice-base@sha256:{'4' * 64}",
+                build_seconds=12.5,
+                git_dirty=False,
+                promote_tags=[],
+            )
+        )
+    image = ReleaseImage(
+        service="tts",
+        repository=repository,
+        tag=label,
+        digest=index,
+        reference=f"{repository}@{index}",
+        platforms=platforms,
+        promote_tags=[],
+        build_seconds=12.5,
+        log="logs/tts.log",
+    )
+    release = Release(
+        status="pass",
+        registry=f"{registry}/vibevoice",
+        platforms=list(PLATFORMS),
+        images=[image],
+        retries=[],
+        notes=[],
+    )
+    write_report(build / "release.json", release)
+    write_report(build / "build-metadata.json", BuildMetadataFile(records))
     return build / "release.json"
 
 

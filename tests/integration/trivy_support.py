@@ -18,6 +18,8 @@ from typing import Any
 import jsonschema
 from release_support import require_tool
 
+from vibevoice_ci.build.reports import Release, ReleaseImage, ReleasePlatform
+from vibevoice_ci.core.reports import write_report
 from vibevoice_ci.tools import crane
 from vibevoice_ci.trivy import planted_db
 
@@ -96,20 +98,36 @@ def push_image(registry: str, name: str, files: dict[str, bytes], folder: Path) 
 
 
 def write_release(path: Path, service: str, reference: str, platform: str = "linux/amd64") -> Path:
-    """A release.json (the release build's shape) naming one single-platform image."""
+    """A release.json (written through the release build's model) naming one single-platform
+    image; its SBOM fields name files and a referrer no trivy run reads."""
     repository, _, digest = reference.partition("@")
-    document = {
-        "images": [
-            {
-                "service": service,
-                "repository": repository,
-                "digest": digest,
-                "reference": reference,
-                "platforms": [{"platform": platform, "digest": digest}],
-            }
-        ]
-    }
-    path.write_text(json.dumps(document), encoding="utf-8")
+    image = ReleaseImage(
+        service=service,
+        repository=repository,
+        tag="test",
+        digest=digest,
+        reference=reference,
+        platforms=[
+            ReleasePlatform(
+                platform=platform,
+                digest=digest,
+                sbom=f"sbom/{service}-{platform.replace('/', '-')}.spdx.json",
+                sbom_referrer="sha256:" + "0" * 64,
+            )
+        ],
+        promote_tags=[],
+        build_seconds=0.0,
+        log=f"logs/{service}.log",
+    )
+    release = Release(
+        status="pass",
+        registry=repository.rsplit("/", 1)[0],
+        platforms=[platform],
+        images=[image],
+        retries=[],
+        notes=[],
+    )
+    write_report(path, release)
     return path
 
 

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from vibevoice_ci.core.config import RunEnvironment
-from vibevoice_ci.core.errors import PipelineError, UsageError
-from vibevoice_ci.core.image_reference import parse_reference
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
-REQUIRED_FIELDS = (
-    "image",
-    "digest",
-    "platform",
-    "git_sha",
-    "git_ref",
-    "workflow_run_id",
-    "build_timestamp",
-    "builder",
-)
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-_SHA = re.compile(r"[0-9a-f]{40}")
-_PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?")
-_UTC_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+from vibevoice_ci.build.reports import UTC_TIMESTAMP_FORMAT, BuildMetadata
+from vibevoice_ci.core.config import RunEnvironment
+from vibevoice_ci.core.errors import UsageError
+
+REQUIRED_FIELDS = tuple(BuildMetadata.model_fields)
+# What a malformed value of a field is not; the model's patterns say what it must be.
+_EXPECTED = {
+    "digest": "is not sha256:<64 hex>",
+    "git_sha": "is not a 40-hex commit",
+    "platform": "is not os/arch[/variant]",
+    "build_timestamp": "is not UTC ISO 8601",
+}
+_REPORTED_ORDER = (*_EXPECTED, *(field for field in REQUIRED_FIELDS if field not in _EXPECTED))
 
 
 def build_metadata(
@@ -36,50 +33,52 @@ def build_metadata(
     git_ref: str,
     run: RunEnvironment,
     built_at: datetime,
-    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The metadata record for one built image.
+    """The seed design's metadata record for one built image (:class:`BuildMetadata`'s fields).
 
     ``workflow_run_id``, ``builder`` and ``git_ref`` come from GitHub Actions' variables when
     they are set (``run``: ``GITHUB_RUN_ID``, ``GITHUB_ACTIONS``, ``GITHUB_REF``); a local build
     says ``local`` for the first two, so every field is always present. ``digest`` is the
-    registry's manifest digest after a push, or the image ID before one (``digest_kind`` says
-    which).
+    registry's manifest digest after a push, or the image ID before one. The builds add their
+    own fields to it (``build.reports``: ``NativeBuildRecord``, ``ReleaseBuildRecord``).
     """
     in_actions = run.github_actions
-    document: dict[str, Any] = {
+    return {
         "image": image,
         "digest": digest,
         "platform": platform,
         "git_sha": git_sha,
         "git_ref": run.git_ref or git_ref,
         "workflow_run_id": (run.github_run_id or "local") if in_actions else "local",
-        "build_timestamp": built_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "build_timestamp": built_at.astimezone(UTC).strftime(UTC_TIMESTAMP_FORMAT),
         "builder": "github-actions" if in_actions else "local",
     }
-    for key, value in (extra or {}).items():
-        document.setdefault(key, value)
-    return document
 
 
 def metadata_problems(document: Mapping[str, Any]) -> list[str]:
-    """Every way ``document`` falls short of the schema; empty when it is valid."""
-    problems = [f"missing {field}" for field in REQUIRED_FIELDS if not document.get(field)]
-    if problems:
-        return problems
-    if not _DIGEST.fullmatch(str(document["digest"])):
-        problems.append(f"digest {document['digest']!r} is not sha256:<64 hex>")
-    if not _SHA.fullmatch(str(document["git_sha"])):
-        problems.append(f"git_sha {document['git_sha']!r} is not a 40-hex commit")
-    if not _PLATFORM.fullmatch(str(document["platform"])):
-        problems.append(f"platform {document['platform']!r} is not os/arch[/variant]")
-    if not _valid_utc_timestamp(str(document["build_timestamp"])):
-        problems.append(f"build_timestamp {document['build_timestamp']!r} is not UTC ISO 8601")
+    """Every way ``document``'s seed-design fields fall short of :class:`BuildMetadata`; empty
+    when they are valid. Missing (or empty) fields are reported alone, in the schema's order;
+    else each malformed value, one line each. Other keys are the builds' own: not looked at."""
+    seed = {field: document[field] for field in REQUIRED_FIELDS if field in document}
     try:
-        parse_reference(str(document["image"]))
-    except PipelineError as exc:
-        problems.append(str(exc))
-    return problems
+        BuildMetadata.model_validate(seed)
+    except ValidationError as exc:
+        errors = {str(error["loc"][0]): error for error in exc.errors(include_url=False)}
+    else:
+        return []
+    missing = [f"missing {field}" for field in REQUIRED_FIELDS if not seed.get(field)]
+    if missing:
+        return missing
+    return [_problem(field, errors[field]) for field in _REPORTED_ORDER if field in errors]
+
+
+def _problem(field: str, error: ErrorDetails) -> str:
+    value = error["input"]
+    if field in _EXPECTED and error["type"] in ("string_pattern_mismatch", "value_error"):
+        return f"{field} {value!r} {_EXPECTED[field]}"
+    if error["type"] == "value_error":  # the image reference: parse_reference's own message
+        return str(error.get("ctx", {}).get("error", error["msg"]))
+    return f"{field} {value!r}: {error['msg']}"
 
 
 def generate(
@@ -124,14 +123,3 @@ def generate(
             raise UsageError(f"build metadata for {image} {platform}: {'; '.join(problems)}")
         records.append(record)
     return records
-
-
-def _valid_utc_timestamp(text: str) -> bool:
-    """``YYYY-MM-DDTHH:MM:SSZ`` with every field two digits (four for the year) and real."""
-    if not _UTC_TIMESTAMP.fullmatch(text):
-        return False
-    try:
-        datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
-    except ValueError:
-        return False
-    return True

@@ -6,19 +6,19 @@ import hashlib
 import re
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from vibevoice_ci.build import metadata
 from vibevoice_ci.build.base_image import BaseImageChoice, resolve_base_image
+from vibevoice_ci.build.reports import BuildMetadataFile, NativeBuildRecord
 from vibevoice_ci.core.config import PipelineConfig, ServiceConfig
 from vibevoice_ci.core.errors import CheckFailedError, ToolMissingError, UsageError
-from vibevoice_ci.core.files import write_json_atomic
 from vibevoice_ci.core.outcome import Outcome, Status, publish_summary, render_summary
 from vibevoice_ci.core.progress import progress
+from vibevoice_ci.core.reports import write_report
 from vibevoice_ci.tools import docker, git
 
 _SEMVER_TAG = re.compile(r"refs/tags/v(?P<version>\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)")
@@ -37,7 +37,7 @@ class BuiltImage:
     size_bytes: int
     seconds: float
     pushed_reference: str | None
-    metadata: Mapping[str, Any]
+    metadata: NativeBuildRecord
 
 
 def image_tags(image: str, git_sha: str, *, dirty: bool) -> list[str]:
@@ -155,7 +155,9 @@ def build_images(
         _build_one(config, service, git_state, base, report_dir, push, target_registry)
         for service in selected
     ]
-    write_json_atomic(report_dir / "build-metadata.json", [image.metadata for image in built])
+    write_report(
+        report_dir / "build-metadata.json", BuildMetadataFile([image.metadata for image in built])
+    )
     publish_summary(report_dir, _summary(built, base, status.server_version, config.platforms))
     return built
 
@@ -206,7 +208,7 @@ def _build_one(
             if docker.push(reference) != digest:
                 raise CheckFailedError(f"{reference} was pushed with a different digest")
             extra_pushed.append(reference)
-    record = metadata.build_metadata(
+    seed = metadata.build_metadata(
         image=pushed or tags[0],
         digest=digest,
         platform=platform,
@@ -214,21 +216,22 @@ def _build_one(
         git_ref=git_state.ref,
         run=config.env,
         built_at=built_at,
-        extra={
-            "service": service.name,
-            "digest_kind": "manifest" if push else "image-id",
-            "pushed_tags": [ref for ref in (pushed, *extra_pushed) if ref],
-            "image_id": image_id,
-            "local_tags": tags,
-            "base_image": base.reference,
-            "size_bytes": info.size_bytes,
-            "build_seconds": round(seconds, 2),
-            "git_dirty": git_state.dirty,
-        },
     )
-    problems = metadata.metadata_problems(record)
+    problems = metadata.metadata_problems(seed)
     if problems:
         raise CheckFailedError(f"build metadata for {service.name} is invalid: {problems}")
+    record = NativeBuildRecord(
+        **seed,
+        service=service.name,
+        digest_kind="manifest" if push else "image-id",
+        pushed_tags=[ref for ref in (pushed, *extra_pushed) if ref],
+        image_id=image_id,
+        local_tags=tags,
+        base_image=base.reference,
+        size_bytes=info.size_bytes,
+        build_seconds=round(seconds, 2),
+        git_dirty=git_state.dirty,
+    )
     progress(
         f"built {tags[0]} ({image_id[:19]}, {info.size_bytes / 1e6:.0f} MB) in {seconds:.1f} s"
     )

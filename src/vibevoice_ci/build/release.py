@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from vibevoice_ci.build import base_image, metadata, referrers
 from vibevoice_ci.build.native import (
@@ -29,66 +28,26 @@ from vibevoice_ci.build.native import (
     release_tags,
     stage_ca_certificates,
 )
+from vibevoice_ci.build.reports import (
+    BuildMetadataFile,
+    BuildRecord,
+    Release,
+    ReleaseBuildRecord,
+    ReleaseImage,
+    ReleasePlatform,
+    Retry,
+)
 from vibevoice_ci.core.config import PipelineConfig, ServiceConfig
 from vibevoice_ci.core.errors import CheckFailedError, PipelineError, ToolFailedError, UsageError
-from vibevoice_ci.core.files import write_json_atomic, write_text_atomic
+from vibevoice_ci.core.files import write_text_atomic
 from vibevoice_ci.core.image_reference import parse_reference
 from vibevoice_ci.core.outcome import Outcome, Status, publish_summary, render_summary
 from vibevoice_ci.core.progress import progress
+from vibevoice_ci.core.reports import write_report
 from vibevoice_ci.core.retry import RetryLog, is_transient, with_retries
 from vibevoice_ci.tools import buildkitd, buildx, crane, docker, git, syft
 
 RELEASE_FILE = "release.json"
-
-
-@dataclass(frozen=True)
-class PlatformImage:
-    """One platform's manifest in a pushed index, and its SBOM."""
-
-    platform: str
-    digest: str
-    sbom: str
-    sbom_referrer: str
-
-    def to_json(self) -> dict[str, str]:
-        return {
-            "platform": self.platform,
-            "digest": self.digest,
-            "sbom": self.sbom,
-            "sbom_referrer": self.sbom_referrer,
-        }
-
-
-@dataclass(frozen=True)
-class ReleaseImage:
-    """One service's pushed index: where, which digest, which platforms, what comes next."""
-
-    service: str
-    repository: str
-    tag: str
-    digest: str
-    platforms: tuple[PlatformImage, ...]
-    promote_tags: tuple[str, ...]
-    seconds: float
-    log: str
-
-    @property
-    def reference(self) -> str:
-        """``repository@digest``: what smoke pulls and promote retags."""
-        return f"{self.repository}@{self.digest}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "service": self.service,
-            "repository": self.repository,
-            "tag": self.tag,
-            "digest": self.digest,
-            "reference": self.reference,
-            "platforms": [entry.to_json() for entry in self.platforms],
-            "promote_tags": list(self.promote_tags),
-            "build_seconds": round(self.seconds, 1),
-            "log": self.log,
-        }
 
 
 @dataclass
@@ -101,7 +60,7 @@ class _Run:
     outcomes: list[Outcome] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     retries: RetryLog = field(default_factory=RetryLog)
-    metadata: list[dict[str, Any]] = field(default_factory=list)
+    metadata: list[BuildRecord] = field(default_factory=list)
 
 
 def select_platforms(configured: Sequence[str], requested: Sequence[str]) -> tuple[str, ...]:
@@ -315,14 +274,15 @@ def _release_one(
         repository=repository,
         tag=sha_tag,
         digest=digest,
-        platforms=platform_images,
-        promote_tags=tuple(promote),
-        seconds=seconds,
+        reference=f"{repository}@{digest}",
+        platforms=list(platform_images),
+        promote_tags=list(promote),
+        build_seconds=round(seconds, 1),
         log=str(log_path.relative_to(report_dir)),
     )
     run.images.append(image)
     for entry in platform_images:
-        record = metadata.build_metadata(
+        seed = metadata.build_metadata(
             image=pushed,
             digest=digest,
             platform=entry.platform,
@@ -330,21 +290,23 @@ def _release_one(
             git_ref=git_state.ref,
             run=config.env,
             built_at=built_at,
-            extra={
-                "service": service.name,
-                "digest_kind": "index",
-                "platform_digest": entry.digest,
-                "sbom": entry.sbom,
-                "base_image": base,
-                "build_seconds": round(seconds, 1),
-                "git_dirty": git_state.dirty,
-                "promote_tags": list(promote),
-            },
         )
-        problems = metadata.metadata_problems(record)
+        problems = metadata.metadata_problems(seed)
         if problems:
             raise CheckFailedError(f"build metadata for {service.name} is invalid: {problems}")
-        run.metadata.append(record)
+        run.metadata.append(
+            ReleaseBuildRecord(
+                **seed,
+                service=service.name,
+                digest_kind="index",
+                platform_digest=entry.digest,
+                sbom=entry.sbom,
+                base_image=base,
+                build_seconds=round(seconds, 1),
+                git_dirty=git_state.dirty,
+                promote_tags=list(promote),
+            )
+        )
     run.outcomes.append(
         Outcome(
             service.name,
@@ -368,7 +330,7 @@ def _sbom(
     report_dir: Path,
     service: str,
     built_at: datetime,
-) -> PlatformImage:
+) -> ReleasePlatform:
     reference = f"{repository}@{entry.digest}"
     progress(f"SBOM of {service} {entry.platform} (syft)")
     document = with_retries(
@@ -390,26 +352,24 @@ def _sbom(
             title=name,
             created=built_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
-    return PlatformImage(entry.platform, entry.digest, f"sbom/{name}", referrer)
+    return ReleasePlatform(
+        platform=entry.platform, digest=entry.digest, sbom=f"sbom/{name}", sbom_referrer=referrer
+    )
 
 
 def _write_reports(report_dir: Path, run: _Run) -> None:
-    write_json_atomic(report_dir / "build-metadata.json", run.metadata)
-    status = (
-        Status.PASS
-        if run.images and not any(o.status is not Status.PASS for o in run.outcomes)
-        else Status.FAIL
-    )
-    write_json_atomic(
+    write_report(report_dir / "build-metadata.json", BuildMetadataFile(run.metadata))
+    passed = run.images and not any(o.status is not Status.PASS for o in run.outcomes)
+    write_report(
         report_dir / RELEASE_FILE,
-        {
-            "status": status.value,
-            "registry": run.registry,
-            "platforms": list(run.platforms),
-            "images": [image.to_json() for image in run.images],
-            "retries": run.retries.to_json(),
-            "notes": run.notes,
-        },
+        Release(
+            status="pass" if passed else "fail",
+            registry=run.registry,
+            platforms=list(run.platforms),
+            images=run.images,
+            retries=Retry.all_of(run.retries),
+            notes=run.notes,
+        ),
     )
     notes = [
         *run.notes,

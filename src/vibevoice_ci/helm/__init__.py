@@ -5,4 +5,7 @@
 - ``cluster``: a real API server with simulated nodes (controlplane): install, upgrade,
   rollback (deploy).
 - ``pods``: a real kubelet joins that control plane and runs the built images (node).
+
+``session`` runs them and writes ``helm.json``, whose model is in ``reports`` (its schema,
+``helm.schema.json``, is generated from it).
 """

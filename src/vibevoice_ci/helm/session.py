@@ -27,10 +27,11 @@ from vibevoice_ci.core.errors import (
     ToolMissingError,
     UsageError,
 )
-from vibevoice_ci.core.files import write_json_atomic
 from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
 from vibevoice_ci.core.progress import progress
+from vibevoice_ci.core.reports import write_report
 from vibevoice_ci.helm import static
+from vibevoice_ci.helm.reports import Check, HelmReport, Level
 from vibevoice_ci.helm.result import LevelResult
 from vibevoice_ci.tools import helm
 
@@ -159,26 +160,26 @@ def _not_run(level: str, reason: str) -> LevelResult:
 
 
 def _write_report(report_dir: Path, run: HelmRun, expected: Mapping[str, str]) -> None:
-    write_json_atomic(
+    write_report(
         report_dir / "helm.json",
-        {
-            "status": overall(run.outcomes).value,
-            "levels": [
-                {
-                    "level": level.level,
-                    "status": overall(level.outcomes).value,
-                    "checks": [outcome.to_json() for outcome in level.outcomes],
-                    "notes": list(level.notes),
-                }
+        HelmReport(
+            status=overall(run.outcomes),
+            levels=[
+                Level(
+                    level=level.level,
+                    status=overall(level.outcomes),
+                    checks=[Check.of(outcome) for outcome in level.outcomes],
+                    notes=list(level.notes),
+                )
                 for level in run.levels
             ],
-            "accepted_unknown": {
+            accepted_unknown={
                 o.name: expected[o.name]
                 for o in run.outcomes
                 if o.status is Status.UNKNOWN and o.name in expected
             },
-            "notes": run.notes,
-        },
+            notes=run.notes,
+        ),
     )
     outcomes = [
         Outcome(f"{level.level}: {o.name}", o.status, o.detail)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -96,11 +96,22 @@ class HttpTtsClient:
         return self.sock
 
     def synthesize(self, text: str, prompt: int, started: float | None = None) -> Result:
-        """POST ``text``; ``started`` (a ``time.perf_counter()`` value) is when the request
-        was due, defaulting to now."""
-        body = json.dumps({"text": text}).encode("utf-8")
+        """POST ``text`` to ``/v1/tts``; ``started`` (a ``time.perf_counter()`` value) is when
+        the request was due, defaulting to now."""
+        return self.post("/v1/tts", {"text": text}, prompt, started)
+
+    def post(
+        self,
+        path: str,
+        document: Mapping[str, object],
+        prompt: int = 0,
+        started: float | None = None,
+    ) -> Result:
+        """POST ``document`` as JSON to ``path`` and time its chunked body (the agent's
+        ``/v1/reply`` streams its audio frames the same way ``/v1/tts`` streams audio)."""
+        body = json.dumps(document).encode("utf-8")
         head = (
-            f"POST /v1/tts HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode("ascii")
         arrivals: list[tuple[float, int]] = []

@@ -17,12 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vibevoice_ci.build.reports import Release
 from vibevoice_ci.core.config import PipelineConfig
 from vibevoice_ci.core.errors import CheckFailedError, ToolFailedError, UsageError
-from vibevoice_ci.core.files import read_json
 from vibevoice_ci.core.image_reference import parse_reference
 from vibevoice_ci.core.outcome import Outcome
 from vibevoice_ci.core.progress import progress
+from vibevoice_ci.core.reports import read_report
 from vibevoice_ci.core.retry import RetryLog
 from vibevoice_ci.smoke.local_service import free_port
 from vibevoice_ci.smoke.session import collect_logs, pull_pinned, tear_down
@@ -42,14 +43,12 @@ class ContainerRecord:
 
 def release_image(release: Path) -> str:
     """The tts image's ``repository@digest`` in a release file (``reports/build/release.json``,
-    written by ``nox -s build -- --push``); a file without one is bad input (exit 2)."""
-    document = read_json(release, "release file")
-    for image in document.get("images") or []:
-        if isinstance(image, dict) and image.get("service") == SERVICE:
-            reference = str(image.get("reference") or "")
-            if parse_reference(reference).digest is None:
-                raise UsageError(f"release file {release}: {reference!r} pins no digest")
-            return reference
+    written by ``nox -s build -- --push``, read as its model: every reference is pinned by
+    digest); a file of another shape, or without a tts image, is bad input (exit 2)."""
+    document = read_report(release, Release, "release file")
+    for image in document.images:
+        if image.service == SERVICE:
+            return image.reference
     raise UsageError(f"release file {release} lists no {SERVICE} image")
 
 

@@ -9,17 +9,19 @@ its released digest. Anything else leaves every tag where it was (exit 1).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from vibevoice_ci.build.reports import Release, Retry
 from vibevoice_ci.core.config import PipelineConfig
 from vibevoice_ci.core.errors import CheckFailedError, PipelineError
-from vibevoice_ci.core.files import read_json, write_json_atomic
 from vibevoice_ci.core.outcome import Outcome, Status, publish_summary, render_summary
 from vibevoice_ci.core.progress import progress
+from vibevoice_ci.core.reports import read_report, write_report
 from vibevoice_ci.core.retry import RetryLog, with_retries
+from vibevoice_ci.promote.reports import MovedTag, PromoteReport
+from vibevoice_ci.smoke.reports import SmokeReport
 from vibevoice_ci.tools import crane
 from vibevoice_ci.tools._exec import run_tool
 
@@ -42,28 +44,26 @@ class Move:
         return f"{self.repository}:{self.tag}"
 
 
-def plan(release: Mapping[str, Any], smoke: Mapping[str, Any]) -> list[Move]:
+def plan(release: Release, smoke: SmokeReport) -> list[Move]:
     """The tag moves ``release`` asks for, if ``smoke`` allows them; else CheckFailedError
     (pure). See the module docstring for the rule."""
-    images = release.get("images") or []
-    if release.get("status") != "pass" or not images:
+    if release.status != "pass" or not release.images:
         raise CheckFailedError("the release build did not pass: nothing to promote")
-    if smoke.get("status") != "pass":
+    if smoke.status is not Status.PASS:
         raise CheckFailedError(
-            f"smoke verdict is {smoke.get('status', 'missing')!r}, not pass: tags left unchanged"
+            f"smoke verdict is {smoke.status.value!r}, not pass: tags left unchanged"
         )
-    if smoke.get("container") != "pass":
+    if smoke.container is not Status.PASS:
         raise CheckFailedError("smoke did not test the container: tags left unchanged")
-    tested = set((smoke.get("images") or {}).values())
+    tested = set(smoke.images.values())
     moves: list[Move] = []
     untested = []
-    for image in images:
-        reference = f"{image['repository']}@{image['digest']}"
-        if reference not in tested:
-            untested.append(reference)
+    for image in release.images:
+        if image.reference not in tested:
+            untested.append(image.reference)
             continue
-        for tag in image.get("promote_tags") or []:
-            moves.append(Move(image["service"], image["repository"], image["digest"], tag))
+        for tag in image.promote_tags:
+            moves.append(Move(image.service, image.repository, image.digest, tag))
     if untested:
         raise CheckFailedError(
             f"smoke did not test {', '.join(untested)} (it tested "
@@ -86,26 +86,29 @@ def promote(config: PipelineConfig, *, release_file: Path, smoke_file: Path) -> 
     retries = RetryLog()
     outcomes: list[Outcome] = []
     moves: list[Move] = []
-    records: list[dict[str, Any]] = []
+    records: list[MovedTag] = []
     try:
-        moves = plan(read_json(release_file, "release file"), read_json(smoke_file, "smoke report"))
+        moves = plan(
+            read_report(release_file, Release, "release file"),
+            read_report(smoke_file, SmokeReport, "smoke report"),
+        )
         if not moves:
             outcomes.append(Outcome("promote", Status.PASS, "this ref promotes no tag"))
         for move in moves:
             before, after = _apply(move, retries)
-            records.append({"target": move.target, "before": before, "after": after})
+            records.append(MovedTag(target=move.target, before=before, after=after))
             outcomes.append(Outcome(move.target, Status.PASS, f"{before or 'absent'} -> {after}"))
     except PipelineError as exc:
         outcomes.append(Outcome("promote", Status.FAIL, str(exc)))
         raise
     finally:
-        write_json_atomic(
+        write_report(
             report_dir / "promote.json",
-            {
-                "status": ("pass" if all(o.passed for o in outcomes) and outcomes else "fail"),
-                "moves": records,
-                "retries": retries.to_json(),
-            },
+            PromoteReport(
+                status="pass" if all(o.passed for o in outcomes) and outcomes else "fail",
+                moves=records,
+                retries=Retry.all_of(retries),
+            ),
         )
         publish_summary(report_dir, render_summary("promote", outcomes, _notes(release_file)))
     return moves

@@ -4,5 +4,6 @@
   manifests), verify signatures and attestations;
 - ``provenance``: the SLSA v1 provenance built from ``release.json`` and the build metadata,
   and its completeness check (pure);
+- ``reports``: ``sign.json``'s model (its schema, ``sign.schema.json``, is generated from it);
 - ``command``: the ``sign`` subcommand.
 """

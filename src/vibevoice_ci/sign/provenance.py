@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from vibevoice_ci.build.reports import BuildRecord, ReleaseImage
 from vibevoice_ci.core.errors import PipelineError, UsageError
 from vibevoice_ci.core.image_reference import parse_reference
 
@@ -266,82 +267,55 @@ class Origin:
 
 
 def build_context(
-    image: Mapping[str, Any],
-    records: Sequence[Mapping[str, Any]],
+    image: ReleaseImage,
+    records: Sequence[BuildRecord],
     *,
     dockerfile: str,
     origin: Origin,
 ) -> BuildContext:
     """The context of one ``release.json`` image from its ``build-metadata.json`` records
-    (pure). Malformed records are a ``UsageError``; records that cannot support a truthful
-    provenance (an unpinned base image) a ``ProvenanceError``."""
-    service = _text(image, "service", "release.json image")
-    where = f"release.json image {service}"
-    mine = [record for record in records if record.get("service") == service]
+    (pure). Both documents were validated as their writer's models when they were read
+    (``build.reports``: digests, commit, timestamp, durations); what is still missing here is
+    a ``UsageError``, and records that cannot support a truthful provenance (an unpinned base
+    image) a ``ProvenanceError``."""
+    service = image.service
+    mine = [record for record in records if record.service == service]
     if not mine:
         raise UsageError(f"build-metadata.json has no record for service {service}")
     first = mine[0]
-    meta = f"build-metadata.json {service}"
-    digest = _text(image, "digest", where)
-    if not _DIGEST.fullmatch(digest):
-        raise UsageError(f"{where}: digest {digest!r} is not sha256:<64 hex>")
-    platforms = []
-    for entry in image.get("platforms") or []:
-        platform = _text(entry, "platform", where)
-        manifest = _text(entry, "digest", where)
-        if not _DIGEST.fullmatch(manifest):
-            raise UsageError(f"{where} {platform}: digest {manifest!r} is not sha256:<64 hex>")
-        platforms.append((platform, manifest))
+    platforms = tuple((entry.platform, entry.digest) for entry in image.platforms)
     if not platforms:
-        raise UsageError(f"{where}: lists no platform")
-    git_sha = _text(first, "git_sha", meta)
-    if not _COMMIT.fullmatch(git_sha):
-        raise UsageError(f"{meta}: git_sha {git_sha!r} is not a 40-hex commit")
-    started = _parse_timestamp(first.get("build_timestamp"))
-    if started is None:
-        raise UsageError(f"{meta}: build_timestamp {first.get('build_timestamp')!r} is not UTC")
-    seconds = first.get("build_seconds", 0)
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-        raise UsageError(f"{meta}: build_seconds {seconds!r} is not a duration")
-    run_id = _text(first, "workflow_run_id", meta)
-    in_actions = first.get("builder") == "github-actions"
+        raise UsageError(f"release.json image {service}: lists no platform")
+    started = datetime.strptime(first.build_timestamp, _TIMESTAMP).replace(tzinfo=UTC)
+    in_actions = first.builder == "github-actions"
     if in_actions and not origin.github_repository:
         raise UsageError(
-            f"{meta}: built on GitHub Actions; the repository is needed for the builder and "
-            "invocation ids ($GITHUB_REPOSITORY)"
+            f"build-metadata.json {service}: built on GitHub Actions; the repository is needed "
+            "for the builder and invocation ids ($GITHUB_REPOSITORY)"
         )
-    git_ref = _text(first, "git_ref", meta)
-    base = _text(first, "base_image", meta)
     if in_actions:
         repo_url = f"{origin.github_server}/{origin.github_repository}"
         source = f"git+{repo_url}"
-        builder_id = f"{repo_url}/{BUILD_WORKFLOW}@{git_ref}"
-        invocation = f"{repo_url}/actions/runs/{run_id}"
+        builder_id = f"{repo_url}/{BUILD_WORKFLOW}@{first.git_ref}"
+        invocation = f"{repo_url}/actions/runs/{first.workflow_run_id}"
     else:
         source = f"git+file://{origin.local_source or '/'}"
         builder_id = LOCAL_BUILDER_ID
-        invocation = f"urn:vibevoice-ci:build:{service}:{git_sha}:{_timestamp(started)}"
+        invocation = f"urn:vibevoice-ci:build:{service}:{first.git_sha}:{_timestamp(started)}"
     return BuildContext(
         service=service,
-        repository=_text(image, "repository", where),
-        digest=digest,
-        tag=_text(image, "tag", where),
-        platforms=tuple(platforms),
-        git_sha=git_sha,
-        git_ref=git_ref,
-        git_dirty=bool(first.get("git_dirty", False)),
+        repository=image.repository,
+        digest=image.digest,
+        tag=image.tag,
+        platforms=platforms,
+        git_sha=first.git_sha,
+        git_ref=first.git_ref,
+        git_dirty=first.git_dirty,
         source_uri=source,
         dockerfile=dockerfile,
-        base_image=base,
+        base_image=first.base_image,
         builder_id=builder_id,
         invocation_id=invocation,
         started_on=started,
-        finished_on=started + timedelta(seconds=math.ceil(seconds)),
+        finished_on=started + timedelta(seconds=math.ceil(first.build_seconds)),
     )
-
-
-def _text(document: Any, key: str, where: str) -> str:
-    value = document.get(key) if isinstance(document, Mapping) else None
-    if not isinstance(value, str) or not value.strip():
-        raise UsageError(f"{where}: {key} is missing or empty")
-    return value

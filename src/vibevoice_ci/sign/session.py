@@ -27,21 +27,29 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
+from pydantic import BaseModel
+
+from vibevoice_ci.build.reports import BuildMetadataFile, BuildRecord, Release, ReleaseImage
 from vibevoice_ci.core.config import PipelineConfig, RunEnvironment
 from vibevoice_ci.core.errors import CheckFailedError, PipelineError, UsageError
 from vibevoice_ci.core.files import write_json_atomic
 from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
 from vibevoice_ci.core.progress import progress
+from vibevoice_ci.core.reports import read_report, write_report
 from vibevoice_ci.core.retry import is_transient
 from vibevoice_ci.sign import provenance
+from vibevoice_ci.sign.reports import Check, SignedImage, SignedPlatform, SignReport
 from vibevoice_ci.tools import cosign
 from vibevoice_ci.tools._exec import failure_message
 
 SESSION = "sign"
 REPORT_FILE = "sign.json"
 PUBLIC_KEY_FILE = "cosign.pub"
+METADATA_FILE = "build-metadata.json"
+
+Document = TypeVar("Document", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -80,9 +88,9 @@ class Target:
 class _Run:
     """What the session has found so far, so the report can be written from anywhere."""
 
-    mode: str
+    mode: Literal["key", "keyless"]
     outcomes: list[Outcome] = field(default_factory=list)
-    images: list[dict[str, Any]] = field(default_factory=list)
+    images: list[SignedImage] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     cosign_version: str | None = None
 
@@ -90,28 +98,35 @@ class _Run:
 # --- planning (pure) -----------------------------------------------------------------------
 
 
+_BUILD_FIRST = "(run `nox -s build -- --push` first)"
+
+
 def read_json(path: Path, what: str) -> Any:
+    """A JSON file the session does not own (an SBOM: syft's SPDX document)."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"{what} {path} not found (run `nox -s build -- --push` first)") from None
+        raise UsageError(f"{what} {path} not found {_BUILD_FIRST}") from None
     except ValueError as exc:
         raise UsageError(f"{what} {path} is not JSON: {exc}") from None
 
 
-def release_images(release: Any) -> list[Mapping[str, Any]]:
+def read_build_document(path: Path, model: type[Document], what: str) -> Document:
+    """One of the release build's documents, validated as its writer's model: a missing file
+    or a wrong shape is one line, exit 2."""
+    if not path.exists():
+        raise UsageError(f"{what} {path} not found {_BUILD_FIRST}")
+    return read_report(path, model, what)
+
+
+def release_images(release: Release) -> list[ReleaseImage]:
     """The images a passing release lists; anything else is exit 2 (bad input)."""
-    if not isinstance(release, Mapping):
-        raise UsageError("release.json is not a JSON object")
-    images = release.get("images")
-    if release.get("status") != "pass" or not isinstance(images, list) or not images:
+    if release.status != "pass" or not release.images:
         raise UsageError(
-            f"release.json: status {release.get('status')!r} with "
-            f"{len(images) if isinstance(images, list) else 0} images: nothing released to sign"
+            f"release.json: status {release.status!r} with {len(release.images)} images: "
+            "nothing released to sign"
         )
-    if not all(isinstance(image, Mapping) for image in images):
-        raise UsageError("release.json: an image entry is not an object")
-    return images
+    return release.images
 
 
 def signature_outcome(
@@ -240,10 +255,10 @@ def _run(config: PipelineConfig, options: SignOptions, run: _Run, report_dir: Pa
     if problems:
         raise UsageError("; ".join(problems))
     release_dir = options.release_file.parent
-    images = release_images(read_json(options.release_file, "release file"))
-    records = read_json(release_dir / "build-metadata.json", "build metadata")
-    if not isinstance(records, list):
-        raise UsageError(f"{release_dir / 'build-metadata.json'} is not a list of records")
+    images = release_images(read_build_document(options.release_file, Release, "release file"))
+    records = read_build_document(
+        release_dir / METADATA_FILE, BuildMetadataFile, "build metadata"
+    ).root
     binary = cosign.cosign()
     run.cosign_version = cosign.check_version(binary, config.tools.get("cosign", ""))
     password = config.env.cosign_password.reveal() if config.env.cosign_password else None
@@ -297,15 +312,15 @@ def _publish_public_key(pair: cosign.KeyPair, report_dir: Path, run: _Run, what:
 
 def _targets(
     config: PipelineConfig,
-    image: Mapping[str, Any],
-    records: Sequence[Mapping[str, Any]],
+    image: ReleaseImage,
+    records: Sequence[BuildRecord],
     release_dir: Path,
     report_dir: Path,
     run: _Run,
 ) -> list[Target]:
     """The index and platform manifests of one image, with what each gets attested; a
     provenance or SBOM that cannot be made is a failed outcome, the rest still runs."""
-    service = str(image.get("service", ""))
+    service = image.service
     dockerfile = config.service(service).dockerfile if service in config.services else None
     context = provenance.build_context(
         image,
@@ -318,10 +333,7 @@ def _targets(
         ),
     )
     index_attestations: list[Attestation] = []
-    record: dict[str, Any] = {
-        "service": service,
-        "reference": f"{context.repository}@{context.digest}",
-    }
+    statement_path: str | None = None
     try:
         statement = provenance.provenance_statement(context)
     except provenance.ProvenanceError as exc:
@@ -331,7 +343,7 @@ def _targets(
         predicate_file = report_dir / "provenance" / f"{service}.predicate.json"
         write_json_atomic(statement_file, statement)
         write_json_atomic(predicate_file, statement["predicate"])
-        record["provenance"] = str(statement_file.relative_to(report_dir))
+        statement_path = str(statement_file.relative_to(report_dir))
         index_attestations.append(
             Attestation(
                 "provenance", cosign.SLSA_PROVENANCE_V1, predicate_file, statement["predicate"]
@@ -347,13 +359,13 @@ def _targets(
             tuple(index_attestations),
         )
     ]
-    entries = {str(e.get("platform")): e for e in image.get("platforms") or []}
+    sboms = {entry.platform: entry.sbom for entry in image.platforms}
     for platform, digest in context.platforms:
         label = f"{service} {platform}"
         attestations = []
-        sbom_file = release_dir / str(entries[platform].get("sbom", ""))
+        sbom_file = release_dir / sboms[platform]
         try:
-            document = read_json(sbom_file, "SBOM") if entries[platform].get("sbom") else None
+            document = read_json(sbom_file, "SBOM") if sboms[platform] else None
         except UsageError as exc:
             run.outcomes.append(Outcome(f"{label} sbom", Status.FAIL, str(exc)))
         else:
@@ -373,10 +385,17 @@ def _targets(
                 tuple(attestations),
             )
         )
-    record["platforms"] = [
-        {"platform": p, "reference": f"{context.repository}@{d}"} for p, d in context.platforms
-    ]
-    run.images.append(record)
+    run.images.append(
+        SignedImage(
+            service=service,
+            reference=f"{context.repository}@{context.digest}",
+            provenance=statement_path,
+            platforms=[
+                SignedPlatform(platform=p, reference=f"{context.repository}@{d}")
+                for p, d in context.platforms
+            ],
+        )
+    )
     return targets
 
 
@@ -456,19 +475,19 @@ def _refused(name: str, result: Any) -> Outcome:
 
 def _write_reports(report_dir: Path, run: _Run, options: SignOptions) -> None:
     verdict = overall(run.outcomes)
-    write_json_atomic(
+    write_report(
         report_dir / REPORT_FILE,
-        {
-            "status": verdict.value,
-            "mode": run.mode,
-            "verify_only": options.verify_only,
-            "release_file": str(options.release_file),
-            "cosign_version": run.cosign_version,
-            "public_key": PUBLIC_KEY_FILE if (report_dir / PUBLIC_KEY_FILE).is_file() else None,
-            "images": run.images,
-            "checks": [outcome.to_json() for outcome in run.outcomes],
-            "notes": run.notes,
-        },
+        SignReport(
+            status=verdict,
+            mode=run.mode,
+            verify_only=options.verify_only,
+            release_file=str(options.release_file),
+            cosign_version=run.cosign_version,
+            public_key=PUBLIC_KEY_FILE if (report_dir / PUBLIC_KEY_FILE).is_file() else None,
+            images=run.images,
+            checks=[Check.of(outcome) for outcome in run.outcomes],
+            notes=run.notes,
+        ),
     )
     notes = [
         f"release file `{options.release_file}`; mode {run.mode}"

@@ -7,5 +7,6 @@
 - ``agent_checks``: the agent's checks, one full turn and its speech;
 - ``speech``: does the audio say the text (word recall per sentence; PocketSphinx);
 - ``local_service``: a service started as a local process on 127.0.0.1;
+- ``reports``: ``smoke.json``'s model (``smoke.schema.json`` is generated from it);
 - ``command``: the ``smoke`` subcommand and ``--image-digest``/``--release`` parsing.
 """

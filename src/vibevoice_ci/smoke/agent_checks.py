@@ -20,7 +20,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from vibevoice_ci.core.config import SpeechCheckConfig
 from vibevoice_ci.core.outcome import Outcome, Status
+from vibevoice_ci.core.reports import report_json
 from vibevoice_ci.smoke.checks import evaluate_audio, wait_until_reachable
+from vibevoice_ci.smoke.reports import ReplySpeechCheckResult
 from vibevoice_ci.smoke.speech import (
     Recogniser,
     RecogniserUnavailableError,
@@ -56,18 +58,22 @@ class ReplySpeechCheck:
     outcome: Outcome
     seconds: float
 
+    def report(self) -> ReplySpeechCheckResult:
+        return ReplySpeechCheckResult(
+            endpoint=f"agent {REPLY_ENDPOINT}",
+            check=self.outcome.name,
+            status=self.outcome.status,
+            engine=self.engine,
+            min_recall=self.min_recall,
+            seconds=round(self.seconds, 2),
+            transcript=self.transcript,
+            audio_seconds=round(self.audio_seconds, 3),
+            sentences=[sentence.report() for sentence in self.sentences],
+        )
+
     def to_json(self) -> dict[str, object]:
-        return {
-            "endpoint": f"agent {REPLY_ENDPOINT}",
-            "check": self.outcome.name,
-            "status": self.outcome.status.value,
-            "engine": self.engine,
-            "min_recall": self.min_recall,
-            "seconds": round(self.seconds, 2),
-            "transcript": self.transcript,
-            "audio_seconds": round(self.audio_seconds, 3),
-            "sentences": [sentence.to_json() for sentence in self.sentences],
-        }
+        document: dict[str, object] = report_json(self.report())
+        return document
 
 
 def evaluate_turn(status: int, headers: dict[str, str], body: bytes) -> Outcome:

@@ -22,6 +22,8 @@ from websockets.sync.client import connect
 
 from vibevoice_ci.core.config import SpeechCheckConfig
 from vibevoice_ci.core.outcome import Outcome, Status
+from vibevoice_ci.core.reports import report_json
+from vibevoice_ci.smoke.reports import SpeechCheckResult
 from vibevoice_ci.smoke.speech import Recogniser, RecogniserUnavailableError, SpeechScore
 
 SMOKE_TEXT = "Smoke test. The voice agent is ready."
@@ -231,16 +233,20 @@ class SpeechCheck:
     outcome: Outcome
     seconds: float
 
+    def report(self) -> SpeechCheckResult:
+        return SpeechCheckResult(
+            endpoint=self.endpoint,
+            check=self.outcome.name,
+            status=self.outcome.status,
+            engine=self.engine,
+            min_recall=self.min_recall,
+            seconds=round(self.seconds, 2),
+            sentences=[score.report() for score in self.scores],
+        )
+
     def to_json(self) -> dict[str, object]:
-        return {
-            "endpoint": self.endpoint,
-            "check": self.outcome.name,
-            "status": self.outcome.status.value,
-            "engine": self.engine,
-            "min_recall": self.min_recall,
-            "seconds": round(self.seconds, 2),
-            "sentences": [score.to_json() for score in self.scores],
-        }
+        document: dict[str, object] = report_json(self.report())
+        return document
 
 
 def speech_check_name(endpoint: str) -> str:

@@ -6,11 +6,12 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from vibevoice_ci.build.reports import Release
 from vibevoice_ci.core.command import Command
 from vibevoice_ci.core.config import SMOKE_MODES, PipelineConfig
 from vibevoice_ci.core.errors import EXIT_OK, UsageError
-from vibevoice_ci.core.files import read_json
 from vibevoice_ci.core.image_reference import parse_reference
+from vibevoice_ci.core.reports import read_report
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,9 +53,8 @@ def pinned_images(
     is the one whose configured image name the repository ends with."""
     pinned: dict[str, str] = {}
     if release is not None:
-        document = read_json(release, "release file")
-        for image in document.get("images") or []:
-            pinned[str(image["service"])] = str(image["reference"])
+        document = read_report(release, Release, "release file")
+        pinned = {image.service: image.reference for image in document.images}
         if not pinned:
             raise UsageError(f"release file {release} lists no image")
     by_image = {service.image: name for name, service in config.services.items()}

@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from vibevoice_ci.build import native as build
 from vibevoice_ci.core.config import SMOKE_MODES, PipelineConfig, SpeechCheckConfig
@@ -40,6 +41,7 @@ from vibevoice_ci.core.errors import (
 from vibevoice_ci.core.files import write_json_atomic, write_text_atomic
 from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
 from vibevoice_ci.core.progress import progress
+from vibevoice_ci.core.reports import write_report
 from vibevoice_ci.core.retry import RetryLog, with_retries
 from vibevoice_ci.smoke.agent_checks import ReplySpeechCheck, run_agent_checks
 from vibevoice_ci.smoke.checks import (
@@ -49,6 +51,7 @@ from vibevoice_ci.smoke.checks import (
     run_speech_checks,
 )
 from vibevoice_ci.smoke.local_service import running_agent_service, running_tts_service
+from vibevoice_ci.smoke.reports import Check, RunMode, SmokeReport
 from vibevoice_ci.tools import compose, docker
 
 MODES = SMOKE_MODES
@@ -61,7 +64,7 @@ UP_WAIT_SECONDS = 180
 class ModeChoice:
     """The mode a smoke run uses, why, and whether it can test the container at all."""
 
-    mode: str
+    mode: Literal["docker", "local"]
     note: str
     # True when ``auto`` fell back to a local process: the container is untested.
     fell_back: bool = False
@@ -72,7 +75,7 @@ class SmokeRun:
     """What one smoke run did and found: the content of ``smoke.json``."""
 
     requested: str
-    mode: str
+    mode: RunMode
     target: str
     checks: Sequence[Outcome]
     notes: Sequence[str]
@@ -90,18 +93,19 @@ class SmokeRun:
         extra = [Outcome("container", Status.UNKNOWN, "not tested")] if self.fell_back else []
         return overall([*self.checks, *extra])
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "status": self.status.value,
-            "mode_requested": self.requested,
-            "mode": self.mode,
-            "target": self.target,
-            "container": self.container.value,
-            "checks": [check.to_json() for check in self.checks],
-            "notes": list(self.notes),
-            "images": dict(self.images),
-            "speech": [check.to_json() for check in self.speech],
-        }
+    def report(self) -> SmokeReport:
+        """The content of ``smoke.json``."""
+        return SmokeReport(
+            status=self.status,
+            mode_requested=self.requested,
+            mode=self.mode,
+            target=self.target,
+            container=self.container,
+            checks=[Check.of(check) for check in self.checks],
+            notes=list(self.notes),
+            images=dict(self.images),
+            speech=[check.report() for check in self.speech],
+        )
 
 
 def choose_mode(
@@ -267,7 +271,7 @@ class _Recorder:
     """What the run has found so far, so the report can be written from wherever it stops."""
 
     requested: str
-    mode: str = ""
+    mode: RunMode = ""
     target: str = ""
     fell_back: bool = False
     checks: list[Outcome] = field(default_factory=list)
@@ -443,7 +447,7 @@ def _local_process(
 
 
 def _write_report(report_dir: Path, run: SmokeRun) -> None:
-    write_json_atomic(report_dir / "smoke.json", run.to_json())
+    write_report(report_dir / "smoke.json", run.report())
     outcomes = list(run.checks)
     if run.fell_back:
         outcomes.append(Outcome("container", Status.UNKNOWN, run.notes[0]))

@@ -21,6 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from vibevoice_ci.core.reports import report_json
+from vibevoice_ci.smoke import reports
+
 RECOGNISER_RATE = 16_000
 """The sample rate PocketSphinx's US English acoustic model was trained on."""
 
@@ -188,8 +191,14 @@ class SentenceRecall:
     heard: str
     recall: float
 
+    def report(self) -> reports.SentenceRecall:
+        return reports.SentenceRecall(
+            text=self.text, heard=self.heard, recall=round(self.recall, 4)
+        )
+
     def to_json(self) -> dict[str, object]:
-        return {"text": self.text, "heard": self.heard, "recall": round(self.recall, 4)}
+        document: dict[str, object] = report_json(self.report())
+        return document
 
 
 def sentence_recalls(sentences: Sequence[str], transcript: str) -> list[SentenceRecall]:
@@ -249,13 +258,17 @@ class SpeechScore:
     recall: float
     audio_seconds: float
 
+    def report(self) -> reports.SentenceScore:
+        return reports.SentenceScore(
+            text=self.text,
+            transcript=self.transcript,
+            recall=round(self.recall, 4),
+            audio_seconds=round(self.audio_seconds, 3),
+        )
+
     def to_json(self) -> dict[str, object]:
-        return {
-            "text": self.text,
-            "transcript": self.transcript,
-            "recall": round(self.recall, 4),
-            "audio_seconds": round(self.audio_seconds, 3),
-        }
+        document: dict[str, object] = report_json(self.report())
+        return document
 
 
 class RecogniserUnavailableError(RuntimeError):

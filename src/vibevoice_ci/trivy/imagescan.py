@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from vibevoice_ci.build.reports import Release
 from vibevoice_ci.core.config import ScanException, TrivyConfig
 from vibevoice_ci.core.errors import UsageError
 from vibevoice_ci.core.outcome import Outcome, Status, overall
@@ -111,28 +112,21 @@ class Verdict:
         return overall(self.outcomes)
 
 
-def targets_from_release(document: Mapping[str, Any]) -> list[ImageTarget]:
-    """Every platform manifest of every image a release build pushed (its release.json)."""
-    targets = []
-    images = document.get("images")
-    if not isinstance(images, list) or not images:
+def targets_from_release(release: Release) -> list[ImageTarget]:
+    """Every platform manifest of every image a release build pushed (its release.json, read
+    as the build's model)."""
+    if not release.images:
         raise UsageError("the release file lists no image")
-    for image in images:
-        try:
-            repository = str(image["repository"])
-            index = f"{repository}@{image['digest']}"
-            for entry in image["platforms"]:
-                targets.append(
-                    ImageTarget(
-                        service=str(image["service"]),
-                        platform=str(entry["platform"]),
-                        reference=f"{repository}@{entry['digest']}",
-                        index=index,
-                    )
-                )
-        except (KeyError, TypeError) as exc:
-            raise UsageError(f"the release file has an image without {exc}") from None
-    return targets
+    return [
+        ImageTarget(
+            service=image.service,
+            platform=entry.platform,
+            reference=f"{image.repository}@{entry.digest}",
+            index=image.reference,
+        )
+        for image in release.images
+        for entry in image.platforms
+    ]
 
 
 def judge(

@@ -19,12 +19,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from vibevoice_ci.build.reports import Release
 from vibevoice_ci.core.config import PipelineConfig
 from vibevoice_ci.core.errors import CheckFailedError, PipelineError, UsageError
-from vibevoice_ci.core.files import read_json, write_json_atomic
+from vibevoice_ci.core.files import write_json_atomic
 from vibevoice_ci.core.outcome import Status, publish_summary, render_summary
 from vibevoice_ci.core.progress import progress
-from vibevoice_ci.core.reports import write_report
+from vibevoice_ci.core.reports import read_report, write_report
 from vibevoice_ci.core.vulnerabilities import (
     Unchecked,
     VulnerabilityReport,
@@ -113,8 +114,8 @@ def _targets(
     default = config.report_dir("build") / "release.json"
     path = release_file or (default if default.is_file() else None)
     if path is not None:
-        document = read_json(path, "release file")
-        return imagescan.targets_from_release(document), f"release file {path}"
+        release = read_report(path, Release, "release file")
+        return imagescan.targets_from_release(release), f"release file {path}"
     targets = []
     registry = config.registry.rstrip("/").lower()  # image references are lower case
     for service in config.services.values():

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from release_helpers import released_image, write_release
 
 from vibevoice_ci.cli import main
 from vibevoice_ci.core.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, EXIT_TOOL_MISSING
@@ -244,18 +245,28 @@ def test_pinned_images_come_from_digests_and_the_release_file(tmp_path: Path) ->
 
     config = load_config()
     digest = "sha256:" + "ab" * 32
-    release = tmp_path / "release.json"
-    release.write_text(
-        json.dumps(
-            {"images": [{"service": "tts", "reference": f"r:5000/v/vibevoice-tts@{digest}"}]}
-        )
-    )
+    image = released_image("tts", repository="r:5000/v/vibevoice-tts", digest=digest)
+    release = write_release(tmp_path / "release.json", image)
     assert pinned_images(config, [], release) == {"tts": f"r:5000/v/vibevoice-tts@{digest}"}
     other = "sha256:" + "cd" * 32
     # an explicit --image-digest wins over the release file
     assert pinned_images(config, [f"127.0.0.1:5000/x/vibevoice-tts@{other}"], release) == {
         "tts": f"127.0.0.1:5000/x/vibevoice-tts@{other}"
     }
+
+
+def test_smoke_with_a_release_file_of_the_wrong_shape_exits_2_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    release = write_release(tmp_path / "release.json", released_image("tts"))
+    document = json.loads(release.read_text())
+    del document["images"][0]["digest"]
+    release.write_text(json.dumps(document))
+
+    assert main(["smoke", "--release", str(release)]) == EXIT_BAD_INPUT
+
+    line = _one_error_line(capsys.readouterr().err)
+    assert line == f"error: release file {release}: images.0.digest: Field required"
 
 
 @pytest.mark.parametrize(
@@ -281,3 +292,24 @@ def test_promote_without_reports_exits_2(
     )
     assert code == EXIT_BAD_INPUT
     assert "not found" in _one_error_line(capsys.readouterr().err)
+
+
+def test_a_model_refusing_a_tools_data_is_one_line_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A writer builds its report model from what a tool answered; data the model refuses
+    # (here a digest that is not sha256) ends as one line, never a traceback.
+    from vibevoice_ci import cli
+    from vibevoice_ci.build.reports import ReleasePlatform
+    from vibevoice_ci.core.command import Command, no_arguments
+
+    def run(args: object, config: object) -> int:
+        ReleasePlatform.model_validate({"platform": "linux/amd64", "digest": "md5:00"})
+        return 0
+
+    monkeypatch.setattr(cli, "commands", lambda: [Command("probe", "", no_arguments, run)])
+    assert cli.main(["probe"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: malformed ReleasePlatform data: ")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err

@@ -8,13 +8,13 @@ exercised by tests/integration and by `.ci/run`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from schema_helpers import assert_matches_schema
 
 from vibevoice_ci.build import native as build
 from vibevoice_ci.build.metadata import metadata_problems
@@ -100,7 +100,8 @@ def test_a_local_build_records_valid_metadata_and_a_summary(
 
     assert fake.calls == [("build", "example-tts:0123456789ab", "base:1")]
     assert image.pushed_reference is None
-    [record] = json.loads((config.report_dir("build") / "build-metadata.json").read_text())
+    written = config.report_dir("build") / "build-metadata.json"
+    [record] = assert_matches_schema(written, "build/build-metadata.schema.json")
     assert metadata_problems(record) == []
     assert record["digest"] == IMAGE_ID
     assert record["digest_kind"] == "image-id"
@@ -122,9 +123,12 @@ def test_a_push_goes_to_the_registry_from_the_environment_with_the_ref_tags(
     repository = "127.0.0.1:5000/ci/example-tts"
     assert ("push", f"{repository}:0123456789ab") in fake.calls
     assert ("push", f"{repository}:1.2.3") in fake.calls
-    assert image.metadata["digest"] == DIGEST
-    assert image.metadata["git_ref"] == "refs/tags/v1.2.3"
-    assert image.metadata["pushed_tags"] == [f"{repository}:0123456789ab", f"{repository}:1.2.3"]
+    assert image.metadata.digest == DIGEST
+    assert image.metadata.git_ref == "refs/tags/v1.2.3"
+    assert image.metadata.pushed_tags == [f"{repository}:0123456789ab", f"{repository}:1.2.3"]
+    written = config.report_dir("build") / "build-metadata.json"
+    [record] = assert_matches_schema(written, "build/build-metadata.schema.json")
+    assert record["digest_kind"] == "manifest"
 
 
 def test_an_explicit_registry_beats_the_environment(

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vibevoice_ci.build.metadata import REQUIRED_FIELDS, build_metadata, generate, metadata_problems
+from vibevoice_ci.build.reports import BuildMetadata, NativeBuildRecord, ReleaseBuildRecord
 from vibevoice_ci.core.config import run_environment
 from vibevoice_ci.core.errors import UsageError
 from vibevoice_ci.core.image_reference import parse_reference
@@ -174,20 +175,22 @@ def test_property_2_metadata_has_every_required_field_with_valid_values(
 @settings(max_examples=200, deadline=None)
 @given(
     extra=st.dictionaries(
-        st.sampled_from([*REQUIRED_FIELDS, "service", "digest_kind", "size_bytes", "git_dirty"]),
+        st.text(min_size=1, max_size=12).filter(lambda key: key not in REQUIRED_FIELDS),
         st.one_of(st.text(max_size=10), st.integers(), st.booleans(), st.none()),
     )
 )
-def test_extra_fields_are_added_but_never_override_required_ones(extra: dict[str, Any]) -> None:
-    plain = _record()
-    document = _record(extra=extra)
+def test_keys_beyond_the_seed_fields_are_the_builds_own(extra: dict[str, Any]) -> None:
+    assert metadata_problems(_record() | extra) == []
 
-    for field in REQUIRED_FIELDS:
-        assert document[field] == plain[field]
-    for key, value in extra.items():
-        if key not in REQUIRED_FIELDS:
-            assert document[key] == value
-    assert metadata_problems(document) == []
+
+def test_the_builds_records_keep_the_seed_fields_and_their_rules() -> None:
+    assert tuple(BuildMetadata.model_fields) == REQUIRED_FIELDS
+    seed = BuildMetadata.model_json_schema()
+    for record in (NativeBuildRecord, ReleaseBuildRecord):
+        schema = record.model_json_schema()
+        assert set(REQUIRED_FIELDS) <= set(schema["required"])
+        for field in REQUIRED_FIELDS:
+            assert schema["properties"][field] == seed["properties"][field]
 
 
 # --- build_metadata examples ------------------------------------------------------------------

@@ -4,11 +4,11 @@ platform selection and the promotion gate."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from release_helpers import release, released_image
 
 from vibevoice_ci.build.referrers import (
     Descriptor,
@@ -20,6 +20,7 @@ from vibevoice_ci.build.referrers import (
 from vibevoice_ci.build.release import index_annotations, registry_host, select_platforms
 from vibevoice_ci.core.errors import CheckFailedError, ToolFailedError, UsageError
 from vibevoice_ci.core.image_reference import ImageReference, parse_reference
+from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.core.retry import (
     RetriesExhaustedError,
     RetryLog,
@@ -30,6 +31,7 @@ from vibevoice_ci.core.retry import (
     with_retries,
 )
 from vibevoice_ci.promote import session as promote
+from vibevoice_ci.smoke.reports import SmokeReport
 from vibevoice_ci.tools import buildkitd, buildx, crane
 
 HEX = "0123456789abcdef"
@@ -345,22 +347,18 @@ def test_referrer_manifest_names_its_subject_and_the_fallback_index_lists_it_onc
 # --- the promotion gate ------------------------------------------------------------------------
 
 
-def _release(digest: str, tags: list[str]) -> dict[str, Any]:
-    return {
-        "status": "pass",
-        "images": [
-            {
-                "service": "tts",
-                "repository": "127.0.0.1:5000/v/vibevoice-tts",
-                "digest": digest,
-                "promote_tags": tags,
-            }
-        ],
-    }
-
-
-def _smoke(status: str, container: str, images: dict[str, str]) -> dict[str, Any]:
-    return {"status": status, "container": container, "images": images}
+def _smoke(status: str, container: str, images: dict[str, str]) -> SmokeReport:
+    return SmokeReport(
+        status=Status(status),
+        mode_requested="auto",
+        mode="docker",
+        target="http://127.0.0.1:18000",
+        container=Status(container),
+        checks=[],
+        notes=[],
+        images=images,
+        speech=[],
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -381,14 +379,14 @@ def test_promotion_only_after_a_passing_smoke_of_the_exact_digest(
     allowed = status == "pass" and container == "pass" and tested == released
     if not allowed:
         with pytest.raises(CheckFailedError, match="unchanged"):
-            promote.plan(_release(released, tags), smoke)
+            promote.plan(release(released_image(digest=released, promote_tags=tags)), smoke)
         return
-    moves = promote.plan(_release(released, tags), smoke)
+    moves = promote.plan(release(released_image(digest=released, promote_tags=tags)), smoke)
     assert [(m.tag, m.digest) for m in moves] == [(tag, released) for tag in tags]
     assert all(m.source == f"{repository}@{released}" for m in moves)
 
 
 def test_a_failed_release_promotes_nothing() -> None:
-    release = {**_release("sha256:" + "1" * 64, ["latest"]), "status": "fail"}
+    failed = release(released_image(promote_tags=["latest"]), status="fail")
     with pytest.raises(CheckFailedError, match="did not pass"):
-        promote.plan(release, _smoke("pass", "pass", {}))
+        promote.plan(failed, _smoke("pass", "pass", {}))

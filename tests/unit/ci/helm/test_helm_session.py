@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
+from schema_helpers import assert_matches_schema
 
-from vibevoice_ci.core.config import HELM_LEVELS, parse_config
-from vibevoice_ci.core.errors import CheckFailedError, ConfigError, ToolFailedError, UsageError
+from vibevoice_ci.core.config import (
+    HELM_LEVELS,
+    PipelineConfig,
+    RunEnvironment,
+    load_config,
+    parse_config,
+)
+from vibevoice_ci.core.errors import (
+    CheckFailedError,
+    ConfigError,
+    ToolFailedError,
+    ToolMissingError,
+    UsageError,
+)
 from vibevoice_ci.core.outcome import Outcome, Status
+from vibevoice_ci.helm import session as helm_session
+from vibevoice_ci.helm import static
 from vibevoice_ci.helm.session import choose_levels, verdict
 from vibevoice_ci.tools import helm
 
@@ -134,3 +150,62 @@ def test_helm_output_parsers() -> None:
     ]
     with pytest.raises(ToolFailedError):
         helm.parse_history("not json")
+
+
+# --- helm.json as the session writes it -------------------------------------------------------
+
+
+def _config(repo_root: Path, tmp_path: Path) -> PipelineConfig:
+    return dataclasses.replace(
+        load_config(repo_root), reports_dir=tmp_path / "reports", env=RunEnvironment()
+    )
+
+
+def test_the_report_of_a_static_run_matches_its_schema(
+    repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def run_static(*_: Any) -> static.StaticResult:
+        return static.StaticResult(
+            outcomes=[
+                Outcome.of("lint/ci", True, "helm lint --strict clean"),
+                Outcome("ingress-addons", Status.UNKNOWN, "no ingress controller here"),
+            ],
+            notes=["rendered with the CI values"],
+        )
+
+    monkeypatch.setattr(helm, "version", lambda: "3.19.0")
+    monkeypatch.setattr(static, "run_static", run_static)
+    config = _config(repo_root, tmp_path)
+
+    helm_session.run_helm(config, levels=["static"])
+
+    report = assert_matches_schema(config.report_dir("helm") / "helm.json", "helm/helm.schema.json")
+    assert report["status"] == "unknown"
+    assert [(level["level"], level["status"]) for level in report["levels"]] == [
+        ("static", "unknown"),
+        ("cluster", "unknown"),
+        ("pods", "unknown"),
+    ]
+    assert report["levels"][0]["checks"][0] == {
+        "name": "lint/ci",
+        "status": "pass",
+        "detail": "helm lint --strict clean",
+    }
+    assert list(report["accepted_unknown"]) == ["ingress-addons"]
+
+
+def test_the_report_of_a_run_without_helm_matches_its_schema(
+    repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def missing() -> str:
+        raise ToolMissingError("helm 3 not available")
+
+    monkeypatch.setattr(helm, "version", missing)
+    config = _config(repo_root, tmp_path)
+
+    with pytest.raises(ToolMissingError):
+        helm_session.run_helm(config)
+
+    report = assert_matches_schema(config.report_dir("helm") / "helm.json", "helm/helm.schema.json")
+    assert (report["status"], report["levels"]) == ("unknown", [])
+    assert report["notes"][-1] == "error: helm 3 not available"

@@ -13,7 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vibevoice_ci.build.reports import BuildMetadataFile, BuildRecord, ReleaseImage
 from vibevoice_ci.core.errors import UsageError
+from vibevoice_ci.core.reports import validate_report
 from vibevoice_ci.sign import provenance
 from vibevoice_ci.sign.provenance import BuildContext, Origin
 
@@ -238,10 +240,11 @@ AMD64 = "sha256:" + "2" * 64
 ARM64 = "sha256:" + "3" * 64
 BASE = "127.0.0.1:5000/vibevoice/vibevoice-base@sha256:" + "4" * 64
 SHA = "89abcdef0123456789abcdef0123456789abcdef"
+REFERRER = "sha256:" + "5" * 64
 
 
 def release_image() -> dict[str, Any]:
-    """An image entry as release/multiarch.py writes it to release.json."""
+    """An image entry as build/release.py writes it to release.json."""
     return {
         "service": "tts",
         "repository": "127.0.0.1:5000/vibevoice/vibevoice-tts",
@@ -249,8 +252,13 @@ def release_image() -> dict[str, Any]:
         "digest": INDEX,
         "reference": f"127.0.0.1:5000/vibevoice/vibevoice-tts@{INDEX}",
         "platforms": [
-            {"platform": "linux/amd64", "digest": AMD64, "sbom": "sbom/tts-linux-amd64.spdx.json"},
-            {"platform": "linux/arm64", "digest": ARM64, "sbom": "sbom/tts-linux-arm64.spdx.json"},
+            {
+                "platform": platform,
+                "digest": digest,
+                "sbom": f"sbom/tts-{platform.replace('/', '-')}.spdx.json",
+                "sbom_referrer": REFERRER,
+            }
+            for platform, digest in (("linux/amd64", AMD64), ("linux/arm64", ARM64))
         ],
         "promote_tags": ["latest"],
         "build_seconds": 61.2,
@@ -259,7 +267,7 @@ def release_image() -> dict[str, Any]:
 
 
 def metadata_records(builder: str = "local", run_id: str = "local") -> list[dict[str, Any]]:
-    """Records as multiarch.py writes them to build-metadata.json (one per platform)."""
+    """Records as build/release.py writes them to build-metadata.json (one per platform)."""
     return [
         {
             "image": f"127.0.0.1:5000/vibevoice/vibevoice-tts:{SHA[:12]}",
@@ -283,10 +291,19 @@ def metadata_records(builder: str = "local", run_id: str = "local") -> list[dict
     ]
 
 
+def read(
+    image: dict[str, Any], records: list[dict[str, Any]]
+) -> tuple[ReleaseImage, list[BuildRecord]]:
+    """The image and records as the sign session reads them: validated as their models."""
+    return (
+        validate_report(image, ReleaseImage, "release.json image"),
+        validate_report(records, BuildMetadataFile, "build-metadata.json").root,
+    )
+
+
 def test_a_local_build_context() -> None:
     context = provenance.build_context(
-        release_image(),
-        metadata_records(),
+        *read(release_image(), metadata_records()),
         dockerfile="infra/docker/tts.Dockerfile",
         origin=Origin(None, local_source="/work/checkout"),
     )
@@ -300,8 +317,7 @@ def test_a_local_build_context() -> None:
 
 def test_a_github_build_context_names_the_build_workflow_and_run() -> None:
     context = provenance.build_context(
-        release_image(),
-        metadata_records("github-actions", "4242"),
+        *read(release_image(), metadata_records("github-actions", "4242")),
         dockerfile="infra/docker/tts.Dockerfile",
         origin=Origin("Owner/Repo"),
     )
@@ -315,8 +331,7 @@ def test_a_github_build_context_names_the_build_workflow_and_run() -> None:
 def test_a_github_build_needs_the_repository() -> None:
     with pytest.raises(UsageError, match="GITHUB_REPOSITORY"):
         provenance.build_context(
-            release_image(),
-            metadata_records("github-actions", "1"),
+            *read(release_image(), metadata_records("github-actions", "1")),
             dockerfile="d",
             origin=Origin(None),
         )
@@ -325,18 +340,23 @@ def test_a_github_build_needs_the_repository() -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda image, records: image.update(digest="sha256:short"), "digest"),
-        (lambda image, records: image.update(platforms=[]), "no platform"),
-        (lambda image, records: image.pop("repository"), "repository"),
+        (
+            lambda image, records: image.update(digest="sha256:short"),
+            r"^release.json image: digest",
+        ),
+        (lambda image, records: image.update(platforms=[]), "tts: lists no platform"),
+        (lambda image, records: image.pop("repository"), "repository: Field required"),
+        (lambda image, records: image.update(tag=""), "tag: String should have at least 1"),
         (lambda image, records: records.clear(), "no record for service tts"),
-        (lambda image, records: records[0].update(git_sha="HEAD"), "40-hex"),
-        (lambda image, records: records[0].update(build_timestamp="yesterday"), "not UTC"),
-        (lambda image, records: records[0].update(build_seconds=-1), "duration"),
-        (lambda image, records: records[0].pop("base_image"), "base_image"),
+        (lambda image, records: records[0].update(git_sha="HEAD"), r"0\.index\.git_sha: String"),
+        (lambda image, records: records[0].update(build_timestamp="yesterday"), "build_timestamp"),
+        (lambda image, records: records[0].update(build_seconds=-1), "build_seconds: Input"),
+        (lambda image, records: records[0].pop("base_image"), "base_image: Field required"),
     ],
 )
 def test_malformed_records_are_bad_input(change: Any, expected: str) -> None:
     image, records = release_image(), metadata_records()
     change(image, records)
-    with pytest.raises(UsageError, match=expected):
-        provenance.build_context(image, records, dockerfile="d", origin=Origin(None))
+    with pytest.raises(UsageError, match=expected) as caught:
+        provenance.build_context(*read(image, records), dockerfile="d", origin=Origin(None))
+    assert "\n" not in str(caught.value)

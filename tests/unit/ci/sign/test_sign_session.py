@@ -3,11 +3,14 @@ which release files are bad input, and the config and environment it reads."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
+from release_helpers import release, released_image, write_release
 
+from vibevoice_ci.build.reports import Release, ReleaseImage
 from vibevoice_ci.core.config import RunEnvironment, SignConfig, parse_config, run_environment
 from vibevoice_ci.core.errors import ConfigError, ToolFailedError, UsageError
 from vibevoice_ci.core.outcome import Status
@@ -135,23 +138,47 @@ def test_an_unreachable_registry_is_unknown_a_refusal_is_a_failure() -> None:
 
 
 @pytest.mark.parametrize(
-    ("release", "expected"),
+    ("status", "images"), [("fail", [released_image()]), ("pass", []), ("fail", [])]
+)
+def test_a_release_without_images_is_bad_input(
+    status: Literal["pass", "fail"], images: list[ReleaseImage]
+) -> None:
+    with pytest.raises(UsageError, match="nothing released to sign"):
+        sign.release_images(release(*images, status=status))
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
     [
-        ([], "not a JSON object"),
-        ({"status": "fail", "images": [{"service": "tts"}]}, "nothing released"),
-        ({"status": "pass", "images": []}, "nothing released"),
-        ({"status": "pass"}, "nothing released"),
-        ({"status": "pass", "images": ["tts"]}, "not an object"),
+        ("[]", "(document): Input should be an object"),
+        ('{"status": "pass"}', "registry: Field required (and 4 more)"),
+        ("{", "(document): Invalid JSON: EOF while parsing an object at line 1 column 1"),
     ],
 )
-def test_a_release_without_images_is_bad_input(release: Any, expected: str) -> None:
-    with pytest.raises(UsageError, match=expected):
-        sign.release_images(release)
+def test_a_release_file_of_the_wrong_shape_is_one_line(
+    tmp_path: Path, content: str, expected: str
+) -> None:
+    path = tmp_path / "release.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(UsageError) as caught:
+        sign.read_build_document(path, Release, "release file")
+    assert str(caught.value) == f"release file {path}: {expected}"
+
+
+def test_a_release_image_whose_entries_are_not_objects_is_bad_input(tmp_path: Path) -> None:
+    path = write_release(tmp_path / "release.json", released_image())
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["images"] = ["tts"]
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(UsageError, match=r"images\.0: Input should be an object$"):
+        sign.read_build_document(path, Release, "release file")
 
 
 def test_read_json_names_the_missing_file(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not found"):
         sign.read_json(tmp_path / "release.json", "release file")
+    with pytest.raises(UsageError, match=r"not found \(run `nox -s build -- --push` first\)"):
+        sign.read_build_document(tmp_path / "release.json", Release, "release file")
     (tmp_path / "bad.json").write_text("{", encoding="utf-8")
     with pytest.raises(UsageError, match="not JSON"):
         sign.read_json(tmp_path / "bad.json", "release file")
@@ -269,19 +296,18 @@ def test_what_cannot_be_attested_is_a_failed_check_and_the_rest_still_runs(
 ) -> None:
     # A base image recorded by tag cannot be named in a provenance; a missing SBOM file
     # cannot be attested: both are failed checks, the signatures are still made and checked.
-    from test_sign_provenance import metadata_records, release_image
+    from test_sign_provenance import metadata_records, read, release_image
 
     config = make_config()
-    records = metadata_records()
-    for record in records:
-        record["base_image"] = "python:3.11.14-slim-bookworm"
+    documents = metadata_records()
+    for document in documents:
+        document["base_image"] = "python:3.11.14-slim-bookworm"
+    image, records = read(release_image(), documents)
     release_dir = tmp_path / "build"
     (release_dir / "sbom").mkdir(parents=True)
     (release_dir / "sbom" / "tts-linux-arm64.spdx.json").write_text('{"spdxVersion": "SPDX-2.3"}')
     run = sign._Run(mode="key")
-    targets = sign._targets(
-        config, release_image(), records, release_dir, config.report_dir("sign"), run
-    )
+    targets = sign._targets(config, image, records, release_dir, config.report_dir("sign"), run)
     assert [(o.name, o.status) for o in run.outcomes] == [
         ("tts provenance", Status.FAIL),
         ("tts linux/amd64 sbom", Status.FAIL),

@@ -9,7 +9,7 @@ real engine path is covered by tests/integration/test_smoke_session.py.
 
 from __future__ import annotations
 
-import json
+import copy
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from schema_helpers import assert_matches_schema
 
 from vibevoice_ci.core.config import PipelineConfig, SpeechCheckConfig
 from vibevoice_ci.core.errors import (
@@ -31,9 +32,10 @@ from vibevoice_ci.core.errors import (
 )
 from vibevoice_ci.core.outcome import Outcome, Status
 from vibevoice_ci.smoke import session as smoke
+from vibevoice_ci.smoke.agent_checks import AgentChecks, ReplySpeechCheck
 from vibevoice_ci.smoke.checks import ServiceUnreachableError, SpeechCheck
 from vibevoice_ci.smoke.session import MODES, SmokeRun, choose_mode, exit_error
-from vibevoice_ci.smoke.speech import SpeechScore
+from vibevoice_ci.smoke.speech import SentenceRecall, SpeechScore
 from vibevoice_ci.tools import compose, docker
 from vibevoice_ci.tools._exec import ToolResult
 
@@ -142,7 +144,7 @@ def test_a_fallback_run_is_unknown_even_when_every_check_passed() -> None:
     run = _run(PASSING, mode="local", fell_back=True)
 
     assert run.status is Status.UNKNOWN
-    assert run.to_json()["container"] == "unknown"
+    assert run.report().container is Status.UNKNOWN
     assert exit_error(run, strict=False, logs_dir=Path("logs")) is None
     error = exit_error(run, strict=True, logs_dir=Path("logs"))
     assert isinstance(error, CheckFailedError)
@@ -152,7 +154,7 @@ def test_a_requested_local_run_is_judged_on_its_checks() -> None:
     run = _run(PASSING, mode="local")
 
     assert run.status is Status.PASS
-    assert run.to_json()["container"] == "unknown"
+    assert run.report().container is Status.UNKNOWN
 
 
 def test_a_failed_check_fails_naming_it() -> None:
@@ -293,9 +295,9 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
 
 
 def _report(config: PipelineConfig) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(
-        (config.report_dir("smoke") / "smoke.json").read_text(encoding="utf-8")
-    )
+    """smoke.json as the session wrote it, checked against the committed schema."""
+    written = config.report_dir("smoke") / "smoke.json"
+    document: dict[str, Any] = assert_matches_schema(written, "smoke/smoke.schema.json")
     assert (config.report_dir("smoke") / "summary.md").is_file()
     return document
 
@@ -566,3 +568,43 @@ def test_a_failed_check_fails_the_session_after_the_teardown(
 
     assert fakes.calls[-1] == "down"
     assert _report(config)["container"] == "fail"
+
+
+def test_the_agents_speech_check_is_reported_with_the_tts_ones(
+    fakes: Fakes,
+    make_config: Callable[..., PipelineConfig],
+    valid_table: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    agent = copy.deepcopy(valid_table["services"]["tts"])
+    agent.update(image="example-agent", module="example.agent", host_port=18001, extra="agent")
+    valid_table["services"]["agent"] = agent
+    heard = ReplySpeechCheck(
+        "piper",
+        0.6,
+        "you said hi",
+        1.23456,
+        (SentenceRecall("You said: hi.", "you said hi", 1.0),),
+        Outcome.of("agent speech", True, "ok"),
+        0.5,
+    )
+
+    @contextmanager
+    def running_agent_service(tts_url: str, **_: Any) -> Iterator[Any]:
+        yield _Local("http://127.0.0.1:45679")
+
+    def run_agent_checks(url: str, *_: Any, **__: Any) -> AgentChecks:
+        return AgentChecks([Outcome.of("agent turn", True, "ok"), heard.outcome], heard)
+
+    monkeypatch.setattr(smoke, "running_agent_service", running_agent_service)
+    monkeypatch.setattr(smoke, "run_agent_checks", run_agent_checks)
+    config = make_config()
+
+    smoke.run_smoke(config, mode="local")
+
+    document = _report(config)
+    assert [check["endpoint"] for check in document["speech"]] == [
+        "POST /v1/tts",
+        "agent POST /v1/reply",
+    ]
+    assert document["speech"][1] == heard.to_json()

@@ -18,10 +18,18 @@ import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from release_helpers import (
+    INDEX,
+    PLATFORM_DIGESTS,
+    REGISTRY,
+    release,
+    released_image,
+    write_release,
+)
 
 from vibevoice_ci import cli
-from vibevoice_ci.core.config import ScanException, TrivyConfig, parse_config
-from vibevoice_ci.core.errors import ConfigError, ToolFailedError, UsageError
+from vibevoice_ci.core.config import ScanException, TrivyConfig, load_config, parse_config
+from vibevoice_ci.core.errors import EXIT_BAD_INPUT, ConfigError, ToolFailedError, UsageError
 from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.core.reports import report_json, validate_report, write_report
 from vibevoice_ci.core.vulnerabilities import AllowListEntry, Severity, VulnerabilityReport
@@ -536,29 +544,27 @@ def test_sarif_holds_configured_severities_only_with_two_runs() -> None:
 
 
 def test_targets_from_release_lists_every_platform_by_digest() -> None:
-    release = {
-        "images": [
-            {
-                "service": "tts",
-                "repository": "127.0.0.1:5000/v/vibevoice-tts",
-                "digest": "sha256:i",
-                "platforms": [
-                    {"platform": "linux/amd64", "digest": "sha256:a"},
-                    {"platform": "linux/arm64", "digest": "sha256:b"},
-                ],
-            }
-        ]
-    }
-    targets = imagescan.targets_from_release(release)
-    assert [(t.platform, t.reference) for t in targets] == [
-        ("linux/amd64", "127.0.0.1:5000/v/vibevoice-tts@sha256:a"),
-        ("linux/arm64", "127.0.0.1:5000/v/vibevoice-tts@sha256:b"),
+    amd64, arm64 = PLATFORM_DIGESTS["linux/amd64"], PLATFORM_DIGESTS["linux/arm64"]
+    targets = imagescan.targets_from_release(release(released_image("tts")))
+    assert [(t.platform, t.reference, t.index) for t in targets] == [
+        ("linux/amd64", f"{REGISTRY}/vibevoice-tts@{amd64}", f"{REGISTRY}/vibevoice-tts@{INDEX}"),
+        ("linux/arm64", f"{REGISTRY}/vibevoice-tts@{arm64}", f"{REGISTRY}/vibevoice-tts@{INDEX}"),
     ]
     assert targets[0].slug == "tts-linux-amd64"
-    with pytest.raises(UsageError):
-        imagescan.targets_from_release({"images": []})
-    with pytest.raises(UsageError):
-        imagescan.targets_from_release({"images": [{"service": "tts"}]})
+    with pytest.raises(UsageError, match="lists no image"):
+        imagescan.targets_from_release(release())
+
+
+def test_a_release_file_of_the_wrong_shape_is_one_line_exit_2(tmp_path: Path) -> None:
+    path = write_release(tmp_path / "release.json", released_image("tts"))
+    document = json.loads(path.read_text(encoding="utf-8"))
+    del document["images"][0]["platforms"]
+    path.write_text(json.dumps(document), encoding="utf-8")
+    config = load_config()
+    with pytest.raises(UsageError) as caught:
+        trivy_session._targets(config, path, "latest")
+    assert str(caught.value) == f"release file {path}: images.0.platforms: Field required"
+    assert caught.value.exit_code == EXIT_BAD_INPUT
 
 
 def test_db_cache_dirs_keep_a_test_database_apart() -> None:
