@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from vibevoice_ci.build import native as build
-from vibevoice_ci.core.config import PipelineConfig, RunEnvironment, load_config
+from vibevoice_ci.core.config import PipelineConfig, load_config
+from vibevoice_ci.core.environment import RunEnvironment
 from vibevoice_ci.core.errors import UsageError
 from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.perf.container import ContainerRecord, running_container

@@ -10,7 +10,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from vibevoice_ci.core.config import RunEnvironment, load_config
+from vibevoice_ci.core.config import load_config
+from vibevoice_ci.core.environment import RunEnvironment
 from vibevoice_ci.core.errors import CheckFailedError
 from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.perf.metrics import SCHEMA_PATH

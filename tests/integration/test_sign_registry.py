@@ -25,7 +25,8 @@ import pytest
 from release_support import require_tool, running_registry
 
 from vibevoice_ci.build import referrers
-from vibevoice_ci.core.config import PipelineConfig, RunEnvironment, Secret, load_config
+from vibevoice_ci.core.config import PipelineConfig, load_config
+from vibevoice_ci.core.environment import RunEnvironment, Secret
 from vibevoice_ci.core.errors import CheckFailedError
 from vibevoice_ci.core.outcome import Outcome, Status
 from vibevoice_ci.core.retry import RetryLog

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from vibevoice_ci.core.config import RunEnvironment
+from vibevoice_ci.core.environment import RunEnvironment
 from vibevoice_ci.core.errors import PipelineError, UsageError
 from vibevoice_ci.core.image_reference import parse_reference
 

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.core.config import PipelineConfig, RunEnvironment
+from vibevoice_ci.core.config import PipelineConfig
+from vibevoice_ci.core.environment import RunEnvironment
 from vibevoice_ci.core.errors import CheckFailedError, PipelineError, UsageError
 from vibevoice_ci.core.files import write_json_atomic
 from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vibevoice_ci.core.command import Command
-from vibevoice_ci.core.config import SMOKE_MODES, PipelineConfig
+from vibevoice_ci.core.config import PipelineConfig
+from vibevoice_ci.core.environment import SMOKE_MODES
 from vibevoice_ci.core.errors import EXIT_OK, UsageError
 from vibevoice_ci.core.files import read_json
 from vibevoice_ci.core.image_reference import parse_reference

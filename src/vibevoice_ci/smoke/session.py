@@ -29,7 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vibevoice_ci.build import native as build
-from vibevoice_ci.core.config import SMOKE_MODES, PipelineConfig, SpeechCheckConfig
+from vibevoice_ci.core.config import PipelineConfig, SpeechCheckConfig
+from vibevoice_ci.core.environment import SMOKE_MODES
 from vibevoice_ci.core.errors import (
     CheckFailedError,
     PipelineError,

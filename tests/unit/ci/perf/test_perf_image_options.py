@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from vibevoice_ci import cli
-from vibevoice_ci.core.config import PipelineConfig, RunEnvironment, load_config
+from vibevoice_ci.core.config import PipelineConfig, load_config
+from vibevoice_ci.core.environment import RunEnvironment
 from vibevoice_ci.core.errors import EXIT_BAD_INPUT, UsageError
 from vibevoice_ci.perf.check import setting_differences
 from vibevoice_ci.perf.container import release_image, stack_environment

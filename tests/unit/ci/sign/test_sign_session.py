@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from vibevoice_ci.core.config import RunEnvironment, SignConfig, parse_config, run_environment
+from vibevoice_ci.core.config import SignConfig, parse_config
+from vibevoice_ci.core.environment import RunEnvironment, run_environment
 from vibevoice_ci.core.errors import ConfigError, ToolFailedError, UsageError
 from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.sign import provenance
