@@ -6,7 +6,6 @@ file under the perf project, loaded on 127.0.0.1, and always torn down.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -36,11 +35,14 @@ def built() -> build.BuiltImage:
 @pytest.fixture
 def config(tmp_path: Path) -> PipelineConfig:
     base = load_config(REPO)
-    return dataclasses.replace(
-        base,
-        reports_dir=tmp_path / "reports",
-        perf=dataclasses.replace(base.perf, state_dir=tmp_path / "state", requests=12, warmup=1),
-        env=RunEnvironment(),
+    return base.model_copy(
+        update={
+            "reports_dir": tmp_path / "reports",
+            "perf": base.perf.model_copy(
+                update={"state_dir": tmp_path / "state", "requests": 12, "warmup": 1}
+            ),
+            "env": RunEnvironment(),
+        }
     )
 
 

@@ -11,7 +11,6 @@ and the release record is written as the release build writes it.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import io
 import json
 import subprocess
@@ -144,10 +143,11 @@ def _release(registry: str, label: str, folder: Path) -> Path:
 
 def _config(folder: Path, password: str | None = None) -> PipelineConfig:
     config = load_config(REPO_ROOT)
-    return dataclasses.replace(
-        config,
-        reports_dir=folder / "reports",
-        env=RunEnvironment(cosign_password=Secret(password) if password else None),
+    return config.model_copy(
+        update={
+            "reports_dir": folder / "reports",
+            "env": RunEnvironment(cosign_password=Secret(password) if password else None),
+        }
     )
 
 

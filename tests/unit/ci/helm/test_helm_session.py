@@ -68,13 +68,16 @@ def test_the_helm_table_parses(valid_table: dict[str, Any], tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"kubernetes_versions": ["latest"]}, "minor versions"),
-        ({"levels": ["kind"]}, "levels must be among"),
+        (
+            {"kubernetes_versions": ["latest"]},
+            'kubernetes_versions #1: must be a minor version like "1.35"',
+        ),
+        ({"levels": ["kind"]}, "levels #1: Input should be 'static', 'cluster' or 'pods'"),
         ({"release": "Bad_Name"}, "not a DNS label"),
         ({"expected_unknown": {"x": ""}}, "non-empty string"),
         ({"surprise": 1}, "unknown key"),
-        ({"network_clients": {"tts": "agent"}}, "must be a list of names"),
-        ({"secret_env": {"agent": [""]}}, "must be a list of names"),
+        ({"network_clients": {"tts": "agent"}}, r"network_clients\] tts: must be an array"),
+        ({"secret_env": {"agent": [""]}}, r"secret_env\] agent #1: must be a non-empty string"),
         ({"secret_env": ["agent"]}, "must be a table"),
     ],
 )

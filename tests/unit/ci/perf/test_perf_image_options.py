@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -83,11 +82,12 @@ def test_image_and_release_are_one_or_the_other() -> None:
 
 def test_a_bad_release_file_exits_2_after_writing_the_summary(tmp_path: Path) -> None:
     base = load_config(REPO)
-    config: PipelineConfig = dataclasses.replace(
-        base,
-        reports_dir=tmp_path / "reports",
-        perf=dataclasses.replace(base.perf, state_dir=tmp_path / "state"),
-        env=RunEnvironment(),
+    config: PipelineConfig = base.model_copy(
+        update={
+            "reports_dir": tmp_path / "reports",
+            "perf": base.perf.model_copy(update={"state_dir": tmp_path / "state"}),
+            "env": RunEnvironment(),
+        }
     )
     release = write_release(tmp_path / "release.json", [])
     with pytest.raises(UsageError, match="lists no tts image"):
