@@ -156,7 +156,9 @@ def _array_of_tables(value: object) -> object:
     return value
 
 
-Text = Annotated[StrictStr, AfterValidator(_non_blank)]
+Text = Annotated[
+    StrictStr, AfterValidator(_non_blank), WithJsonSchema({"type": "string", "pattern": r"\S"})
+]
 Texts = Annotated[tuple[Text, ...], Field(min_length=1)]  # a non-empty array of strings
 Names = tuple[Text, ...]  # an array of names that may be empty (`agent = []`: none)
 Sentence = Annotated[Text, AfterValidator(_has_word)]
