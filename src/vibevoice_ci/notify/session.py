@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.core.config import PipelineConfig, Secret
+from vibevoice_ci.core.config import PipelineConfig
+from vibevoice_ci.core.environment import Secret
 from vibevoice_ci.core.errors import CheckFailedError, PipelineError, UsageError
 from vibevoice_ci.core.files import write_json_atomic
 from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vibevoice_ci.core.config import (
+from vibevoice_ci.core.environment import (
     RunEnvironment,
     Secret,
     parse_needs,
