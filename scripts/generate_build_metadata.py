@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from vibevoice_ci.build.metadata import generate
-from vibevoice_ci.core.config import run_environment
+from vibevoice_ci.core.environment import run_environment
 from vibevoice_ci.core.errors import EXIT_BAD_INPUT, PipelineError
 from vibevoice_ci.core.files import write_json_atomic
 from vibevoice_ci.tools import git

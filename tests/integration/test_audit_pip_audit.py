@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -115,8 +114,8 @@ def test_the_real_vulnerability_path_finds_a_planted_high_advisory(
     project: PipelineConfig,
 ) -> None:
     with running_osv() as osv:
-        config = dataclasses.replace(
-            project, audit=dataclasses.replace(project.audit, osv_url=osv.url)
+        config = project.model_copy(
+            update={"audit": project.audit.model_copy(update={"osv_url": osv.url})}
         )
         result = run_audit(config, strict=True, today=date(2026, 11, 30), other_checks=())
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import shutil
@@ -37,13 +36,14 @@ def config(tmp_path: Path) -> PipelineConfig:
     assert real.helm is not None
     chart = tmp_path / "chart"
     shutil.copytree(real.helm.chart, chart)
-    helm_config = dataclasses.replace(
-        real.helm,
-        chart=chart,
-        ci_values=chart / real.helm.ci_values.relative_to(real.helm.chart),
-        levels=("static",),
+    helm_config = real.helm.model_copy(
+        update={
+            "chart": chart,
+            "ci_values": chart / real.helm.ci_values.relative_to(real.helm.chart),
+            "levels": ("static",),
+        }
     )
-    return dataclasses.replace(real, helm=helm_config, reports_dir=tmp_path / "reports")
+    return real.model_copy(update={"helm": helm_config, "reports_dir": tmp_path / "reports"})
 
 
 def _statuses(config: PipelineConfig, tmp_path: Path) -> dict[str, Status]:

@@ -3,7 +3,6 @@ starts. The chart as it is passes; a readiness path that never answers fails the
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -49,8 +48,8 @@ def _config(tmp_path: Path, ready_path: str | None = None) -> PipelineConfig:
             "synthesis": "/v1/tts",
         }
         values.write_text(yaml.safe_dump(document), encoding="utf-8")
-    helm_config = dataclasses.replace(real.helm, chart=chart, ci_values=values)
-    return dataclasses.replace(real, helm=helm_config, reports_dir=tmp_path / "reports")
+    helm_config = real.helm.model_copy(update={"chart": chart, "ci_values": values})
+    return real.model_copy(update={"helm": helm_config, "reports_dir": tmp_path / "reports"})
 
 
 def _run(config: PipelineConfig, tmp_path: Path) -> dict[str, Status]:

@@ -6,7 +6,6 @@ file under the perf project, loaded on 127.0.0.1, and always torn down.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -14,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from vibevoice_ci.build import native as build
-from vibevoice_ci.core.config import PipelineConfig, RunEnvironment, load_config
+from vibevoice_ci.core.config import PipelineConfig, load_config
+from vibevoice_ci.core.environment import RunEnvironment
 from vibevoice_ci.core.errors import UsageError
 from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.perf.container import ContainerRecord, running_container
@@ -35,11 +35,14 @@ def built() -> build.BuiltImage:
 @pytest.fixture
 def config(tmp_path: Path) -> PipelineConfig:
     base = load_config(REPO)
-    return dataclasses.replace(
-        base,
-        reports_dir=tmp_path / "reports",
-        perf=dataclasses.replace(base.perf, state_dir=tmp_path / "state", requests=12, warmup=1),
-        env=RunEnvironment(),
+    return base.model_copy(
+        update={
+            "reports_dir": tmp_path / "reports",
+            "perf": base.perf.model_copy(
+                update={"state_dir": tmp_path / "state", "requests": 12, "warmup": 1}
+            ),
+            "env": RunEnvironment(),
+        }
     )
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from vibevoice_ci.core.config import RunEnvironment, load_config
+from vibevoice_ci.core.config import load_config
+from vibevoice_ci.core.environment import RunEnvironment
 from vibevoice_ci.core.errors import CheckFailedError
 from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.perf.metrics import SCHEMA_PATH
@@ -24,11 +24,14 @@ OUTPUTS = ("metrics.json", "verdict.json", "summary.md", "trend.png", "history.j
 
 def test_two_runs_create_then_use_the_baseline_and_write_every_output(tmp_path: Path) -> None:
     base = load_config(REPO)
-    config = dataclasses.replace(
-        base,
-        reports_dir=tmp_path / "reports",
-        perf=dataclasses.replace(base.perf, state_dir=tmp_path / "state", requests=12, warmup=1),
-        env=RunEnvironment(),
+    config = base.model_copy(
+        update={
+            "reports_dir": tmp_path / "reports",
+            "perf": base.perf.model_copy(
+                update={"state_dir": tmp_path / "state", "requests": 12, "warmup": 1}
+            ),
+            "env": RunEnvironment(),
+        }
     )
     options = PerfOptions(update_baseline=False, capacity=1)
     assert run_perf(config, options) is Status.PASS
@@ -40,7 +43,7 @@ def test_two_runs_create_then_use_the_baseline_and_write_every_output(tmp_path: 
     first_baseline = baseline.read_text()
 
     # A pull request compares with the baseline but never moves it, even when asked to.
-    pull_request = dataclasses.replace(config, env=RunEnvironment(github_event="pull_request"))
+    pull_request = config.model_copy(update={"env": RunEnvironment(github_event="pull_request")})
     # (A noisy run may come out as a regression: CheckFailedError; the rest holds either way.)
     with contextlib.suppress(CheckFailedError):
         run_perf(pull_request, PerfOptions(update_baseline=True, capacity=0))

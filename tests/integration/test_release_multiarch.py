@@ -3,7 +3,6 @@ throwaway registry on 127.0.0.1; the pushed index is inspected and its arm64 ima
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 from collections.abc import Iterator
@@ -49,10 +48,8 @@ def released(
         ready_path="/ready",
         metrics_path="/metrics",
     )
-    config = dataclasses.replace(
-        base,
-        reports_dir=tmp_path_factory.mktemp("reports"),
-        services={"probe": probe},
+    config = base.model_copy(
+        update={"reports_dir": tmp_path_factory.mktemp("reports"), "services": {"probe": probe}}
     )
     [image] = multiarch.build_release(config, registry=f"{registry}/vibevoice")
     return config, image

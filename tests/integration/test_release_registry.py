@@ -6,7 +6,6 @@ No Docker engine needed: crane and Debian's docker-registry only.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import subprocess
@@ -156,7 +155,7 @@ def test_an_sbom_is_attached_as_a_referrer_of_its_image(registry: str, tmp_path:
 
 @pytest.fixture
 def config(tmp_path: Path) -> PipelineConfig:
-    return dataclasses.replace(load_config(), reports_dir=tmp_path / "reports")
+    return load_config().model_copy(update={"reports_dir": tmp_path / "reports"})
 
 
 def _files(tmp_path: Path, release: Release, smoke: SmokeReport) -> tuple[Path, Path]:

@@ -11,7 +11,6 @@ and the release record is written as the release build writes it.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import io
 import json
 import subprocess
@@ -32,7 +31,8 @@ from vibevoice_ci.build.reports import (
     ReleaseImage,
     ReleasePlatform,
 )
-from vibevoice_ci.core.config import PipelineConfig, RunEnvironment, Secret, load_config
+from vibevoice_ci.core.config import PipelineConfig, load_config
+from vibevoice_ci.core.environment import RunEnvironment, Secret
 from vibevoice_ci.core.errors import CheckFailedError
 from vibevoice_ci.core.outcome import Outcome, Status
 from vibevoice_ci.core.reports import write_report
@@ -161,10 +161,11 @@ def _release(registry: str, label: str, folder: Path) -> Path:
 
 def _config(folder: Path, password: str | None = None) -> PipelineConfig:
     config = load_config(REPO_ROOT)
-    return dataclasses.replace(
-        config,
-        reports_dir=folder / "reports",
-        env=RunEnvironment(cosign_password=Secret(password) if password else None),
+    return config.model_copy(
+        update={
+            "reports_dir": folder / "reports",
+            "env": RunEnvironment(cosign_password=Secret(password) if password else None),
+        }
     )
 
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from vibevoice_ci.build.reports import UTC_TIMESTAMP_FORMAT, BuildMetadata
-from vibevoice_ci.core.config import RunEnvironment
+from vibevoice_ci.core.environment import RunEnvironment
 from vibevoice_ci.core.errors import UsageError
 
 REQUIRED_FIELDS = tuple(BuildMetadata.model_fields)

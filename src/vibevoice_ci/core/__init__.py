@@ -1,5 +1,5 @@
 """The foundations every session stands on: the configuration (`config`), what the run's
-environment says (inside `config`), exit codes (`errors`), outcomes and summaries
+environment says (`environment`), exit codes (`errors`), outcomes and summaries
 (`outcome`), atomic files (`files`), retries (`retry`), image references (`image_reference`)
 and the vulnerability report both scanners share (`vulnerabilities`).
 

@@ -1,337 +1,496 @@
 """The pipeline's single source of truth, read from ``[tool.vibevoice-ci]`` in pyproject.toml.
 
-Parsing is pure (``parse_config`` takes the decoded TOML table) so it can be tested without
-files; ``load_config`` is the edge that reads the file.
+Each table is a frozen pydantic model below, and the models are the whole of the checking:
+``parse_config`` validates the decoded TOML table against :class:`PipelineConfig` (paths
+resolve against the project root it is given) and turns any problem into one
+:class:`ConfigError` line that names the file, the table and the key::
+
+    pyproject.toml: [tool.vibevoice-ci.perf] alpha: Input should be less than 1 (got 1.5)
+
+Parsing is pure, so it is tested without files; ``load_config`` is the edge that reads the
+file and ``with_environment`` applies the run's environment variables (core/environment.py).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import json
-import os
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Callable, Mapping
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, Protocol, Self
 
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetPydanticSchema,
+    InstanceOf,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import ErrorDetails, core_schema
+
+from vibevoice_ci.core.environment import RunEnvironment, run_environment
 from vibevoice_ci.core.errors import ConfigError
 from vibevoice_ci.core.vulnerabilities import AllowListEntry, Severity
 
 TABLE = "tool.vibevoice-ci"
+PYPROJECT = "pyproject.toml"
 
 
-@dataclass(frozen=True)
-class ServiceConfig:
-    """One deployable service of the platform (one image, one compose service)."""
-
-    name: str
-    image: str
-    dockerfile: Path
-    requirements: Path
-    extra: str
-    module: str
-    container_port: int
-    host_port: int
-    health_path: str
-    ready_path: str
-    metrics_path: str
+# --- the kinds of value the tables hold ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BaseImageConfig:
+def _project_root(info: ValidationInfo) -> Path | None:
+    """The root ``parse_config`` validates against (None: a model built directly, in code)."""
+    context = info.context
+    root = context.get("root") if isinstance(context, dict) else None
+    return root if isinstance(root, Path) else None
+
+
+def _non_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must be a non-empty string")
+    return text
+
+
+def _path_text(value: object) -> object:
+    if isinstance(value, str):
+        _non_blank(value)
+    elif not isinstance(value, Path):
+        raise ValueError("must be a path (a string)")
+    return value
+
+
+def _under_root(path: Path, info: ValidationInfo) -> Path:
+    root = _project_root(info)
+    return path if root is None else root / path
+
+
+def _has_word(text: str) -> str:
+    if not any(character.isalnum() for character in text):
+        raise ValueError("has no word to recognise")
+    return text
+
+
+def _endpoint(path: str) -> str:
+    if not path.startswith("/"):
+        raise ValueError("must start with '/'")
+    return path
+
+
+_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
+def _dns_label(name: str) -> str:
+    if not re.fullmatch(_DNS_LABEL, name):
+        raise ValueError("is not a DNS label (lowercase letters, digits and '-')")
+    return name
+
+
+_KUBERNETES_MINOR = r"^1\.\d+$"
+
+
+def _kubernetes_minor(version: str) -> str:
+    if not re.fullmatch(_KUBERNETES_MINOR, version):
+        raise ValueError('must be a minor version like "1.35"')
+    return version
+
+
+def _https(url: str) -> str:
+    if not url.startswith("https://"):
+        raise ValueError("is not an https URL")
+    return url
+
+
+def _http_root(url: str) -> str:
+    url = url.rstrip("/")
+    if not re.match(r"https?://[^/\s]+", url):
+        raise ValueError("is not an http(s) URL")
+    return url
+
+
+def _stripped(text: str) -> str:
+    return text.strip()
+
+
+def _severity(value: object) -> object:
+    """A gate's severity word, in any case (``moderate``: GitHub's word for MEDIUM)."""
+    severity = Severity.parse(value) if isinstance(value, str) else value
+    if not isinstance(severity, Severity) or severity is Severity.UNKNOWN:
+        raise ValueError("must be CRITICAL, HIGH, MEDIUM or LOW")
+    return severity
+
+
+def _toml_date(value: object) -> object:
+    # TOML's datetime is a date subclass too: an expiry is a day, so refuse a time of day.
+    if type(value) is not date:
+        raise ValueError("must be an unquoted TOML date like 2027-03-31, without a time of day")
+    return value
+
+
+def _day(value: object) -> object:
+    """A TOML date, or a quoted ``YYYY-MM-DD``."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = date.fromisoformat(value.strip())
+    if type(value) is not date:
+        raise ValueError("must be a date like 2027-01-31")
+    return value
+
+
+def _array_of_tables(value: object) -> object:
+    if not isinstance(value, list | tuple):
+        raise ValueError("must be an array of tables")
+    return value
+
+
+Text = Annotated[
+    StrictStr, AfterValidator(_non_blank), WithJsonSchema({"type": "string", "pattern": r"\S"})
+]
+Texts = Annotated[tuple[Text, ...], Field(min_length=1)]  # a non-empty array of strings
+Names = tuple[Text, ...]  # an array of names that may be empty (`agent = []`: none)
+Sentence = Annotated[Text, AfterValidator(_has_word)]
+EndpointPath = Annotated[Text, AfterValidator(_endpoint)]
+DnsLabel = Annotated[
+    Text, AfterValidator(_dns_label), WithJsonSchema({"type": "string", "pattern": _DNS_LABEL})
+]
+KubernetesMinor = Annotated[
+    Text,
+    AfterValidator(_kubernetes_minor),
+    WithJsonSchema({"type": "string", "pattern": _KUBERNETES_MINOR}),
+]
+# A path relative to the project root (absolute once parse_config has read it).
+ProjectPath = Annotated[Path, BeforeValidator(_path_text), AfterValidator(_under_root)]
+ProjectPaths = Annotated[tuple[ProjectPath, ...], Field(min_length=1)]
+Port = Annotated[StrictInt, Field(ge=1, le=65535)]
+Count = Annotated[StrictInt, Field(ge=0)]
+Positive = Annotated[StrictInt, Field(ge=1)]
+Fraction = Annotated[StrictFloat, Field(gt=0, lt=1)]  # a share strictly between 0 and 1
+Recall = Annotated[StrictFloat, Field(gt=0, le=1)]
+GateSeverity = Annotated[
+    Severity,
+    BeforeValidator(_severity),
+    WithJsonSchema({"type": "string", "enum": ["CRITICAL", "HIGH", "MEDIUM", "LOW"]}),
+]
+TomlDate = Annotated[date, BeforeValidator(_toml_date)]
+Day = Annotated[date, BeforeValidator(_day)]
+
+
+class _Table(BaseModel):
+    """A TOML table: immutable, and a key it does not declare is an error."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Entry(Protocol):
+    def value(self) -> object: ...
+
+
+def _read_as(table: type[_Table]) -> GetPydanticSchema:
+    """For a plain class (one the rest of the pipeline shares, such as AllowListEntry) that
+    TOML fills: validate the TOML table as ``table``, keep what its ``value()`` makes. An
+    instance of the class itself passes as it is (code and tests build them directly)."""
+
+    def schema(source: Any, handler: Callable[[Any], core_schema.CoreSchema]) -> Any:
+        def read(value: Any, validate: core_schema.ValidatorFunctionWrapHandler) -> Any:
+            if isinstance(value, source):
+                return value
+            entry: _Entry = validate(value)
+            return entry.value()
+
+        return core_schema.no_info_wrap_validator_function(read, handler(table))
+
+    return GetPydanticSchema(schema)
+
+
+# --- the tables ---------------------------------------------------------------------------------
+
+
+class ServiceConfig(_Table):
+    """One deployable service of the platform (one image, one compose service):
+    ``[tool.vibevoice-ci.services.<name>]``."""
+
+    name: SkipJsonSchema[Text]  # the table's own name
+    image: Text
+    dockerfile: ProjectPath
+    requirements: ProjectPath
+    extra: Text
+    module: Text
+    container_port: Port
+    host_port: Port
+    health_path: EndpointPath
+    ready_path: EndpointPath
+    metrics_path: EndpointPath
+
+
+class BaseImageConfig(_Table):
     """The base every service image builds FROM, and the recipe for an offline equivalent."""
 
-    default: str
-    offline: str
-    debian_suite: str
-    debian_packages: tuple[str, ...]
+    default: Text
+    offline: Text
+    debian_suite: Text
+    debian_packages: Texts
 
 
-@dataclass(frozen=True)
-class PerfConfig:
+class PerfConfig(_Table):
     """The perf session's run size, regression thresholds and where its state lives
     (``[tool.vibevoice-ci.perf]``; every key optional, these are the defaults)."""
 
-    engine: str = "espeak"
-    concurrency: int = 2
-    requests: int = 60
-    warmup: int = 5
-    max_concurrency: int = 8  # the service's VIBEVOICE_TTS_MAX_CONCURRENCY during a run
-    capacity_max: int = 4  # realtime capacity: step 1..N concurrent streams (0: skip)
-    prompts: Path | None = None  # None: the prompt set built into vibevoice_ci.perf
-    state_dir: Path = Path(".perf-state")  # baseline.json and history.jsonl
-    ttfa_increase: float = 0.10  # TTFA mean and p50: more than 10% higher is a regression
-    e2e_p95_increase: float = 0.15  # end-to-end p95: more than 15% higher
-    max_error_rate: float = 0.01  # an error rate above 1%
-    alpha: float = 0.01  # significance level of the statistical rule
+    engine: Text = "espeak"
+    concurrency: Positive = 2
+    requests: Positive = 60
+    warmup: Count = 5
+    max_concurrency: Positive = 8  # the service's VIBEVOICE_TTS_MAX_CONCURRENCY during a run
+    capacity_max: Count = 4  # realtime capacity: step 1..N concurrent streams (0: skip)
+    prompts: ProjectPath | None = None  # None: the prompt set built into vibevoice_ci.perf
+    # baseline.json and history.jsonl (validated as a default too, so it lands under the root)
+    state_dir: ProjectPath = Field(default=Path(".perf-state"), validate_default=True)
+    ttfa_increase: Fraction = 0.10  # TTFA mean and p50: more than 10% higher is a regression
+    e2e_p95_increase: Fraction = 0.15  # end-to-end p95: more than 15% higher
+    max_error_rate: Fraction = 0.01  # an error rate above 1%
+    alpha: Fraction = 0.01  # significance level of the statistical rule
 
 
-HELM_LEVELS = ("static", "cluster", "pods")
+HelmLevel = Literal["static", "cluster", "pods"]
+HELM_LEVELS: tuple[HelmLevel, ...] = ("static", "cluster", "pods")
 
 
-@dataclass(frozen=True)
-class HelmConfig:
+class HelmConfig(_Table):
     """The helm session's chart, targets and accepted unknowns (``[tool.vibevoice-ci.helm]``;
     docs/helm.md)."""
 
-    chart: Path
-    ci_values: Path
+    chart: ProjectPath
+    ci_values: ProjectPath
     # The services the chart deploys (None: every configured service). A service not in it is
     # named in the session's report as not charted, never silently left out.
-    services: tuple[str, ...] | None = None
-    release: str = "vibevoice-ci"
-    namespace: str = "vibevoice"
+    services: Texts | None = None
+    release: DnsLabel = "vibevoice-ci"
+    namespace: DnsLabel = "vibevoice"
     # Schema validation and API-removal targets (minor versions, oldest first).
-    kubernetes_versions: tuple[str, ...] = ("1.29", "1.35")
-    levels: tuple[str, ...] = HELM_LEVELS
+    kubernetes_versions: Annotated[tuple[KubernetesMinor, ...], Field(min_length=1)] = (
+        "1.29",
+        "1.35",
+    )
+    levels: Annotated[tuple[HelmLevel, ...], Field(min_length=1)] = HELM_LEVELS
     # Which of the chart's services may reach each service (its NetworkPolicy's clients).
-    network_clients: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    network_clients: Mapping[str, Names] = Field(default_factory=dict)
     # Variables each service's container must take from a Secret (a secretKeyRef), e.g. the
     # agent's bearer tokens.
-    secret_env: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    secret_env: Mapping[str, Names] = Field(default_factory=dict)
     # Checks this machine cannot decide, each with its reason: reported UNKNOWN, never passed,
     # and not a failure of the run even under CI. Any other unknown fails under CI.
-    expected_unknown: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    # kwok's stage definitions (written by scripts/ci/install-kubernetes.sh).
-    kwok_stages: Path = Path("/usr/local/share/vibevoice/kwok-stages.yaml")
+    expected_unknown: Mapping[str, Text] = Field(default_factory=dict)
+    # kwok's stage definitions (written by scripts/ci/install-kubernetes.sh); not under the root.
+    kwok_stages: Annotated[Path, BeforeValidator(_path_text)] = Path(
+        "/usr/local/share/vibevoice/kwok-stages.yaml"
+    )
 
 
-@dataclass(frozen=True)
-class SpeechCheckConfig:
+class AgentSpeechCheckConfig(_Table):
+    """The agent's speech check (``[tool.vibevoice-ci.smoke.agent]``): the turn the smoke
+    session sends, and per engine the lowest recall each sentence of the reply must reach."""
+
+    turn: Sentence
+    min_recall: Mapping[str, Recall]
+
+
+class SpeechCheckConfig(_Table):
     """The smoke session's speech check (``[tool.vibevoice-ci.smoke]``): the sentences it
     synthesizes on each endpoint, and per engine the lowest word recall each must reach."""
 
-    sentences: tuple[str, ...]
+    sentences: Annotated[tuple[Sentence, ...], Field(min_length=1)]
     # Engine name -> the lowest recall each sentence must reach (0 < r <= 1), measured.
-    min_recall: Mapping[str, float]
+    min_recall: Mapping[str, Recall]
     # Engine name -> why its audio is not scored: its speech check is reported as unknown.
-    unscored: Mapping[str, str]
-    # The agent's speech check ([tool.vibevoice-ci.smoke.agent]): the turn the smoke session
-    # sends, and per engine the lowest recall each sentence of the reply must reach.
-    agent_turn: str
-    agent_min_recall: Mapping[str, float]
+    unscored: Mapping[str, Text] = Field(default_factory=dict)
+    agent: AgentSpeechCheckConfig
+
+    @property
+    def agent_turn(self) -> str:
+        return self.agent.turn
+
+    @property
+    def agent_min_recall(self) -> Mapping[str, float]:
+        return self.agent.min_recall
+
+    @model_validator(mode="after")
+    def _scored_or_unscored(self) -> Self:
+        both = sorted((set(self.min_recall) | set(self.agent.min_recall)) & set(self.unscored))
+        if both:
+            raise ValueError(
+                f"{', '.join(both)} has both a min_recall and an unscored reason: choose one"
+            )
+        return self
 
 
-@dataclass(frozen=True)
-class SignConfig:
+class SignConfig(_Table):
     """The sign session's keyless identity (``[tool.vibevoice-ci.sign]``; docs/ci-cd.md,
     "Signing and provenance"): the certificate of a keyless signature must name
     ``certificate_identity`` (``{repository}``: ``$GITHUB_REPOSITORY``), issued by
     ``certificate_oidc_issuer``."""
 
-    certificate_identity: str = (
+    certificate_identity: Text = (
         "https://github.com/{repository}/.github/workflows/ci-provenance.yml@refs/heads/main"
     )
-    certificate_oidc_issuer: str = "https://token.actions.githubusercontent.com"
+    certificate_oidc_issuer: Annotated[Text, AfterValidator(_https)] = (
+        "https://token.actions.githubusercontent.com"
+    )
 
     def identity_for(self, repository: str) -> str:
         return self.certificate_identity.replace("{repository}", repository)
 
 
-class Secret:
-    """A secret's value that never shows: ``repr``, ``str`` and f-strings print ``***``.
+class _AuditAllowEntry(_Table):
+    """One ``[[tool.vibevoice-ci.audit.allow]]`` entry: id, reason and expires are required."""
 
-    :meth:`reveal` is the one way to the value, used only where it is sent (a request's URL
-    or header)."""
+    id: Text
+    reason: Text
+    expires: Day
+    package: StrictStr = ""
 
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __format__(self, spec: str) -> str:
-        return "***"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        raise TypeError("a Secret is not pickled")
+    def value(self) -> AllowListEntry:
+        # Package names as pip-audit reports them (PEP 503: lower case, runs of -_. as one -).
+        package = re.sub(r"[-_.]+", "-", self.package.strip()).lower()
+        return AllowListEntry(id=self.id, reason=self.reason, expires=self.expires, package=package)
 
 
-AUDIT_SERVICES = ("osv", "pypi")
+AuditService = Literal["osv", "pypi"]
+AUDIT_SERVICES: tuple[AuditService, ...] = ("osv", "pypi")
 
 
-@dataclass(frozen=True)
-class AuditConfig:
+class AuditConfig(_Table):
     """The audit session's gate, advisory service and allow-list (``[tool.vibevoice-ci.audit]``,
     ``[[tool.vibevoice-ci.audit.allow]]``; every key optional, these are the defaults)."""
 
     # Findings at or above this severity fail; the ones below are listed in the summary.
-    fail_at: Severity = Severity.HIGH
+    fail_at: GateSeverity = Severity.HIGH
     # The lowest severity written to the SARIF log (GitHub's Security tab).
-    sarif_min: Severity = Severity.LOW
+    sarif_min: GateSeverity = Severity.LOW
     # pip-audit's vulnerability service: "osv" (the same service the severities come from,
     # at osv_url) or "pypi" (PyPI's JSON API, at a fixed address).
-    service: str = "osv"
+    service: AuditService = "osv"
     # OSV's API root: pip-audit queries <osv_url>/v1/query, severities come from
     # <osv_url>/v1/vulns/<id>. $VIBEVOICE_OSV_URL overrides it (tests serve recorded records).
-    osv_url: str = "https://api.osv.dev"
-    timeout: int = 15  # seconds per request, pip-audit's and the OSV client's
+    osv_url: Annotated[Text, AfterValidator(_http_root)] = "https://api.osv.dev"
+    timeout: Positive = 15  # seconds per request, pip-audit's and the OSV client's
     # Accepted findings, each with its reason and an expiry date (an expired entry fails).
-    allow: tuple[AllowListEntry, ...] = ()
+    allow: Annotated[
+        tuple[Annotated[AllowListEntry, _read_as(_AuditAllowEntry)], ...],
+        BeforeValidator(_array_of_tables),
+    ] = ()
 
 
-@dataclass(frozen=True)
-class ScanException:
+class ScanException(_Table):
     """An accepted configuration finding: which check, on which file (a glob), why, until
     when (``[[tool.vibevoice-ci.trivy.exceptions]]``; an expired one fails the session)."""
 
-    id: str
-    target: str
-    reason: str
-    expires: date
+    id: Text
+    target: Text = "*"
+    reason: Text
+    expires: TomlDate
 
     def expired(self, today: date) -> bool:
         return today > self.expires
 
 
-@dataclass(frozen=True)
-class TrivyConfig:
+class _TrivyAllowEntry(_Table):
+    """One ``[[tool.vibevoice-ci.trivy.allow]]`` entry (package names as trivy reports them)."""
+
+    id: Text
+    reason: Text
+    expires: TomlDate
+    package: Text = ""
+
+    def value(self) -> AllowListEntry:
+        return AllowListEntry(
+            id=self.id, reason=self.reason, expires=self.expires, package=self.package
+        )
+
+
+class TrivyConfig(_Table):
     """The trivy session's gate (``[tool.vibevoice-ci.trivy]``; docs/ci-cd.md, "trivy")."""
 
     # Vulnerabilities at this severity or above fail (unless allowed); lower ones are listed.
-    fail_on: Severity = Severity.CRITICAL
+    fail_on: GateSeverity = Severity.CRITICAL
     # Configuration findings at this severity or above fail (unless excepted).
-    misconfig_fail_on: Severity = Severity.LOW
+    misconfig_fail_on: GateSeverity = Severity.LOW
     # The SARIF log holds findings at this severity or above.
-    sarif_min_severity: Severity = Severity.HIGH
+    sarif_min_severity: GateSeverity = Severity.HIGH
     # Folders scanned as configuration (Dockerfiles, the Helm chart), relative to the root.
-    config_targets: tuple[Path, ...] = ()
+    config_targets: ProjectPaths = ()
     # Values files the Helm chart is rendered with for the scan (none: its defaults).
-    helm_values: tuple[Path, ...] = ()
+    helm_values: ProjectPaths = ()
     # Where the vulnerability database comes from ("": trivy's own, mirror.gcr.io / ghcr.io).
-    db_repository: str = ""
-    allow: tuple[AllowListEntry, ...] = ()
-    exceptions: tuple[ScanException, ...] = ()
+    db_repository: Annotated[StrictStr, AfterValidator(_stripped)] = ""
+    allow: Annotated[
+        tuple[Annotated[AllowListEntry, _read_as(_TrivyAllowEntry)], ...],
+        BeforeValidator(_array_of_tables),
+    ] = ()
+    exceptions: Annotated[tuple[ScanException, ...], BeforeValidator(_array_of_tables)] = ()
 
 
-SMOKE_MODES = ("auto", "docker", "local")
-# $VIBEVOICE_BUILD_CACHE: "off"; "gha" restores and saves BuildKit layers through the GitHub
-# Actions cache (a job that publishes must never restore one: tests/workflows); "gha-write"
-# only saves them, so a trusted build can fill the cache without trusting what is in it.
-BUILD_CACHE_MODES = ("off", "gha", "gha-write")
-DEFAULT_GITHUB_API_URL = "https://api.github.com"
-DEFAULT_GITHUB_SERVER_URL = "https://github.com"
-# Where caches live between runs on one machine (scripts/ci/install-tools.sh uses it too).
-DEFAULT_CACHE_DIR = Path("/var/cache/vibevoice-ci")
-_FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+def _some_service(services: Mapping[str, ServiceConfig]) -> Mapping[str, ServiceConfig]:
+    if not services:
+        raise ValueError("names no service")
+    return services
 
 
-@dataclass(frozen=True)
-class RunEnvironment:
-    """What this run's environment variables say, read once by :func:`with_environment`.
-
-    Nothing else in the pipeline reads ``os.environ`` for a setting; docs/ci-cd.md lists the
-    variables.
-    """
-
-    # $CI is set (GitHub Actions, .ci/run): an outcome that could not be decided fails.
-    ci: bool = False
-    # $VIBEVOICE_SMOKE_MODE: the smoke session's default --mode.
-    smoke_mode: str = "auto"
-    # $VIBEVOICE_BASE_IMAGE: the base image to build FROM, used as given.
-    base_image: str | None = None
-    # $VIBEVOICE_EXTRA_CA_CERTS: where extra CA certificates come from (None: the default
-    # folders; an empty tuple: none at all).
-    extra_ca_certs: tuple[Path, ...] | None = None
-    # $GITHUB_REF (else the checkout's own ref): what a push is tagged for.
-    git_ref: str | None = None
-    # $GITHUB_ACTIONS and $GITHUB_RUN_ID: who built an image, recorded in its metadata.
-    github_actions: bool = False
-    github_run_id: str | None = None
-    # $GITHUB_EVENT_NAME: what started the workflow; a pull request never moves the perf
-    # baseline.
-    github_event: str | None = None
-    # $GITHUB_SHA (else the checkout's HEAD): the commit an image is built from.
-    github_sha: str | None = None
-    # $VIBEVOICE_CACHE_DIR: tool caches that outlive a run on one machine (BuildKit's cache,
-    # Debian root filesystems); None means the default, DEFAULT_CACHE_DIR.
-    cache_dir: Path | None = None
-    # $VIBEVOICE_BUILDX_BUILDER: a multi-platform buildx builder that already runs (GitHub's
-    # docker/setup-buildx-action); unset, the release build starts its own buildkitd.
-    buildx_builder: str | None = None
-    # $VIBEVOICE_BUILD_CACHE: BuildKit's GitHub Actions cache for the release build's layers
-    # (BUILD_CACHE_MODES; docs/ci-cd.md, "Caches"). "off" unless set.
-    build_cache: str = "off"
-    # $ACTIONS_RUNTIME_TOKEN with $ACTIONS_CACHE_URL or $ACTIONS_RESULTS_URL: the GitHub
-    # Actions cache service BuildKit's gha backend talks to is reachable from this step.
-    actions_cache_service: bool = False
-
-    @property
-    def cache_root(self) -> Path:
-        return self.cache_dir or DEFAULT_CACHE_DIR
-
-    # $VIBEVOICE_OSV_URL: the OSV API root the audit session asks (overrides the config's).
-    osv_url: str | None = None
-
-    # $VIBEVOICE_HELM_ACCEPT_UNKNOWN: helm checks a CI job accepts as unknown, one
-    # "check: reason" per line (a workflow that cannot run a level says which and why).
-    helm_accept_unknown: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    # The sign session ($GITHUB_REPOSITORY, below, names the keyless identity and the
-    # provenance's URIs). $ACTIONS_ID_TOKEN_REQUEST_URL is set: the job may request an OIDC
-    # token (id-token: write), which keyless signing needs.
-    oidc_available: bool = False
-    # $COSIGN_PASSWORD: the password of the sign session's cosign key (None: empty).
-    cosign_password: Secret | None = dataclasses.field(default=None, repr=False)
-
-    # Notifications (docs/ci-cd.md, "Notifications"); each is skipped when its secret is unset.
-    # $SLACK_WEBHOOK_URL: the incoming webhook (Slack, or an email gateway taking {"text"}).
-    slack_webhook_url: Secret | None = dataclasses.field(default=None, repr=False)
-    # $GITHUB_TOKEN: PR comments and regression issues through the REST API.
-    github_token: Secret | None = dataclasses.field(default=None, repr=False)
-    # $GITHUB_API_URL, $GITHUB_SERVER_URL, $GITHUB_REPOSITORY (owner/name), $GITHUB_WORKFLOW.
-    github_api_url: str = DEFAULT_GITHUB_API_URL
-    github_server_url: str = DEFAULT_GITHUB_SERVER_URL
-    github_repository: str | None = None
-    github_workflow: str | None = None
-    # $VIBEVOICE_PR_NUMBER, else the number in $GITHUB_REF (refs/pull/N/merge): the PR to
-    # comment on.
-    pull_request: int | None = None
-    # $VIBEVOICE_NEEDS: the workflow's `toJSON(needs)`, read as job -> result.
-    needs_results: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    # A follow-up job (workflow_run) notifies about another run: $VIBEVOICE_REPORTED_RUN_ID,
-    # $VIBEVOICE_REPORTED_SHA and $VIBEVOICE_REPORTED_WORKFLOW name that run, its commit and
-    # its workflow, in place of this run's $GITHUB_RUN_ID, $GITHUB_SHA and $GITHUB_WORKFLOW.
-    reported_run_id: str | None = None
-    reported_sha: str | None = None
-    reported_workflow: str | None = None
-
-
-@dataclass(frozen=True)
-class PipelineConfig:
+class PipelineConfig(_Table):
     """Everything the sessions need to know about the project, in one place."""
 
-    root: Path
-    reports_dir: Path
-    registry: str
-    platforms: tuple[str, ...]
-    compose_file: Path
-    compose_project: str
+    root: SkipJsonSchema[Path]  # the folder of pyproject.toml (not a key of the table)
+    reports_dir: ProjectPath
+    registry: Text
+    platforms: Texts
+    compose_file: ProjectPath
+    compose_project: Text
     base_image: BaseImageConfig
-    tools: Mapping[str, str]
-    services: Mapping[str, ServiceConfig]
-    speech: SpeechCheckConfig
-    env: RunEnvironment = RunEnvironment()
+    tools: Mapping[str, Text]
+    services: Annotated[Mapping[str, ServiceConfig], AfterValidator(_some_service)]
+    speech: SpeechCheckConfig = Field(alias="smoke")
+    # What this run's environment variables say (with_environment; not a key of the table).
+    env: SkipJsonSchema[InstanceOf[RunEnvironment]] = RunEnvironment()
     perf: PerfConfig = PerfConfig()
     helm: HelmConfig | None = None
     sign: SignConfig = SignConfig()
     audit: AuditConfig = AuditConfig()
     trivy: TrivyConfig = TrivyConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_pyproject(cls, data: Any, info: ValidationInfo) -> Any:
+        """Read from the TOML table (parse_config gives a root): the root is parse_config's,
+        each service is named by its table, and the perf table's defaults resolve against the
+        root even where the table is absent."""
+        root = _project_root(info)
+        if root is None or not isinstance(data, Mapping):
+            return data
+        foreign = sorted({"root", "env"} & set(data))
+        if foreign:
+            raise ValueError(f"unknown key(s): {', '.join(foreign)}")
+        data = {"perf": {}, **data, "root": root}
+        services = data.get("services")
+        if isinstance(services, dict):
+            for name, table in services.items():
+                if isinstance(table, dict) and "name" in table:
+                    raise ValueError(f"services.{_key(name)}.name: unknown key")
+            data["services"] = {
+                name: {**table, "name": name} if isinstance(table, dict) else table
+                for name, table in services.items()
+            }
+        return data
 
     def report_dir(self, session: str) -> Path:
         """The folder a session writes its results to."""
@@ -351,10 +510,21 @@ class PipelineConfig:
             raise ConfigError(f"unknown service {name!r} (configured: {known})") from None
 
 
+# --- reading ------------------------------------------------------------------------------------
+
+
+def parse_config(table: Mapping[str, Any], root: Path) -> PipelineConfig:
+    """Validate the decoded ``[tool.vibevoice-ci]`` table; every problem is a ConfigError."""
+    try:
+        return PipelineConfig.model_validate(table, context={"root": root})
+    except ValidationError as exc:
+        raise ConfigError(f"{PYPROJECT}: {_problem(exc, table)}") from None
+
+
 def load_config(root: Path | None = None) -> PipelineConfig:
     """Read the configuration from ``<root>/pyproject.toml`` (root: the repository)."""
     root = (root or find_project_root()).resolve()
-    pyproject = root / "pyproject.toml"
+    pyproject = root / PYPROJECT
     try:
         document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -386,116 +556,10 @@ def with_environment(config: PipelineConfig, environ: Mapping[str, str]) -> Pipe
     registry = _setting(environ, "VIBEVOICE_REGISTRY")
     if registry:
         changes["registry"] = registry
-    changes["env"] = run_environment(environ)
-    if changes["env"].osv_url:
-        changes["audit"] = dataclasses.replace(config.audit, osv_url=changes["env"].osv_url)
-    return dataclasses.replace(config, **changes)
-
-
-def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
-    """The :class:`RunEnvironment` that ``environ`` describes (pure)."""
-    smoke_mode = _setting(environ, "VIBEVOICE_SMOKE_MODE") or "auto"
-    if smoke_mode not in SMOKE_MODES:
-        raise ConfigError(
-            f"VIBEVOICE_SMOKE_MODE={smoke_mode!r}: choose from {', '.join(SMOKE_MODES)}"
-        )
-    build_cache = _setting(environ, "VIBEVOICE_BUILD_CACHE") or "off"
-    if build_cache not in BUILD_CACHE_MODES:
-        raise ConfigError(
-            f"VIBEVOICE_BUILD_CACHE={build_cache!r}: choose from {', '.join(BUILD_CACHE_MODES)}"
-        )
-    raw_ca = environ.get("VIBEVOICE_EXTRA_CA_CERTS")
-    return RunEnvironment(
-        ci=_setting(environ, "CI").lower() not in _FALSE_WORDS,
-        smoke_mode=smoke_mode,
-        base_image=_setting(environ, "VIBEVOICE_BASE_IMAGE") or None,
-        extra_ca_certs=(
-            None
-            if raw_ca is None
-            else tuple(Path(part) for part in raw_ca.split(os.pathsep) if part.strip())
-        ),
-        git_ref=_setting(environ, "GITHUB_REF") or None,
-        github_actions=_setting(environ, "GITHUB_ACTIONS") == "true",
-        github_run_id=_setting(environ, "GITHUB_RUN_ID") or None,
-        github_event=_setting(environ, "GITHUB_EVENT_NAME") or None,
-        github_sha=_setting(environ, "GITHUB_SHA") or None,
-        buildx_builder=_setting(environ, "VIBEVOICE_BUILDX_BUILDER") or None,
-        build_cache=build_cache,
-        actions_cache_service=bool(
-            _setting(environ, "ACTIONS_RUNTIME_TOKEN")
-            and (_setting(environ, "ACTIONS_CACHE_URL") or _setting(environ, "ACTIONS_RESULTS_URL"))
-        ),
-        cache_dir=(
-            Path(_setting(environ, "VIBEVOICE_CACHE_DIR"))
-            if _setting(environ, "VIBEVOICE_CACHE_DIR")
-            else None
-        ),
-        osv_url=_setting(environ, "VIBEVOICE_OSV_URL") or None,
-        helm_accept_unknown=parse_accept_unknown(environ.get("VIBEVOICE_HELM_ACCEPT_UNKNOWN", "")),
-        oidc_available=bool(_setting(environ, "ACTIONS_ID_TOKEN_REQUEST_URL")),
-        cosign_password=_secret(environ, "COSIGN_PASSWORD"),
-        slack_webhook_url=_secret(environ, "SLACK_WEBHOOK_URL"),
-        github_token=_secret(environ, "GITHUB_TOKEN"),
-        github_api_url=(_setting(environ, "GITHUB_API_URL") or DEFAULT_GITHUB_API_URL).rstrip("/"),
-        github_server_url=(
-            _setting(environ, "GITHUB_SERVER_URL") or DEFAULT_GITHUB_SERVER_URL
-        ).rstrip("/"),
-        github_repository=_setting(environ, "GITHUB_REPOSITORY") or None,
-        github_workflow=_setting(environ, "GITHUB_WORKFLOW") or None,
-        pull_request=parse_pull_request(
-            _setting(environ, "VIBEVOICE_PR_NUMBER"), _setting(environ, "GITHUB_REF")
-        ),
-        needs_results=parse_needs(_setting(environ, "VIBEVOICE_NEEDS")),
-        reported_run_id=_setting(environ, "VIBEVOICE_REPORTED_RUN_ID") or None,
-        reported_sha=_setting(environ, "VIBEVOICE_REPORTED_SHA") or None,
-        reported_workflow=_setting(environ, "VIBEVOICE_REPORTED_WORKFLOW") or None,
-    )
-
-
-def _secret(environ: Mapping[str, str], name: str) -> Secret | None:
-    value = _setting(environ, name)
-    return Secret(value) if value else None
-
-
-def parse_pull_request(number: str, git_ref: str) -> int | None:
-    """The PR number: ``$VIBEVOICE_PR_NUMBER``, else ``refs/pull/<N>/...`` (pure)."""
-    if number:
-        if not number.isdigit() or int(number) < 1:
-            raise ConfigError(f"VIBEVOICE_PR_NUMBER={number!r} is not a pull request number")
-        return int(number)
-    match = re.fullmatch(r"refs/pull/(\d+)/(?:merge|head)", git_ref)
-    return int(match[1]) if match else None
-
-
-def parse_needs(text: str) -> dict[str, str]:
-    """``toJSON(needs)`` (``{"job": {"result": "failure", "outputs": {}}}``) as job -> result
-    (pure); anything else is a ConfigError."""
-    if not text:
-        return {}
-    try:
-        document = json.loads(text)
-    except ValueError as exc:
-        raise ConfigError(f"VIBEVOICE_NEEDS is not JSON: {exc}") from None
-    if not isinstance(document, dict) or not all(
-        isinstance(v, dict) and isinstance(v.get("result"), str) for v in document.values()
-    ):
-        raise ConfigError("VIBEVOICE_NEEDS is not a `toJSON(needs)` object of jobs with a result")
-    return {str(job): str(value["result"]) for job, value in document.items()}
-
-
-def parse_accept_unknown(text: str) -> dict[str, str]:
-    """``check: reason`` lines into a mapping (pure); a line without a reason is an error."""
-    accepted = {}
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        name, _, reason = line.partition(":")
-        if not name.strip() or not reason.strip():
-            raise ConfigError(
-                f"VIBEVOICE_HELM_ACCEPT_UNKNOWN: {line.strip()!r} is not 'check: reason'"
-            )
-        accepted[name.strip()] = reason.strip()
-    return accepted
+    env = changes["env"] = run_environment(environ)
+    if env.osv_url:
+        changes["audit"] = config.audit.model_copy(update={"osv_url": env.osv_url})
+    return config.model_copy(update=changes)
 
 
 def _setting(environ: Mapping[str, str], name: str) -> str:
@@ -506,7 +570,7 @@ def find_project_root(start: Path | None = None) -> Path:
     """The nearest folder at or above ``start`` (default: cwd) holding a configured pyproject."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        candidate = folder / "pyproject.toml"
+        candidate = folder / PYPROJECT
         if candidate.is_file() and _has_pipeline_table(candidate):
             return folder
     raise ConfigError(f"no pyproject.toml with [{TABLE}] at or above {here}")
@@ -520,380 +584,98 @@ def _has_pipeline_table(pyproject: Path) -> bool:
     return isinstance(document.get("tool", {}).get("vibevoice-ci"), dict)
 
 
-def parse_config(table: Mapping[str, Any], root: Path) -> PipelineConfig:
-    """Validate the decoded ``[tool.vibevoice-ci]`` table; every problem is a ConfigError."""
-    services_table = _table(table, "services", TABLE)
-    if not services_table:
-        raise ConfigError(f"[{TABLE}.services] names no service")
-    base = _table(table, "base_image", TABLE)
-    tools = _table(table, "tools", TABLE)
-    return PipelineConfig(
-        root=root,
-        reports_dir=root / _str(table, "reports_dir", TABLE),
-        registry=_str(table, "registry", TABLE),
-        platforms=_str_tuple(table, "platforms", TABLE),
-        compose_file=root / _str(table, "compose_file", TABLE),
-        compose_project=_str(table, "compose_project", TABLE),
-        base_image=BaseImageConfig(
-            default=_str(base, "default", f"{TABLE}.base_image"),
-            offline=_str(base, "offline", f"{TABLE}.base_image"),
-            debian_suite=_str(base, "debian_suite", f"{TABLE}.base_image"),
-            debian_packages=_str_tuple(base, "debian_packages", f"{TABLE}.base_image"),
-        ),
-        tools={name: _str(tools, name, f"{TABLE}.tools") for name in tools},
-        services={
-            name: _parse_service(name, _table(services_table, name, f"{TABLE}.services"), root)
-            for name in services_table
-        },
-        perf=_parse_perf(table.get("perf", {}), root),
-        speech=_parse_speech(_table(table, "smoke", TABLE)),
-        helm=_parse_helm(table["helm"], root) if "helm" in table else None,
-        audit=_parse_audit(table.get("audit", {})),
-        sign=_parse_sign(table.get("sign", {})),
-        trivy=_parse_trivy(table.get("trivy", {}), root),
-    )
+# --- one line per problem -----------------------------------------------------------------------
+
+# pydantic's words for a wrong type, in TOML's (a table, an array); every other message is
+# pydantic's own ("Input should be less than 1") or ours (a validator's ValueError).
+_TOML_WORDS = {
+    "missing": "is required",
+    "extra_forbidden": "unknown key",
+    "string_type": "must be a string",
+    "int_type": "must be a whole number",
+    "float_type": "must be a number",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "model_attributes_type": "must be a table",
+    "tuple_type": "must be an array",
+    "list_type": "must be an array",
+    "too_short": "must not be empty",
+}
+_MISSING = object()
 
 
-def _parse_audit(table: object) -> AuditConfig:
-    where = f"{TABLE}.audit"
-    if not isinstance(table, dict):
-        raise ConfigError(f"[{where}] must be a table")
-    known = {field.name for field in dataclasses.fields(AuditConfig)}
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise ConfigError(f"[{where}] unknown key(s): {', '.join(unknown)}")
-    values: dict[str, Any] = {}
-    for key in ("fail_at", "sarif_min"):
-        if key in table:
-            word = _str(table, key, where)
-            severity = Severity.parse(word)
-            if severity is Severity.UNKNOWN:
-                levels = ", ".join(s.value for s in Severity if s is not Severity.UNKNOWN)
-                raise ConfigError(f"[{where}] {key} {word!r} is not one of {levels}")
-            values[key] = severity
-    if "service" in table:
-        values["service"] = _str(table, "service", where)
-        if values["service"] not in AUDIT_SERVICES:
-            raise ConfigError(
-                f"[{where}] service {values['service']!r}: choose from {', '.join(AUDIT_SERVICES)}"
-            )
-    if "osv_url" in table:
-        values["osv_url"] = _str(table, "osv_url", where).rstrip("/")
-        if not re.match(r"https?://[^/\s]+", values["osv_url"]):
-            raise ConfigError(f"[{where}] osv_url {values['osv_url']!r} is not an http(s) URL")
-    if "timeout" in table:
-        timeout = table["timeout"]
-        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
-            raise ConfigError(f"[{where}] timeout must be whole seconds >= 1, got {timeout!r}")
-        values["timeout"] = timeout
-    entries = table.get("allow", [])
-    if not isinstance(entries, list):
-        raise ConfigError(f"[[{where}.allow]] must be an array of tables")
-    values["allow"] = tuple(_parse_allow(entry, n) for n, entry in enumerate(entries, 1))
-    return AuditConfig(**values)
+def _problem(error: ValidationError, table: Mapping[str, Any]) -> str:
+    """The first problem of ``error`` as ``[table] key: message (got value)``, on one line."""
+    problems = error.errors(include_url=False)
+    # An array whose only items are wrong is also "too short": its items' errors say why.
+    problems = [
+        problem
+        for problem in problems
+        if problem["type"] != "too_short"
+        or not any(_inside(other["loc"], problem["loc"]) for other in problems)
+    ]
+    first = problems[0]
+    where, key, value = _locate(first["loc"], table)
+    message = _message(first)
+    place = f"{where} {key}:" if key else where
+    shown = ""
+    if first["type"] != "missing" and value is not _MISSING and not isinstance(value, dict):
+        shown = f" (got {_shown(value)})"
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{place} {message}{shown}{more}"
 
 
-_ALLOW_KEYS = frozenset({"id", "reason", "expires", "package"})
+def _inside(loc: tuple[int | str, ...], outer: tuple[int | str, ...]) -> bool:
+    return len(loc) > len(outer) and loc[: len(outer)] == outer
 
 
-def _parse_allow(entry: object, number: int) -> AllowListEntry:
-    """One ``[[tool.vibevoice-ci.audit.allow]]`` entry: id, reason and expires are required."""
-    where = f"{TABLE}.audit.allow #{number}"
-    if not isinstance(entry, dict):
-        raise ConfigError(f"[{where}] must be a table with id, reason and expires")
-    unknown = sorted(set(entry) - _ALLOW_KEYS)
-    if unknown:
-        raise ConfigError(f"[{where}] unknown key(s): {', '.join(unknown)}")
-    advisory = _str(entry, "id", where)
-    reason = _str(entry, "reason", where)
-    expires = entry.get("expires")
-    if isinstance(expires, str):
-        try:
-            expires = date.fromisoformat(expires.strip())
-        except ValueError:
-            expires = None
-    # TOML's datetime is a date subclass too: an expiry is a day, so refuse a time of day.
-    if not isinstance(expires, date) or type(expires) is not date:
-        raise ConfigError(
-            f"[{where}] ({advisory}) expires must be a date like 2027-01-31, "
-            f"got {entry.get('expires')!r}"
-        )
-    package = entry.get("package", "")
-    if not isinstance(package, str):
-        raise ConfigError(f"[{where}] ({advisory}) package must be a string")
-    # Package names as pip-audit reports them (PEP 503: lower case, runs of -_. as one -).
-    package = re.sub(r"[-_.]+", "-", package.strip()).lower()
-    return AllowListEntry(id=advisory, reason=reason, expires=expires, package=package)
+def _message(problem: ErrorDetails) -> str:
+    if problem["type"] == "value_error":
+        return str(problem.get("ctx", {}).get("error", problem["msg"]))
+    return _TOML_WORDS.get(problem["type"], problem["msg"])
 
 
-def _parse_sign(table: object) -> SignConfig:
-    where = f"{TABLE}.sign"
-    if not isinstance(table, dict):
-        raise ConfigError(f"[{where}] must be a table")
-    known = {field.name for field in dataclasses.fields(SignConfig)}
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise ConfigError(f"[{where}] unknown key(s): {', '.join(unknown)}")
-    values = {key: _str(table, key, where) for key in table}
-    issuer = values.get("certificate_oidc_issuer", SignConfig.certificate_oidc_issuer)
-    if not issuer.startswith("https://"):
-        raise ConfigError(f"[{where}] certificate_oidc_issuer {issuer!r} is not an https URL")
-    return SignConfig(**values)
+def _locate(loc: tuple[int | str, ...], table: Mapping[str, Any]) -> tuple[str, str, Any]:
+    """Split an error's location into the TOML table it is in (``[tool.vibevoice-ci.perf]``,
+    ``[[tool.vibevoice-ci.trivy.exceptions]] #2 (KSV-0110)``), the key within it (``alpha``,
+    ``platforms #2``) and the value found there."""
+    names, entry, node, rest = [TABLE], "", table, list(loc)
+    while len(rest) > 1 and not entry:  # the last part is the key, never a table
+        part, child = rest[0], _child(node, rest[0])
+        if isinstance(part, int) and isinstance(child, dict):  # an entry of an array of tables
+            advisory = child.get("id")
+            entry = f" #{part + 1}" + (f" ({_key(advisory)})" if isinstance(advisory, str) else "")
+        elif isinstance(child, dict) or (
+            len(rest) > 2 and isinstance(child, list) and isinstance(_child(child, rest[1]), dict)
+        ):
+            names.append(_key(part))
+        else:
+            break
+        node = child
+        rest.pop(0)
+    header = f"[[{'.'.join(names)}]]{entry}" if entry else f"[{'.'.join(names)}]"
+    key = ""
+    value: Any = node
+    for part in rest:
+        key += f" #{part + 1}" if isinstance(part, int) else f"{'.' if key else ''}{_key(part)}"
+        value = _child(value, part)
+    return header, key, value
 
 
-def _parse_helm(table: object, root: Path) -> HelmConfig:
-    where = f"{TABLE}.helm"
-    if not isinstance(table, dict):
-        raise ConfigError(f"[{where}] must be a table")
-    known = {field.name for field in dataclasses.fields(HelmConfig)}
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise ConfigError(f"[{where}] unknown key(s): {', '.join(unknown)}")
-    values: dict[str, Any] = {
-        "chart": root / _str(table, "chart", where),
-        "ci_values": root / _str(table, "ci_values", where),
-    }
-    for key in ("release", "namespace"):
-        if key in table:
-            values[key] = _str(table, key, where)
-            if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", values[key]):
-                raise ConfigError(f"[{where}] {key} {values[key]!r} is not a DNS label")
-    if "kubernetes_versions" in table:
-        versions = _str_tuple(table, "kubernetes_versions", where)
-        if not all(re.fullmatch(r"1\.\d+", version) for version in versions):
-            raise ConfigError(f'[{where}] kubernetes_versions are minor versions like "1.35"')
-        values["kubernetes_versions"] = versions
-    if "levels" in table:
-        levels = _str_tuple(table, "levels", where)
-        if not set(levels) <= set(HELM_LEVELS):
-            raise ConfigError(f"[{where}] levels must be among {', '.join(HELM_LEVELS)}")
-        values["levels"] = levels
-    if "kwok_stages" in table:
-        values["kwok_stages"] = Path(_str(table, "kwok_stages", where))
-    if "services" in table:
-        values["services"] = _str_tuple(table, "services", where)
-    for key in ("network_clients", "secret_env"):
-        found = table.get(key, {})
-        if not isinstance(found, dict):
-            raise ConfigError(f"[{where}] {key} must be a table of service = [names]")
-        values[key] = {name: _name_list(found, name, f"{where}.{key}") for name in found}
-    expected = table.get("expected_unknown", {})
-    if not isinstance(expected, dict):
-        raise ConfigError(f"[{where}] expected_unknown must be a table of check = reason")
-    values["expected_unknown"] = {
-        name: _str(expected, name, f"{where}.expected_unknown") for name in expected
-    }
-    return HelmConfig(**values)
+def _child(node: Any, part: int | str) -> Any:
+    if isinstance(node, dict) and part in node:
+        return node[part]
+    if isinstance(node, list | tuple) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return _MISSING
 
 
-def _parse_trivy(table: object, root: Path) -> TrivyConfig:
-    where = f"{TABLE}.trivy"
-    if not isinstance(table, dict):
-        raise ConfigError(f"[{where}] must be a table")
-    unknown = sorted(set(table) - {field.name for field in dataclasses.fields(TrivyConfig)})
-    if unknown:
-        raise ConfigError(f"[{where}] unknown key(s): {', '.join(unknown)}")
-    values: dict[str, Any] = {}
-    for key in ("fail_on", "misconfig_fail_on", "sarif_min_severity"):
-        if key in table:
-            word = _str(table, key, where).upper()
-            if word not in Severity.__members__ or word == "UNKNOWN":
-                raise ConfigError(f"[{where}] {key} must be CRITICAL, HIGH, MEDIUM or LOW")
-            values[key] = Severity(word)
-    if "config_targets" in table:
-        values["config_targets"] = tuple(
-            root / path for path in _str_tuple(table, "config_targets", where)
-        )
-    if "helm_values" in table:
-        values["helm_values"] = tuple(
-            root / path for path in _str_tuple(table, "helm_values", where)
-        )
-    if "db_repository" in table:
-        value = table["db_repository"]
-        if not isinstance(value, str):
-            raise ConfigError(f"[{where}] db_repository must be a string")
-        values["db_repository"] = value.strip()
-    values["allow"] = tuple(
-        AllowListEntry(
-            id=entry["id"],
-            reason=entry["reason"],
-            expires=entry["expires"],
-            package=entry.get("package", ""),
-        )
-        for entry in _entries(table, "allow", where, ("id", "reason", "expires", "package"))
-    )
-    values["exceptions"] = tuple(
-        ScanException(
-            id=entry["id"],
-            target=entry.get("target", "*"),
-            reason=entry["reason"],
-            expires=entry["expires"],
-        )
-        for entry in _entries(table, "exceptions", where, ("id", "reason", "expires", "target"))
-    )
-    return TrivyConfig(**values)
+def _key(name: object) -> str:
+    """A key as TOML spells it: bare where it can be, else quoted (one line, always)."""
+    text = str(name)
+    return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else json.dumps(text)
 
 
-def _entries(
-    table: Mapping[str, Any], key: str, where: str, fields: tuple[str, ...]
-) -> list[dict[str, Any]]:
-    """An array of tables of allow-list entries: ``id``, a ``reason`` and an ``expires`` date
-    (a TOML date, ``2027-03-31``) required; every other field a string."""
-    entries = table.get(key, [])
-    if not isinstance(entries, list):
-        raise ConfigError(f"[{where}] {key} must be an array of tables ([[{where}.{key}]])")
-    parsed = []
-    for index, entry in enumerate(entries):
-        place = f"[[{where}.{key}]] #{index + 1}"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{place} must be a table")
-        extra = sorted(set(entry) - set(fields))
-        if extra:
-            raise ConfigError(f"{place}: unknown key(s) {', '.join(extra)}")
-        for name in fields:
-            if name == "expires":
-                value = entry.get(name)
-                if not isinstance(value, date) or isinstance(value, datetime):
-                    raise ConfigError(f"{place}: expires must be a TOML date like 2027-03-31")
-            elif name in entry or name in ("id", "reason"):
-                _str(entry, name, place)
-        parsed.append(entry)
-    return parsed
-
-
-_PERF_INTS = ("concurrency", "requests", "warmup", "max_concurrency", "capacity_max")
-_PERF_FRACTIONS = ("ttfa_increase", "e2e_p95_increase", "max_error_rate", "alpha")
-
-
-def _parse_perf(table: object, root: Path) -> PerfConfig:
-    where = f"{TABLE}.perf"
-    if not isinstance(table, dict):
-        raise ConfigError(f"[{where}] must be a table")
-    known = {field.name for field in dataclasses.fields(PerfConfig)}
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise ConfigError(f"[{where}] unknown key(s): {', '.join(unknown)}")
-    values: dict[str, Any] = {}
-    if "engine" in table:
-        values["engine"] = _str(table, "engine", where)
-    for key in ("prompts", "state_dir"):
-        if key in table:
-            values[key] = root / _str(table, key, where)
-    for key in _PERF_INTS:
-        if key in table:
-            value = table[key]
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(f"[{where}] {key!r} must be a whole number >= 0, got {value!r}")
-            values[key] = value
-    for key in _PERF_FRACTIONS:
-        if key in table:
-            value = table[key]
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
-                raise ConfigError(f"[{where}] {key!r} must be a number in (0, 1), got {value!r}")
-            values[key] = float(value)
-    perf = PerfConfig(**values)
-    if perf.concurrency < 1 or perf.requests < 1 or perf.max_concurrency < 1:
-        raise ConfigError(f"[{where}] concurrency, requests and max_concurrency must be >= 1")
-    if "state_dir" not in table:
-        perf = dataclasses.replace(perf, state_dir=root / perf.state_dir)
-    return perf
-
-
-def _parse_speech(table: Mapping[str, Any]) -> SpeechCheckConfig:
-    where = f"{TABLE}.smoke"
-    sentences = _str_tuple(table, "sentences", where)
-    for sentence in sentences:
-        if not any(character.isalnum() for character in sentence):
-            raise ConfigError(f"[{where}] sentence {sentence!r} has no word to recognise")
-    min_recall = _recalls(table, where)
-    unscored_table = table.get("unscored", {})
-    if not isinstance(unscored_table, dict):
-        raise ConfigError(f"[{where}] 'unscored' must be a table of engine = reason")
-    unscored = {
-        engine: _str(unscored_table, engine, f"{where}.unscored") for engine in unscored_table
-    }
-    agent = _table(table, "agent", where)
-    agent_turn = _str(agent, "turn", f"{where}.agent")
-    if not any(character.isalnum() for character in agent_turn):
-        raise ConfigError(f"[{where}.agent] turn {agent_turn!r} has no word to recognise")
-    agent_min_recall = _recalls(agent, f"{where}.agent")
-    both = sorted((set(min_recall) | set(agent_min_recall)) & set(unscored))
-    if both:
-        raise ConfigError(
-            f"[{where}] {', '.join(both)} has both a min_recall and an unscored reason: choose one"
-        )
-    return SpeechCheckConfig(
-        sentences=sentences,
-        min_recall=min_recall,
-        unscored=unscored,
-        agent_turn=agent_turn,
-        agent_min_recall=agent_min_recall,
-    )
-
-
-def _recalls(table: Mapping[str, Any], where: str) -> dict[str, float]:
-    """``[<where>.min_recall]``: engine = the lowest recall a sentence must reach (0 < r <= 1)."""
-    recalls: dict[str, float] = {}
-    for engine, value in _table(table, "min_recall", where).items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
-            raise ConfigError(
-                f"[{where}.min_recall] {engine!r} must be a recall above 0 and at most 1, "
-                f"got {value!r}"
-            )
-        recalls[engine] = float(value)
-    return recalls
-
-
-def _parse_service(name: str, table: Mapping[str, Any], root: Path) -> ServiceConfig:
-    where = f"{TABLE}.services.{name}"
-    paths = {key: _str(table, key, where) for key in ("health_path", "ready_path", "metrics_path")}
-    for key, value in paths.items():
-        if not value.startswith("/"):
-            raise ConfigError(f"[{where}] {key} must start with '/', got {value!r}")
-    return ServiceConfig(
-        name=name,
-        image=_str(table, "image", where),
-        dockerfile=root / _str(table, "dockerfile", where),
-        requirements=root / _str(table, "requirements", where),
-        extra=_str(table, "extra", where),
-        module=_str(table, "module", where),
-        container_port=_port(table, "container_port", where),
-        host_port=_port(table, "host_port", where),
-        **paths,
-    )
-
-
-def _table(table: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
-    value = table.get(key)
-    if not isinstance(value, dict):
-        raise ConfigError(f"[{where}] needs a table {key!r}")
-    return value
-
-
-def _str(table: Mapping[str, Any], key: str, where: str) -> str:
-    value = table.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"[{where}] {key!r} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _str_tuple(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
-    value = table.get(key)
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"[{where}] {key!r} must be a non-empty list of strings")
-    return tuple(value)
-
-
-def _name_list(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
-    """A list of strings that may be empty (``agent = []``: none)."""
-    value = table.get(key)
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(f"[{where}] {key!r} must be a list of names")
-    return tuple(value)
-
-
-def _port(table: Mapping[str, Any], key: str, where: str) -> int:
-    value = table.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        raise ConfigError(f"[{where}] {key!r} must be a port number 1-65535, got {value!r}")
-    return value
+def _shown(value: object, limit: int = 60) -> str:
+    text = value.isoformat() if isinstance(value, date) else repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
-from vibevoice_ci.core.config import Secret
+from vibevoice_ci.core.environment import Secret
 from vibevoice_ci.core.retry import RetryLog
 from vibevoice_ci.notify.http import check_url, request_json
 

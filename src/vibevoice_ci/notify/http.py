@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from vibevoice_ci.core.config import Secret
+from vibevoice_ci.core.environment import Secret
 from vibevoice_ci.core.errors import PipelineError, ToolFailedError, UsageError
 from vibevoice_ci.core.retry import RetryLog, RetryPolicy, is_transient_status, with_retries
 

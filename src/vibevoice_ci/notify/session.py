@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from vibevoice_ci.core.config import PipelineConfig, Secret
+from vibevoice_ci.core.config import PipelineConfig
+from vibevoice_ci.core.environment import Secret
 from vibevoice_ci.core.errors import CheckFailedError, PipelineError, UsageError
 from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
 from vibevoice_ci.core.progress import progress

@@ -32,7 +32,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 
 from vibevoice_ci.build.reports import BuildMetadataFile, BuildRecord, Release, ReleaseImage
-from vibevoice_ci.core.config import PipelineConfig, RunEnvironment
+from vibevoice_ci.core.config import PipelineConfig
+from vibevoice_ci.core.environment import RunEnvironment
 from vibevoice_ci.core.errors import CheckFailedError, PipelineError, UsageError
 from vibevoice_ci.core.files import write_json_atomic
 from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from vibevoice_ci.build.reports import Release
 from vibevoice_ci.core.command import Command
-from vibevoice_ci.core.config import SMOKE_MODES, PipelineConfig
+from vibevoice_ci.core.config import PipelineConfig
+from vibevoice_ci.core.environment import SMOKE_MODES
 from vibevoice_ci.core.errors import EXIT_OK, UsageError
 from vibevoice_ci.core.image_reference import parse_reference
 from vibevoice_ci.core.reports import read_report

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Literal
 
 from vibevoice_ci.build import native as build
-from vibevoice_ci.core.config import SMOKE_MODES, PipelineConfig, SpeechCheckConfig
+from vibevoice_ci.core.config import PipelineConfig, SpeechCheckConfig
+from vibevoice_ci.core.environment import SMOKE_MODES
 from vibevoice_ci.core.errors import (
     CheckFailedError,
     PipelineError,

@@ -210,7 +210,8 @@ def test_malformed_configuration_exits_2(
 
     assert main(["export-requirements", "--check"]) == EXIT_BAD_INPUT
 
-    assert "services" in _one_error_line(capsys.readouterr().err)
+    line = _one_error_line(capsys.readouterr().err)
+    assert "pyproject.toml: [tool.vibevoice-ci] reports_dir: is required (and" in line
 
 
 def test_module_entry_point_exit_code_and_message(project_copy: Path) -> None:

@@ -8,7 +8,6 @@ recordings stay true to the file they audited.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -66,7 +65,7 @@ def replay(name: str | None, returncode: int, stderr: str = "") -> audit.Runner:
 
 
 def with_audit(config: PipelineConfig, **changes: Any) -> PipelineConfig:
-    return dataclasses.replace(config, audit=dataclasses.replace(config.audit, **changes))
+    return config.model_copy(update={"audit": config.audit.model_copy(update=changes)})
 
 
 def read_report(config: PipelineConfig) -> dict[str, Any]:
@@ -421,18 +420,25 @@ def test_audit_config_defaults_and_values(valid_table: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("audit_table", "message"),
     [
-        ({"fail_at": "severe"}, "fail_at 'severe' is not one of CRITICAL"),
-        ({"service": "esms"}, "service 'esms': choose from osv, pypi"),
+        (
+            {"fail_at": "severe"},
+            "[tool.vibevoice-ci.audit] fail_at: must be CRITICAL, HIGH, MEDIUM or LOW "
+            "(got 'severe')",
+        ),
+        ({"service": "esms"}, "service: Input should be 'osv' or 'pypi' (got 'esms')"),
         ({"osv_url": "api.osv.dev"}, "is not an http"),
-        ({"timeout": 0}, "timeout must be whole seconds"),
-        ({"colour": "red"}, "unknown key(s): colour"),
+        ({"timeout": 0}, "timeout: Input should be greater than or equal to 1 (got 0)"),
+        ({"colour": "red"}, "[tool.vibevoice-ci.audit] colour: unknown key"),
         ({"allow": {"id": "x"}}, "must be an array of tables"),
-        ({"allow": [{"id": "GHSA-1", "expires": "2027-01-01"}]}, "'reason' must be a non-empty"),
-        ({"allow": [{"id": "GHSA-1", "reason": "r"}]}, "(GHSA-1) expires must be a date"),
+        (
+            {"allow": [{"id": "GHSA-1", "expires": "2027-01-01"}]},
+            "[[tool.vibevoice-ci.audit.allow]] #1 (GHSA-1) reason: is required",
+        ),
+        ({"allow": [{"id": "GHSA-1", "reason": "r"}]}, "(GHSA-1) expires: is required"),
         ({"allow": [{"id": "GHSA-1", "reason": "r", "expires": "soon"}]}, "got 'soon'"),
         (
             {"allow": [{"id": "G", "reason": "r", "expires": "2027-01-01", "until": 1}]},
-            "unknown key(s): until",
+            "[[tool.vibevoice-ci.audit.allow]] #1 (G) until: unknown key",
         ),
     ],
 )
@@ -452,7 +458,7 @@ def test_a_time_of_day_is_not_an_expiry(valid_table: dict[str, Any]) -> None:
     valid_table["audit"] = {
         "allow": [{"id": "G", "reason": "r", "expires": datetime(2027, 1, 1, 12, 0)}]
     }
-    with pytest.raises(ConfigError, match="expires must be a date"):
+    with pytest.raises(ConfigError, match="expires: must be a date"):
         parse_config(valid_table, Path("/p"))
 
 

@@ -12,12 +12,8 @@ from hypothesis import strategies as st
 
 from vibevoice_ci.build import release as multiarch
 from vibevoice_ci.build.release import layer_cache_args
-from vibevoice_ci.core.config import (
-    BUILD_CACHE_MODES,
-    load_config,
-    run_environment,
-    with_environment,
-)
+from vibevoice_ci.core.config import load_config, with_environment
+from vibevoice_ci.core.environment import BUILD_CACHE_MODES, run_environment
 from vibevoice_ci.core.errors import EXIT_BAD_INPUT, ConfigError, UsageError
 from vibevoice_ci.tools import buildx
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from vibevoice_ci.build.metadata import REQUIRED_FIELDS, build_metadata, generate, metadata_problems
 from vibevoice_ci.build.reports import BuildMetadata, NativeBuildRecord, ReleaseBuildRecord
-from vibevoice_ci.core.config import run_environment
+from vibevoice_ci.core.environment import run_environment
 from vibevoice_ci.core.errors import UsageError
 from vibevoice_ci.core.image_reference import parse_reference
 

@@ -20,7 +20,8 @@ from vibevoice_ci.build.native import (
     release_tags,
     stage_ca_certificates,
 )
-from vibevoice_ci.core.config import ServiceConfig, run_environment
+from vibevoice_ci.core.config import ServiceConfig
+from vibevoice_ci.core.environment import run_environment
 from vibevoice_ci.core.errors import EXIT_BAD_INPUT, UsageError
 from vibevoice_ci.tools.git import GitState
 

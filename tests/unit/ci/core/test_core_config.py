@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import math
-import os
+import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from vibevoice_ci.core.config import (
+    AgentSpeechCheckConfig,
     BaseImageConfig,
     PipelineConfig,
-    RunEnvironment,
     SpeechCheckConfig,
     find_project_root,
     load_config,
     parse_config,
-    run_environment,
     with_environment,
 )
 from vibevoice_ci.core.errors import EXIT_BAD_INPUT, ConfigError
@@ -39,6 +40,21 @@ def _with(table: dict[str, Any], value: Any, *path: str) -> dict[str, Any]:
         node = node[key]
     node[path[-1]] = value
     return table
+
+
+def _named(*path: str) -> str:
+    """How a ConfigError begins when it is about the key at ``path``: the file, the table,
+    the key (``pyproject.toml: [tool.vibevoice-ci.services.tts] image:``)."""
+    return f"pyproject.toml: [{'.'.join(('tool.vibevoice-ci', *path[:-1]))}] {path[-1]}:"
+
+
+def _problem(table: dict[str, Any]) -> str:
+    """The one-line message of the ConfigError that parsing ``table`` raises."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(table, ROOT)
+    message = str(caught.value)
+    assert len(message.splitlines()) == 1, message
+    return message
 
 
 # --- parse_config: a valid table --------------------------------------------------------------
@@ -76,9 +92,10 @@ def test_parse_valid_table(valid_table: dict[str, Any]) -> None:
         sentences=("Please call me back.", "Meet me at 7."),
         min_recall={"piper": 0.75},
         unscored={"espeak": "scores like noise"},
-        agent_turn="Please call me back.",
-        agent_min_recall={"piper": 0.6},
+        agent=AgentSpeechCheckConfig(turn="Please call me back.", min_recall={"piper": 0.6}),
     )
+    assert config.speech.agent_turn == "Please call me back."
+    assert config.speech.agent_min_recall == {"piper": 0.6}
 
 
 def test_parse_keeps_every_service(valid_table: dict[str, Any]) -> None:
@@ -108,79 +125,80 @@ def test_config_error_is_bad_input() -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "key"),
+    "path",
     [
-        (("services",), "services"),
-        (("base_image",), "base_image"),
-        (("tools",), "tools"),
-        (("registry",), "registry"),
-        (("reports_dir",), "reports_dir"),
-        (("platforms",), "platforms"),
-        (("compose_file",), "compose_file"),
-        (("compose_project",), "compose_project"),
-        (("base_image", "default"), "default"),
-        (("base_image", "offline"), "offline"),
-        (("base_image", "debian_suite"), "debian_suite"),
-        (("base_image", "debian_packages"), "debian_packages"),
-        (("services", "tts", "image"), "image"),
-        (("services", "tts", "dockerfile"), "dockerfile"),
-        (("services", "tts", "requirements"), "requirements"),
-        (("services", "tts", "extra"), "extra"),
-        (("services", "tts", "module"), "module"),
-        (("services", "tts", "container_port"), "container_port"),
-        (("services", "tts", "host_port"), "host_port"),
-        (("services", "tts", "health_path"), "health_path"),
-        (("services", "tts", "ready_path"), "ready_path"),
-        (("services", "tts", "metrics_path"), "metrics_path"),
-        (("smoke",), "smoke"),
-        (("smoke", "sentences"), "sentences"),
-        (("smoke", "min_recall"), "min_recall"),
-        (("smoke", "agent"), "agent"),
-        (("smoke", "agent", "turn"), "turn"),
-        (("smoke", "agent", "min_recall"), "min_recall"),
+        ("services",),
+        ("base_image",),
+        ("tools",),
+        ("registry",),
+        ("reports_dir",),
+        ("platforms",),
+        ("compose_file",),
+        ("compose_project",),
+        ("base_image", "default"),
+        ("base_image", "offline"),
+        ("base_image", "debian_suite"),
+        ("base_image", "debian_packages"),
+        ("services", "tts", "image"),
+        ("services", "tts", "dockerfile"),
+        ("services", "tts", "requirements"),
+        ("services", "tts", "extra"),
+        ("services", "tts", "module"),
+        ("services", "tts", "container_port"),
+        ("services", "tts", "host_port"),
+        ("services", "tts", "health_path"),
+        ("services", "tts", "ready_path"),
+        ("services", "tts", "metrics_path"),
+        ("smoke",),
+        ("smoke", "sentences"),
+        ("smoke", "min_recall"),
+        ("smoke", "agent"),
+        ("smoke", "agent", "turn"),
+        ("smoke", "agent", "min_recall"),
     ],
+    ids=".".join,
 )
-def test_missing_key_is_named(valid_table: dict[str, Any], path: tuple[str, ...], key: str) -> None:
-    with pytest.raises(ConfigError, match=rf"'{key}'"):
-        parse_config(_without(valid_table, *path), ROOT)
+def test_missing_key_is_named(valid_table: dict[str, Any], path: tuple[str, ...]) -> None:
+    assert _problem(_without(valid_table, *path)) == f"{_named(*path)} is required"
 
 
 @pytest.mark.parametrize(
-    ("path", "value", "key"),
+    ("path", "value"),
     [
-        (("registry",), 42, "registry"),
-        (("registry",), "", "registry"),
-        (("registry",), "   ", "registry"),
-        (("reports_dir",), ["reports"], "reports_dir"),
-        (("platforms",), "linux/amd64", "platforms"),
-        (("platforms",), [], "platforms"),
-        (("platforms",), ["linux/amd64", 7], "platforms"),
-        (("services",), ["tts"], "services"),
-        (("services",), "tts", "services"),
-        (("base_image",), "python:3.11", "base_image"),
-        (("tools",), ["uv"], "tools"),
-        (("tools", "docker"), 20.10, "docker"),
-        (("base_image", "debian_packages"), "python3", "debian_packages"),
-        (("services", "tts"), "not a table", "tts"),
-        (("services", "tts", "image"), None, "image"),
-        (("services", "tts", "container_port"), "8000", "container_port"),
-        (("services", "tts", "container_port"), 8000.0, "container_port"),
-        (("smoke",), ["sentences"], "smoke"),
-        (("smoke", "sentences"), "Hello.", "sentences"),
-        (("smoke", "sentences"), [], "sentences"),
-        (("smoke", "min_recall"), 0.75, "min_recall"),
-        (("smoke", "unscored"), ["espeak"], "unscored"),
-        (("smoke", "unscored", "espeak"), "", "espeak"),
-        (("smoke", "agent"), "Hello.", "agent"),
-        (("smoke", "agent", "turn"), ["Hello."], "turn"),
-        (("smoke", "agent", "min_recall"), 0.6, "min_recall"),
+        (("registry",), 42),
+        (("registry",), ""),
+        (("registry",), "   "),
+        (("reports_dir",), ["reports"]),
+        (("platforms",), "linux/amd64"),
+        (("platforms",), []),
+        (("platforms",), ["linux/amd64", 7]),
+        (("services",), ["tts"]),
+        (("services",), "tts"),
+        (("base_image",), "python:3.11"),
+        (("tools",), ["uv"]),
+        (("tools", "docker"), 20.10),
+        (("base_image", "debian_packages"), "python3"),
+        (("services", "tts"), "not a table"),
+        (("services", "tts", "image"), None),
+        (("services", "tts", "container_port"), "8000"),
+        (("services", "tts", "container_port"), 8000.0),
+        (("smoke",), ["sentences"]),
+        (("smoke", "sentences"), "Hello."),
+        (("smoke", "sentences"), []),
+        (("smoke", "min_recall"), 0.75),
+        (("smoke", "unscored"), ["espeak"]),
+        (("smoke", "unscored", "espeak"), ""),
+        (("smoke", "agent"), "Hello."),
+        (("smoke", "agent", "turn"), ["Hello."]),
+        (("smoke", "agent", "min_recall"), 0.6),
     ],
 )
 def test_wrong_type_is_named(
-    valid_table: dict[str, Any], path: tuple[str, ...], value: Any, key: str
+    valid_table: dict[str, Any], path: tuple[str, ...], value: Any
 ) -> None:
-    with pytest.raises(ConfigError, match=rf"'{key}'"):
-        parse_config(_with(valid_table, value, *path), ROOT)
+    message = _problem(_with(valid_table, value, *path))
+    # platforms = ["linux/amd64", 7]: the array's second item is named ("platforms #2").
+    assert message.startswith(_named(*path)[:-1]), message
 
 
 @pytest.mark.parametrize("port", [0, -1, 65536, 70000, True, False])
@@ -188,9 +206,9 @@ def test_wrong_type_is_named(
 def test_bad_port_is_named(valid_table: dict[str, Any], key: str, port: Any) -> None:
     valid_table["services"]["tts"][key] = port
 
-    with pytest.raises(ConfigError, match=rf"{key}.*port number") as caught:
-        parse_config(valid_table, ROOT)
-    assert repr(port) in str(caught.value)
+    message = _problem(valid_table)
+    assert message.startswith(_named("services", "tts", key)), message
+    assert message.endswith(f"(got {port!r})")
 
 
 @pytest.mark.parametrize("port", [1, 80, 65535])
@@ -207,8 +225,9 @@ def test_endpoint_path_must_start_with_slash(
 ) -> None:
     valid_table["services"]["tts"][key] = value
 
-    with pytest.raises(ConfigError, match=rf"{key} must start with '/'"):
-        parse_config(valid_table, ROOT)
+    assert _problem(valid_table) == (
+        f"{_named('services', 'tts', key)} must start with '/' (got {value!r})"
+    )
 
 
 def test_speech_check_without_unscored_engines(valid_table: dict[str, Any]) -> None:
@@ -221,8 +240,9 @@ def test_speech_check_without_unscored_engines(valid_table: dict[str, Any]) -> N
 def test_a_recall_threshold_must_be_a_share(valid_table: dict[str, Any], recall: Any) -> None:
     valid_table["smoke"]["min_recall"]["piper"] = recall
 
-    with pytest.raises(ConfigError, match=r"smoke\.min_recall\] 'piper' must be a recall"):
-        parse_config(valid_table, ROOT)
+    message = _problem(valid_table)
+    assert message.startswith(_named("smoke", "min_recall", "piper")), message
+    assert message.endswith(f"(got {recall!r})")
 
 
 @pytest.mark.parametrize("recall", [0, -0.5, 1.01, "0.8", True, math.nan])
@@ -231,15 +251,18 @@ def test_the_agents_recall_threshold_must_be_a_share(
 ) -> None:
     valid_table["smoke"]["agent"]["min_recall"]["piper"] = recall
 
-    with pytest.raises(ConfigError, match=r"smoke\.agent\.min_recall\] 'piper' must be a recall"):
-        parse_config(valid_table, ROOT)
+    message = _problem(valid_table)
+    assert message.startswith(_named("smoke", "agent", "min_recall", "piper")), message
+    assert message.endswith(f"(got {recall!r})")
 
 
 def test_an_agent_turn_without_a_word_is_refused(valid_table: dict[str, Any]) -> None:
     valid_table["smoke"]["agent"]["turn"] = "?!"
 
-    with pytest.raises(ConfigError, match="no word to recognise"):
-        parse_config(valid_table, ROOT)
+    assert (
+        _problem(valid_table)
+        == f"{_named('smoke', 'agent', 'turn')} has no word to recognise (got '?!')"
+    )
 
 
 def test_an_integer_threshold_of_one_is_accepted(valid_table: dict[str, Any]) -> None:
@@ -251,8 +274,10 @@ def test_an_integer_threshold_of_one_is_accepted(valid_table: dict[str, Any]) ->
 def test_a_sentence_without_a_word_is_refused(valid_table: dict[str, Any]) -> None:
     valid_table["smoke"]["sentences"].append("...")
 
-    with pytest.raises(ConfigError, match="no word to recognise"):
-        parse_config(valid_table, ROOT)
+    assert _problem(valid_table) == (
+        "pyproject.toml: [tool.vibevoice-ci.smoke] sentences #3: has no word to recognise "
+        "(got '...')"
+    )
 
 
 def test_an_engine_cannot_be_both_scored_and_unscored(valid_table: dict[str, Any]) -> None:
@@ -272,8 +297,7 @@ def test_an_engine_scored_for_the_agent_cannot_be_unscored(valid_table: dict[str
 def test_empty_services_table(valid_table: dict[str, Any]) -> None:
     valid_table["services"] = {}
 
-    with pytest.raises(ConfigError, match=r"services\] names no service"):
-        parse_config(valid_table, ROOT)
+    assert _problem(valid_table) == f"{_named('services')} names no service"
 
 
 def test_error_names_the_failing_service(valid_table: dict[str, Any]) -> None:
@@ -282,6 +306,84 @@ def test_error_names_the_failing_service(valid_table: dict[str, Any]) -> None:
 
     with pytest.raises(ConfigError, match=r"services\.agent\].*host_port"):
         parse_config(valid_table, ROOT)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("colour",),
+        ("base_image", "colour"),
+        ("services", "tts", "colour"),
+        ("smoke", "colour"),
+        ("smoke", "agent", "colour"),
+        ("perf", "colour"),
+    ],
+)
+def test_an_unknown_key_is_named(valid_table: dict[str, Any], path: tuple[str, ...]) -> None:
+    valid_table.setdefault("perf", {})
+
+    assert _problem(_with(valid_table, "red", *path)) == f"{_named(*path)} unknown key (got 'red')"
+
+
+@pytest.mark.parametrize("key", ["root", "env"])
+def test_the_root_and_the_environment_are_not_keys(valid_table: dict[str, Any], key: str) -> None:
+    valid_table[key] = "/elsewhere"
+
+    assert _problem(valid_table) == f"pyproject.toml: [tool.vibevoice-ci] unknown key(s): {key}"
+
+
+def test_a_service_is_named_by_its_table_alone(valid_table: dict[str, Any]) -> None:
+    valid_table["services"]["tts"]["name"] = "other"
+
+    assert _problem(valid_table) == (
+        "pyproject.toml: [tool.vibevoice-ci] services.tts.name: unknown key"
+    )
+
+
+def test_the_speech_check_is_read_from_the_smoke_table_only(valid_table: dict[str, Any]) -> None:
+    valid_table["speech"] = valid_table.pop("smoke")
+
+    assert _problem(valid_table) == f"{_named('smoke')} is required (and 1 more)"
+
+
+def test_an_entry_of_an_array_of_tables_is_named_by_number_and_id(
+    valid_table: dict[str, Any],
+) -> None:
+    good = {"id": "KSV-1", "reason": "r", "expires": date(2027, 1, 1)}
+    valid_table["trivy"] = {"exceptions": [good, {**good, "id": "KSV-2", "expires": "soon"}]}
+
+    assert _problem(valid_table) == (
+        "pyproject.toml: [[tool.vibevoice-ci.trivy.exceptions]] #2 (KSV-2) expires: must be an "
+        "unquoted TOML date like 2027-03-31, without a time of day (got 'soon')"
+    )
+
+
+def test_an_odd_key_is_quoted_so_the_message_stays_on_one_line(
+    valid_table: dict[str, Any],
+) -> None:
+    valid_table["perf"] = {"a b\nc": 1}
+
+    assert _problem(valid_table) == (
+        'pyproject.toml: [tool.vibevoice-ci.perf] "a b\\nc": unknown key (got 1)'
+    )
+
+
+def test_a_long_value_is_shortened(valid_table: dict[str, Any]) -> None:
+    valid_table["registry"] = ["x" * 500]
+
+    message = _problem(valid_table)
+    assert message.startswith(_named("registry"))
+    assert message.endswith("...)")
+    assert len(message) < 140
+
+
+def test_the_config_is_frozen(valid_table: dict[str, Any]) -> None:
+    config = parse_config(valid_table, ROOT)
+
+    with pytest.raises(ValidationError, match="frozen"):
+        config.registry = "elsewhere"
+    with pytest.raises(ValidationError, match="frozen"):
+        config.service("tts").host_port = 1
 
 
 # --- load_config ------------------------------------------------------------------------------
@@ -316,8 +418,13 @@ def test_load_config_table_that_is_not_a_table(tmp_path: Path) -> None:
 def test_load_config_malformed_table_is_config_error(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.vibevoice-ci]\nregistry = "r"\n', "utf-8")
 
-    with pytest.raises(ConfigError, match="services"):
+    with pytest.raises(ConfigError) as caught:
         load_config(tmp_path)
+    # Every missing key is a problem; the first is named, the rest counted, on one line.
+    assert re.fullmatch(
+        r"pyproject\.toml: \[tool\.vibevoice-ci\] reports_dir: is required \(and \d+ more\)",
+        str(caught.value),
+    )
 
 
 def test_load_config_real_repository(repo_root: Path) -> None:
@@ -417,77 +524,3 @@ def test_environment_overrides_the_registry(tmp_path: Path, valid_table: dict[st
         "127.0.0.1:5000/x"
     )
     assert with_environment(config, {"VIBEVOICE_REGISTRY": " "}).registry == "ghcr.io/example"
-
-
-def test_an_empty_environment_is_the_default_run_environment() -> None:
-    assert run_environment({}) == RunEnvironment()
-    assert RunEnvironment().ci is False
-    assert RunEnvironment().smoke_mode == "auto"
-    assert RunEnvironment().extra_ca_certs is None
-
-
-@pytest.mark.parametrize(
-    ("value", "ci"),
-    [
-        ("true", True),
-        ("1", True),
-        ("yes", True),
-        ("TRUE", True),
-        ("", False),
-        ("false", False),
-        ("0", False),
-        ("no", False),
-        ("False", False),
-        ("  ", False),
-    ],
-)
-def test_ci_is_set_by_any_value_but_an_explicit_no(value: str, ci: bool) -> None:
-    assert run_environment({"CI": value}).ci is ci
-
-
-def test_run_environment_reads_every_variable_it_documents() -> None:
-    run = run_environment(
-        {
-            "CI": "true",
-            "VIBEVOICE_SMOKE_MODE": "docker",
-            "VIBEVOICE_BASE_IMAGE": " debian:12 ",
-            "VIBEVOICE_EXTRA_CA_CERTS": os.pathsep.join(["/a.crt", "", "b"]),
-            "GITHUB_REF": "refs/tags/v1.2.3",
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_RUN_ID": "42",
-        }
-    )
-
-    assert run == RunEnvironment(
-        ci=True,
-        smoke_mode="docker",
-        base_image="debian:12",
-        extra_ca_certs=(Path("/a.crt"), Path("b")),
-        git_ref="refs/tags/v1.2.3",
-        github_actions=True,
-        github_run_id="42",
-    )
-
-
-def test_an_empty_ca_variable_means_no_extra_certificates_not_the_default() -> None:
-    assert run_environment({"VIBEVOICE_EXTRA_CA_CERTS": ""}).extra_ca_certs == ()
-
-
-@pytest.mark.parametrize("mode", ["k8s", "Docker", "auto,docker"])
-def test_a_bad_smoke_mode_is_a_config_error(mode: str) -> None:
-    with pytest.raises(ConfigError, match="VIBEVOICE_SMOKE_MODE"):
-        run_environment({"VIBEVOICE_SMOKE_MODE": mode})
-
-
-def test_no_module_reads_the_environment_for_a_setting_but_config(repo_root: Path) -> None:
-    # Settings come from with_environment alone. Allowed elsewhere: _exec merges a child's
-    # environment and names a tool's binary override; outcome appends to the step summary.
-    package = repo_root / "src" / "vibevoice_ci"
-    allowed = {"core/config.py", "tools/_exec.py", "core/outcome.py", "cli.py"}
-    readers = sorted(
-        str(path.relative_to(package))
-        for path in package.rglob("*.py")
-        if str(path.relative_to(package)) not in allowed
-        and "os.environ" in path.read_text(encoding="utf-8")
-    )
-    assert readers == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -84,13 +83,16 @@ def test_the_helm_table_parses(valid_table: dict[str, Any], tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"kubernetes_versions": ["latest"]}, "minor versions"),
-        ({"levels": ["kind"]}, "levels must be among"),
+        (
+            {"kubernetes_versions": ["latest"]},
+            'kubernetes_versions #1: must be a minor version like "1.35"',
+        ),
+        ({"levels": ["kind"]}, "levels #1: Input should be 'static', 'cluster' or 'pods'"),
         ({"release": "Bad_Name"}, "not a DNS label"),
         ({"expected_unknown": {"x": ""}}, "non-empty string"),
         ({"surprise": 1}, "unknown key"),
-        ({"network_clients": {"tts": "agent"}}, "must be a list of names"),
-        ({"secret_env": {"agent": [""]}}, "must be a list of names"),
+        ({"network_clients": {"tts": "agent"}}, r"network_clients\] tts: must be an array"),
+        ({"secret_env": {"agent": [""]}}, r"secret_env\] agent #1: must be a non-empty string"),
         ({"secret_env": ["agent"]}, "must be a table"),
     ],
 )
@@ -156,8 +158,8 @@ def test_helm_output_parsers() -> None:
 
 
 def _config(repo_root: Path, tmp_path: Path) -> PipelineConfig:
-    return dataclasses.replace(
-        load_config(repo_root), reports_dir=tmp_path / "reports", env=RunEnvironment()
+    return load_config(repo_root).model_copy(
+        update={"reports_dir": tmp_path / "reports", "env": RunEnvironment()}
     )
 
 

@@ -3,7 +3,6 @@ a comment or an issue be found again, and secrets that never show; the session's
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import pickle
 from datetime import date
@@ -16,12 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vibevoice_ci.audit import session as audit
-from vibevoice_ci.core.config import (
-    PipelineConfig,
+from vibevoice_ci.core.config import PipelineConfig, TrivyConfig, load_config
+from vibevoice_ci.core.environment import (
     RunEnvironment,
     Secret,
-    TrivyConfig,
-    load_config,
     parse_needs,
     parse_pull_request,
     run_environment,
@@ -409,7 +406,7 @@ def _notify_config(tmp_path: Path) -> PipelineConfig:
         github_token=Secret("tok-never-shown"),
         github_repository="o/r",
     )
-    return dataclasses.replace(load_config(REPO), reports_dir=tmp_path / "reports", env=env)
+    return load_config(REPO).model_copy(update={"reports_dir": tmp_path / "reports", "env": env})
 
 
 def test_notify_json_is_what_the_schema_says_and_holds_no_secret(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -10,7 +9,8 @@ import pytest
 from release_helpers import REGISTRY, released_image, write_release
 
 from vibevoice_ci import cli
-from vibevoice_ci.core.config import PipelineConfig, RunEnvironment, load_config
+from vibevoice_ci.core.config import PipelineConfig, load_config
+from vibevoice_ci.core.environment import RunEnvironment
 from vibevoice_ci.core.errors import EXIT_BAD_INPUT, UsageError
 from vibevoice_ci.perf.check import setting_differences
 from vibevoice_ci.perf.container import release_image, stack_environment
@@ -80,11 +80,12 @@ def test_image_and_release_are_one_or_the_other() -> None:
 
 def test_a_bad_release_file_exits_2_after_writing_the_summary(tmp_path: Path) -> None:
     base = load_config(REPO)
-    config: PipelineConfig = dataclasses.replace(
-        base,
-        reports_dir=tmp_path / "reports",
-        perf=dataclasses.replace(base.perf, state_dir=tmp_path / "state"),
-        env=RunEnvironment(),
+    config: PipelineConfig = base.model_copy(
+        update={
+            "reports_dir": tmp_path / "reports",
+            "perf": base.perf.model_copy(update={"state_dir": tmp_path / "state"}),
+            "env": RunEnvironment(),
+        }
     )
     release = write_release(tmp_path / "release.json")
     with pytest.raises(UsageError, match="lists no tts image"):

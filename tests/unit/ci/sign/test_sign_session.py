@@ -11,7 +11,8 @@ import pytest
 from release_helpers import release, released_image, write_release
 
 from vibevoice_ci.build.reports import Release, ReleaseImage
-from vibevoice_ci.core.config import RunEnvironment, SignConfig, parse_config, run_environment
+from vibevoice_ci.core.config import SignConfig, parse_config
+from vibevoice_ci.core.environment import RunEnvironment, run_environment
 from vibevoice_ci.core.errors import ConfigError, ToolFailedError, UsageError
 from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.sign import provenance

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vibevoice_ci.core.config import PipelineConfig, SpeechCheckConfig
+from vibevoice_ci.core.config import AgentSpeechCheckConfig, PipelineConfig, SpeechCheckConfig
 from vibevoice_ci.core.outcome import Outcome, Status
 from vibevoice_ci.smoke import session as smoke
 from vibevoice_ci.smoke.agent_checks import (
@@ -155,8 +155,7 @@ SPEECH = SpeechCheckConfig(
     sentences=("Please call me back.",),
     min_recall={"piper": 0.75},
     unscored={"espeak": "scores like noise"},
-    agent_turn="Please call me back.",
-    agent_min_recall={"piper": 0.6},
+    agent=AgentSpeechCheckConfig(turn="Please call me back.", min_recall={"piper": 0.6}),
 )
 
 
@@ -207,7 +206,11 @@ def test_an_unscored_or_unmeasured_engine_is_unknown_never_a_pass() -> None:
 def test_the_verdict_is_the_lowest_sentence_against_the_threshold(
     recalls: list[float], threshold: float
 ) -> None:
-    config = SpeechCheckConfig((), {}, {}, "Hi.", {"piper": threshold})
+    config = SpeechCheckConfig(
+        sentences=("Hi.",),
+        min_recall={},
+        agent=AgentSpeechCheckConfig(turn="Hi.", min_recall={"piper": threshold}),
+    )
 
     outcome = evaluate_reply_speech("piper", heard(*recalls), "", config)
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from vibevoice_ci.core.config import SpeechCheckConfig
+from vibevoice_ci.core.config import AgentSpeechCheckConfig, SpeechCheckConfig
 from vibevoice_ci.core.outcome import Outcome, Status
 from vibevoice_ci.smoke.checks import (
     MAX_AUDIO_SECONDS,
@@ -389,8 +389,7 @@ SPEECH = SpeechCheckConfig(
     sentences=("Please call me back.", "Meet me at 7."),
     min_recall={"piper": 0.75},
     unscored={"espeak": "formant speech scores like noise"},
-    agent_turn="Please call me back.",
-    agent_min_recall={"piper": 0.5},
+    agent=AgentSpeechCheckConfig(turn="Please call me back.", min_recall={"piper": 0.5}),
 )
 
 

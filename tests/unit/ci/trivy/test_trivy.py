@@ -275,9 +275,17 @@ def chart_scan() -> ConfigScan:
 SECRET = Secret("aws-access-key-id", "AWS Access Key ID", Severity.CRITICAL, "/etc/x", 1, "***")
 CHART_EXCEPTIONS = (
     ScanException(
-        "KSV-01010", "infra/k8s/vibevoice/templates/configmap.yaml", "fp", date(2027, 5, 31)
+        id="KSV-01010",
+        target="infra/k8s/vibevoice/templates/configmap.yaml",
+        reason="fp",
+        expires=date(2027, 5, 31),
     ),
-    ScanException("KSV-0110", "infra/k8s/vibevoice/templates/*.yaml", "ns", date(2027, 5, 31)),
+    ScanException(
+        id="KSV-0110",
+        target="infra/k8s/vibevoice/templates/*.yaml",
+        reason="ns",
+        expires=date(2027, 5, 31),
+    ),
 )
 
 
@@ -320,9 +328,14 @@ def test_a_secret_exception_names_the_rule_and_the_file_in_the_image() -> None:
         '{"type": "service_account"}',
     )
     entry = ScanException(
-        "gcp-service-account", "tts:/opt/venv/*/site-packages/anthropic/*", "docs", date(2027, 1, 1)
+        id="gcp-service-account",
+        target="tts:/opt/venv/*/site-packages/anthropic/*",
+        reason="docs",
+        expires=date(2027, 1, 1),
     )
-    other_rule = ScanException("aws-access-key-id", "tts:*", "wrong rule", date(2027, 1, 1))
+    other_rule = ScanException(
+        id="aws-access-key-id", target="tts:*", reason="wrong rule", expires=date(2027, 1, 1)
+    )
     scans = [image(db=False, secrets=(found, SECRET))]
     verdict = imagescan.judge(TrivyConfig(exceptions=(entry, other_rule)), scans, [], today=TODAY)
     # The AWS key is covered by `other_rule` too (any file of tts): both excepted.
@@ -352,7 +365,9 @@ def test_chart_findings_fail_without_exceptions_and_pass_with_them() -> None:
 
 
 def test_an_exception_for_another_file_or_an_expired_one_does_not_cover() -> None:
-    elsewhere = ScanException("KSV-0110", "infra/docker/*", "wrong file", date(2027, 5, 31))
+    elsewhere = ScanException(
+        id="KSV-0110", target="infra/docker/*", reason="wrong file", expires=date(2027, 5, 31)
+    )
     config = TrivyConfig(exceptions=(CHART_EXCEPTIONS[0], elsewhere))
     verdict = imagescan.judge(config, [], [chart_scan()], today=TODAY)
     assert {m.id for m in verdict.blocking_misconfigurations} == {"KSV-0110"}
@@ -496,7 +511,7 @@ def test_document_has_a_top_level_status_and_one_per_part() -> None:
 
 def test_document_records_what_exceptions_covered_and_what_failed() -> None:
     secret_exception = ScanException(
-        "aws-access-key-id", "tts:/etc/x", "a test key", date(2027, 1, 1)
+        id="aws-access-key-id", target="tts:/etc/x", reason="a test key", expires=date(2027, 1, 1)
     )
     failed = ImageScan(TARGET, image().vulnerabilities, error="pull failed", seconds=1.25)
     report = trivy_document(
