@@ -1,11 +1,16 @@
 """A stand-in on 127.0.0.1 for a webhook and for the part of GitHub's REST API the
-notifications use (issue comments and issues), keeping what it was sent."""
+notifications use (issue comments and issues), keeping what it was sent.
+
+For the client's own tests it can also answer a path with a redirect, answer the webhook with
+a queue of statuses, answer late, and echo what it was sent in its errors (as careless servers
+do), so that what the client raises and logs is checked against secrets echoed back."""
 
 from __future__ import annotations
 
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,6 +37,10 @@ class FakeGitHub:
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     issues: list[dict[str, Any]] = field(default_factory=list)
     webhook_status: int = 200
+    webhook_statuses: list[int] = field(default_factory=list)  # answered first, in order
+    redirects: dict[str, tuple[int, str]] = field(default_factory=dict)  # path: status, Location
+    delay_seconds: float = 0.0  # before each answer
+    echo_credentials: bool = False  # a 401 quotes the Authorization header it was sent
     next_id: int = 1000
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -56,7 +65,14 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _redirect(self, status: int, location: str) -> None:
+            self.send_response(status)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
         def _handle(self) -> None:
+            time.sleep(state.delay_seconds)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else None
@@ -70,13 +86,27 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                         body,
                     )
                 )
+                if parts.path in state.redirects:
+                    self._redirect(*state.redirects[parts.path])
+                    return
                 if parts.path == state.webhook_path:
-                    self._answer(state.webhook_status, {"ok": state.webhook_status == 200})
+                    self._webhook(parts.path)
                     return
                 if self.headers.get("Authorization") != f"Bearer {state.token}":
-                    self._answer(401, {"message": "Bad credentials"})
+                    sent = self.headers.get("Authorization")
+                    quoted = f" ({sent})" if state.echo_credentials else ""
+                    self._answer(401, {"message": f"Bad credentials{quoted}"})
                     return
                 self._api(parts.path, parse_qs(parts.query), body)
+
+        def _webhook(self, path: str) -> None:
+            status = (
+                state.webhook_statuses.pop(0) if state.webhook_statuses else state.webhook_status
+            )
+            if status == 200:
+                self._answer(200, {"ok": True})
+            else:  # like a careless server, the error names the hook it was sent to
+                self._answer(status, {"ok": False, "message": f"no hook at {path} just now"})
 
         def _api(self, path: str, query: dict[str, list[str]], body: Any) -> None:
             page = int(query.get("page", ["1"])[0])
