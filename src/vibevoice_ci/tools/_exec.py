@@ -1,9 +1,11 @@
-"""Finding and running external tools: the only place the pipeline starts a subprocess."""
+"""Finding and running external tools: the only place the pipeline starts a subprocess, and
+the one reading of a tool's version and comparing it with its pin."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -41,6 +43,29 @@ def find_tool(name: str, install_hint: str, *, env_override: str | None = None) 
         where = f"${env_override}={override!r}" if override else "PATH"
         raise ToolMissingError(f"{name} not found on {where}: {install_hint}")
     return found
+
+
+def read_version(pattern: re.Pattern[str], output: str, what: str) -> str:
+    """The first group of ``pattern`` in ``output`` (what ``what`` printed), else a
+    ``ToolFailedError`` quoting the start of the output (pure)."""
+    found = pattern.search(output)
+    if found is None:
+        raise ToolFailedError(f"cannot read a version from {what}: {output.strip()[:80]!r}")
+    return found.group(1)
+
+
+def require_version(
+    tool: str, found: str | None, expected: str, install_hint: str, *, binary: str = ""
+) -> str:
+    """``expected``, when ``found`` is that pinned version; else a ``ToolMissingError`` naming
+    what was found (where), the pin and how to install it (pure)."""
+    if found != expected:
+        where = f" at {binary}" if binary else ""
+        raise ToolMissingError(
+            f"{tool} {found or 'of an unknown version'} found{where}, "
+            f"[tool.vibevoice-ci.tools] pins {expected}: {install_hint}"
+        )
+    return expected
 
 
 def run_tool(

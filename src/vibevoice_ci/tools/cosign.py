@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.core.errors import ToolFailedError, ToolMissingError
-from vibevoice_ci.tools._exec import ToolResult, find_tool, run_tool
+from vibevoice_ci.core.errors import ToolFailedError
+from vibevoice_ci.tools._exec import ToolResult, find_tool, require_version, run_tool
 from vibevoice_ci.tools.crane import plain_http
 
 INSTALL_HINT = (
@@ -116,12 +116,7 @@ def parse_version(output: str) -> str:
 def check_version(binary: str, expected: str) -> str:
     """The installed version; a different one than ``expected`` is a ``ToolMissingError``."""
     found = parse_version(run_tool(version_argv(binary), timeout=60).stdout)
-    if found != expected:
-        raise ToolMissingError(
-            f"cosign {found} found at {binary}, [tool.vibevoice-ci.tools] pins {expected}: "
-            f"{INSTALL_HINT}"
-        )
-    return found
+    return require_version("cosign", found, expected, INSTALL_HINT, binary=binary)
 
 
 # --- argument lists (pure) -------------------------------------------------------------------

