@@ -14,9 +14,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from loopback import JsonHandler, serving
 
 
 @dataclass
@@ -53,18 +55,7 @@ class FakeGitHub:
 
 
 def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-        def _answer(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def _redirect(self, status: int, location: str) -> None:
             self.send_response(status)
             self.send_header("Location", location)
@@ -95,7 +86,7 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 if self.headers.get("Authorization") != f"Bearer {state.token}":
                     sent = self.headers.get("Authorization")
                     quoted = f" ({sent})" if state.echo_credentials else ""
-                    self._answer(401, {"message": f"Bad credentials{quoted}"})
+                    self.send_json(401, {"message": f"Bad credentials{quoted}"})
                     return
                 self._api(parts.path, parse_qs(parts.query), body)
 
@@ -104,9 +95,9 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 state.webhook_statuses.pop(0) if state.webhook_statuses else state.webhook_status
             )
             if status == 200:
-                self._answer(200, {"ok": True})
+                self.send_json(200, {"ok": True})
             else:  # like a careless server, the error names the hook it was sent to
-                self._answer(status, {"ok": False, "message": f"no hook at {path} just now"})
+                self.send_json(status, {"ok": False, "message": f"no hook at {path} just now"})
 
         def _api(self, path: str, query: dict[str, list[str]], body: Any) -> None:
             page = int(query.get("page", ["1"])[0])
@@ -114,22 +105,22 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             if m := re.fullmatch(r"/repos/o/r/issues/(\d+)/comments", path):
                 comments = state.comments.setdefault(int(m[1]), [])
                 if self.command == "GET":
-                    self._answer(200, comments[(page - 1) * per_page : page * per_page])
+                    self.send_json(200, comments[(page - 1) * per_page : page * per_page])
                     return
                 comment = {"id": state.new_id(), "body": body["body"], "html_url": "c"}
                 comments.append(comment)
-                self._answer(201, comment)
+                self.send_json(201, comment)
             elif m := re.fullmatch(r"/repos/o/r/issues/comments/(\d+)", path):
                 for comments in state.comments.values():
                     for comment in comments:
                         if comment["id"] == int(m[1]):
                             comment["body"] = body["body"]
-                            self._answer(200, comment)
+                            self.send_json(200, comment)
                             return
-                self._answer(404, {"message": "Not Found"})
+                self.send_json(404, {"message": "Not Found"})
             elif path == "/repos/o/r/issues" and self.command == "GET":
                 open_issues = [i for i in state.issues if i["state"] == "open"]
-                self._answer(200, open_issues[(page - 1) * per_page : page * per_page])
+                self.send_json(200, open_issues[(page - 1) * per_page : page * per_page])
             elif path == "/repos/o/r/issues" and self.command == "POST":
                 issue = {
                     "number": len(state.issues) + 1,
@@ -140,13 +131,13 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                     "html_url": f"issue-{len(state.issues) + 1}",
                 }
                 state.issues.append(issue)
-                self._answer(201, issue)
+                self.send_json(201, issue)
             elif (m := re.fullmatch(r"/repos/o/r/issues/(\d+)", path)) and self.command == "PATCH":
                 issue = state.issues[int(m[1]) - 1]
                 issue.update({k: v for k, v in body.items() if k in ("title", "body")})
-                self._answer(200, issue)
+                self.send_json(200, issue)
             else:
-                self._answer(404, {"message": "Not Found"})
+                self.send_json(404, {"message": "Not Found"})
 
         do_GET = do_POST = do_PATCH = _handle
 
@@ -157,12 +148,5 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
 def running_stand_in(token: str, webhook_path: str) -> Iterator[tuple[str, FakeGitHub]]:
     """``(base URL, state)`` of a stand-in listening on 127.0.0.1 (a free port)."""
     state = FakeGitHub(token=token, webhook_path=webhook_path)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(_handler(state)) as base:
+        yield base, state

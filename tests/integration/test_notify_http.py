@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from notify_server import FakeGitHub, running_stand_in
 
-from osv_replay import closed_port_url
+from loopback import closed_port_url
 from vibevoice_ci.core.config import Secret
 from vibevoice_ci.core.errors import UsageError
 from vibevoice_ci.core.retry import RetriesExhaustedError, RetryLog, RetryPolicy
