@@ -1,11 +1,10 @@
 """Finding and running external tools: the only place the pipeline starts a subprocess, and
-the one reading of a tool's version and comparing it with its pin."""
+the one comparison of a tool's version with its pin."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -43,15 +42,6 @@ def find_tool(name: str, install_hint: str, *, env_override: str | None = None) 
         where = f"${env_override}={override!r}" if override else "PATH"
         raise ToolMissingError(f"{name} not found on {where}: {install_hint}")
     return found
-
-
-def read_version(pattern: re.Pattern[str], output: str, what: str) -> str:
-    """The first group of ``pattern`` in ``output`` (what ``what`` printed), else a
-    ``ToolFailedError`` quoting the start of the output (pure)."""
-    found = pattern.search(output)
-    if found is None:
-        raise ToolFailedError(f"cannot read a version from {what}: {output.strip()[:80]!r}")
-    return found.group(1)
 
 
 def require_version(

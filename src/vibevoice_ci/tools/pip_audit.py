@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.tools._exec import ToolResult, find_tool, read_version, run_tool
+from vibevoice_ci.tools._exec import ToolResult, find_tool, run_tool
+from vibevoice_ci.tools._output import read_version
 
 INSTALL_HINT = (
     "install pip-audit with: uv sync --extra audit (or python -m pip install pip-audit==2.10.1)"

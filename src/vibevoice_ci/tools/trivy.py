@@ -25,10 +25,10 @@ from vibevoice_ci.core.vulnerabilities import Severity, Vulnerability
 from vibevoice_ci.tools._exec import (
     failure_message,
     find_tool,
-    read_version,
     require_version,
     run_tool,
 )
+from vibevoice_ci.tools._output import json_object, read_version
 from vibevoice_ci.tools.crane import plain_http
 
 INSTALL_HINT = (
@@ -272,11 +272,8 @@ def _int(value: object) -> int:
 
 def parse_scan(text: str) -> Scan:
     """Parse trivy's JSON report (``--format json``, schema version 2) (pure)."""
-    try:
-        document = json.loads(text)
-    except ValueError as exc:
-        raise ToolFailedError(f"trivy wrote no JSON report: {exc}") from None
-    if not isinstance(document, dict) or document.get("SchemaVersion") != 2:
+    document = json_object(text, "trivy's report")
+    if document.get("SchemaVersion") != 2:
         raise ToolFailedError("trivy's report is not a schema-version-2 JSON object")
     results = document.get("Results")
     results = [] if results is None else results  # a clean scan may leave Results out

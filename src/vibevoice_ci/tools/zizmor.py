@@ -8,7 +8,6 @@ of that output by zizmor itself.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,10 +18,10 @@ from vibevoice_ci.core.errors import ToolFailedError
 from vibevoice_ci.tools._exec import (
     failure_message,
     find_tool,
-    read_version,
     require_version,
     run_tool,
 )
+from vibevoice_ci.tools._output import json_list, read_version
 
 INSTALL_HINT = "install zizmor with: python -m pip install zizmor==1.32.0"
 SUPPORTED_VERSION = "1.32.0"
@@ -130,13 +129,7 @@ def parse(text: str) -> list[Finding]:
     Raises ``ToolFailedError`` when the output is not the JSON list zizmor prints, so a
     broken run can never read as "no findings".
     """
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ToolFailedError(f"zizmor printed output that is not JSON: {exc}") from None
-    if not isinstance(data, list):
-        raise ToolFailedError("zizmor's JSON output is not a list of findings")
-    return [_finding(entry) for entry in data]
+    return [_finding(entry) for entry in json_list(text, "zizmor")]
 
 
 def _finding(entry: object) -> Finding:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import stat
 import sys
 import time
@@ -17,7 +16,6 @@ from vibevoice_ci.tools._exec import (
     ToolResult,
     failure_message,
     find_tool,
-    read_version,
     require_version,
     run_tool,
 )
@@ -35,13 +33,6 @@ def _executable(folder: Path, name: str) -> Path:
 
 
 # --- versions ---------------------------------------------------------------------------------
-
-
-def test_a_version_is_read_by_its_pattern_or_the_output_is_quoted() -> None:
-    pattern = re.compile(r"^Version:\s*v?(\S+)", re.MULTILINE)
-    assert read_version(pattern, "Version: v0.76.0\nDB:\n  Version: 2\n", "trivy") == "0.76.0"
-    with pytest.raises(ToolFailedError, match=r"cannot read a version from trivy: 'oops'"):
-        read_version(pattern, "  oops\n", "trivy")
 
 
 def test_the_pinned_version_passes_and_another_names_the_pin_and_the_fix() -> None:
