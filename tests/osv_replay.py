@@ -13,13 +13,14 @@ It answers the two calls the audit makes, as api.osv.dev does:
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from loopback import JsonHandler, serving
 
 DATA = Path(__file__).resolve().parent / "data" / "audit"
 RECORDS = DATA / "osv"
@@ -57,22 +58,11 @@ class OsvReplay:
 
 
 def _handler(state: OsvReplay) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # quiet
-            return
-
-        def _send(self, status: int, document: Any) -> None:
-            body = json.dumps(document).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             state.requests.append(f"GET {self.path}")
             if state.fail_with is not None:
-                self._send(state.fail_with, {"message": "planted failure"})
+                self.send_json(state.fail_with, {"message": "planted failure"})
                 return
             prefix = "/v1/vulns/"
             record = (
@@ -81,23 +71,23 @@ def _handler(state: OsvReplay) -> type[BaseHTTPRequestHandler]:
                 else None
             )
             if record is None:
-                self._send(404, {"code": 5, "message": "Bug not found."})
+                self.send_json(404, {"code": 5, "message": "Bug not found."})
             else:
-                self._send(200, record)
+                self.send_json(200, record)
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             query = json.loads(self.rfile.read(length) or b"{}")
             state.requests.append(f"POST {self.path} {json.dumps(query, sort_keys=True)}")
             if state.fail_with is not None:
-                self._send(state.fail_with, {"message": "planted failure"})
+                self.send_json(state.fail_with, {"message": "planted failure"})
                 return
             if self.path != "/v1/query":
-                self._send(404, {"message": "not found"})
+                self.send_json(404, {"message": "not found"})
                 return
             package = query.get("package", {})
             found = state.matching(str(package.get("name")), str(query.get("version")))
-            self._send(200, {"vulns": found} if found else {})
+            self.send_json(200, {"vulns": found} if found else {})
 
     return Handler
 
@@ -106,26 +96,8 @@ def _handler(state: OsvReplay) -> type[BaseHTTPRequestHandler]:
 def running_osv(records: Mapping[str, Mapping[str, Any]] | None = None) -> Iterator[OsvReplay]:
     """Serve ``records`` (default: every recorded one) on a free port of 127.0.0.1."""
     state = OsvReplay("", load_records() if records is None else records)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(state)) as state.url:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
-def closed_port_url() -> str:
-    """An http://127.0.0.1:<port> URL on which nothing listens (connection refused)."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def ids(records: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -1,17 +1,24 @@
 """A stand-in on 127.0.0.1 for a webhook and for the part of GitHub's REST API the
-notifications use (issue comments and issues), keeping what it was sent."""
+notifications use (issue comments and issues), keeping what it was sent.
+
+For the client's own tests it can also answer a path with a redirect, answer the webhook with
+a queue of statuses, answer late, and echo what it was sent in its errors (as careless servers
+do), so that what the client raises and logs is checked against secrets echoed back."""
 
 from __future__ import annotations
 
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from loopback import JsonHandler, serving
 
 
 @dataclass
@@ -32,6 +39,10 @@ class FakeGitHub:
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     issues: list[dict[str, Any]] = field(default_factory=list)
     webhook_status: int = 200
+    webhook_statuses: list[int] = field(default_factory=list)  # answered first, in order
+    redirects: dict[str, tuple[int, str]] = field(default_factory=dict)  # path: status, Location
+    delay_seconds: float = 0.0  # before each answer
+    echo_credentials: bool = False  # a 401 quotes the Authorization header it was sent
     next_id: int = 1000
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -44,19 +55,15 @@ class FakeGitHub:
 
 
 def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-        def _answer(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
+    class Handler(JsonHandler):
+        def _redirect(self, status: int, location: str) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
             self.end_headers()
-            self.wfile.write(data)
 
         def _handle(self) -> None:
+            time.sleep(state.delay_seconds)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else None
@@ -70,13 +77,27 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                         body,
                     )
                 )
+                if parts.path in state.redirects:
+                    self._redirect(*state.redirects[parts.path])
+                    return
                 if parts.path == state.webhook_path:
-                    self._answer(state.webhook_status, {"ok": state.webhook_status == 200})
+                    self._webhook(parts.path)
                     return
                 if self.headers.get("Authorization") != f"Bearer {state.token}":
-                    self._answer(401, {"message": "Bad credentials"})
+                    sent = self.headers.get("Authorization")
+                    quoted = f" ({sent})" if state.echo_credentials else ""
+                    self.send_json(401, {"message": f"Bad credentials{quoted}"})
                     return
                 self._api(parts.path, parse_qs(parts.query), body)
+
+        def _webhook(self, path: str) -> None:
+            status = (
+                state.webhook_statuses.pop(0) if state.webhook_statuses else state.webhook_status
+            )
+            if status == 200:
+                self.send_json(200, {"ok": True})
+            else:  # like a careless server, the error names the hook it was sent to
+                self.send_json(status, {"ok": False, "message": f"no hook at {path} just now"})
 
         def _api(self, path: str, query: dict[str, list[str]], body: Any) -> None:
             page = int(query.get("page", ["1"])[0])
@@ -84,22 +105,22 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             if m := re.fullmatch(r"/repos/o/r/issues/(\d+)/comments", path):
                 comments = state.comments.setdefault(int(m[1]), [])
                 if self.command == "GET":
-                    self._answer(200, comments[(page - 1) * per_page : page * per_page])
+                    self.send_json(200, comments[(page - 1) * per_page : page * per_page])
                     return
                 comment = {"id": state.new_id(), "body": body["body"], "html_url": "c"}
                 comments.append(comment)
-                self._answer(201, comment)
+                self.send_json(201, comment)
             elif m := re.fullmatch(r"/repos/o/r/issues/comments/(\d+)", path):
                 for comments in state.comments.values():
                     for comment in comments:
                         if comment["id"] == int(m[1]):
                             comment["body"] = body["body"]
-                            self._answer(200, comment)
+                            self.send_json(200, comment)
                             return
-                self._answer(404, {"message": "Not Found"})
+                self.send_json(404, {"message": "Not Found"})
             elif path == "/repos/o/r/issues" and self.command == "GET":
                 open_issues = [i for i in state.issues if i["state"] == "open"]
-                self._answer(200, open_issues[(page - 1) * per_page : page * per_page])
+                self.send_json(200, open_issues[(page - 1) * per_page : page * per_page])
             elif path == "/repos/o/r/issues" and self.command == "POST":
                 issue = {
                     "number": len(state.issues) + 1,
@@ -110,13 +131,13 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                     "html_url": f"issue-{len(state.issues) + 1}",
                 }
                 state.issues.append(issue)
-                self._answer(201, issue)
+                self.send_json(201, issue)
             elif (m := re.fullmatch(r"/repos/o/r/issues/(\d+)", path)) and self.command == "PATCH":
                 issue = state.issues[int(m[1]) - 1]
                 issue.update({k: v for k, v in body.items() if k in ("title", "body")})
-                self._answer(200, issue)
+                self.send_json(200, issue)
             else:
-                self._answer(404, {"message": "Not Found"})
+                self.send_json(404, {"message": "Not Found"})
 
         do_GET = do_POST = do_PATCH = _handle
 
@@ -127,12 +148,5 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
 def running_stand_in(token: str, webhook_path: str) -> Iterator[tuple[str, FakeGitHub]]:
     """``(base URL, state)`` of a stand-in listening on 127.0.0.1 (a free port)."""
     state = FakeGitHub(token=token, webhook_path=webhook_path)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(_handler(state)) as base:
+        yield base, state

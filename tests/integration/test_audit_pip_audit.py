@@ -23,7 +23,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from osv_replay import DATA, closed_port_url, running_osv
+from loopback import closed_port_url
+from osv_replay import DATA, running_osv
 from vibevoice_ci.audit.session import run_audit
 from vibevoice_ci.core.config import PipelineConfig, parse_config
 from vibevoice_ci.core.outcome import Status

@@ -41,7 +41,13 @@ from vibevoice_ci.core.config import PipelineConfig, ServiceConfig
 from vibevoice_ci.core.errors import CheckFailedError, PipelineError, ToolFailedError, UsageError
 from vibevoice_ci.core.files import write_text_atomic
 from vibevoice_ci.core.image_reference import parse_reference
-from vibevoice_ci.core.outcome import Outcome, Status, publish_summary, render_summary
+from vibevoice_ci.core.outcome import (
+    Outcome,
+    Status,
+    failure_recorded,
+    publish_summary,
+    render_summary,
+)
 from vibevoice_ci.core.progress import progress
 from vibevoice_ci.core.reports import write_report
 from vibevoice_ci.core.retry import RetryLog, is_transient, with_retries
@@ -105,10 +111,8 @@ def build_release(
     names = list(services) or list(config.services)
     selected = [config.service(name) for name in names]
     try:
-        _release(config, run, selected, report_dir)
-    except PipelineError as exc:
-        run.outcomes.append(Outcome("release", Status.FAIL, str(exc).splitlines()[0]))
-        raise
+        with failure_recorded(run.outcomes, "release"):
+            _release(config, run, selected, report_dir)
     finally:
         _write_reports(report_dir, run)
     return run.images

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from vibevoice_ci.core.errors import UsageError
+from vibevoice_ci.core.errors import PipelineError, UsageError
 from vibevoice_ci.core.files import write_text_atomic
 
 
@@ -68,6 +69,17 @@ def overall(outcomes: Iterable[Outcome]) -> Status:
     if not statuses or Status.UNKNOWN in statuses:
         return Status.UNKNOWN
     return Status.PASS
+
+
+@contextmanager
+def failure_recorded(outcomes: list[Outcome], name: str) -> Iterator[None]:
+    """Record a ``PipelineError`` raised inside as a FAIL outcome ``name`` (its first line),
+    then let it go on: the session's report names what stopped it, and it still exits."""
+    try:
+        yield
+    except PipelineError as exc:
+        outcomes.append(Outcome(name, Status.FAIL, str(exc).splitlines()[0]))
+        raise
 
 
 def render_summary(title: str, outcomes: Sequence[Outcome], notes: Sequence[str] = ()) -> str:

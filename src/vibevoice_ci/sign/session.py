@@ -36,7 +36,14 @@ from vibevoice_ci.core.config import PipelineConfig
 from vibevoice_ci.core.environment import RunEnvironment
 from vibevoice_ci.core.errors import CheckFailedError, PipelineError, UsageError
 from vibevoice_ci.core.files import write_json_atomic
-from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
+from vibevoice_ci.core.outcome import (
+    Outcome,
+    Status,
+    failure_recorded,
+    overall,
+    publish_summary,
+    render_summary,
+)
 from vibevoice_ci.core.progress import progress
 from vibevoice_ci.core.reports import read_report, write_report
 from vibevoice_ci.core.retry import is_transient
@@ -218,10 +225,8 @@ def run_sign(config: PipelineConfig, options: SignOptions) -> list[Outcome]:
     if given is None or given.resolve() != published.resolve():
         published.unlink(missing_ok=True)  # never a previous run's key
     try:
-        _run(config, options, run, report_dir)
-    except PipelineError as exc:
-        run.outcomes.append(Outcome("sign", Status.FAIL, str(exc).splitlines()[0]))
-        raise
+        with failure_recorded(run.outcomes, "sign"):
+            _run(config, options, run, report_dir)
     finally:
         _write_reports(report_dir, run, options)
     verdict = overall(run.outcomes)

@@ -21,7 +21,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from vibevoice_ci.core.config import SpeechCheckConfig
 from vibevoice_ci.core.outcome import Outcome, Status
 from vibevoice_ci.core.reports import report_json
-from vibevoice_ci.smoke.checks import evaluate_audio, wait_until_reachable
+from vibevoice_ci.smoke.checks import (
+    RecallRule,
+    evaluate_audio,
+    judge_recalls,
+    wait_until_reachable,
+)
 from vibevoice_ci.smoke.reports import ReplySpeechCheckResult
 from vibevoice_ci.smoke.speech import (
     Recogniser,
@@ -109,32 +114,18 @@ def evaluate_reply_speech(
     (never a pass); a reply without a sentence to hear fails."""
     heard = "; ".join(f"{sentence.recall:.2f} {sentence.text!r}" for sentence in sentences)
     heard += f"; heard {transcript!r}"
-    if not sentences:
-        return Outcome.of(SPEECH_CHECK, False, "the reply has no sentence to hear")
-    if engine in config.unscored:
-        return Outcome(
-            SPEECH_CHECK,
-            Status.UNKNOWN,
-            f"{engine}: not scored ({config.unscored[engine]}); {heard}",
-        )
-    threshold = config.agent_min_recall.get(engine)
-    if threshold is None:
-        return Outcome(
-            SPEECH_CHECK,
-            Status.UNKNOWN,
-            f"{engine}: no measured recall threshold in "
-            f"[tool.vibevoice-ci.smoke.agent.min_recall]; {heard}",
-        )
-    # Written so that NaN (any comparison is False) fails rather than passes.
-    low = [sentence for sentence in sentences if not sentence.recall >= threshold]
-    detail = f"{engine}, reply recall >= {threshold:.2f} per sentence: {heard}"
-    if low:
-        return Outcome.of(
-            SPEECH_CHECK,
-            False,
-            f"{detail} ({len(low)} of {len(sentences)} sentences below {threshold:.2f})",
-        )
-    return Outcome.of(SPEECH_CHECK, True, detail)
+    return judge_recalls(
+        SPEECH_CHECK,
+        engine,
+        [sentence.recall for sentence in sentences],
+        RecallRule(
+            config.agent_min_recall, config.unscored, "tool.vibevoice-ci.smoke.agent.min_recall"
+        ),
+        listed=heard,
+        noted=heard,
+        subject="reply recall",
+        nothing="the reply has no sentence to hear",
+    )
 
 
 def check_reply_speech(

@@ -11,7 +11,7 @@ import json
 import math
 import struct
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -262,30 +262,62 @@ def evaluate_speech(
     An engine configured as unscored, or with no measured threshold, is unknown (never a
     pass); no score at all (no sentence was checked) fails.
     """
-    name = speech_check_name(endpoint)
     heard = "; ".join(f"{score.recall:.2f} {score.transcript!r}" for score in scores)
-    if not scores:
-        return Outcome.of(name, False, "no sentence was checked")
-    if engine in config.unscored:
+    return judge_recalls(
+        speech_check_name(endpoint),
+        engine,
+        [score.recall for score in scores],
+        RecallRule(config.min_recall, config.unscored, "tool.vibevoice-ci.smoke.min_recall"),
+        listed=heard,
+        noted=f"heard {heard}",
+        subject="recall",
+        nothing="no sentence was checked",
+    )
+
+
+@dataclass(frozen=True)
+class RecallRule:
+    """Per engine, the lowest recall each sentence must reach (``thresholds``, from the
+    config table ``table``) or why it is not scored (``unscored``)."""
+
+    thresholds: Mapping[str, float]
+    unscored: Mapping[str, str]
+    table: str
+
+
+def judge_recalls(
+    name: str,
+    engine: str,
+    recalls: Sequence[float],
+    rule: RecallRule,
+    *,
+    listed: str,
+    noted: str,
+    subject: str,
+    nothing: str,
+) -> Outcome:
+    """The one speech verdict of the tts and the agent checks (pure): no sentence fails
+    (``nothing``); an unscored engine, or one without a threshold, is unknown (``noted`` says
+    what was heard); else every recall must reach the threshold (``listed`` in the detail)."""
+    if not recalls:
+        return Outcome.of(name, False, nothing)
+    if engine in rule.unscored:
         return Outcome(
-            name,
-            Status.UNKNOWN,
-            f"{engine}: not scored ({config.unscored[engine]}); heard {heard}",
+            name, Status.UNKNOWN, f"{engine}: not scored ({rule.unscored[engine]}); {noted}"
         )
-    threshold = config.min_recall.get(engine)
+    threshold = rule.thresholds.get(engine)
     if threshold is None:
         return Outcome(
             name,
             Status.UNKNOWN,
-            f"{engine}: no measured recall threshold in [tool.vibevoice-ci.smoke.min_recall]; "
-            f"heard {heard}",
+            f"{engine}: no measured recall threshold in [{rule.table}]; {noted}",
         )
     # Written so that NaN (any comparison is False) fails rather than passes.
-    low = [score for score in scores if not score.recall >= threshold]
-    detail = f"{engine}, recall >= {threshold:.2f} per sentence: {heard}"
+    low = sum(1 for recall in recalls if not recall >= threshold)
+    detail = f"{engine}, {subject} >= {threshold:.2f} per sentence: {listed}"
     if low:
         return Outcome.of(
-            name, False, f"{detail} ({len(low)} of {len(scores)} sentences below {threshold:.2f})"
+            name, False, f"{detail} ({low} of {len(recalls)} sentences below {threshold:.2f})"
         )
     return Outcome.of(name, True, detail)
 

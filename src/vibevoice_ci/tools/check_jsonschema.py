@@ -7,12 +7,12 @@ JSON output); anything else means it did not run properly.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from vibevoice_ci.core.errors import ToolFailedError
 from vibevoice_ci.tools._exec import failure_message, find_tool, run_tool
+from vibevoice_ci.tools._output import json_object
 
 INSTALL_HINT = (
     "install check-jsonschema with: uv sync --extra audit "
@@ -42,12 +42,7 @@ def builtin_argv(binary: str, schema: str, document: Path) -> list[str]:
 
 def parse_errors(text: str) -> list[SchemaError]:
     """check-jsonschema's JSON output -> its errors, duplicates dropped, in order (pure)."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError:
-        raise ToolFailedError(f"check-jsonschema printed no JSON: {text.strip()[:200]!r}") from None
-    if not isinstance(document, dict):
-        raise ToolFailedError("check-jsonschema's JSON output is not an object")
+    document = json_object(text, "check-jsonschema")
     found: list[SchemaError] = []
     for entry in [*document.get("errors", []), *document.get("parse_errors", [])]:
         if not isinstance(entry, dict):

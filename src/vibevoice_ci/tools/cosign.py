@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.core.errors import ToolFailedError, ToolMissingError
-from vibevoice_ci.tools._exec import ToolResult, find_tool, run_tool
+from vibevoice_ci.core.errors import ToolFailedError
+from vibevoice_ci.tools._exec import ToolResult, find_tool, require_version, run_tool
+from vibevoice_ci.tools._output import json_list, json_object
 from vibevoice_ci.tools.crane import plain_http
 
 INSTALL_HINT = (
@@ -116,12 +117,7 @@ def parse_version(output: str) -> str:
 def check_version(binary: str, expected: str) -> str:
     """The installed version; a different one than ``expected`` is a ``ToolMissingError``."""
     found = parse_version(run_tool(version_argv(binary), timeout=60).stdout)
-    if found != expected:
-        raise ToolMissingError(
-            f"cosign {found} found at {binary}, [tool.vibevoice-ci.tools] pins {expected}: "
-            f"{INSTALL_HINT}"
-        )
-    return found
+    return require_version("cosign", found, expected, INSTALL_HINT, binary=binary)
 
 
 # --- argument lists (pure) -------------------------------------------------------------------
@@ -239,11 +235,8 @@ def run_env(password: str | None) -> dict[str, str]:
 
 def parse_verified_signatures(output: str) -> list[VerifiedSignature]:
     """``cosign verify --output json``'s payloads; anything else is a ``ToolFailedError``."""
-    try:
-        document = json.loads(output)
-    except ValueError as exc:
-        raise ToolFailedError(f"cosign verify printed no JSON: {exc}") from None
-    if not isinstance(document, list) or not document:
+    document = json_list(output, "cosign verify")
+    if not document:
         raise ToolFailedError("cosign verify printed no verified signature")
     found = []
     for item in document:
@@ -277,11 +270,9 @@ def parse_statement(envelope: Mapping[str, Any]) -> Statement:
         raise ToolFailedError(f"attestation payloadType {envelope.get('payloadType')!r}")
     try:
         payload = base64.b64decode(str(envelope.get("payload", "")), validate=True)
-        statement = json.loads(payload)
-    except (binascii.Error, ValueError) as exc:
-        raise ToolFailedError(f"attestation payload is not base64 JSON: {exc}") from None
-    if not isinstance(statement, dict):
-        raise ToolFailedError("attestation payload is not a JSON object")
+    except binascii.Error as exc:
+        raise ToolFailedError(f"attestation payload is not base64: {exc}") from None
+    statement = json_object(payload, "attestation payload")
     subjects = statement.get("subject")
     if not isinstance(subjects, list):
         raise ToolFailedError("attestation statement has no subject list")
@@ -305,15 +296,7 @@ def parse_verified_attestations(output: str) -> list[Statement]:
     for line in output.splitlines():
         if not line.strip():
             continue
-        try:
-            envelope = json.loads(line)
-        except ValueError as exc:
-            raise ToolFailedError(
-                f"cosign verify-attestation printed a non-JSON line: {exc}"
-            ) from None
-        if not isinstance(envelope, dict):
-            raise ToolFailedError("cosign verify-attestation printed a non-object line")
-        statements.append(parse_statement(envelope))
+        statements.append(parse_statement(json_object(line, "cosign verify-attestation")))
     if not statements:
         raise ToolFailedError("cosign verify-attestation printed no verified attestation")
     return statements

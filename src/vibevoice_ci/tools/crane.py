@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from typing import Any
 
 from vibevoice_ci.core.errors import ToolFailedError
 from vibevoice_ci.tools._exec import find_tool, run_tool
+from vibevoice_ci.tools._output import json_object
 
 INSTALL_HINT = (
     "build it from the Go module proxy: bash scripts/ci/install-tools.sh "
@@ -61,13 +61,13 @@ def digest(reference: str) -> str:
 def manifest(reference: str) -> dict[str, Any]:
     """The manifest (or index) ``reference`` names, as the registry serves it."""
     output = run_tool(argv(crane(), ["manifest", reference], reference), timeout=120).stdout
-    return parse_json(output, f"crane manifest {reference}")
+    return json_object(output, f"crane manifest {reference}")
 
 
 def config(reference: str) -> dict[str, Any]:
     """The image configuration of a single-platform manifest."""
     output = run_tool(argv(crane(), ["config", reference], reference), timeout=120).stdout
-    return parse_json(output, f"crane config {reference}")
+    return json_object(output, f"crane config {reference}")
 
 
 def tag(reference: str, new_tag: str) -> None:
@@ -82,14 +82,8 @@ def copy(source: str, target: str) -> None:
     run_tool([crane(), "copy", source, target, *extra], timeout=1800)
 
 
-def parse_json(output: str, what: str) -> dict[str, Any]:
-    try:
-        document = json.loads(output)
-    except ValueError as exc:
-        raise ToolFailedError(f"{what} printed no JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise ToolFailedError(f"{what} printed {type(document).__name__}, not an object")
-    return document
+# A crane command's JSON object output (build/base_image.py reads `crane manifest` with it).
+parse_json = json_object
 
 
 def index_entries(document: Mapping[str, Any]) -> list[PlatformEntry]:

@@ -10,6 +10,7 @@ from typing import IO, Any
 
 from vibevoice_ci.core.errors import ToolFailedError
 from vibevoice_ci.tools._exec import ToolResult, find_tool, run_tool, start_process
+from vibevoice_ci.tools._output import json_object
 
 INSTALL_HINT = (
     "kubectl is built with the Kubernetes binaries by scripts/ci/install-kubernetes.sh "
@@ -57,12 +58,7 @@ def get_items(
 
 def parse_items(output: str) -> list[dict[str, Any]]:
     """The ``items`` of ``kubectl get -o json`` (a list) or the object itself (pure)."""
-    try:
-        document = json.loads(output)
-    except ValueError as exc:
-        raise ToolFailedError(f"kubectl printed no JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise ToolFailedError("kubectl printed JSON that is not an object")
+    document = json_object(output, "kubectl")
     items = document.get("items") if document.get("kind", "").endswith("List") else [document]
     return [item for item in items or [] if isinstance(item, dict)]
 

@@ -20,15 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.core.errors import ToolFailedError
 from vibevoice_ci.tools._exec import ToolResult, find_tool, run_tool
+from vibevoice_ci.tools._output import read_version
 
 INSTALL_HINT = (
     "install pip-audit with: uv sync --extra audit (or python -m pip install pip-audit==2.10.1)"
 )
 SUPPORTED_VERSION = "2.10.1"
 SERVICES = ("osv", "pypi")
-_VERSION_RE = re.compile(r"pip-audit\s+(?P<version>\d+\.\d+\.\d+\S*)")
+_VERSION_RE = re.compile(r"pip-audit\s+(\d+\.\d+\.\d+\S*)")
 
 
 class MalformedOutputError(ValueError):
@@ -122,10 +122,7 @@ def audit_argv(
 
 def parse_version(text: str) -> str:
     """``pip-audit 2.10.1`` -> ``2.10.1`` (pure)."""
-    match = _VERSION_RE.search(text)
-    if match is None:
-        raise ToolFailedError(f"cannot read pip-audit's version from {text.strip()[:80]!r}")
-    return match.group("version")
+    return read_version(_VERSION_RE, text, "pip-audit --version")
 
 
 def version(binary: str) -> str:

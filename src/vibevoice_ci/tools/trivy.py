@@ -20,9 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vibevoice_ci.core.errors import ToolFailedError, ToolMissingError
+from vibevoice_ci.core.errors import ToolFailedError
 from vibevoice_ci.core.vulnerabilities import Severity, Vulnerability
-from vibevoice_ci.tools._exec import failure_message, find_tool, run_tool
+from vibevoice_ci.tools._exec import (
+    failure_message,
+    find_tool,
+    require_version,
+    run_tool,
+)
+from vibevoice_ci.tools._output import json_object, read_version
 from vibevoice_ci.tools.crane import plain_http
 
 INSTALL_HINT = (
@@ -80,21 +86,13 @@ def trivy() -> str:
 
 def parse_version(output: str) -> str:
     """``trivy --version`` -> ``0.76.0`` (pure)."""
-    found = _VERSION.search(output)
-    if not found:
-        raise ToolFailedError(f"trivy --version printed no version: {output.strip()[:200]!r}")
-    return found.group(1)
+    return read_version(_VERSION, output, "trivy --version")
 
 
 def version(binary: str, *, expected: str) -> str:
     """The binary's version; a different one than the pinned version is a ToolMissingError."""
     found = parse_version(run_tool([binary, "--version"], timeout=60).stdout)
-    if found != expected:
-        raise ToolMissingError(
-            f"trivy {found} found, {expected} is pinned ([tool.vibevoice-ci.tools] trivy): "
-            f"{INSTALL_HINT}"
-        )
-    return found
+    return require_version("trivy", found, expected, INSTALL_HINT, binary=binary)
 
 
 def _common(cache_dir: Path, db_repository: str) -> list[str]:
@@ -253,11 +251,8 @@ def _int(value: object) -> int:
 
 def parse_scan(text: str) -> Scan:
     """Parse trivy's JSON report (``--format json``, schema version 2) (pure)."""
-    try:
-        document = json.loads(text)
-    except ValueError as exc:
-        raise ToolFailedError(f"trivy wrote no JSON report: {exc}") from None
-    if not isinstance(document, dict) or document.get("SchemaVersion") != 2:
+    document = json_object(text, "trivy's report")
+    if document.get("SchemaVersion") != 2:
         raise ToolFailedError("trivy's report is not a schema-version-2 JSON object")
     results = document.get("Results")
     results = [] if results is None else results  # a clean scan may leave Results out

@@ -8,15 +8,20 @@ of that output by zizmor itself.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from vibevoice_ci.core.errors import ToolFailedError, ToolMissingError
-from vibevoice_ci.tools._exec import failure_message, find_tool, run_tool
+from vibevoice_ci.core.errors import ToolFailedError
+from vibevoice_ci.tools._exec import (
+    failure_message,
+    find_tool,
+    require_version,
+    run_tool,
+)
+from vibevoice_ci.tools._output import json_list, read_version
 
 INSTALL_HINT = "install zizmor with: python -m pip install zizmor==1.32.0"
 SUPPORTED_VERSION = "1.32.0"
@@ -28,7 +33,7 @@ SEVERITIES = ("unknown", "informational", "low", "medium", "high")
 # Without these, zizmor (anyhow) appends a Rust backtrace to every error when the caller's
 # environment has RUST_BACKTRACE=1, and the useful line scrolls out of the error message.
 _QUIET_ERRORS = {"RUST_BACKTRACE": "0", "RUST_LIB_BACKTRACE": "0"}
-_VERSION_RE = re.compile(r"zizmor\s+v?(?P<version>\d+\.\d+\.\d+\S*)")
+_VERSION_RE = re.compile(r"zizmor\s+v?(\d+\.\d+\.\d+\S*)")
 
 
 @dataclass(frozen=True)
@@ -124,13 +129,7 @@ def parse(text: str) -> list[Finding]:
     Raises ``ToolFailedError`` when the output is not the JSON list zizmor prints, so a
     broken run can never read as "no findings".
     """
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ToolFailedError(f"zizmor printed output that is not JSON: {exc}") from None
-    if not isinstance(data, list):
-        raise ToolFailedError("zizmor's JSON output is not a list of findings")
-    return [_finding(entry) for entry in data]
+    return [_finding(entry) for entry in json_list(text, "zizmor")]
 
 
 def _finding(entry: object) -> Finding:
@@ -185,10 +184,7 @@ def _int(value: object) -> int:
 
 def parse_version(text: str) -> str:
     """The version from ``zizmor --version`` output, e.g. ``1.32.0`` (pure)."""
-    match = _VERSION_RE.search(text)
-    if match is None:
-        raise ToolFailedError(f"cannot read zizmor's version from {text.strip()[:80]!r}")
-    return match["version"]
+    return read_version(_VERSION_RE, text, "zizmor --version")
 
 
 def version(binary: str) -> str:
@@ -197,11 +193,7 @@ def version(binary: str) -> str:
 
 def check_version(found: str, expected: str) -> None:
     """Fail with the install hint unless ``found`` is the ``expected`` version."""
-    if found != expected:
-        raise ToolMissingError(
-            f"zizmor {found} found but {expected} is required: "
-            f"python -m pip install zizmor=={expected}"
-        )
+    require_version("zizmor", found, expected, f"python -m pip install zizmor=={expected}")
 
 
 def run(

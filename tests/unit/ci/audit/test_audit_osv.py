@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from osv_replay import closed_port_url, load_records, running_osv
+from loopback import closed_port_url
+from osv_replay import load_records, running_osv
 from vibevoice_ci.audit.osv import (
     OsvClient,
     OsvUnavailableError,

@@ -22,7 +22,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from osv_replay import DATA, closed_port_url, running_osv
+from loopback import closed_port_url
+from osv_replay import DATA, running_osv
 from vibevoice_ci.audit import dependabot
 from vibevoice_ci.audit import session as audit
 from vibevoice_ci.audit.reports import AuditReport

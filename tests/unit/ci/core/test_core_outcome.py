@@ -301,3 +301,24 @@ def test_atomic_write_keeps_an_existing_files_mode(tmp_path: Path) -> None:
     write_text_atomic(target, "new")
     assert target.stat().st_mode & 0o777 == 0o755
     assert target.read_text(encoding="utf-8") == "new"
+
+
+def test_a_failure_inside_is_recorded_by_its_first_line_and_raised_again() -> None:
+    from vibevoice_ci.core.errors import ToolFailedError
+    from vibevoice_ci.core.outcome import failure_recorded
+
+    outcomes: list[Outcome] = []
+    with pytest.raises(ToolFailedError), failure_recorded(outcomes, "release"):
+        raise ToolFailedError("buildx failed\nsecond line of its log")
+    assert outcomes == [Outcome("release", Status.FAIL, "buildx failed")]
+
+
+def test_nothing_is_recorded_when_the_work_succeeds_or_fails_otherwise() -> None:
+    from vibevoice_ci.core.outcome import failure_recorded
+
+    outcomes: list[Outcome] = []
+    with failure_recorded(outcomes, "sign"):
+        pass
+    with pytest.raises(KeyError), failure_recorded(outcomes, "sign"):
+        raise KeyError("a bug is not a check's failure")
+    assert outcomes == []

@@ -28,7 +28,7 @@ from vibevoice_ci.core.outcome import Outcome, Status, publish_summary, render_s
 from vibevoice_ci.core.reports import report_json, validate_report, write_report
 from vibevoice_ci.core.vulnerabilities import Severity, Vulnerability, VulnerabilityReport
 from vibevoice_ci.notify import messages as m
-from vibevoice_ci.notify.http import check_url, redact, shown_url
+from vibevoice_ci.notify.http import HttpError, check_url, is_allowed_url, redact, shown_url
 from vibevoice_ci.notify.reports import NotifyReport
 from vibevoice_ci.notify.session import run_notify
 from vibevoice_ci.perf import regression
@@ -378,15 +378,34 @@ def test_a_webhook_url_is_shown_by_host_only() -> None:
         ("file:///etc/passwd", False),
         ("ftp://x/y", False),
         ("https:///nohost", False),
+        ("http://[::1]:8080/x", True),
+        ("http://127.0.0.1.example.com/x", False),
+        ("http://localhost.example.com/x", False),
+        ("HTTP://127.0.0.1/x", True),
     ],
 )
 def test_only_https_or_loopback_http_is_sent_to(url: str, ok: bool) -> None:
+    assert is_allowed_url(url) is ok
     if ok:
         check_url(url, "X")
     else:
         with pytest.raises(UsageError, match="X must be an https:// URL") as caught:
             check_url(url, "X")
         assert url not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("status", "transient"),
+    [
+        *[(None, True), (408, True), (429, True), (500, True), (503, True), (504, True)],
+        *[(400, False), (401, False), (403, False), (404, False), (422, False), (301, False)],
+    ],
+)
+def test_no_answer_and_the_transient_statuses_are_worth_another_attempt(
+    status: int | None, transient: bool
+) -> None:
+    assert HttpError("x", status).transient is transient
+    assert HttpError("x", status, transient=False).transient is False
 
 
 def test_a_notify_report_outcome_is_redacted() -> None:

