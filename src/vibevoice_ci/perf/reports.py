@@ -75,6 +75,13 @@ def _a_fraction(value: Any) -> Any:
     return value
 
 
+def _not_a_boolean(value: Any) -> Any:
+    # pydantic matches True against Literal[1] (True == 1); JSON Schema's integer does not.
+    if isinstance(value, bool):
+        raise ValueError("must be the number 1, not a boolean")
+    return value
+
+
 NonNegative = Annotated[float, Field(ge=0)]
 Proportion = Annotated[float, Field(ge=0, le=1), BeforeValidator(_a_fraction)]
 Samples = Annotated[list[NonNegative], Field(min_length=1)]
@@ -209,7 +216,9 @@ class MetricsDocument(_Finite):
     git_sha: GitSha | None
     workflow_run_id: str | None
     metrics: Measurements
-    schema_version: Omittable[Literal[1]] = may_be_left_out()
+    schema_version: Omittable[Annotated[Literal[1], BeforeValidator(_not_a_boolean)]] = (
+        may_be_left_out()
+    )
     units: Omittable[Units] = may_be_left_out()
     samples: Omittable[RawSamples] = may_be_left_out()
     run: Omittable[RunSetting] = may_be_left_out()

@@ -179,6 +179,7 @@ def test_the_seed_designs_fields_alone_are_a_document() -> None:
     ("path", "value", "message"),
     [
         (("units", "latency"), "s", "units.latency: Input should be 'ms'"),
+        (("schema_version",), True, "schema_version: Value error, must be the number 1"),
         (("metrics", "error_rate"), 2.0, "it is a fraction (0.01 is 1%), not a percentage"),
         (("metrics", "outcomes", "teapot"), 1, "metrics.outcomes.teapot.[key]: Input should be"),
         (("run", "endpoint"), "grpc", "run.endpoint: Input should be 'http' or 'ws'"),
