@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from vibevoice_ci.core.errors import UsageError
 from vibevoice_ci.core.files import write_json_atomic
+from vibevoice_ci.core.outcome import Outcome, Status
 
 SCHEMA_SUFFIX = ".schema.json"
 SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -34,6 +35,18 @@ class ReportModel(BaseModel):
     """The base of every report model: immutable, and no field it does not declare."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Check(ReportModel):
+    """One check's verdict and what it saw (``core.outcome.Outcome``)."""
+
+    name: str
+    status: Status
+    detail: str
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> Check:
+        return cls(name=outcome.name, status=outcome.status, detail=outcome.detail)
 
 
 def report_json(report: BaseModel) -> Any:

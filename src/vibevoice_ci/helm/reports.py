@@ -7,20 +7,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from vibevoice_ci.core.outcome import Outcome, Status
-from vibevoice_ci.core.reports import ReportModel
-
-
-class Check(ReportModel):
-    """One check's verdict and what it saw (``core.outcome.Outcome``)."""
-
-    name: str
-    status: Status
-    detail: str
-
-    @classmethod
-    def of(cls, outcome: Outcome) -> Check:
-        return cls(name=outcome.name, status=outcome.status, detail=outcome.detail)
+from vibevoice_ci.core.outcome import Status
+from vibevoice_ci.core.reports import Check, ReportModel
 
 
 class Level(ReportModel):

@@ -29,9 +29,9 @@ from vibevoice_ci.core.errors import (
 )
 from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
 from vibevoice_ci.core.progress import progress
-from vibevoice_ci.core.reports import write_report
+from vibevoice_ci.core.reports import Check, write_report
 from vibevoice_ci.helm import static
-from vibevoice_ci.helm.reports import Check, HelmReport, Level
+from vibevoice_ci.helm.reports import HelmReport, Level
 from vibevoice_ci.helm.result import LevelResult
 from vibevoice_ci.tools import helm
 

@@ -15,8 +15,8 @@ from pydantic import Field
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
-from vibevoice_ci.core.outcome import Outcome, Status
-from vibevoice_ci.core.reports import ReportModel
+from vibevoice_ci.core.outcome import Status
+from vibevoice_ci.core.reports import Check, ReportModel
 
 
 def _absent_when_none(value: object) -> bool:
@@ -25,18 +25,6 @@ def _absent_when_none(value: object) -> bool:
 
 def _no_default(schema: JsonDict) -> None:
     schema.pop("default", None)
-
-
-class Check(ReportModel):
-    """One check's verdict and what it saw (``core.outcome.Outcome``)."""
-
-    name: str
-    status: Status
-    detail: str
-
-    @classmethod
-    def of(cls, outcome: Outcome) -> Check:
-        return cls(name=outcome.name, status=outcome.status, detail=outcome.detail)
 
 
 class SignedPlatform(ReportModel):

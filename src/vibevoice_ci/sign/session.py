@@ -45,10 +45,10 @@ from vibevoice_ci.core.outcome import (
     render_summary,
 )
 from vibevoice_ci.core.progress import progress
-from vibevoice_ci.core.reports import read_report, write_report
+from vibevoice_ci.core.reports import Check, read_report, write_report
 from vibevoice_ci.core.retry import is_transient
 from vibevoice_ci.sign import provenance
-from vibevoice_ci.sign.reports import Check, SignedImage, SignedPlatform, SignReport
+from vibevoice_ci.sign.reports import SignedImage, SignedPlatform, SignReport
 from vibevoice_ci.tools import cosign
 from vibevoice_ci.tools._exec import failure_message
 

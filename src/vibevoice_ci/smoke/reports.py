@@ -11,23 +11,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from vibevoice_ci.core.outcome import Outcome, Status
-from vibevoice_ci.core.reports import ReportModel
+from vibevoice_ci.core.outcome import Status
+from vibevoice_ci.core.reports import Check, ReportModel
 
 # The mode a run used; empty when it stopped before choosing one.
 RunMode = Literal["docker", "local", ""]
-
-
-class Check(ReportModel):
-    """One check's verdict and what it saw (``core.outcome.Outcome``)."""
-
-    name: str
-    status: Status
-    detail: str
-
-    @classmethod
-    def of(cls, outcome: Outcome) -> Check:
-        return cls(name=outcome.name, status=outcome.status, detail=outcome.detail)
 
 
 class SentenceScore(ReportModel):

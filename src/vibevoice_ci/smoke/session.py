@@ -42,7 +42,7 @@ from vibevoice_ci.core.errors import (
 from vibevoice_ci.core.files import write_json_atomic, write_text_atomic
 from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
 from vibevoice_ci.core.progress import progress
-from vibevoice_ci.core.reports import write_report
+from vibevoice_ci.core.reports import Check, write_report
 from vibevoice_ci.core.retry import RetryLog, with_retries
 from vibevoice_ci.smoke.agent_checks import ReplySpeechCheck, run_agent_checks
 from vibevoice_ci.smoke.checks import (
@@ -52,7 +52,7 @@ from vibevoice_ci.smoke.checks import (
     run_speech_checks,
 )
 from vibevoice_ci.smoke.local_service import running_agent_service, running_tts_service
-from vibevoice_ci.smoke.reports import Check, RunMode, SmokeReport
+from vibevoice_ci.smoke.reports import RunMode, SmokeReport
 from vibevoice_ci.tools import compose, docker
 
 MODES = SMOKE_MODES
