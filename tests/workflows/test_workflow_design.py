@@ -205,7 +205,7 @@ BUILD_NAME = "CI build and push"
 BUILD_CACHE_GHA = "VIBEVOICE_BUILD_CACHE: gha"
 UV_CACHE = (
     "      - run: python -m pip install",
-    "      - uses: actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830 # v4.3.0\n"
+    "      - uses: actions/cache@27d5ce7f107fe9357f9df03efb73ab90386fccae # v5.0.5\n"
     "        with:\n          path: ~/.cache/uv\n"
     "          key: uv-${{ hashFiles('uv.lock') }}\n"
     "      - run: python -m pip install",
@@ -428,6 +428,7 @@ def battery(wf: Workflow, pins: Mapping[str, object]) -> list[str]:
         *(p for rule in test_workflow_rules.RULES for p in rule(wf)),
         *test_workflow_sessions.session_problems(wf, known),
         *test_action_pins.pin_problems(wf, test_action_pins.load_pins(pins)),
+        *test_action_pins.runtime_problems(wf, test_action_pins.load_pins(pins)),
         *(p for rule in GENERIC_RULES[:3] for p in rule(wf)),
         *_documented(wf),
         *_design(wf),

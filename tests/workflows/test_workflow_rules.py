@@ -498,7 +498,7 @@ MATRIX = [
 ]
 CACHE_STEP = (
     INSTALL_STEP,
-    "      - uses: actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830 # v4.3.0\n"
+    "      - uses: actions/cache@27d5ce7f107fe9357f9df03efb73ab90386fccae # v5.0.5\n"
     "        with:\n          path: ~/.cache/uv\n"
     "          key: ${{ runner.os }}-tests-${{ hashFiles('uv.lock') }}\n" + INSTALL_STEP,
 )
