@@ -34,6 +34,10 @@ CI_CD_DOC = Path("docs") / "ci-cd.md"
 PUBLISHING_SCOPES = frozenset({"packages", "id-token", "attestations"})
 # $VIBEVOICE_BUILD_CACHE values that restore BuildKit layers from the GitHub Actions cache.
 RESTORING_BUILD_CACHES = frozenset({"gha"})
+_SETUP_ACTION_CACHES = {
+    "docker/setup-qemu-action": "cache-image",
+    "docker/setup-buildx-action": "cache-binary",
+}
 _HASH_LOCK = "hashFiles('uv.lock')"
 _DEPENDENCY_CACHE_PATHS = (".cache/uv", ".cache/pip")
 _CRON_FIELDS = 5
@@ -111,6 +115,14 @@ def _restores_a_cache(job: Job, env: Mapping[str, str]) -> list[str]:
         for step in uses_of(job, "docker/build-push-action")
         if step.with_.get("cache-from")
     ]
+    # docker's setup actions cache what they download in the Actions cache unless told not
+    # to (both inputs default to true): the binfmt image, the buildx binary.
+    for repo, flag in _SETUP_ACTION_CACHES.items():
+        found += [
+            f"{step.label} ({flag} is not false)"
+            for step in uses_of(job, repo)
+            if str(step.with_.get(flag, "true")).lower() != "false"
+        ]
     for step in job.steps:
         value = {**env, **job.env, **step.env}.get("VIBEVOICE_BUILD_CACHE", "")
         if value in RESTORING_BUILD_CACHES:

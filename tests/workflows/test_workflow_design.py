@@ -211,6 +211,21 @@ UV_CACHE = (
     "      - run: python -m pip install",
 )
 PUBLISHING = ("      contents: read\n", "      contents: read\n      packages: write\n")
+_INSTALL_LINE = "      - run: python -m pip install"
+QEMU = (
+    _INSTALL_LINE,
+    "      - uses: docker/setup-qemu-action@96fe6ef7f33517b61c61be40b68a1882f3264fb8 # v4.2.0\n"
+    "        with:\n          cache-image: false\n" + _INSTALL_LINE,
+)
+QEMU_DEFAULTS = (
+    "      - uses: docker/setup-qemu-action@96fe6ef7f33517b61c61be40b68a1882f3264fb8 # v4.2.0\n"
+    + _INSTALL_LINE
+)
+BUILDX = (
+    _INSTALL_LINE,
+    "      - uses: docker/setup-buildx-action@37fe631027851001ddb9b187196cc803df7f5f0e # v4.3.0\n"
+    "        with:\n          cache-binary: false\n" + _INSTALL_LINE,
+)
 AFTER_BUILD = (
     "  pull_request:\n    branches: [main]\n",
     "  workflow_run:\n    workflows: [CI build and push]\n    types: [completed]\n"
@@ -368,6 +383,17 @@ BROKEN_EXAMPLES: list[tuple[WorkflowRule, list[tuple[str, str]], str]] = [
         "restores a cache",
     ),
     (
+        release_job_cache_problems,
+        [PUBLISHING, (QEMU[0], QEMU[1].replace("false", "true"))],
+        "cache-image",
+    ),
+    (release_job_cache_problems, [PUBLISHING, (QEMU[0], QEMU_DEFAULTS)], "cache-image"),
+    (
+        release_job_cache_problems,
+        [PUBLISHING, (BUILDX[0], BUILDX[1].replace("false", "True"))],
+        "cache-binary",
+    ),
+    (
         dependency_cache_key_problems,
         [UV_CACHE, ("hashFiles('uv.lock')", "hashFiles('pyproject.toml')")],
         "without hashFiles('uv.lock')",
@@ -407,6 +433,7 @@ def test_example_passes_the_design_rules(make_workflow: MakeWorkflow) -> None:
     assert _design(make_workflow(AFTER_PR_RUNS, IF_SAME_REPO_PR), AFTER_PR_RUNS_ROW) == []
     assert _design(make_workflow(WITH_NOTIFY)) == []  # a reporting job needs no row
     assert release_job_cache_problems(make_workflow(PUBLISHING)) == []
+    assert release_job_cache_problems(make_workflow(PUBLISHING, QEMU, BUILDX)) == []
 
 
 def test_a_write_only_build_cache_is_allowed_in_a_publishing_job(
