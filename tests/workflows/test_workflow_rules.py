@@ -430,6 +430,30 @@ def matrix_problems(wf: Workflow) -> list[str]:
     return problems
 
 
+def sarif_upload_problems(wf: Workflow) -> list[str]:
+    """A job that uploads SARIF holds ``security-events: write`` and ``actions: read``:
+    upload-sarif reads the run's workflow through the Actions API, which a private
+    repository's token may do only with ``actions: read`` (codeql-action's README)."""
+    problems: list[str] = []
+    for job in wf.jobs.values():
+        uploads = [s for s in uses_of(job, "github/codeql-action") if _is_sarif_upload(s)]
+        if not uploads:
+            continue
+        scopes = _scopes(job.permissions) or {}
+        if scopes.get("security-events") != "write":
+            problems.append(f"job {job.id}: uploads SARIF without security-events: write")
+        if scopes.get("actions") not in {"read", "write"}:
+            problems.append(
+                f"job {job.id}: uploads SARIF without actions: read (a private repository's "
+                "upload then fails)"
+            )
+    return problems
+
+
+def _is_sarif_upload(step: Step) -> bool:
+    return step.uses is not None and parse_uses(step.uses).path == "upload-sarif"
+
+
 def retention_problems(wf: Workflow) -> list[str]:
     """Each job uploads ``reports/<its session>/`` for as long as the seed design says."""
     problems: list[str] = []
@@ -467,6 +491,7 @@ RULES: list[Rule] = [
     job_shape_problems,
     matrix_problems,
     retention_problems,
+    sarif_upload_problems,
 ]
 
 
@@ -501,6 +526,18 @@ CACHE_STEP = (
     "      - uses: actions/cache@27d5ce7f107fe9357f9df03efb73ab90386fccae # v5.0.5\n"
     "        with:\n          path: ~/.cache/uv\n"
     "          key: ${{ runner.os }}-tests-${{ hashFiles('uv.lock') }}\n" + INSTALL_STEP,
+)
+
+SARIF_UPLOAD = (
+    "      - if: always()\n        uses: actions/upload-artifact",
+    "      - if: always()\n"
+    "        uses: github/codeql-action/upload-sarif@8aad20d150bbac5944a9f9d289da16a4b0d87c1e"
+    " # v4.36.2\n        with:\n          sarif_file: reports/tests/x.sarif\n"
+    "      - if: always()\n        uses: actions/upload-artifact",
+)
+SARIF_SCOPES = (
+    "      contents: read\n",
+    "      contents: read\n      actions: read\n      security-events: write\n",
 )
 
 _SLACK_ENV = "          SLACK_WEBHOOK_URL: ${{ secrets.SLACK_WEBHOOK_URL }}\n"
@@ -649,6 +686,19 @@ BROKEN_EXAMPLES: list[tuple[Rule, list[tuple[str, str]], str]] = [
     (matrix_problems, [*MATRIX, ('["3.11", "3.13"]', "[]")], "not a list"),
     (retention_problems, [("path: reports/tests/", "path: reports/")], "does not upload"),
     (retention_problems, [("retention-days: 30", "retention-days: 5")], "expected 30"),
+    (
+        sarif_upload_problems,
+        [
+            SARIF_UPLOAD,
+            ("      contents: read\n", "      contents: read\n      security-events: write\n"),
+        ],
+        "without actions: read",
+    ),
+    (
+        sarif_upload_problems,
+        [SARIF_UPLOAD, ("      contents: read\n", "      contents: read\n      actions: read\n")],
+        "without security-events: write",
+    ),
 ]
 
 
@@ -717,3 +767,7 @@ def test_a_build_follow_ups_notify_job_may_read_the_webhook(make_workflow: MakeW
         ("# Secrets:  none.", "# Secrets:  SLACK_WEBHOOK_URL."),
     )
     assert secret_problems(wf) == []
+
+
+def test_a_sarif_upload_with_both_scopes_passes(make_workflow: MakeWorkflow) -> None:
+    assert sarif_upload_problems(make_workflow(SARIF_UPLOAD, SARIF_SCOPES)) == []
