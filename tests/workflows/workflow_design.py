@@ -98,7 +98,9 @@ class WorkflowRow:
 
 # Cache kinds a job restores (see `cache_kinds` in test_workflow_design.py).
 UV = "uv"  # ~/.cache/uv (and pip), keyed on hashFiles('uv.lock')
-GO_TOOLS = "helm-tools"  # helm, kwok and the Kubernetes binaries, keyed on their pinned versions
+# helm, kwok and the Kubernetes binaries, keyed on their pinned versions as
+# scripts/ci/install-kubernetes.sh --cache-key reports them, and on that script
+GO_TOOLS = "helm-tools"
 PERF_STATE = "perf-state"  # the perf baseline and history (.perf-state/)
 
 WORKFLOWS: Mapping[str, WorkflowRow] = {
