@@ -203,7 +203,11 @@ class _Parser:
             else:
                 key = self.or_()
                 self.take("]")
-                value = _member(value, to_string(key))
+                if isinstance(value, list) and isinstance(key, int | float):
+                    index = int(key)
+                    value = value[index] if 0 <= index < len(value) else None
+                else:
+                    value = _member(value, to_string(key))
         return value
 
 

@@ -13,7 +13,10 @@ CONTEXT = {
         "base_ref": "main",
         "ref_name": "7/merge",
         "run_id": 42,
-        "event": {"pull_request": {"labels": [{"name": "perf"}, {"name": "docs"}]}},
+        "event": {
+            "pull_request": {"labels": [{"name": "perf"}, {"name": "docs"}]},
+            "workflow_run": {"pull_requests": [{"number": 12}]},
+        },
     },
 }
 
@@ -34,6 +37,8 @@ CONTEXT = {
         ("github['event_name']", "pull_request"),
         ("(1 < 2) && (3 >= 3)", True),
         ("'it''s'", "it's"),
+        ("github.event.workflow_run.pull_requests[0].number", 12),
+        ("github.event.workflow_run.pull_requests[1].number", None),
     ],
 )
 def test_evaluate(expression: str, value: object) -> None:

@@ -150,6 +150,8 @@ class RunEnvironment:
     reported_run_id: str | None = None
     reported_sha: str | None = None
     reported_workflow: str | None = None
+    # $VIBEVOICE_REPORTED_CONCLUSION: that run's conclusion (success, failure, ...).
+    reported_conclusion: str | None = None
 
 
 def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
@@ -209,6 +211,7 @@ def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
         reported_run_id=_setting(environ, "VIBEVOICE_REPORTED_RUN_ID") or None,
         reported_sha=_setting(environ, "VIBEVOICE_REPORTED_SHA") or None,
         reported_workflow=_setting(environ, "VIBEVOICE_REPORTED_WORKFLOW") or None,
+        reported_conclusion=_setting(environ, "VIBEVOICE_REPORTED_CONCLUSION") or None,
     )
 
 
