@@ -17,6 +17,7 @@ import pytest
 from token_registry import TokenRegistry, docker_config, running_token_registry
 
 from vibevoice_ci.build import referrers
+from vibevoice_ci.core.environment import run_environment
 from vibevoice_ci.core.errors import EXIT_BAD_INPUT
 from vibevoice_ci.core.image_reference import parse_reference
 from vibevoice_ci.core.retry import RetryLog, RetryPolicy
@@ -40,11 +41,17 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenRegistry
         yield running
 
 
-def _login(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, registry: str, user: str, password: str
-) -> None:
-    monkeypatch.setenv(
-        "DOCKER_CONFIG", str(docker_config(tmp_path / "docker", registry, user, password))
+def _login(tmp_path: Path, registry: str, user: str, password: str) -> Path | None:
+    """What docker/login-action leaves, read back as the run's settings read $DOCKER_CONFIG."""
+    folder = docker_config(tmp_path / "docker", registry, user, password)
+    return run_environment({"DOCKER_CONFIG": str(folder)}).docker_config
+
+
+def _client(
+    registry: TokenRegistry, docker_config: Path | None, log: RetryLog | None = None
+) -> referrers.RegistryClient:
+    return referrers.RegistryClient(
+        registry.address, log=log or RetryLog(), policy=FAST, docker_config=docker_config
     )
 
 
@@ -69,11 +76,11 @@ def _push_subject(client: referrers.RegistryClient, repository: str) -> referrer
 
 
 def test_the_sbom_is_attached_with_docker_logins_credentials(
-    registry: TokenRegistry, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    registry: TokenRegistry, tmp_path: Path
 ) -> None:
-    _login(monkeypatch, tmp_path, registry.address, USER, PASSWORD)
+    login = _login(tmp_path, registry.address, USER, PASSWORD)
     image = parse_reference(f"{registry.address}/vibevoice/tts")
-    with referrers.RegistryClient(registry.address, log=RetryLog(), policy=FAST) as client:
+    with _client(registry, login) as client:
         subject = _push_subject(client, image.repository)
         artifact = referrers.attach(
             client,
@@ -96,13 +103,13 @@ def test_the_sbom_is_attached_with_docker_logins_credentials(
 
 
 def test_a_wrong_password_is_one_line_naming_the_registry(
-    registry: TokenRegistry, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    registry: TokenRegistry, tmp_path: Path
 ) -> None:
-    _login(monkeypatch, tmp_path, registry.address, USER, "not the password")
+    login = _login(tmp_path, registry.address, USER, "not the password")
     image = parse_reference(f"{registry.address}/vibevoice/agent")
     before = len(registry.token_requests)
     with (
-        referrers.RegistryClient(registry.address, log=(log := RetryLog()), policy=FAST) as client,
+        _client(registry, login, log := RetryLog()) as client,
         pytest.raises(RegistryAuthError) as raised,
     ):
         client.put_blob(image.repository, b"{}")
@@ -118,25 +125,22 @@ def test_a_wrong_password_is_one_line_naming_the_registry(
     assert log.to_json() == []
 
 
-def test_no_credentials_at_all_says_how_to_log_in(
-    registry: TokenRegistry, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_no_credentials_at_all_says_how_to_log_in(registry: TokenRegistry, tmp_path: Path) -> None:
     empty = tmp_path / "docker"
     empty.mkdir()
-    monkeypatch.setenv("DOCKER_CONFIG", str(empty))
     with (
-        referrers.RegistryClient(registry.address, log=RetryLog(), policy=FAST) as client,
+        _client(registry, empty) as client,
         pytest.raises(RegistryAuthError, match=r"has no credentials for it \(docker login "),
     ):
         client.blob_exists("vibevoice/tts", "sha256:" + "0" * 64)
 
 
 def test_a_user_without_push_is_told_so_in_one_line(
-    registry: TokenRegistry, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    registry: TokenRegistry, tmp_path: Path
 ) -> None:
-    _login(monkeypatch, tmp_path, registry.address, READER, READER_PASSWORD)
+    login = _login(tmp_path, registry.address, READER, READER_PASSWORD)
     with (
-        referrers.RegistryClient(registry.address, log=RetryLog(), policy=FAST) as client,
+        _client(registry, login) as client,
         pytest.raises(RegistryAuthError, match="no permission for that repository") as raised,
     ):
         client.put_blob("vibevoice/tts", b'{"a blob": "not there yet"}')

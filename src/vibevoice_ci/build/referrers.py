@@ -22,6 +22,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -108,6 +109,7 @@ class RegistryClient:
         *,
         log: RetryLog,
         policy: RetryPolicy | None = None,
+        docker_config: Path | None = None,
         auth: httpx.Auth | None = None,
     ) -> None:
         scheme = "http" if plain_http(registry + "/x") else "https"
@@ -117,7 +119,7 @@ class RegistryClient:
         self.client = httpx.Client(
             timeout=60.0,
             trust_env=not plain_http(registry + "/x"),
-            auth=auth or RegistryAuth(registry),
+            auth=auth or RegistryAuth(registry, docker_config=docker_config),
         )
 
     def close(self) -> None:

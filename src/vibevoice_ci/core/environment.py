@@ -69,6 +69,8 @@ def default_cache_dir() -> Path:
         return DEFAULT_CACHE_DIR
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "vibevoice-ci"
+
+
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
 
 
@@ -102,6 +104,9 @@ class RunEnvironment:
     # $VIBEVOICE_CACHE_DIR: tool caches that outlive a run on one machine (BuildKit's cache,
     # Debian root filesystems); None means the default, default_cache_dir().
     cache_dir: Path | None = None
+    # $DOCKER_CONFIG: the Docker CLI's config folder, where docker login keeps credentials
+    # (None: ~/.docker); the release build's own registry calls read them there.
+    docker_config: Path | None = None
     # $VIBEVOICE_BUILDX_BUILDER: a multi-platform buildx builder that already runs (GitHub's
     # docker/setup-buildx-action); unset, the release build starts its own buildkitd.
     buildx_builder: str | None = None
@@ -182,6 +187,9 @@ def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
         github_event=_setting(environ, "GITHUB_EVENT_NAME") or None,
         github_sha=_setting(environ, "GITHUB_SHA") or None,
         buildx_builder=_setting(environ, "VIBEVOICE_BUILDX_BUILDER") or None,
+        docker_config=(
+            Path(_setting(environ, "DOCKER_CONFIG")) if _setting(environ, "DOCKER_CONFIG") else None
+        ),
         build_cache=build_cache,
         actions_cache_service=bool(
             _setting(environ, "ACTIONS_RUNTIME_TOKEN")

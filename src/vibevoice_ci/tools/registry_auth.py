@@ -1,11 +1,12 @@
 """Registry authentication the way ``docker login`` left it, for our own OCI registry calls.
 
-Credentials come from the Docker CLI's ``config.json`` (``$DOCKER_CONFIG/config.json``, else
-``~/.docker/config.json``), which docker/login-action, ``docker login``, ``crane auth login``
-and ``oras login`` write: a per-registry credential helper (``credHelpers``), an ``auths``
-entry (``auth`` is base64 ``user:password``, or ``username``/``password``), then the default
-store (``credsStore``). Helpers speak the docker-credential-helpers protocol (``get``, the
-server on stdin, ``{"Username", "Secret"}`` on stdout).
+Credentials come from the Docker CLI's ``config.json`` (in ``$DOCKER_CONFIG``, which the
+caller passes from the run's settings, else in ``~/.docker``), which docker/login-action,
+``docker login``, ``crane auth login`` and ``oras login`` write: a per-registry credential
+helper (``credHelpers``), an ``auths`` entry (``auth`` is base64 ``user:password``, or
+``username``/``password``), then the default store (``credsStore``). Helpers speak the
+docker-credential-helpers protocol (``get``, the server on stdin, ``{"Username", "Secret"}``
+on stdout).
 
 :class:`RegistryAuth` answers the registry's challenge (the distribution spec's token
 authentication, as ghcr.io does it): a 401 with ``WWW-Authenticate: Bearer realm=...,
@@ -21,7 +22,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import re
 import shutil
 from collections.abc import Callable, Generator, Mapping
@@ -91,11 +91,10 @@ def registry_key(server: str) -> str:
     return "docker.io" if host in _DOCKER_HUB_HOSTS else host
 
 
-def docker_config_path(environ: Mapping[str, str] | None = None) -> Path:
-    """Where the Docker CLI keeps config.json: ``$DOCKER_CONFIG``, else ``~/.docker``."""
-    env = os.environ if environ is None else environ
-    folder = env.get("DOCKER_CONFIG") or str(Path(env.get("HOME") or Path.home()) / ".docker")
-    return Path(folder) / "config.json"
+def docker_config_path(docker_config: Path | None = None) -> Path:
+    """Where the Docker CLI keeps config.json: in ``docker_config`` (``$DOCKER_CONFIG``, as
+    ``RunEnvironment.docker_config`` carries it), else in ``~/.docker``."""
+    return (docker_config or Path.home() / ".docker") / "config.json"
 
 
 def parse_docker_config(text: str, path: Path) -> DockerConfig:
@@ -129,9 +128,9 @@ def parse_docker_config(text: str, path: Path) -> DockerConfig:
     )
 
 
-def load_docker_config(path: Path | None = None) -> DockerConfig:
+def load_docker_config(path: Path) -> DockerConfig:
     """config.json as the Docker CLI would read it; absent is an empty config."""
-    where = path or docker_config_path()
+    where = path
     try:
         text = where.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -261,10 +260,15 @@ class RegistryAuth(httpx.Auth):
     def __init__(
         self,
         registry: str,
+        *,
+        docker_config: Path | None = None,
         credentials: Callable[[], Credentials | None] | None = None,
     ) -> None:
         self.registry = registry
-        self._load = credentials or (lambda: credentials_for(registry, load_docker_config()))
+        self.config_path = docker_config_path(docker_config)
+        self._load = credentials or (
+            lambda: credentials_for(registry, load_docker_config(self.config_path))
+        )
         self._credentials: Credentials | None = None
         self._loaded = False
         self._token: str | None = None
@@ -347,7 +351,7 @@ class RegistryAuth(httpx.Auth):
 
     def _no_credentials(self) -> str:
         return (
-            f"{self.registry} requires authentication and {docker_config_path()} has no "
+            f"{self.registry} requires authentication and {self.config_path} has no "
             f"credentials for it (docker login {registry_key(self.registry)})"
         )
 

@@ -121,8 +121,8 @@ def test_malformed_config_names_the_file(tmp_path: Path) -> None:
 
 
 def test_config_path_follows_docker_config() -> None:
-    assert docker_config_path({"DOCKER_CONFIG": "/x"}) == Path("/x/config.json")
-    assert docker_config_path({"HOME": "/home/runner"}) == CONFIG_PATH
+    assert docker_config_path(Path("/x")) == Path("/x/config.json")
+    assert docker_config_path() == Path.home() / ".docker" / "config.json"
 
 
 def test_helper_output() -> None:
