@@ -4,8 +4,12 @@
 # Build from the repository root (the build session does this for you: `nox -s build`):
 #   docker build -f infra/docker/agent.Dockerfile --build-arg BASE_IMAGE=<base> .
 #
-# Same base-image and CA-certificate handling as tts.Dockerfile (docs/ci-cd.md).
-ARG BASE_IMAGE=python:3.11.14-slim-bookworm
+# Same base-image and CA-certificate handling as tts.Dockerfile (docs/ci-cd.md): the default
+# base is the literal FROM line of the `python-base` stage, which Dependabot bumps.
+ARG BASE_IMAGE=python-base
+
+# ---- the default base, as Dependabot reads it (unused, so never pulled, when overridden) ----
+FROM python:3.11.14-slim-bookworm AS python-base
 
 # ---- dependencies: a venv from the hashed, locked requirements (cached unless they change) ----
 FROM ${BASE_IMAGE} AS deps

@@ -3,11 +3,19 @@
 # Build from the repository root (the build session does this for you: `nox -s build`):
 #   docker build -f infra/docker/tts.Dockerfile --build-arg BASE_IMAGE=<base> .
 #
-# BASE_IMAGE defaults to the official Python slim image pinned in pyproject.toml
-# ([tool.vibevoice-ci.base_image].default). Machines that cannot pull it build an equivalent
-# Debian bookworm + Python 3.11 base locally (see docs/ci-cd.md, "Offline base image").
-# Works with the classic builder and with BuildKit.
-ARG BASE_IMAGE=python:3.11.14-slim-bookworm
+# BASE_IMAGE defaults to the stage `python-base`: the official Python slim image pinned in
+# pyproject.toml ([tool.vibevoice-ci.base_image].default), written out as a literal FROM line
+# because that is the only form Dependabot's docker updater reads and bumps (it skips
+# `FROM ${VAR}` and never looks at ARG defaults; tests/unit/test_dependabot_docker.py). The
+# pipeline passes pyproject.toml's default as BASE_IMAGE, so Dependabot's pull request must
+# bump it there too: tests/unit/test_config_agreement.py fails until both say the same tag.
+# Machines that cannot pull it build an equivalent Debian bookworm + Python 3.11 base locally
+# (docs/ci-cd.md, "Offline base image") and pass that. Needs BuildKit: it skips the
+# `python-base` stage when BASE_IMAGE names another image; the classic builder would pull it.
+ARG BASE_IMAGE=python-base
+
+# ---- the default base, as Dependabot reads it (unused, so never pulled, when overridden) ----
+FROM python:3.11.14-slim-bookworm AS python-base
 
 # ---- dependencies: a venv from the hashed, locked requirements (cached unless they change) ----
 FROM ${BASE_IMAGE} AS deps

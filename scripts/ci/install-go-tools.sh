@@ -3,11 +3,13 @@
 # pyproject.toml ([tool.vibevoice-ci.tools]), and install them.
 #
 #   bash scripts/ci/install-go-tools.sh [--bin-dir DIR] [--plugin-dir DIR] TOOL...
+#   bash scripts/ci/install-go-tools.sh --cache-key TOOL...
 #
 # TOOL: buildx (a Docker CLI plugin, into --plugin-dir), buildkitd, buildctl, crane, cosign,
 # trivy-db, oras (into --bin-dir; default /usr/local/bin). Needs go >= 1.24, not root (given
 # writable folders): install-tools.sh calls it for everything, the GitHub workflows for crane
-# alone.
+# alone. --cache-key prints a key naming the pinned versions of those TOOLs (for a cache of
+# $VIBEVOICE_GO_CACHE) and exits, without go or the network.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -16,10 +18,12 @@ die() { printf '[install-go-tools] error: %s\n' "$*" >&2; exit 1; }
 
 bin_dir=/usr/local/bin
 plugin_dir=/usr/local/lib/docker/cli-plugins
+cache_key=false
 while [ "$#" -gt 0 ]; do
     case "$1" in
         --bin-dir) bin_dir="$2"; shift 2 ;;
         --plugin-dir) plugin_dir="$2"; shift 2 ;;
+        --cache-key) cache_key=true; shift ;;
         *) break ;;
     esac
 done
@@ -31,6 +35,20 @@ with open(sys.argv[1], "rb") as handle:
     print(tomllib.load(handle)["tool"]["vibevoice-ci"]["tools"][sys.argv[2]])
 PY
 }
+
+if $cache_key; then  # e.g. crane0.22.1-cosign2.6.5 (cache keys may not contain commas)
+    key=""
+    for tool in "$@"; do
+        case "$tool" in
+            buildkitd | buildctl) pinned="$(tool_version buildkit)" ;;
+            buildx | crane | cosign | trivy-db | oras) pinned="$(tool_version "$tool")" ;;
+            *) die "unknown tool $tool (buildx, buildkitd, buildctl, crane, cosign, trivy-db, oras)" ;;
+        esac
+        key+="${key:+-}${tool}${pinned}"
+    done
+    printf '%s\n' "$key"
+    exit 0
+fi
 
 # Built once per pinned version into $go_cache (GOPATH, GOCACHE and the binaries, keyed by
 # the versions), each binary written atomically, so a second run on this machine builds

@@ -1,10 +1,24 @@
 #!/usr/bin/env bash
-# Install what the helm session needs on a fresh Debian 12 machine (run as root):
-# helm, kwok, and a Kubernetes control plane plus kubelet and kubectl, all built from the Go
-# module proxy at the versions pinned in pyproject.toml ([tool.vibevoice-ci.tools]); etcd,
+# Install what the helm session's levels need on a fresh Debian 12 machine (run as root): helm,
+# kwok, and a Kubernetes control plane plus kubelet and kubectl, all built from the Go module
+# proxy at the versions pinned in pyproject.toml ([tool.vibevoice-ci.tools]); etcd,
 # containerd, the CNI plugins and a static busybox (for the pause image) from Debian.
 #
-#   bash scripts/ci/install-kubernetes.sh
+#   bash scripts/ci/install-kubernetes.sh [--levels LEVELS] [--plan | --cache-key]
+#
+# --levels: the helm session's levels that will run, comma-separated (default: all three);
+#   each installs only what it needs:
+#     static   helm
+#     cluster  etcd (Debian), kwok and its stages, kube-apiserver, kube-controller-manager,
+#              kube-scheduler, kubectl
+#     pods     cluster's, and containerd, the CNI plugins, busybox-static (Debian), kubelet,
+#              kube-proxy
+#   On GitHub's runners `--levels static,cluster`: their Docker ships containerd.io, which
+#   Debian's containerd conflicts with (apt would remove Docker), and level 3 needs root.
+# --plan: print what these levels install (apt packages, then the built tools) and exit.
+# --cache-key: print a key naming what these levels build into $VIBEVOICE_CACHE (the pinned
+#   versions, never a whole file that changes for other reasons) and exit.
+# Neither --plan nor --cache-key needs root, go or the network.
 #
 # Idempotent. Go builds are cached under $VIBEVOICE_CACHE (default /var/cache/vibevoice): the
 # module and build caches, and each built binary under a name that carries its version, so a
@@ -16,9 +30,31 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 log() { printf '[install-kubernetes] %s\n' "$*" >&2; }
 die() { printf '[install-kubernetes] error: %s\n' "$*" >&2; exit 1; }
+usage() { die "usage: install-kubernetes.sh [--levels static,cluster,pods] [--plan | --cache-key]"; }
 
-[ "$(id -u)" -eq 0 ] || die "run as root (apt-get and /usr/local/bin need it)"
-command -v go >/dev/null || die "go is not on PATH (the Go toolchain builds these tools)"
+levels="static,cluster,pods"
+mode=install
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --levels) [ "$#" -ge 2 ] || usage; levels="$2"; shift 2 ;;
+        --levels=*) levels="${1#--levels=}"; shift ;;
+        --plan) mode=plan; shift ;;
+        --cache-key) mode="cache-key"; shift ;;
+        *) usage ;;
+    esac
+done
+want_static=false want_cluster=false want_pods=false
+IFS=',' read -r -a requested <<<"$levels"
+for level in "${requested[@]}"; do
+    case "$level" in
+        static) want_static=true ;;
+        cluster) want_cluster=true ;;
+        pods) want_pods=true ;;
+        *) die "unknown level '$level' in --levels $levels (static, cluster, pods)" ;;
+    esac
+done
+$want_static || $want_cluster || $want_pods || die "--levels names no level"
+$want_pods && want_cluster=true  # the kubelet joins a control plane of level 2's tools
 
 tool_version() {
     python3 - "$repo_root/pyproject.toml" "$1" <<'PY'
@@ -33,10 +69,39 @@ helm_version="$(tool_version helm)"
 kwok_version="$(tool_version kwok)"
 staging_version="0.${kubernetes_version#*.}"       # k8s.io/<staging> modules: v0.35.4
 
-# --- Debian packages: etcd, a containerd for the kubelet's CRI, CNI plugins, busybox ---
-apt_packages=(etcd-server containerd containernetworking-plugins busybox-static)
+# What the levels need: Debian packages, then the Kubernetes binaries built from source.
+apt_packages=()
+kube_tools=()
+$want_cluster && apt_packages+=(etcd-server) \
+    && kube_tools+=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+# A containerd for the kubelet's CRI, CNI plugins, busybox for the pause image.
+$want_pods && apt_packages+=(containerd containernetworking-plugins busybox-static) \
+    && kube_tools+=(kubelet kube-proxy)
+go_tools=(helm)  # every level renders the chart with helm
+$want_cluster && go_tools+=(kwok)
+
+case "$mode" in
+    plan)
+        printf 'apt: %s\n' "${apt_packages[*]}"
+        printf 'build: %s\n' "${go_tools[*]} ${kube_tools[*]}"
+        exit 0 ;;
+    "cache-key")
+        # Cache keys may not contain commas.
+        key="helm${helm_version}"
+        $want_cluster && key+="-kwok${kwok_version}"
+        [ "${#kube_tools[@]}" -gt 0 ] && key+="-kubernetes${kubernetes_version}"
+        $want_cluster && key+="-cluster"
+        $want_pods && key+="-pods"
+        printf '%s\n' "$key"
+        exit 0 ;;
+esac
+
+[ "$(id -u)" -eq 0 ] || die "run as root (apt-get and /usr/local/bin need it)"
+command -v go >/dev/null || die "go is not on PATH (the Go toolchain builds these tools)"
+
+# --- Debian packages ---
 missing=()
-for package in "${apt_packages[@]}"; do
+for package in "${apt_packages[@]+"${apt_packages[@]}"}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
         || missing+=("$package")
 done
@@ -81,12 +146,12 @@ go_install() {
 }
 
 go_install helm "$helm_version" "helm.sh/helm/v3/cmd/helm@v${helm_version}"
-go_install kwok "$kwok_version" "sigs.k8s.io/kwok/cmd/kwok@v${kwok_version}"
+$want_cluster && go_install kwok "$kwok_version" "sigs.k8s.io/kwok/cmd/kwok@v${kwok_version}"
 
 # kwok's stage definitions ship in its module: one multi-document file for `kwok --config`.
 stages_dir="$GOPATH/pkg/mod/sigs.k8s.io/kwok@v${kwok_version}/kustomize/stage"
 stages=/usr/local/share/vibevoice/kwok-stages.yaml
-if [ ! -s "$stages" ] || ! grep -q "kwok v${kwok_version}" "$stages"; then
+if $want_cluster && { [ ! -s "$stages" ] || ! grep -q "kwok v${kwok_version}" "$stages"; }; then
     [ -d "$stages_dir" ] || (cd "$cache" && go mod download "sigs.k8s.io/kwok@v${kwok_version}")
     mkdir -p "$(dirname "$stages")"
     {
@@ -104,7 +169,9 @@ fi
 # The Kubernetes binaries: k8s.io/kubernetes can't be `go install`ed (its go.mod replaces
 # its staging modules with local paths), so a wrapper module requires it and replaces every
 # k8s.io/<staging> module with its v0.x release, the list taken from kubernetes's own go.mod.
-kube_tools=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl kube-proxy)
+# The wrapper module lists every tool (so its go.sum serves any later level); the levels
+# asked for decide which are built ($kube_tools, above).
+all_kube_tools=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl kube-proxy)
 # A plain `go build` leaves the version at v0.0.0-master, which helm's kubeVersion check and
 # kubectl's version skew check reject: stamp the release in, as Kubernetes's own build does.
 version_pkgs=(k8s.io/component-base/version k8s.io/client-go/pkg/version)
@@ -122,7 +189,7 @@ reports_version() {  # reports_version BINARY NAME: does it say v<kubernetes_ver
     fi
 }
 need_build=()
-for name in "${kube_tools[@]}"; do
+for name in "${kube_tools[@]+"${kube_tools[@]}"}"; do
     cached="$cache/bin/$name-$kubernetes_version"
     [ -x "$cached" ] && reports_version "$cached" "$name" || need_build+=("$name")
 done
@@ -158,7 +225,9 @@ if [ "${#need_build[@]}" -gt 0 ]; then
             echo "package tools"
             echo
             echo "import ("
-            for name in "${kube_tools[@]}"; do echo "    _ \"k8s.io/kubernetes/cmd/$name\""; done
+            for name in "${all_kube_tools[@]}"; do
+                echo "    _ \"k8s.io/kubernetes/cmd/$name\""
+            done
             echo ")"
         } >"$wrapper/tools.go"
         (cd "$wrapper" && go mod tidy)
@@ -174,9 +243,11 @@ if [ "${#need_build[@]}" -gt 0 ]; then
         log "built $name in $(( $(date +%s) - start )) s"
     done
 fi
-for name in "${kube_tools[@]}"; do
+for name in "${kube_tools[@]+"${kube_tools[@]}"}"; do
     install_cached "$name" "$kubernetes_version"
 done
 
-log "kubernetes tools ready: helm $(helm version --short); kwok $kwok_version; \
-$(kube-apiserver --version); etcd $(etcd --version | head -n 1)"
+ready="helm $(helm version --short)"
+$want_cluster && ready+="; kwok $kwok_version; $(kube-apiserver --version); etcd $(etcd --version | head -n 1)"
+$want_pods && ready+="; $(kubelet --version); containerd $(containerd --version | cut -d' ' -f3)"
+log "kubernetes tools ready for levels $levels: $ready"

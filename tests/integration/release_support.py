@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import socket
 import subprocess
@@ -16,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from capabilities import under_ci
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -24,11 +25,12 @@ def free_port() -> int:
 
 
 def require_tool(name: str) -> str:
-    """The tool's path; missing: a failure under VIBEVOICE_REQUIRE_DOCKER=1, else a skip."""
+    """The tool's path; missing: a failure under CI ($CI or VIBEVOICE_REQUIRE_DOCKER=1: a job
+    installs what its tests need), else a skip."""
     found = shutil.which(name)
     if found is None:
-        message = f"{name} is not installed (bash scripts/ci/install-tools.sh)"
-        if os.environ.get("VIBEVOICE_REQUIRE_DOCKER") == "1":
+        message = f"{name} is not installed (bash scripts/ci/install-tools.sh {name})"
+        if under_ci():
             pytest.fail(message)
         pytest.skip(message)
     return found

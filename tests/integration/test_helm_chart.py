@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 
+from capabilities import under_ci
 from vibevoice_ci.core.config import PipelineConfig, load_config
 from vibevoice_ci.core.errors import CheckFailedError, ToolMissingError
 from vibevoice_ci.core.outcome import Status
@@ -24,7 +24,7 @@ def _helm_installed() -> None:
     try:
         helm.version()
     except ToolMissingError as exc:
-        if os.environ.get("CI"):
+        if under_ci():
             pytest.fail(f"helm is required under CI: {exc}")
         pytest.skip(f"helm not installed (scripts/ci/install-kubernetes.sh): {exc}")
 

@@ -3,11 +3,11 @@ plane this test starts (etcd, kube-apiserver, controller manager, scheduler, kwo
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from capabilities import under_ci
 from vibevoice_ci.core.config import load_config
 from vibevoice_ci.core.errors import ToolMissingError
 from vibevoice_ci.core.outcome import Status
@@ -32,7 +32,7 @@ def _tools_installed() -> None:
         ):
             k8s.binary(name)
     except ToolMissingError as exc:
-        if os.environ.get("CI"):
+        if under_ci():
             pytest.fail(f"the control plane's tools are required under CI: {exc}")
         pytest.skip(f"control plane tools missing: {exc}")
 

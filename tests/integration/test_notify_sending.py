@@ -299,6 +299,91 @@ def test_a_follow_up_run_comments_on_the_pull_request_it_reports_on(
     assert_no_secret(perf, reports)
 
 
+JUNIT_GREEN = (
+    '<testsuites><testsuite tests="3" failures="0" errors="0" skipped="0">'
+    '<testcase classname="tests.unit.test_x" name="test_y"/></testsuite></testsuites>'
+)
+
+
+def test_a_passed_run_turns_the_failure_comment_green_and_never_adds_one(
+    tmp_path: Path, stand_in: tuple[str, FakeGitHub]
+) -> None:
+    """ci-pr-feedback.yml after a passed "CI test" run: the red comment an earlier run left
+    says it passed now, edited in place; a pull request that was never red gets no comment."""
+    base, state = stand_in
+    red = write_reports(tmp_path / "red")
+    green = tmp_path / "green" / "reports"  # what a passed CI test run uploads
+    (green / "tests").mkdir(parents=True)
+    (green / "tests" / "junit.xml").write_text(JUNIT_GREEN, encoding="utf-8")
+    (green / "lint").mkdir()
+    (green / "lint" / "summary.md").write_text(
+        render_summary("lint", [Outcome("ruff", Status.PASS, "clean")]), encoding="utf-8"
+    )
+    follow_up = {
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_WORKFLOW": "CI PR feedback",
+        "GITHUB_EVENT_NAME": "workflow_run",
+        "VIBEVOICE_REPORTED_WORKFLOW": "CI test",
+    }
+
+    def report(reports: Path, pull_request: int, conclusion: str, sha: str) -> str:
+        env = github_env(
+            base,
+            **follow_up,
+            VIBEVOICE_PR_NUMBER=str(pull_request),
+            VIBEVOICE_REPORTED_RUN_ID=str(1000 + len(state.requests)),
+            VIBEVOICE_REPORTED_SHA=sha,
+            VIBEVOICE_REPORTED_CONCLUSION=conclusion,
+        )
+        result = notify(reports, "failure", env)
+        assert result.returncode == 0, result.stderr
+        assert_no_secret(result, reports)
+        return result.stderr
+
+    # Never red: a passed run adds nothing.
+    stderr = report(green, 13, "success", "c" * 40)
+    assert state.comments.get(13, []) == []
+    assert "PR comment (failure): skipped, PR #13 has no earlier comment to update" in stderr
+
+    # Red, then green: one comment, edited from failed to passed.
+    report(red, 12, "failure", "a" * 40)
+    (comment,) = state.comments[12]
+    assert "failed for `aaaaaaaaaaaa`" in comment["body"]
+    report(green, 12, "success", "b" * 40)
+    (comment,) = state.comments[12]
+    body = comment["body"]
+    assert body.startswith(FAILURE_MARKER)
+    assert "### CI test: passed for `bbbbbbbbbbbb`" in body
+    assert "failed" not in body.split("\n", 2)[1]
+    assert "An earlier run of this pull request failed; this one passed." in body
+
+
+def test_a_failed_run_without_a_failed_report_is_not_called_passed(
+    tmp_path: Path, stand_in: tuple[str, FakeGitHub]
+) -> None:
+    """A run can fail before any session writes a report (an install step): the comment says
+    the run's conclusion, never "every session passed"."""
+    base, state = stand_in
+    reports = tmp_path / "reports"
+    (reports / "tests").mkdir(parents=True)
+    (reports / "tests" / "junit.xml").write_text(JUNIT_GREEN, encoding="utf-8")
+    env = github_env(
+        base,
+        GITHUB_REF="refs/heads/main",
+        GITHUB_EVENT_NAME="workflow_run",
+        VIBEVOICE_PR_NUMBER="14",
+        VIBEVOICE_REPORTED_RUN_ID="77",
+        VIBEVOICE_REPORTED_SHA="d" * 40,
+        VIBEVOICE_REPORTED_WORKFLOW="CI test",
+        VIBEVOICE_REPORTED_CONCLUSION="failure",
+    )
+    result = notify(reports, "failure", env)
+    assert result.returncode == 0, result.stderr
+    (comment,) = state.comments[14]
+    assert "### CI test: failure for `dddddddddddd`" in comment["body"]
+    assert "every session passed" not in comment["body"]
+
+
 def test_a_critical_finding_is_sent_at_once_and_none_is_not(
     tmp_path: Path, stand_in: tuple[str, FakeGitHub]
 ) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from release_support import require_tool
 
 from vibevoice_ci.perf.client import HttpTtsClient, Kind
 from vibevoice_ci.smoke.local_service import running_service
@@ -19,6 +20,12 @@ from vibevoice_ci.tools import wrk
 from vibevoice_ci.tools._exec import run_tool
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _wrk_installed() -> None:
+    require_tool("wrk")  # missing: a failure under CI, else a skip
+
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "bench_loadgen_vs_wrk.py"

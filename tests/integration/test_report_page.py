@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from capabilities import under_ci
 from vibevoice_ci.core.errors import ToolMissingError
 from vibevoice_ci.tools import chromium
 
@@ -30,7 +31,7 @@ def require_chromium() -> None:
     try:
         chromium.chromium()
     except ToolMissingError as exc:
-        if os.environ.get("CI"):
+        if under_ci():
             pytest.fail(f"under CI Chromium must be installed (scripts/ci/install-tools.sh): {exc}")
         pytest.skip(f"Chromium is not installed here: {exc}")
 

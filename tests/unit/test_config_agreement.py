@@ -34,7 +34,17 @@ def test_every_configured_file_exists() -> None:
 @pytest.mark.parametrize("service", SERVICES, ids=_ids)
 def test_dockerfile_agrees_with_config(service: ServiceConfig) -> None:
     text = service.dockerfile.read_text(encoding="utf-8")
-    assert f"ARG BASE_IMAGE={CONFIG.base_image.default}\n" in text
+    # The default base is a literal FROM line (the form Dependabot bumps) of the stage that
+    # BASE_IMAGE defaults to; the pipeline passes [tool.vibevoice-ci.base_image].default.
+    default_from = re.search(r"^FROM (\S+) AS (\S+)$", text, re.MULTILINE)
+    assert default_from is not None, "no `FROM <image> AS <stage>` line for the default base"
+    assert default_from[1] == CONFIG.base_image.default, (
+        f"{service.dockerfile.name} builds FROM {default_from[1]} by default, pyproject.toml's "
+        f"[tool.vibevoice-ci.base_image].default is {CONFIG.base_image.default}: after "
+        "Dependabot bumps the Dockerfiles, set the same tag there"
+    )
+    assert f"ARG BASE_IMAGE={default_from[2]}\n" in text
+    assert text.index(f"ARG BASE_IMAGE={default_from[2]}\n") < default_from.start()
     requirements = service.requirements.relative_to(CONFIG.root).as_posix()
     assert f"COPY {requirements} " in text
     assert f"ARG SERVICE_PORT={service.container_port}\n" in text

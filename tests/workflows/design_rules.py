@@ -34,6 +34,10 @@ CI_CD_DOC = Path("docs") / "ci-cd.md"
 PUBLISHING_SCOPES = frozenset({"packages", "id-token", "attestations"})
 # $VIBEVOICE_BUILD_CACHE values that restore BuildKit layers from the GitHub Actions cache.
 RESTORING_BUILD_CACHES = frozenset({"gha"})
+_SETUP_ACTION_CACHES = {
+    "docker/setup-qemu-action": "cache-image",
+    "docker/setup-buildx-action": "cache-binary",
+}
 _HASH_LOCK = "hashFiles('uv.lock')"
 _DEPENDENCY_CACHE_PATHS = (".cache/uv", ".cache/pip")
 _CRON_FIELDS = 5
@@ -90,7 +94,7 @@ def cache_kinds(job: Job) -> set[str]:
         path, key = str(step.with_.get("path", "")), str(step.with_.get("key", ""))
         if any(p in path for p in _DEPENDENCY_CACHE_PATHS) and _HASH_LOCK in key:
             kinds.add(UV)
-        if ".cache/vibevoice" in path and "pyproject.toml" in key:
+        if ".cache/vibevoice" in path and "install-kubernetes.sh" in key:
             kinds.add(GO_TOOLS)
         if ".perf-state" in path:
             kinds.add(PERF_STATE)
@@ -111,6 +115,14 @@ def _restores_a_cache(job: Job, env: Mapping[str, str]) -> list[str]:
         for step in uses_of(job, "docker/build-push-action")
         if step.with_.get("cache-from")
     ]
+    # docker's setup actions cache what they download in the Actions cache unless told not
+    # to (both inputs default to true): the binfmt image, the buildx binary.
+    for repo, flag in _SETUP_ACTION_CACHES.items():
+        found += [
+            f"{step.label} ({flag} is not false)"
+            for step in uses_of(job, repo)
+            if str(step.with_.get(flag, "true")).lower() != "false"
+        ]
     for step in job.steps:
         value = {**env, **job.env, **step.env}.get("VIBEVOICE_BUILD_CACHE", "")
         if value in RESTORING_BUILD_CACHES:

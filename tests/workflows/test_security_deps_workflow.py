@@ -24,7 +24,11 @@ def test_one_strict_audit_job_holds_the_sarif_scope(workflow_by_file: dict[str, 
     found = job_session(job)
     assert found is not None
     assert (found.session, found.posarg) == ("audit", "--strict")
-    assert job.permissions == {"contents": "read", "security-events": "write"}
+    assert job.permissions == {
+        "contents": "read",
+        "actions": "read",
+        "security-events": "write",
+    }
 
 
 def test_sarif_upload_follows_the_session_even_when_it_fails(

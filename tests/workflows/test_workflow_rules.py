@@ -422,12 +422,48 @@ def matrix_problems(wf: Workflow) -> list[str]:
             if ref not in (job.name or ""):
                 problems.append(f"job {job.id}: name {job.name!r} does not show {ref}")
             for step in uses_of(job, "actions/cache"):
+                if _is_tools_cache(step):
+                    continue  # Go-built tools: the same bytes whatever the matrix says
                 if ref not in str(step.with_.get("key", "")):
                     problems.append(f"job {job.id}: {step.label}: cache key lacks {ref}")
             for step in uses_of(job, "actions/upload-artifact"):
                 if ref not in str(step.with_.get("name", "")):
                     problems.append(f"job {job.id}: {step.label}: artifact name lacks {ref}")
     return problems
+
+
+def sarif_upload_problems(wf: Workflow) -> list[str]:
+    """A job that uploads SARIF holds ``security-events: write`` and ``actions: read``:
+    upload-sarif reads the run's workflow through the Actions API, which a private
+    repository's token may do only with ``actions: read`` (codeql-action's README)."""
+    problems: list[str] = []
+    for job in wf.jobs.values():
+        uploads = [s for s in uses_of(job, "github/codeql-action") if _is_sarif_upload(s)]
+        if not uploads:
+            continue
+        scopes = _scopes(job.permissions) or {}
+        if scopes.get("security-events") != "write":
+            problems.append(f"job {job.id}: uploads SARIF without security-events: write")
+        if scopes.get("actions") not in {"read", "write"}:
+            problems.append(
+                f"job {job.id}: uploads SARIF without actions: read (a private repository's "
+                "upload then fails)"
+            )
+    return problems
+
+
+def _is_sarif_upload(step: Step) -> bool:
+    return step.uses is not None and parse_uses(step.uses).path == "upload-sarif"
+
+
+# Caches of tools built by scripts/ci/ (Go builds keyed by their pinned versions): their
+# contents do not depend on a matrix value, so the legs of a matrix share one entry.
+TOOLS_CACHE_PATHS = ("/home/runner/.cache/vibevoice", "/home/runner/.cache/vibevoice-ci/go")
+
+
+def _is_tools_cache(step: Step) -> bool:
+    paths = [p.strip() for p in str(step.with_.get("path", "")).splitlines() if p.strip()]
+    return bool(paths) and all(path in TOOLS_CACHE_PATHS for path in paths)
 
 
 def retention_problems(wf: Workflow) -> list[str]:
@@ -467,6 +503,7 @@ RULES: list[Rule] = [
     job_shape_problems,
     matrix_problems,
     retention_problems,
+    sarif_upload_problems,
 ]
 
 
@@ -498,9 +535,21 @@ MATRIX = [
 ]
 CACHE_STEP = (
     INSTALL_STEP,
-    "      - uses: actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830 # v4.3.0\n"
+    "      - uses: actions/cache@27d5ce7f107fe9357f9df03efb73ab90386fccae # v5.0.5\n"
     "        with:\n          path: ~/.cache/uv\n"
     "          key: ${{ runner.os }}-tests-${{ hashFiles('uv.lock') }}\n" + INSTALL_STEP,
+)
+
+SARIF_UPLOAD = (
+    "      - if: always()\n        uses: actions/upload-artifact",
+    "      - if: always()\n"
+    "        uses: github/codeql-action/upload-sarif@8aad20d150bbac5944a9f9d289da16a4b0d87c1e"
+    " # v4.36.2\n        with:\n          sarif_file: reports/tests/x.sarif\n"
+    "      - if: always()\n        uses: actions/upload-artifact",
+)
+SARIF_SCOPES = (
+    "      contents: read\n",
+    "      contents: read\n      actions: read\n      security-events: write\n",
 )
 
 _SLACK_ENV = "          SLACK_WEBHOOK_URL: ${{ secrets.SLACK_WEBHOOK_URL }}\n"
@@ -528,8 +577,8 @@ BROKEN_EXAMPLES: list[tuple[Rule, list[tuple[str, str]], str]] = [
         [("      contents: read\n", "      contents: read\n      id-token: write\n")],
         "id-token: write on a pull-request",
     ),
-    (timeout_problems, [("    timeout-minutes: 30\n", "")], "not a number"),
-    (timeout_problems, [("timeout-minutes: 30", "timeout-minutes: 600")], "outside"),
+    (timeout_problems, [("    timeout-minutes: 90\n", "")], "not a number"),
+    (timeout_problems, [("timeout-minutes: 90", "timeout-minutes: 600")], "outside"),
     (concurrency_problems, [("concurrency:\n  group:", "x-concurrency:\n  group:")], "no `conc"),
     (
         concurrency_problems,
@@ -649,6 +698,19 @@ BROKEN_EXAMPLES: list[tuple[Rule, list[tuple[str, str]], str]] = [
     (matrix_problems, [*MATRIX, ('["3.11", "3.13"]', "[]")], "not a list"),
     (retention_problems, [("path: reports/tests/", "path: reports/")], "does not upload"),
     (retention_problems, [("retention-days: 30", "retention-days: 5")], "expected 30"),
+    (
+        sarif_upload_problems,
+        [
+            SARIF_UPLOAD,
+            ("      contents: read\n", "      contents: read\n      security-events: write\n"),
+        ],
+        "without actions: read",
+    ),
+    (
+        sarif_upload_problems,
+        [SARIF_UPLOAD, ("      contents: read\n", "      contents: read\n      actions: read\n")],
+        "without security-events: write",
+    ),
 ]
 
 
@@ -717,3 +779,18 @@ def test_a_build_follow_ups_notify_job_may_read_the_webhook(make_workflow: MakeW
         ("# Secrets:  none.", "# Secrets:  SLACK_WEBHOOK_URL."),
     )
     assert secret_problems(wf) == []
+
+
+def test_a_sarif_upload_with_both_scopes_passes(make_workflow: MakeWorkflow) -> None:
+    assert sarif_upload_problems(make_workflow(SARIF_UPLOAD, SARIF_SCOPES)) == []
+
+
+def test_a_tools_cache_needs_no_matrix_value(make_workflow: MakeWorkflow) -> None:
+    tools_cache = (
+        INSTALL_STEP,
+        "      - uses: actions/cache@27d5ce7f107fe9357f9df03efb73ab90386fccae # v5.0.5\n"
+        "        with:\n          path: /home/runner/.cache/vibevoice-ci/go\n"
+        "          key: go-tools-${{ hashFiles('scripts/ci/install-go-tools.sh') }}\n"
+        + INSTALL_STEP,
+    )
+    assert matrix_problems(make_workflow(*MATRIX, tools_cache)) == []

@@ -111,6 +111,7 @@ class Step:
     with_: Mapping[str, object]
     env: Mapping[str, str]
     if_: str | None
+    id: str | None = None
 
     @property
     def label(self) -> str:
@@ -273,6 +274,7 @@ def _parse_step(index: int, step: object, where: str) -> Step:
         with_=_str_keyed(with_, f"{where}: with"),
         env=_env_block(raw.get("env"), f"{where}: env"),
         if_=_optional_str(raw, "if", where),
+        id=_optional_str(raw, "id", where),
     )
 
 

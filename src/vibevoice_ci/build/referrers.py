@@ -6,6 +6,14 @@ An artifact is an OCI image manifest with an ``artifactType``, the empty config,
 registry, distribution 2.8) get the spec's fallback as well: an index under the tag
 ``sha256-<hex>`` of the subject, listing its referrers. Every HTTP call is retried on
 connection errors, timeouts, 429 and 5xx (``vibevoice_ci.core.retry``).
+
+A registry that asks for credentials (ghcr.io, any token-auth registry) gets those
+``docker login`` stored, through its Bearer token challenge (``tools.registry_auth``); a
+refusal is one line naming the registry, never retried. Why this client and not ``oras
+attach``: the release build restores no cache (a publishing job must not), so oras would be
+built from source in every release run; these few calls keep the release record's retry log
+(tested against a flaky connection); and they write the referrers tag schema's fallback
+index on every registry, with or without the referrers API, without configuration.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +31,7 @@ from vibevoice_ci.core.errors import PipelineError, ToolFailedError
 from vibevoice_ci.core.image_reference import ImageReference
 from vibevoice_ci.core.retry import RetryLog, RetryPolicy, is_transient_status, with_retries
 from vibevoice_ci.tools.crane import plain_http
+from vibevoice_ci.tools.registry_auth import RegistryAuth, TokenServiceError
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -93,12 +103,24 @@ def with_referrer(index: Mapping[str, Any] | None, referrer: Descriptor) -> byte
 class RegistryClient:
     """The few OCI distribution calls attaching a referrer needs, with retries."""
 
-    def __init__(self, registry: str, *, log: RetryLog, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        registry: str,
+        *,
+        log: RetryLog,
+        policy: RetryPolicy | None = None,
+        docker_config: Path | None = None,
+        auth: httpx.Auth | None = None,
+    ) -> None:
         scheme = "http" if plain_http(registry + "/x") else "https"
         self.base = f"{scheme}://{registry}"
         self.log = log
         self.policy = policy or RetryPolicy()
-        self.client = httpx.Client(timeout=60.0, trust_env=not plain_http(registry + "/x"))
+        self.client = httpx.Client(
+            timeout=60.0,
+            trust_env=not plain_http(registry + "/x"),
+            auth=auth or RegistryAuth(registry, docker_config=docker_config),
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -117,6 +139,10 @@ class RegistryClient:
                 response = self.client.request(method, url, **kwargs)
             except httpx.TransportError as exc:
                 raise _TransientHttpError(f"{what}: {type(exc).__name__}: {exc}") from None
+            except TokenServiceError as exc:
+                if is_transient_status(exc.status):
+                    raise _TransientHttpError(f"{what}: {exc}") from None
+                raise
             if response.status_code in ok:
                 return response
             message = f"{what}: HTTP {response.status_code} {response.text[:200]!r}"

@@ -67,6 +67,7 @@ class _Run:
     notes: list[str] = field(default_factory=list)
     retries: RetryLog = field(default_factory=RetryLog)
     metadata: list[BuildRecord] = field(default_factory=list)
+    docker_config: Path | None = None  # where docker login left the registry's credentials
 
 
 def select_platforms(configured: Sequence[str], requested: Sequence[str]) -> tuple[str, ...]:
@@ -107,7 +108,11 @@ def build_release(
     """
     report_dir = config.report_dir("build")
     target = (registry or config.registry).rstrip("/")
-    run = _Run(target, select_platforms(config.platforms, platforms))
+    run = _Run(
+        target,
+        select_platforms(config.platforms, platforms),
+        docker_config=config.env.docker_config,
+    )
     names = list(services) or list(config.services)
     selected = [config.service(name) for name in names]
     try:
@@ -346,7 +351,9 @@ def _sbom(
     path = report_dir / "sbom" / name
     write_text_atomic(path, document)
     image = parse_reference(repository)
-    with referrers.RegistryClient(image.registry, log=run.retries) as client:
+    with referrers.RegistryClient(
+        image.registry, log=run.retries, docker_config=run.docker_config
+    ) as client:
         referrer = referrers.attach(
             client,
             image,

@@ -57,8 +57,20 @@ SMOKE_MODES = ("auto", "docker", "local")
 BUILD_CACHE_MODES = ("off", "gha", "gha-write")
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 DEFAULT_GITHUB_SERVER_URL = "https://github.com"
-# Where caches live between runs on one machine (scripts/ci/install-tools.sh uses it too).
+# Where caches live between runs on one machine (scripts/ci/install-tools.sh uses it too),
+# for root; anyone else (GitHub's `runner` user) cannot create it: see default_cache_dir().
 DEFAULT_CACHE_DIR = Path("/var/cache/vibevoice-ci")
+
+
+def default_cache_dir() -> Path:
+    """DEFAULT_CACHE_DIR for root; for any other user a folder of their own, which they can
+    create: ``$XDG_CACHE_HOME/vibevoice-ci``, else ``~/.cache/vibevoice-ci``."""
+    if os.geteuid() == 0:
+        return DEFAULT_CACHE_DIR
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vibevoice-ci"
+
+
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
 
 
@@ -90,8 +102,11 @@ class RunEnvironment:
     # $GITHUB_SHA (else the checkout's HEAD): the commit an image is built from.
     github_sha: str | None = None
     # $VIBEVOICE_CACHE_DIR: tool caches that outlive a run on one machine (BuildKit's cache,
-    # Debian root filesystems); None means the default, DEFAULT_CACHE_DIR.
+    # Debian root filesystems); None means the default, default_cache_dir().
     cache_dir: Path | None = None
+    # $DOCKER_CONFIG: the Docker CLI's config folder, where docker login keeps credentials
+    # (None: ~/.docker); the release build's own registry calls read them there.
+    docker_config: Path | None = None
     # $VIBEVOICE_BUILDX_BUILDER: a multi-platform buildx builder that already runs (GitHub's
     # docker/setup-buildx-action); unset, the release build starts its own buildkitd.
     buildx_builder: str | None = None
@@ -104,7 +119,7 @@ class RunEnvironment:
 
     @property
     def cache_root(self) -> Path:
-        return self.cache_dir or DEFAULT_CACHE_DIR
+        return self.cache_dir or default_cache_dir()
 
     # $VIBEVOICE_OSV_URL: the OSV API root the audit session asks (overrides the config's).
     osv_url: str | None = None
@@ -140,6 +155,8 @@ class RunEnvironment:
     reported_run_id: str | None = None
     reported_sha: str | None = None
     reported_workflow: str | None = None
+    # $VIBEVOICE_REPORTED_CONCLUSION: that run's conclusion (success, failure, ...).
+    reported_conclusion: str | None = None
 
 
 def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
@@ -170,6 +187,9 @@ def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
         github_event=_setting(environ, "GITHUB_EVENT_NAME") or None,
         github_sha=_setting(environ, "GITHUB_SHA") or None,
         buildx_builder=_setting(environ, "VIBEVOICE_BUILDX_BUILDER") or None,
+        docker_config=(
+            Path(_setting(environ, "DOCKER_CONFIG")) if _setting(environ, "DOCKER_CONFIG") else None
+        ),
         build_cache=build_cache,
         actions_cache_service=bool(
             _setting(environ, "ACTIONS_RUNTIME_TOKEN")
@@ -199,6 +219,7 @@ def run_environment(environ: Mapping[str, str]) -> RunEnvironment:
         reported_run_id=_setting(environ, "VIBEVOICE_REPORTED_RUN_ID") or None,
         reported_sha=_setting(environ, "VIBEVOICE_REPORTED_SHA") or None,
         reported_workflow=_setting(environ, "VIBEVOICE_REPORTED_WORKFLOW") or None,
+        reported_conclusion=_setting(environ, "VIBEVOICE_REPORTED_CONCLUSION") or None,
     )
 
 

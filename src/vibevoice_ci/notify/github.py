@@ -66,14 +66,21 @@ class GitHub:
 
     def upsert_comment(self, pull_request: int, marker: str, body: str) -> Posted:
         """Update the PR's comment that carries ``marker``, or create it."""
+        updated = self.update_comment(pull_request, marker, body)
+        if updated is not None:
+            return updated
+        created = self._call("POST", f"/issues/{pull_request}/comments", {"body": body})
+        return Posted("created", _field(created, "id"), _html_url(created, {}))
+
+    def update_comment(self, pull_request: int, marker: str, body: str) -> Posted | None:
+        """Update the PR's comment that carries ``marker``; None when it has none."""
         for comment in self._pages(f"/issues/{pull_request}/comments"):
             if marker in str(comment.get("body") or ""):
                 updated = self._call(
                     "PATCH", f"/issues/comments/{int(comment['id'])}", {"body": body}
                 )
                 return Posted("updated", int(comment["id"]), _html_url(updated, comment))
-        created = self._call("POST", f"/issues/{pull_request}/comments", {"body": body})
-        return Posted("created", _field(created, "id"), _html_url(created, {}))
+        return None
 
     def upsert_issue(self, marker: str, title: str, body: str, labels: tuple[str, ...]) -> Posted:
         """Update the open issue that carries ``marker`` (title and body), or open one."""

@@ -45,6 +45,13 @@ class RunContext:
     sha: str | None = None
     run_url: str | None = None  # https://github.com/<repo>/actions/runs/<id>
     needs: Mapping[str, str] = field(default_factory=dict)  # job -> result
+    # The run's conclusion when a follow-up reports on it (workflow_run): success, failure...
+    conclusion: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        """The reported run concluded successfully (known only in a follow-up)."""
+        return self.conclusion == "success"
 
     @property
     def artifacts_url(self) -> str | None:
@@ -100,11 +107,19 @@ def failure_comment(overview: Overview, context: RunContext) -> str:
     failed = failed_sessions(overview)
     jobs = failed_jobs(context)
     commit = f" for `{context.sha[:12]}`" if context.sha else ""
-    if failed or jobs:
+    notes: list[str] = []
+    if context.passed:
+        # A green run after a red one: the same comment now says so (never a new comment).
+        title = f"### {context.workflow}: passed{commit}"
+        notes = ["An earlier run of this pull request failed; this one passed.", ""]
+    elif failed or jobs:
         title = f"### {context.workflow}: {len(failed) or len(jobs)} failed{commit}"
+    elif context.conclusion is not None:
+        title = f"### {context.workflow}: {context.conclusion}{commit}"
+        notes = ["No session's report names a failure: see the run's log.", ""]
     else:
         title = f"### {context.workflow}: every session passed{commit}"
-    lines = [FAILURE_MARKER, title, ""]
+    lines = [FAILURE_MARKER, title, "", *notes]
     if jobs:
         lines += [f"Failed jobs: {', '.join(f'`{job}`' for job in jobs)}", ""]
     if overview.sessions:

@@ -27,7 +27,7 @@ from vibevoice_ci.core.reports import read_report, write_report
 from vibevoice_ci.core.retry import RetryLog
 from vibevoice_ci.core.vulnerability_models import OutcomeDocument
 from vibevoice_ci.notify import messages
-from vibevoice_ci.notify.github import GitHub
+from vibevoice_ci.notify.github import GitHub, Posted
 from vibevoice_ci.notify.http import check_url, redact, request_json
 from vibevoice_ci.notify.reports import NotifyReport
 from vibevoice_ci.perf.reports import PerfVerdict
@@ -94,6 +94,7 @@ def context_of(config: PipelineConfig) -> messages.RunContext:
         sha=env.reported_sha or env.github_sha,
         run_url=run_url,
         needs=dict(env.needs_results),
+        conclusion=env.reported_conclusion,
     )
 
 
@@ -136,7 +137,9 @@ def _failure(
         run.skip("webhook", f"the run is on {context.ref or 'no known ref'}, not main")
     if config.env.pull_request is not None:
         body = messages.failure_comment(overview, context)
-        _comment(config, "PR comment (failure)", messages.FAILURE_MARKER, body, run)
+        # A passed run only turns an earlier failure's comment green; it never adds one.
+        create = not context.passed
+        _comment(config, "PR comment (failure)", messages.FAILURE_MARKER, body, run, create)
     else:
         run.skip("PR comment (failure)", "the run is not for a pull request")
 
@@ -208,18 +211,32 @@ def _webhook(config: PipelineConfig, what: str, text: str, run: NotifyRun) -> No
     _attempt(run, what, send, (url,))
 
 
-def _comment(config: PipelineConfig, what: str, marker: str, body: str, run: NotifyRun) -> None:
+def _comment(
+    config: PipelineConfig,
+    what: str,
+    marker: str,
+    body: str,
+    run: NotifyRun,
+    create: bool = True,
+) -> None:
+    """Update the PR's comment carrying ``marker``; create it only when ``create``."""
     run.messages[what] = body
     github = _github(config, what, run)
     pull_request = config.env.pull_request
     if github is None or pull_request is None:
         return
 
-    def send() -> str:
-        posted = github.upsert_comment(pull_request, marker, body)
+    def send() -> str | None:
+        if create:
+            posted: Posted | None = github.upsert_comment(pull_request, marker, body)
+        else:
+            posted = github.update_comment(pull_request, marker, body)
+        if posted is None:
+            return None
         return f"{posted.action} on PR #{pull_request} {posted.url}".rstrip()
 
-    _attempt(run, what, send, (github.token,))
+    nothing = f"PR #{pull_request} has no earlier comment to update, and a passed run adds none"
+    _attempt(run, what, send, (github.token,), nothing_done=nothing)
 
 
 def _issue(config: PipelineConfig, draft: messages.IssueDraft, run: NotifyRun) -> None:
@@ -255,11 +272,20 @@ def _github(config: PipelineConfig, what: str, run: NotifyRun) -> GitHub | None:
 
 
 def _attempt(
-    run: NotifyRun, what: str, send: Callable[[], str], secrets: tuple[Secret | None, ...]
+    run: NotifyRun,
+    what: str,
+    send: Callable[[], str | None],
+    secrets: tuple[Secret | None, ...],
+    *,
+    nothing_done: str = "there was nothing to send",
 ) -> None:
+    """Send; a detail is a pass, None a skip (``nothing_done`` says why), an error a fail."""
     try:
         detail = send()
     except PipelineError as exc:
         run.outcomes.append(Outcome(what, Status.FAIL, redact(str(exc), secrets)))
+        return
+    if detail is None:
+        run.skip(what, nothing_done)
         return
     run.outcomes.append(Outcome(what, Status.PASS, redact(detail, secrets)))

@@ -67,6 +67,12 @@ def parse_engine_status(result: ToolResult) -> EngineStatus:
     return EngineStatus(False, reason=f"no Docker engine reachable: {reason}")
 
 
+# BuildKit, also where the docker CLI would default to the classic builder: the Dockerfiles'
+# default base is a stage that BuildKit skips when BASE_IMAGE overrides it, and the classic
+# builder would pull anyway (which fails where the default cannot be pulled).
+BUILD_ENV = {"DOCKER_BUILDKIT": "1"}
+
+
 def build_argv(
     binary: str,
     *,
@@ -118,7 +124,7 @@ def build(
         iidfile=iidfile,
         platform=platform,
     )
-    run_tool(argv, capture=False)
+    run_tool(argv, capture=False, env=BUILD_ENV)
     return iidfile.read_text(encoding="utf-8").strip()
 
 
