@@ -71,7 +71,7 @@ def build_argv(
     With ``push`` the image index goes to the registry; without, the build only checks
     (and fills the cache). Labels go on every image's config, ``index_annotations`` on the
     index. No provenance or SBOM attestations from BuildKit itself: their scanner image is
-    not available offline, and the SBOMs come from syft (``release.sbom``).
+    not available offline, and the SBOMs come from syft (``build/release.py``).
     """
     argv = [binary, "buildx", "build", "--builder", builder, "--progress", "plain"]
     argv += ["--file", str(dockerfile), "--platform", ",".join(platforms)]

@@ -1,4 +1,4 @@
-"""``build.build_images`` and ``infra_lint.lint_infra`` end to end, over fake tools.
+"""``build.native.build_images`` and ``lint.infra.lint_infra`` end to end, over fake tools.
 
 The docker CLI, git and the linters are replaced by fakes that record calls, so every path
 (no engine, a push whose tags disagree, an unlisted platform, a linter that finds something,
