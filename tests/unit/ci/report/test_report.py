@@ -18,7 +18,13 @@ from vibevoice_ci.report.model import Overview, SessionReport, artifacts, classi
 from vibevoice_ci.report.read import read_overview, read_session
 from vibevoice_ci.report.render import render_html, render_markdown
 from vibevoice_ci.report.session import page_problems
-from vibevoice_ci.tools.chromium import attribute_pairs, base_argv, screenshot_argv
+from vibevoice_ci.tools.chromium import (
+    ShownText,
+    attribute_pairs,
+    base_argv,
+    element_texts,
+    screenshot_argv,
+)
 
 names = st.from_regex(r"[a-z][a-z0-9_]{0,10}(-[0-9.]{1,4})?", fullmatch=True)
 # Text with every character HTML cares about, and some that Markdown does.
@@ -423,3 +429,21 @@ def test_a_folder_that_cannot_be_listed_is_an_unknown_session(
     assert audit.status is Status.UNKNOWN
     assert audit.verdict.reason == "audit/ could not be read (Permission denied)"
     assert overview.problems == ("audit/ could not be read (Permission denied)",)
+
+
+def test_what_a_reader_sees_without_unfolding() -> None:
+    dom = (
+        '<details data-x="row"><summary><span data-x="line">a &amp; <b>b</b></span></summary>'
+        '<div><span data-x="inside">c</span><details open><span data-x="deep">d</span>'
+        '</details></div></details><details open><summary>s</summary><p data-x="open">e<br>f'
+        '</p></details><p hidden><span data-x="hidden">g</span></p><img data-x="img">'
+    )
+    assert element_texts(dom, "data-x") == {
+        "row": ShownText("a & bcd", folded=False),
+        "line": ShownText("a & b", folded=False),
+        "inside": ShownText("c", folded=True),
+        "deep": ShownText("d", folded=True),
+        "open": ShownText("ef", folded=False),
+        "hidden": ShownText("g", folded=True),
+        "img": ShownText("", folded=False),
+    }
