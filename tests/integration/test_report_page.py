@@ -1,6 +1,6 @@
 """`nox -s report`'s page opened in headless Chromium (Debian's `chromium`), on real session
 outputs (tests/integration/data/reports-real: copied from real runs of lint, tests, build,
-smoke, promote, perf and helm), plus a malformed report: the outcomes the browser shows are
+smoke, promote, perf, helm and audit), plus a malformed report: the outcomes the browser shows are
 the ones the reports' files state, and a screenshot lands in the report folder."""
 
 from __future__ import annotations
@@ -68,10 +68,8 @@ def test_the_page_shows_each_sessions_outcome_as_its_report_states(tmp_path: Pat
     require_chromium()
     reports = tmp_path / "reports"
     shutil.copytree(REAL_REPORTS, reports)
-    (reports / "audit").mkdir()
-    (reports / "audit" / "audit.json").write_text(
-        '{"status": "pass", "checks": [', encoding="utf-8"
-    )
+    (reports / "sign").mkdir()
+    (reports / "sign" / "sign.json").write_text('{"status": "pass", "checks": [', encoding="utf-8")
     (reports / "trivy").mkdir()
     (reports / "trivy" / "trivy.json").write_text(
         json.dumps(
@@ -93,23 +91,24 @@ def test_the_page_shows_each_sessions_outcome_as_its_report_states(tmp_path: Pat
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "PASS browser check: Chromium shows the 9 sessions' outcomes" in result.stderr
+    assert "PASS browser check: Chromium shows the 10 sessions' outcomes" in result.stderr
 
     stated = stated_outcomes(reports)
     assert stated == {
-        "audit": "unknown",  # malformed JSON: unknown, with the reason, not a crash
+        "audit": "unknown",  # no advisory service reachable: nothing checked, never a pass
         "build": "pass",
         "helm": "unknown",
         "lint": "pass",
         "perf": "pass",
         "promote": "fail",
+        "sign": "unknown",  # malformed JSON: unknown, with the reason, not a crash
         "smoke": "unknown",
         "tests": "pass",
         "trivy": "fail",
     }
     dom = chromium.dump_dom(reports / "index.html")
     assert chromium.attribute_pairs(dom, "data-session", "data-status") == stated
-    assert "audit/audit.json is not valid JSON" in dom
+    assert "sign/sign.json is not valid JSON" in dom
     assert "&lt;img src=x&gt;" in dom
     assert "<img src=x>" not in dom
     assert 'src="perf/trend.png"' in dom
