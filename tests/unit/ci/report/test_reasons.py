@@ -5,6 +5,7 @@ is the first failing one, else the first unknown one, else a short pass line."""
 from __future__ import annotations
 
 from collections import Counter
+from html import escape
 
 import pytest
 from hypothesis import given, settings
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from vibevoice_ci.core.outcome import Outcome, Status
 from vibevoice_ci.report import documents as docs
-from vibevoice_ci.report.model import SessionReport
+from vibevoice_ci.report.model import Overview, SessionReport
 from vibevoice_ci.report.reasons import (
     Decisive,
     decisive,
@@ -21,6 +22,7 @@ from vibevoice_ci.report.reasons import (
     shorten,
     split_detail,
 )
+from vibevoice_ci.report.render import render_html, render_markdown
 
 # Reasons none of which is a part of another, so "appears exactly once" can be counted in text.
 REASONS = [
@@ -83,6 +85,34 @@ def test_every_reason_is_grouped_once_with_its_count_and_nothing_is_dropped(
         for group, first in zip(groups, firsts, strict=True)
     ]
     assert ranks == sorted(ranks)
+
+
+@settings(max_examples=200, deadline=None)
+@given(checks=checks_lists, status=statuses)
+def test_the_page_and_the_summary_list_every_reason_once_with_its_count(
+    checks: list[Outcome], status: Status
+) -> None:
+    session = SessionReport(
+        "audit", docs.Verdict(status, "r", "audit/audit.json", tuple(checks)), None, "", None
+    )
+    overview = Overview((session,), "now", None)
+    markdown = render_markdown(overview)
+    listed = [line for line in markdown.splitlines() if line.startswith("- **audit** ")]
+    groups = group_reasons(checks)
+    assert len(listed) == len(groups)
+    for group, line in zip(groups, listed, strict=True):
+        label = "FAIL" if group.status is Status.FAIL else "UNKNOWN"
+        assert line.startswith(f"- **audit** {label}: {' '.join(group.text().split())}")
+        if group.count > 1:
+            assert f"({group.count} checks: " in line
+            assert all(check.name in line for check in group.checks)
+    page = render_html(overview)
+    for group in groups:
+        assert page.count(f"<strong>{escape(group.text())}</strong>") == sum(
+            1 for g in groups if g.text() == group.text()
+        )
+        if group.count > 1:
+            assert f"{group.count} checks:" in page
 
 
 @pytest.mark.parametrize(
