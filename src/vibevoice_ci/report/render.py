@@ -63,6 +63,13 @@ th { background: #f6f8fa; } th.check { width: 35%; }
 ul.files { margin: 0.4rem 0; padding: 0; list-style: none; }
 ul.files li { display: inline; margin-right: 1rem; }
 img.chart { max-width: min(100%, 48rem); border: 1px solid #d0d7de; }
+@media (max-width: 60rem) {
+  body { margin: 1rem; }
+  .row { grid-template-columns: 0.8rem 7rem 5.5rem minmax(0, 1fr); }
+  .row > .ran, .row > .commit { grid-column: 4; }
+  .head > :nth-child(n+5) { display: none; }
+  .more { padding-left: 1rem; }
+}
 """.strip()
 
 
