@@ -75,8 +75,7 @@ img.chart { max-width: min(100%, 48rem); border: 1px solid #d0d7de; }
 
 def render_html(overview: Overview) -> str:
     """The whole page."""
-    counts = overview.counts()
-    headline = ", ".join(f"{counts[s]} {_LABEL[s]}" for s in Status)
+    headline = _headline(overview)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -218,13 +217,11 @@ def render_markdown(overview: Overview) -> str:
     """The same overview as Markdown (reports/summary.md, and a job summary): one row per
     session with its decisive reason, then every reason that did not pass, each once, with
     its count and its checks."""
-    counts = overview.counts()
     lines = [
         "## Pipeline report",
         "",
-        f"{len(overview.sessions)} sessions: "
-        + ", ".join(f"{counts[s]} {_LABEL[s]}" for s in Status)
-        + f". Rendered {overview.generated_at}"
+        f"{len(overview.sessions)} sessions: {_headline(overview)}. "
+        f"Rendered {overview.generated_at}"
         + (f" in checkout `{overview.checkout_commit[:12]}`" if overview.checkout_commit else "")
         + ".",
         "",
@@ -265,6 +262,18 @@ def _group_markdown(session: SessionReport, group: ReasonGroup) -> str:
         )
         line += f" ({group.count} checks: {names})"
     return line
+
+
+def _headline(overview: Overview) -> str:
+    """``4 pass, 1 fail (promote), 3 unknown (audit, helm, smoke)``."""
+    parts = []
+    for status in Status:
+        found = overview.by_status(status)
+        names = (
+            f" ({', '.join(s.name for s in found)})" if found and status is not Status.PASS else ""
+        )
+        parts.append(f"{len(found)} {_LABEL[status]}{names}")
+    return ", ".join(parts)
 
 
 def _shown(status: Status) -> str:

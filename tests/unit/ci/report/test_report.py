@@ -561,6 +561,8 @@ def test_the_real_page_keeps_each_line_short_and_folds_the_rest(real: Overview) 
 
 def test_the_real_summary_lists_each_reason_once_with_its_count(real: Overview) -> None:
     markdown = render_markdown(real)
+    assert "8 sessions: 4 pass, 1 fail (promote), 3 unknown (audit, helm, smoke)." in markdown
+    assert "4 pass, 1 fail (promote), 3 unknown (audit, helm, smoke)." in render_html(real)
     assert markdown.count("advisory service unreachable") == 2  # the table row, the list
     (audit,) = [line for line in markdown.splitlines() if line.startswith("- **audit**")]
     assert audit.startswith(
