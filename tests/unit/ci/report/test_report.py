@@ -579,3 +579,22 @@ def test_the_real_summary_lists_each_reason_once_with_its_count(real: Overview) 
         "| helm | UNKNOWN | level not run: not selected (--level) (2 checks: cluster, pods) |"
         in markdown
     )
+
+
+def test_a_folder_full_of_files_keeps_its_line_one_line(tmp_path: Path) -> None:
+    """helm's folder in a full run holds its own build's SBOMs and metadata: the old row listed
+    them all in a narrow column, a screen of blank space beside it. They are folded now."""
+    files = {"helm.json": (REAL_REPORTS / "helm" / "helm.json").read_text(encoding="utf-8")}
+    for service in ("tts", "agent"):
+        for arch in ("amd64", "arm64"):
+            files[f"build/sbom/vibevoice-{service}-linux-{arch}.spdx.json"] = "{}"
+            files[f"build/sbom/vibevoice-{service}-linux-{arch}.cdx.json"] = "{}"
+    files |= {"build/build-metadata.json": "[]", "logs/cluster/etcd.log": "x"}
+    helm = read_session(_folder(tmp_path, "helm", files))
+    assert len(helm.artifacts) == 11  # 8 SBOMs, the metadata, a log, helm.json
+    page = render_html(Overview((helm,), "now", None))
+    (line,) = re.findall(r'<summary class="row">(.*?)</summary>', page, re.DOTALL)
+    assert "<a " not in line
+    assert "<li" not in line
+    for artifact in helm.artifacts:
+        assert f'href="{artifact.path}"' in page
