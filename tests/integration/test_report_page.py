@@ -1,7 +1,8 @@
 """`nox -s report`'s page opened in headless Chromium (Debian's `chromium`), on real session
 outputs (tests/integration/data/reports-real: copied from real runs of lint, tests, build,
-smoke, promote, perf and helm), plus a malformed report: the outcomes the browser shows are
-the ones the reports' files state, and a screenshot lands in the report folder."""
+smoke, promote, perf, helm and audit), plus a malformed report: the outcomes the browser shows
+are the ones the reports' files state, each session's outcome and decisive reason are in view
+without unfolding anything, and a screenshot lands in the report folder."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ import pytest
 
 from capabilities import under_ci
 from vibevoice_ci.core.errors import ToolMissingError
+from vibevoice_ci.core.outcome import Status
+from vibevoice_ci.report.read import read_overview
+from vibevoice_ci.report.render import render_html
+from vibevoice_ci.report.session import check_page
 from vibevoice_ci.tools import chromium
 
 pytestmark = pytest.mark.integration
@@ -69,10 +74,8 @@ def test_the_page_shows_each_sessions_outcome_as_its_report_states(tmp_path: Pat
     require_chromium()
     reports = tmp_path / "reports"
     shutil.copytree(REAL_REPORTS, reports)
-    (reports / "audit").mkdir()
-    (reports / "audit" / "audit.json").write_text(
-        '{"status": "pass", "checks": [', encoding="utf-8"
-    )
+    (reports / "sign").mkdir()
+    (reports / "sign" / "sign.json").write_text('{"status": "pass", "checks": [', encoding="utf-8")
     (reports / "trivy").mkdir()
     (reports / "trivy" / "trivy.json").write_text(
         json.dumps(
@@ -94,23 +97,38 @@ def test_the_page_shows_each_sessions_outcome_as_its_report_states(tmp_path: Pat
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "PASS browser check: Chromium shows the 9 sessions' outcomes" in result.stderr
+    assert (
+        "PASS browser check: Chromium shows the 10 sessions' outcomes, each with its decisive "
+        "reason in view without unfolding" in result.stderr
+    )
 
     stated = stated_outcomes(reports)
     assert stated == {
-        "audit": "unknown",  # malformed JSON: unknown, with the reason, not a crash
+        "audit": "unknown",  # no advisory service reachable: nothing checked, never a pass
         "build": "pass",
         "helm": "unknown",
         "lint": "pass",
         "perf": "pass",
         "promote": "fail",
+        "sign": "unknown",  # malformed JSON: unknown, with the reason, not a crash
         "smoke": "unknown",
         "tests": "pass",
         "trivy": "fail",
     }
     dom = chromium.dump_dom(reports / "index.html")
     assert chromium.attribute_pairs(dom, "data-session", "data-status") == stated
-    assert "audit/audit.json is not valid JSON" in dom
+    assert "sign/sign.json is not valid JSON" in dom
+    # One line per session, in view; seven audit targets' one reason said once, with a count.
+    reasons = chromium.element_texts(dom, "data-decisive")
+    assert sorted(reasons) == sorted(stated)
+    assert not any(shown.folded for shown in reasons.values())
+    assert reasons["audit"].text.startswith(
+        "advisory service unreachable (api.osv.dev: name resolution failed); pip-audit exited 1 "
+        "(7 checks: pip-audit: image agent, image tts,"
+    )
+    assert reasons["helm"].text == "level not run: not selected (--level) (2 checks: cluster, pods)"
+    assert reasons["sign"].text.startswith("sign/sign.json is not valid JSON")
+    assert dom.count("advisory service unreachable") == 2  # the line, and the folded group
     assert "&lt;img src=x&gt;" in dom
     assert "<img src=x>" not in dom
     assert 'src="perf/trend.png"' in dom
@@ -120,4 +138,34 @@ def test_the_page_shows_each_sessions_outcome_as_its_report_states(tmp_path: Pat
     assert screenshot.read_bytes().startswith(PNG_MAGIC)
     summary = (reports / "summary.md").read_text(encoding="utf-8")
     assert "| promote | FAIL |" in summary
-    assert "| audit | UNKNOWN |" in summary
+    assert "| audit | UNKNOWN | advisory service unreachable" in summary
+    assert summary.count("advisory service unreachable") == 2  # the row, the list of reasons
+
+
+def test_a_decisive_reason_folded_away_fails_the_browser_check(tmp_path: Path) -> None:
+    require_chromium()
+    reports = tmp_path / "reports"
+    shutil.copytree(REAL_REPORTS, reports)
+    overview = read_overview(reports, checkout_commit=None)
+    page = reports / "index.html"
+    html = render_html(overview)
+    assert check_page(_write(page, html), overview).status is Status.PASS
+    # helm's reason moved from its line into what the line folds: in the page, not in view.
+    line = re.search(r'<span class="why" data-decisive="helm">.*?</span></span>', html)
+    assert line is not None
+    start = html.index('data-session="helm"')
+    more = html.index('<div class="more">', start) + len('<div class="more">')
+    folded = (html[:more] + line[0] + html[more:]).replace(line[0], "", 1)
+    outcome = check_page(_write(page, folded), overview)
+    assert outcome.status is Status.FAIL
+    assert "helm: its decisive reason is folded away" in outcome.detail
+    # And a badge that says another outcome than the report.
+    wrong = html.replace('data-outcome="helm">unknown<', 'data-outcome="helm">pass<')
+    outcome = check_page(_write(page, wrong), overview)
+    assert outcome.status is Status.FAIL
+    assert "helm: the outcome badge shows 'pass', expected 'unknown'" in outcome.detail
+
+
+def _write(page: Path, html: str) -> Path:
+    page.write_text(html, encoding="utf-8")
+    return page

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from html import escape
 from pathlib import Path
 
@@ -16,10 +17,18 @@ from vibevoice_ci.core.outcome import Outcome, Status, render_summary
 from vibevoice_ci.report import documents as docs
 from vibevoice_ci.report.model import Overview, SessionReport, artifacts, classify, session_name
 from vibevoice_ci.report.read import read_overview, read_session
+from vibevoice_ci.report.reasons import decisive, group_reasons, split_detail
 from vibevoice_ci.report.render import render_html, render_markdown
-from vibevoice_ci.report.session import page_problems
-from vibevoice_ci.tools.chromium import attribute_pairs, base_argv, screenshot_argv
+from vibevoice_ci.report.session import line_problems, page_problems
+from vibevoice_ci.tools.chromium import (
+    ShownText,
+    attribute_pairs,
+    base_argv,
+    element_texts,
+    screenshot_argv,
+)
 
+REAL_REPORTS = Path(__file__).parents[3] / "integration" / "data" / "reports-real"
 names = st.from_regex(r"[a-z][a-z0-9_]{0,10}(-[0-9.]{1,4})?", fullmatch=True)
 # Text with every character HTML cares about, and some that Markdown does.
 texts = st.lists(
@@ -57,6 +66,15 @@ def test_every_sessions_outcome_is_on_the_page_as_the_data_says(overview: Overvi
     shown = attribute_pairs(page, "data-session", "data-status")
     assert shown == {s.name: s.status.value for s in overview.sessions}
     assert page_problems({s.name: s.status.value for s in overview.sessions}, shown) == []
+    # Each session's badge and decisive reason are in its line, not in what it folds.
+    assert (
+        line_problems(
+            {s.name: (s.status.value, decisive(s).line()) for s in overview.sessions},
+            outcomes=element_texts(page, "data-outcome"),
+            reasons=element_texts(page, "data-decisive"),
+        )
+        == []
+    )
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -71,10 +89,14 @@ def test_report_text_is_escaped_and_nothing_loads_from_elsewhere(overview: Overv
     assert page.count("<style>") == 1
     assert "<link" not in page
     for session in overview.sessions:
-        assert escape(session.verdict.reason) in page
+        assert escape(decisive(session).text) in page
+        if not session.verdict.checks:
+            assert escape(session.verdict.reason) in page
         for check in session.verdict.checks:
             assert escape(check.name) in page
-            assert escape(check.detail) in page
+            own, reason = split_detail(check.detail)
+            assert escape(own) in page
+            assert escape(reason) in page
 
 
 @settings(max_examples=100, deadline=None)
@@ -423,3 +445,156 @@ def test_a_folder_that_cannot_be_listed_is_an_unknown_session(
     assert audit.status is Status.UNKNOWN
     assert audit.verdict.reason == "audit/ could not be read (Permission denied)"
     assert overview.problems == ("audit/ could not be read (Permission denied)",)
+
+
+def test_what_a_reader_sees_without_unfolding() -> None:
+    dom = (
+        '<details data-x="row"><summary><span data-x="line">a &amp; <b>b</b></span></summary>'
+        '<div><span data-x="inside">c</span><details open><span data-x="deep">d</span>'
+        '</details></div></details><details open><summary>s</summary><p data-x="open">e<br>f'
+        '</p></details><p hidden><span data-x="hidden">g</span></p><img data-x="img">'
+    )
+    assert element_texts(dom, "data-x") == {
+        "row": ShownText("a & bcd", folded=False),
+        "line": ShownText("a & b", folded=False),
+        "inside": ShownText("c", folded=True),
+        "deep": ShownText("d", folded=True),
+        "open": ShownText("ef", folded=False),
+        "hidden": ShownText("g", folded=True),
+        "img": ShownText("", folded=False),
+    }
+
+
+def test_line_problems_name_a_folded_missing_or_different_line() -> None:
+    expected = {"a": ("pass", "3 checks passed"), "b": ("fail", "x: y"), "c": ("unknown", "z")}
+    problems = line_problems(
+        expected,
+        outcomes={
+            "a": ShownText("pass", folded=False),
+            "b": ShownText("fail", folded=True),
+            "c": ShownText("unknown", folded=False),
+        },
+        reasons={"a": ShownText("3  checks\npassed", folded=False), "b": ShownText("x: y", False)},
+    )
+    assert problems == [
+        "b: its outcome badge is folded away (not in view until unfolded)",
+        "c: the page shows no decisive reason",
+    ]
+    assert line_problems({"a": ("pass", "p")}, outcomes={}, reasons={}) == [
+        "a: the page shows no outcome badge",
+        "a: the page shows no decisive reason",
+    ]
+    assert line_problems(
+        {"a": ("fail", "r")},
+        outcomes={"a": ShownText("pass", False)},
+        reasons={"a": ShownText("r", False)},
+    ) == ["a: the outcome badge shows 'pass', expected 'fail'"]
+
+
+# --- the real reports of a previous run (tests/integration/data/reports-real) -----------------
+
+
+@pytest.fixture(scope="module")
+def real() -> Overview:
+    return read_overview(REAL_REPORTS, checkout_commit=None)
+
+
+def test_each_real_session_reads_as_one_line_with_the_reason_that_decided_it(
+    real: Overview,
+) -> None:
+    lines = {s.name: (s.status.value, decisive(s).line()) for s in real.sessions}
+    assert lines["audit"] == (
+        "unknown",
+        "advisory service unreachable (api.osv.dev: name resolution failed); pip-audit "
+        "exited 1 (7 checks: pip-audit: image agent, image tts, extra audit, extra ci, "
+        "extra perf, group dev, … 1 more)",
+    )
+    assert lines["helm"] == (
+        "unknown",
+        "level not run: not selected (--level) (2 checks: cluster, pods)",
+    )
+    assert lines["build"] == ("pass", "1 check passed")
+    assert lines["lint"] == ("pass", "4 checks passed")
+    assert lines["tests"] == ("pass", "34 tests, 0 failures, 0 errors, 0 skipped")
+    status, promote = lines["promote"]
+    assert (status, promote.startswith("promote: release file /tmp/")) == ("fail", True)
+    status, smoke = lines["smoke"]
+    assert status == "unknown"
+    assert smoke.startswith("speech POST /v1/tts: espeak: not scored")
+    assert smoke.endswith("…; and 1 other reason")
+    assert all(len(line) <= 320 for _, line in lines.values())
+
+
+def test_the_real_audit_reasons_are_one_group_of_seven(real: Overview) -> None:
+    audit = real.session("audit")
+    assert audit is not None
+    (group,) = group_reasons(audit.verdict.checks)
+    assert group.count == 7
+    assert group.text() == (
+        "advisory service unreachable (api.osv.dev: name resolution failed); pip-audit exited 1"
+    )
+    assert group.own_counts()[0] == "25 target(s) not checked"
+
+
+def test_the_real_page_keeps_each_line_short_and_folds_the_rest(real: Overview) -> None:
+    page = render_html(real)
+    reasons = element_texts(page, "data-decisive")
+    assert {name: shown.folded for name, shown in reasons.items()} == dict.fromkeys(
+        (s.name for s in real.sessions), False
+    )
+    # A session's line holds its name, badge, reason, time and commit: no list, table, link
+    # or preformatted block that could make it a screen tall.
+    lines = re.findall(r'<summary class="row">(.*?)</summary>', page, re.DOTALL)
+    assert len(lines) == len(real.sessions)
+    for line in lines:
+        assert not re.search(r"<(ul|ol|table|pre|a|img|br)\b", line)
+    assert "<pre" not in page
+    # The files are in the folded part, every one still linked.
+    for session in real.sessions:
+        for artifact in session.artifacts:
+            assert f'href="{artifact.path}"' in page
+    # Every check of the real reports is on the page (folded), none dropped.
+    for session in real.sessions:
+        for check in session.verdict.checks:
+            assert escape(check.name) in page
+
+
+def test_the_real_summary_lists_each_reason_once_with_its_count(real: Overview) -> None:
+    markdown = render_markdown(real)
+    assert "8 sessions: 4 pass, 1 fail (promote), 3 unknown (audit, helm, smoke)." in markdown
+    assert "4 pass, 1 fail (promote), 3 unknown (audit, helm, smoke)." in render_html(real)
+    assert markdown.count("advisory service unreachable") == 2  # the table row, the list
+    (audit,) = [line for line in markdown.splitlines() if line.startswith("- **audit**")]
+    assert audit.startswith(
+        "- **audit** UNKNOWN: advisory service unreachable (api.osv.dev: name resolution "
+        "failed); pip-audit exited 1 (7 checks: pip-audit: image agent "
+        "(infra/docker/requirements/agent.txt): 25 target(s) not checked; "
+    )
+    (helm,) = [line for line in markdown.splitlines() if line.startswith("- **helm**")]
+    assert (
+        helm
+        == "- **helm** UNKNOWN: level not run: not selected (--level) (2 checks: cluster, pods)"
+    )
+    assert (
+        "| helm | UNKNOWN | level not run: not selected (--level) (2 checks: cluster, pods) |"
+        in markdown
+    )
+
+
+def test_a_folder_full_of_files_keeps_its_line_one_line(tmp_path: Path) -> None:
+    """helm's folder in a full run holds its own build's SBOMs and metadata: the old row listed
+    them all in a narrow column, a screen of blank space beside it. They are folded now."""
+    files = {"helm.json": (REAL_REPORTS / "helm" / "helm.json").read_text(encoding="utf-8")}
+    for service in ("tts", "agent"):
+        for arch in ("amd64", "arm64"):
+            files[f"build/sbom/vibevoice-{service}-linux-{arch}.spdx.json"] = "{}"
+            files[f"build/sbom/vibevoice-{service}-linux-{arch}.cdx.json"] = "{}"
+    files |= {"build/build-metadata.json": "[]", "logs/cluster/etcd.log": "x"}
+    helm = read_session(_folder(tmp_path, "helm", files))
+    assert len(helm.artifacts) == 11  # 8 SBOMs, the metadata, a log, helm.json
+    page = render_html(Overview((helm,), "now", None))
+    (line,) = re.findall(r'<summary class="row">(.*?)</summary>', page, re.DOTALL)
+    assert "<a " not in line
+    assert "<li" not in line
+    for artifact in helm.artifacts:
+        assert f'href="{artifact.path}"' in page
