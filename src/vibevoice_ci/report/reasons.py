@@ -24,6 +24,7 @@ from vibevoice_ci.report.model import SessionReport
 # then the reason it may share with other checks.
 _OWN_COUNT_RE = re.compile(r"^(?P<own>\d+ [^:;\n]{1,40}?): (?P<reason>\S.*)$", re.DOTALL)
 _TRAILING_PARENTHESIS_RE = re.compile(r"\s+\([^()]*\)$")
+_DIGEST_RE = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{20,}\b")
 # How long the decisive reason and the names after it may be on the one line.
 REASON_LIMIT = 200
 NAMES_LIMIT = 90
@@ -134,14 +135,18 @@ def decisive(session: SessionReport) -> Decisive:
 
 def names_line(names: Sequence[str], limit: int = NAMES_LIMIT) -> str:
     """``pip-audit: image agent, image tts, … 5 more``: the names as far as ``limit`` allows
-    (at least one), a prefix they all share (``pip-audit: ``) said once, and a trailing
-    parenthesis (``image agent (infra/docker/requirements/agent.txt)``) left to the details."""
+    (at least one), a prefix they all share (``pip-audit: ``) said once, a trailing
+    parenthesis (``image agent (infra/docker/requirements/agent.txt)``) left to the details
+    while the names stay distinct without it, and a digest cut to its first 12 digits."""
     prefix = _shared_prefix(names)
+    owns = [_DIGEST_RE.sub(r"\1…", name[len(prefix) :]) for name in names]
+    bare = [_TRAILING_PARENTHESIS_RE.sub("", own) or own for own in owns]
+    if len(set(bare)) == len(set(owns)):
+        owns = bare
     shown: list[str] = []
     used = len(prefix)
-    for name in names:
-        own = name[len(prefix) :]
-        short = shorten(_TRAILING_PARENTHESIS_RE.sub("", own) or own, limit)
+    for own in owns:
+        short = shorten(own, limit)
         if shown and used + len(short) + 2 > limit:
             break
         shown.append(short)

@@ -225,3 +225,46 @@ def test_the_line_is_short_and_the_names_say_how_many_more() -> None:
     assert len(names_line(["one very long name " * 10])) == 90
     assert len(shorten("x " * 500)) == 200
     assert shorten("a\n b") == "a b"
+
+
+def test_trivys_images_without_a_database_read_as_one_reason() -> None:
+    """The trivy session's vulnerability part offline: each image platform unchecked for the
+    same reason (trivy/session.py's image_report, through the shared gate)."""
+    from datetime import date
+
+    from vibevoice_ci.core.vulnerabilities import (
+        Severity,
+        Unchecked,
+        VulnerabilityReport,
+        gate,
+    )
+
+    digest = "sha256:" + "0123456789abcdef" * 4
+    reason = "vulnerability database unavailable: ghcr.io/aquasecurity/trivy-db:2 unreachable"
+    reports = [
+        VulnerabilityReport(
+            "trivy",
+            "0.58.1",
+            name,
+            "2026-12-07T03:00:00Z",
+            unchecked=(Unchecked(name, reason),),
+        )
+        for service in ("agent", "tts")
+        for platform in ("linux/amd64", "linux/arm64")
+        for name in [f"127.0.0.1:5000/vibevoice/{service}@{digest} ({platform})"]
+    ]
+    outcomes = gate(reports, fail_at=Severity.HIGH, today=date(2026, 12, 7)).outcomes
+    checks = [*outcomes, Outcome("secrets: tts (linux/amd64)", Status.PASS, "no secret found")]
+    (group,) = group_reasons(checks)
+    assert (group.count, group.text()) == (4, f"1 target(s) not checked: {reason}")
+    session = _session(Status.UNKNOWN, checks)
+    line = decisive(session).line()
+    assert line.startswith(f"1 target(s) not checked: {reason} (4 checks: trivy: 127.0.0.1:5000/")
+    # The platform is what tells two names apart: it stays; the digest is cut short.
+    assert "vibevoice/agent@sha256:0123456789ab… (linux/amd64), " in line
+    assert "0123456789abcdef0123" not in line
+
+
+def test_names_drop_a_parenthesis_only_while_they_stay_distinct() -> None:
+    assert names_line(["a: x (1.txt)", "a: y (2.txt)"]) == "a: x, y"
+    assert names_line(["a: x (amd64)", "a: x (arm64)"]) == "a: x (amd64), x (arm64)"
