@@ -26,6 +26,8 @@
 # empty or gone everything is built again. Each binary is built to a temporary name and then
 # renamed, so an interrupted build never leaves a broken tool behind. See docs/helm.md.
 set -euo pipefail
+# Under pipefail a reader that stops early (head, grep -q) can fail the pipeline with its
+# writer's SIGPIPE (exit 141): version lines are read with `sed -n 1p` and `grep >/dev/null`.
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 log() { printf '[install-kubernetes] %s\n' "$*" >&2; }
@@ -102,7 +104,7 @@ command -v go >/dev/null || die "go is not on PATH (the Go toolchain builds thes
 # --- Debian packages ---
 missing=()
 for package in "${apt_packages[@]+"${apt_packages[@]}"}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep "install ok installed" >/dev/null \
         || missing+=("$package")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -183,9 +185,9 @@ for pkg in "${version_pkgs[@]}"; do
 done
 reports_version() {  # reports_version BINARY NAME: does it say v<kubernetes_version>?
     if [ "$2" = kubectl ]; then
-        "$1" version --client 2>/dev/null | grep -q "v${kubernetes_version}\$"
+        "$1" version --client 2>/dev/null | grep "v${kubernetes_version}\$" >/dev/null
     else
-        "$1" --version 2>/dev/null | grep -q "v${kubernetes_version}\$"
+        "$1" --version 2>/dev/null | grep "v${kubernetes_version}\$" >/dev/null
     fi
 }
 need_build=()
@@ -248,6 +250,6 @@ for name in "${kube_tools[@]+"${kube_tools[@]}"}"; do
 done
 
 ready="helm $(helm version --short)"
-$want_cluster && ready+="; kwok $kwok_version; $(kube-apiserver --version); etcd $(etcd --version | head -n 1)"
+$want_cluster && ready+="; kwok $kwok_version; $(kube-apiserver --version); etcd $(etcd --version | sed -n 1p)"
 $want_pods && ready+="; $(kubelet --version); containerd $(containerd --version | cut -d' ' -f3)"
 log "kubernetes tools ready for levels $levels: $ready"

