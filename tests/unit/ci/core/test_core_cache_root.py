@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -41,15 +40,19 @@ def test_vibevoice_cache_dir_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert RunEnvironment(cache_dir=tmp_path).cache_root == tmp_path
 
 
-# What the trivy session does first with the default: create its database folder.
+# What the trivy session does first with the default: create its database folder (argv[1]:
+# db_cache_dir's folder relative to the cache root). Only core.environment is imported, which
+# needs nothing but the standard library, so any python3 of a supported version can run it
+# with src/ alone on its path (the venv's compiled dependencies may be for another Python).
 CREATE_TRIVY_CACHE = """
-from vibevoice_ci.core.config import RunEnvironment
-from vibevoice_ci.trivy.session import db_cache_dir
-folder = db_cache_dir(RunEnvironment().cache_root, "")
+import sys
+from vibevoice_ci.core.environment import RunEnvironment
+folder = RunEnvironment().cache_root / sys.argv[1]
 folder.mkdir(parents=True, exist_ok=True)
 (folder / "probe").write_text("ok")
 print(folder)
 """
+TRIVY_FOLDER = str(db_cache_dir(Path(), ""))
 
 
 def test_a_user_who_is_not_root_can_create_the_default_trivy_cache() -> None:
@@ -60,8 +63,8 @@ def test_a_user_who_is_not_root_can_create_the_default_trivy_cache() -> None:
             env = {**os.environ, "HOME": home}
             env.pop("XDG_CACHE_HOME", None)
             completed = subprocess.run(
-                ["python3", "-c", CREATE_TRIVY_CACHE],
-                env=env,
+                ["python3", "-c", CREATE_TRIVY_CACHE, TRIVY_FOLDER],
+                env={**env, "PYTHONPATH": str(SRC)},
                 capture_output=True,
                 text=True,
                 timeout=60,
@@ -73,13 +76,12 @@ def test_a_user_who_is_not_root_can_create_the_default_trivy_cache() -> None:
     python = shutil.which("python3", path="/usr/bin")
     if python is None:
         pytest.skip("no /usr/bin/python3 that the user nobody may run")
-    site = sysconfig.get_paths()["purelib"]  # this venv's dependencies, readable by all
     home = Path(tempfile.mkdtemp(prefix="vibevoice-nobody-"))
     try:
         os.chown(home, NOBODY, NOBODY)
         completed = subprocess.run(
-            [python, "-c", CREATE_TRIVY_CACHE],
-            env={"HOME": str(home), "PATH": "/usr/bin:/bin", "PYTHONPATH": f"{SRC}:{site}"},
+            [python, "-c", CREATE_TRIVY_CACHE, TRIVY_FOLDER],
+            env={"HOME": str(home), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(SRC)},
             user=NOBODY,
             group=NOBODY,
             extra_groups=[],
