@@ -184,5 +184,12 @@ def trivy(session: nox.Session) -> None:
     session.run("python", "-m", "vibevoice_ci", "trivy", *session.posargs)
 
 
+@nox.session(tags=["workflows"], default=False)
+def workflows(session: nox.Session) -> None:
+    """The workflow files run by act as GitHub's runner user (stand-ins for online actions)."""
+    install(session, "ci", "workflows")
+    session.run("python", "-m", "vibevoice_ci", "workflows", *session.posargs)
+
+
 if __name__ == "__main__":
     nox.main()

@@ -99,6 +99,7 @@ case "$mode" in
 esac
 
 [ "$(id -u)" -eq 0 ] || die "run as root (apt-get and /usr/local/bin need it)"
+[ -x /usr/local/go/bin/go ] && PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || die "go is not on PATH (the Go toolchain builds these tools)"
 
 # --- Debian packages ---

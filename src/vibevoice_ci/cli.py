@@ -36,6 +36,7 @@ SESSION_PACKAGES = (
     "trivy",
     "notify",
     "report",
+    "workflows",
 )
 
 

@@ -25,6 +25,8 @@ from workflow_model import (
 LOCAL_ONLY_SESSIONS: dict[str, str] = {
     "report": "gathers every session's reports of one run into one page; CI shows each job's "
     "own summary and artifacts instead, and the page is for a local run (.ci/run ends with it)",
+    "workflows": "runs the workflow files themselves through act on this machine; a workflow "
+    "job running it would be GitHub running a GitHub runner inside itself",
 }
 # Sessions the first milestone must have (the seed's ci-test, ci-build-push, ci-smoke-test).
 MILESTONE_ONE_SESSIONS = {"lint", "tests", "build", "smoke"}

@@ -1,0 +1,80 @@
+"""``workflows``: the workflows session's command (``nox -s workflows``)."""
+
+from __future__ import annotations
+
+import argparse
+
+from vibevoice_ci.core.command import Command
+from vibevoice_ci.core.config import PipelineConfig
+from vibevoice_ci.core.errors import UsageError
+
+
+def _pair(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--run",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="run only this planned run (and the runs it follows); repeatable; default: all",
+    )
+    parser.add_argument("--user", help="run act as this user (default: runner, when root)")
+    parser.add_argument("--repository", help="owner/name for $GITHUB_REPOSITORY")
+    parser.add_argument(
+        "--job-env",
+        action="append",
+        default=[],
+        type=_pair,
+        metavar="NAME=VALUE",
+        help="an extra variable in every job's environment; repeatable",
+    )
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        type=_pair,
+        metavar="NAME=VALUE",
+        help="a repository variable (the vars context); repeatable",
+    )
+    parser.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a secret, its value read from this process's environment; repeatable",
+    )
+
+
+def _run(args: argparse.Namespace, config: PipelineConfig) -> int:
+    import os
+
+    from vibevoice_ci.workflows.session import DEFAULT_REPOSITORY, Request, run_workflows
+
+    missing = [name for name in args.secret if name not in os.environ]
+    if missing:
+        raise UsageError(f"--secret {', '.join(missing)}: not set in the environment")
+    try:
+        request = Request(
+            keys=tuple(args.run),
+            user=args.user,
+            repository=args.repository or DEFAULT_REPOSITORY,
+            job_env=dict(args.job_env),
+            variables=dict(args.var),
+            secrets={name: os.environ[name] for name in args.secret},
+        )
+        return run_workflows(config, request)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+COMMANDS = (
+    Command(
+        "workflows", "run the workflow files through act, as GitHub's runner", _arguments, _run
+    ),
+)

@@ -1,0 +1,101 @@
+"""The order the workflows run in, as GitHub would chain them (pure).
+
+act runs one workflow file per call and never starts a ``workflow_run`` follow-up, so the
+chain is written down here: a push to main runs ci-test and ci-build-push; ci-build-push's
+completion triggers ci-smoke-test, ci-security-images and ci-provenance; and so on. A run
+``after`` another is given the ``workflow_run`` event of that run (its id, head SHA,
+conclusion), and :func:`trigger_problems` checks that the triggered file really names the
+triggering workflow, so a renamed workflow cannot silently orphan its follow-ups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Event = Literal["push", "pull_request", "schedule", "workflow_run"]
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One workflow run of the chain."""
+
+    key: str
+    workflow: str
+    event: Event
+    after: str | None = None
+    labels: tuple[str, ...] = ()
+    matrix: Mapping[str, str] = field(default_factory=dict)
+    job: str | None = None
+    expect: Literal["success", "failure"] = "success"
+    why: str = ""
+
+
+CHAIN: tuple[PlannedRun, ...] = (
+    PlannedRun(
+        "ci-test-lint",
+        "ci-test.yml",
+        "push",
+        job="lint",
+        why="a push to main, its lint job alone (nox -s lint as the runner user)",
+    ),
+    PlannedRun(
+        "ci-test",
+        "ci-test.yml",
+        "push",
+        matrix={"python-version": "3.11"},
+        why="a push to main: lint and the README's test command (the lowest Python's leg)",
+    ),
+)
+
+
+def select(chain: Sequence[PlannedRun], keys: Iterable[str]) -> list[PlannedRun]:
+    """The runs named by ``keys`` (all when empty), in chain order, each with the runs it
+    follows; an unknown key is a ``ValueError`` listing the known ones."""
+    by_key = {run.key: run for run in chain}
+    wanted = set(keys)
+    unknown = sorted(wanted - by_key.keys())
+    if unknown:
+        raise ValueError(f"no run {', '.join(unknown)} in the chain (known: {', '.join(by_key)})")
+    if not wanted:
+        return list(chain)
+    closure = set(wanted)
+    for key in list(wanted):
+        after = by_key[key].after
+        while after is not None:
+            closure.add(after)
+            after = by_key[after].after
+    return [run for run in chain if run.key in closure]
+
+
+def trigger_problems(
+    chain: Sequence[PlannedRun], workflows: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    """What would stop a planned ``workflow_run`` from ever starting on GitHub (pure): the
+    triggered file has no ``workflow_run`` trigger, or does not name the triggering
+    workflow's ``name:``; and any ``workflow_run`` trigger naming no workflow at all."""
+    names = {str(data.get("name", file)): file for file, data in workflows.items()}
+    problems: list[str] = []
+    for file, data in sorted(workflows.items()):
+        trigger = (data.get("on") or {}) if isinstance(data.get("on"), dict) else {}
+        for named in (trigger.get("workflow_run") or {}).get("workflows") or []:
+            if named not in names:
+                problems.append(
+                    f"{file}: workflow_run names {named!r}, which no workflow is called"
+                )
+    by_key = {run.key: run for run in chain}
+    for run in chain:
+        if run.after is None:
+            continue
+        data = workflows.get(run.workflow, {})
+        trigger = data.get("on") if isinstance(data.get("on"), dict) else {}
+        named = ((trigger or {}).get("workflow_run") or {}).get("workflows") or []
+        parent = workflows.get(by_key[run.after].workflow, {})
+        parent_name = str(parent.get("name", by_key[run.after].workflow))
+        if parent_name not in named:
+            problems.append(
+                f"{run.workflow}: does not run after {parent_name!r} "
+                f"(its workflow_run names {named or 'nothing'})"
+            )
+    return problems

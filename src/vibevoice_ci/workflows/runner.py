@@ -1,0 +1,164 @@
+"""The runner act runs as: GitHub's ``runner`` user, its folders, and the variables it sets.
+
+On GitHub a job runs as the non-root ``runner`` user (passwordless sudo, ``HOME=/home/runner``,
+the tool cache in ``/opt/hostedtoolcache``). ``scripts/ci/setup-runner.sh`` makes that user
+here; the harness then starts act through ``sudo -u runner``, so a step that writes outside its
+workspace, ``$RUNNER_TEMP`` or the tool cache without sudo fails here as it would there. Run as
+any other user, act runs as that user (a contributor's own machine).
+
+Everything the harness keeps lives in the runner's state folder (owned by that user):
+the repository clone act starts from, the stand-ins, the event payloads, act's logs, the
+artifacts of each run and the cache stand-in's archives.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from vibevoice_ci.core.errors import ToolMissingError, UsageError
+
+DEFAULT_USER = "runner"
+TOOL_CACHE = Path("/opt/hostedtoolcache")
+# What the machine's TLS and package-index settings need to reach the package registries;
+# `sudo` would drop them (ENVIRONMENT.md: "su - runner drops them and every download fails").
+PASSED_THROUGH = (
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "PIP_CERT",
+    "PIP_FIND_LINKS",
+    "PIP_DEFAULT_TIMEOUT",
+    "PIP_INDEX_URL",
+    "UV_INDEX_URL",
+    "NODE_EXTRA_CA_CERTS",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "GIT_SSL_CAINFO",
+    "GOPROXY",
+    "GOFLAGS",
+    "GONOSUMDB",
+    "GOPRIVATE",
+    "TMPDIR",
+)
+
+
+@dataclass(frozen=True)
+class Runner:
+    """Who act runs as and where its state lives."""
+
+    user: str
+    home: Path
+    switch_user: bool
+    tool_cache: Path
+
+    @property
+    def state(self) -> Path:
+        return self.home / "vibevoice-act"
+
+    @property
+    def workspace(self) -> Path:
+        """Where act starts (GitHub's ``/home/runner/work/<repo>/<repo>``)."""
+        return self.state / "repository"
+
+
+def find_runner(user: str | None) -> Runner:
+    """The runner for ``user`` (default: ``runner`` when run as root, else the current user);
+    a user that does not exist is a ``UsageError`` naming the setup script."""
+    if user is None:
+        user = DEFAULT_USER if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        raise UsageError(
+            f"no user {user!r} on this machine: run `sudo bash scripts/ci/setup-runner.sh {user}`"
+        ) from None
+    switch = entry.pw_uid != os.geteuid()
+    if switch and os.geteuid() != 0:
+        raise UsageError(f"only root can run act as {user!r}; run as {user} or pass --user")
+    tool_cache = TOOL_CACHE if TOOL_CACHE.is_dir() else Path(entry.pw_dir) / "hostedtoolcache"
+    return Runner(user=user, home=Path(entry.pw_dir), switch_user=switch, tool_cache=tool_cache)
+
+
+def as_user_prefix(runner: Runner, passed: Sequence[str]) -> list[str]:
+    """The command prefix that starts act as ``runner.user`` keeping ``passed`` variables
+    (pure). Empty when act already runs as that user."""
+    if not runner.switch_user:
+        return []
+    return ["sudo", "--user", runner.user, "--set-home", f"--preserve-env={','.join(passed)}", "--"]
+
+
+def act_environment(
+    runner: Runner, environ: Mapping[str, str], passed: Sequence[str]
+) -> dict[str, str]:
+    """act's own process environment: a login-like one for the runner (pure)."""
+    kept = {name: environ[name] for name in passed if name in environ}
+    return {
+        # A login PATH, plus Go, which the ubuntu-24.04 image has on PATH (here: /usr/local/go).
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/go/bin",
+        "HOME": str(runner.home),
+        "USER": runner.user,
+        "LANG": environ.get("LANG", "C.UTF-8"),
+        **kept,
+    }
+
+
+def give_to(runner: Runner, path: Path) -> None:
+    """Make ``path`` (recursively) the runner's, when act runs as another user."""
+    if not runner.switch_user:
+        return
+    entry = pwd.getpwnam(runner.user)
+    os.lchown(path, entry.pw_uid, entry.pw_gid)
+    for child in path.rglob("*") if path.is_dir() and not path.is_symlink() else ():
+        os.lchown(child, entry.pw_uid, entry.pw_gid)
+
+
+def clone_workspace(source: Path, runner: Runner) -> str:
+    """Clone ``source`` (a git checkout) into the runner's workspace with its uncommitted
+    changes (tracked and untracked, ignored files left out); return the HEAD commit."""
+    git = shutil.which("git")
+    if git is None:
+        raise ToolMissingError("git not found on PATH: apt-get install git")
+    target = runner.workspace
+    if target.exists():
+        shutil.rmtree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        subprocess.run(
+            [git, "clone", "--quiet", "--no-hardlinks", str(source), str(target)], check=True
+        )
+        head = subprocess.run(
+            [git, "-C", str(source), "rev-parse", "HEAD"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            [
+                git,
+                "-C",
+                str(source),
+                "ls-files",
+                "-z",
+                "--modified",
+                "--others",
+                "--exclude-standard",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split("\0")
+    except subprocess.CalledProcessError as exc:
+        raise UsageError(f"{source}: cannot clone it for the runner ({exc})") from None
+    for name in filter(None, changed):
+        origin = source / name
+        if origin.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(origin, target / name)
+        elif not origin.exists():
+            (target / name).unlink(missing_ok=True)
+    return head

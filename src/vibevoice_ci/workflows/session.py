@@ -1,0 +1,248 @@
+"""``nox -s workflows``: run the chain of workflow files through act, as the runner user.
+
+For each planned run (plan.py): write the event payload, start act on that one file with the
+stand-ins (actions.py) as the runner (runner.py), read each job's result from act's JSON log,
+and record the run. A run passes when it concludes as planned (success, or failure for a run
+that plants a defect); ``workflows.json`` and ``summary.md`` say what each run did.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from vibevoice_ci.core.config import PipelineConfig
+from vibevoice_ci.core.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from vibevoice_ci.core.files import write_text_atomic
+from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
+from vibevoice_ci.core.reports import write_report
+from vibevoice_ci.tools import act
+from vibevoice_ci.workflows import events
+from vibevoice_ci.workflows.actions import (
+    action_steps,
+    input_problems,
+    load_interfaces,
+    load_workflow,
+    write_stand_ins,
+)
+from vibevoice_ci.workflows.plan import CHAIN, PlannedRun, select, trigger_problems
+from vibevoice_ci.workflows.reports import JobResult, WorkflowRunRecord, WorkflowsReport
+from vibevoice_ci.workflows.runner import (
+    PASSED_THROUGH,
+    Runner,
+    act_environment,
+    as_user_prefix,
+    clone_workspace,
+    find_runner,
+    give_to,
+)
+
+WORKFLOWS_DIR = Path(".github") / "workflows"
+INTERFACES = Path("tests") / "workflows" / "action_interfaces.toml"
+STAND_IN_SCRIPT = Path("tests") / "workflows" / "standins" / "standin.py"
+DEFAULT_REPOSITORY = "vibevoice/vibevoice-realtime-platform"
+FIRST_RUN_ID = 1001
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to run, as whom, with which extra job environment and secrets."""
+
+    keys: Sequence[str] = ()
+    user: str | None = None
+    repository: str = DEFAULT_REPOSITORY
+    job_env: Mapping[str, str] = field(default_factory=dict)
+    variables: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+
+
+def preflight(
+    root: Path, chain: Sequence[PlannedRun]
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Every workflow file, and what would make a run fail on GitHub before a step starts."""
+    files = sorted((root / WORKFLOWS_DIR).glob("*.yml"))
+    workflows = {path.name: load_workflow(path) for path in files}
+    interfaces = load_interfaces(root / INTERFACES)
+    problems = [
+        *input_problems(
+            (step for name, data in workflows.items() for step in action_steps(name, data)),
+            interfaces,
+        ),
+        *trigger_problems(chain, workflows),
+    ]
+    problems += [
+        f"{run.workflow}: no such workflow file" for run in chain if run.workflow not in workflows
+    ]
+    return workflows, problems
+
+
+def event_payload(
+    run: PlannedRun,
+    repository: events.Repository,
+    head: str,
+    workflow: Mapping[str, Any],
+    finished: Mapping[str, events.FinishedRun],
+) -> dict[str, Any]:
+    """The payload GitHub would deliver for ``run`` (pure)."""
+    if run.event == "push":
+        return events.push(repository, sha=head)
+    if run.event == "pull_request":
+        return events.pull_request(repository, number=1, head_sha=head, labels=run.labels)
+    if run.event == "schedule":
+        crons = (workflow.get("on") or {}).get("schedule") or [{"cron": "0 0 * * *"}]
+        return events.schedule(repository, cron=str(crons[0]["cron"]))
+    if run.after is None or run.after not in finished:
+        raise UsageError(f"{run.key}: a workflow_run needs the run it follows ({run.after})")
+    return events.workflow_run(repository, finished[run.after])
+
+
+def run_workflows(config: PipelineConfig, request: Request) -> int:
+    root = config.root
+    chain = select(CHAIN, request.keys)
+    workflows, problems = preflight(root, CHAIN)
+    if problems:
+        for problem in problems:
+            print(f"FAIL {problem}")
+        print(f"error: {len(problems)} problem(s) GitHub would meet before a step runs")
+        return EXIT_CHECK_FAILED
+    runner = find_runner(request.user)
+    state = _fresh_state(runner)
+    head = clone_workspace(root, runner)
+    local_repositories = write_stand_ins(
+        load_interfaces(root / INTERFACES), root / STAND_IN_SCRIPT, state / "actions"
+    )
+    binary = state / "bin" / "act"
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(act.act_binary(), binary)
+    give_to(runner, state)
+
+    repository = events.Repository(request.repository)
+    passed = (*PASSED_THROUGH, *request.secrets)
+    environ = {**os.environ, **request.secrets}
+    finished: dict[str, events.FinishedRun] = {}
+    records: list[WorkflowRunRecord] = []
+    for number, run in enumerate(chain):
+        run_id = FIRST_RUN_ID + number
+        print(f"\n==== {run.key}: {run.workflow} on {run.event} (run {run_id}) ====", flush=True)
+        run_dir = state / "runs" / f"{run_id}-{run.key}"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        payload = event_payload(run, repository, head, workflows[run.workflow], finished)
+        write_text_atomic(run_dir / "event.json", json.dumps(payload, indent=2))
+        give_to(runner, run_dir)
+        invocation = act.ActInvocation(
+            workflow=Path(WORKFLOWS_DIR / run.workflow),
+            event_name=run.event,
+            event_path=run_dir / "event.json",
+            env={
+                "GITHUB_REPOSITORY": request.repository,
+                "GITHUB_RUN_ID": str(run_id),
+                "GITHUB_RUN_ATTEMPT": "1",
+                "VIBEVOICE_ACT_REPOSITORY": str(runner.workspace),
+                "VIBEVOICE_ACT_ARTIFACTS": str(state / "artifacts"),
+                "VIBEVOICE_ACT_CACHE": str(runner.home / "vibevoice-act-cache"),
+                **request.job_env,
+            },
+            variables=request.variables,
+            secrets=request.secrets,
+            local_repositories=local_repositories,
+            matrix=run.matrix,
+            job=run.job,
+            actor=repository.owner,
+        )
+        started = time.monotonic()
+        code, lines = act.run_act(
+            act.act_argv(str(binary), invocation),
+            cwd=runner.workspace,
+            log_path=run_dir / "act.log",
+            env={**act_environment(runner, environ, passed)},
+            as_user=as_user_prefix(runner, passed),
+        )
+        results = act.job_results(lines)
+        succeeded = (
+            code == 0
+            and bool(results)
+            and all(result in ("success", "skipped") for result in results.values())
+        )
+        conclusion: Literal["success", "failure"] = "success" if succeeded else "failure"
+        record = WorkflowRunRecord(
+            key=run.key,
+            workflow=run.workflow,
+            event=run.event,
+            run_id=run_id,
+            head_sha=head,
+            expected=run.expect,
+            conclusion=conclusion,
+            status=Status.of(conclusion == run.expect),
+            jobs=[JobResult(name=name, result=result) for name, result in sorted(results.items())],
+            seconds=round(time.monotonic() - started, 1),
+            log=str(run_dir / "act.log"),
+            why=run.why,
+        )
+        records.append(record)
+        print(
+            f"{record.status.upper()} {run.key}: {conclusion} "
+            f"(expected {run.expect}) in {record.seconds:.0f} s"
+        )
+        finished[run.key] = events.FinishedRun(
+            workflow_name=str(workflows[run.workflow].get("name", run.workflow)),
+            run_id=run_id,
+            event=run.event,
+            head_sha=head,
+            head_branch="main",
+            conclusion=conclusion,
+            pull_request_number=1 if run.event == "pull_request" else None,
+        )
+    return _report(config, runner, request, records)
+
+
+def _fresh_state(runner: Runner) -> Path:
+    """The runner's state folder, with the previous harness run's runs and artifacts gone
+    (the cache stand-in's archives stay, as GitHub's cache does)."""
+    state = runner.state
+    for stale in ("runs", "artifacts", "actions"):
+        shutil.rmtree(state / stale, ignore_errors=True)
+    state.mkdir(parents=True, exist_ok=True)
+    (runner.home / "vibevoice-act-cache").mkdir(exist_ok=True)
+    # act sets $RUNNER_TOOL_CACHE to ~/.cache/act/tool_cache whatever it is told; there it
+    # leads to the runner's tool cache, as on GitHub.
+    act_tool_cache = runner.home / ".cache" / "act" / "tool_cache"
+    if act_tool_cache.resolve() != runner.tool_cache.resolve():
+        if act_tool_cache.is_dir() and not act_tool_cache.is_symlink():
+            shutil.rmtree(act_tool_cache)
+        act_tool_cache.unlink(missing_ok=True)
+        act_tool_cache.parent.mkdir(parents=True, exist_ok=True)
+        act_tool_cache.symlink_to(runner.tool_cache)
+        give_to(runner, act_tool_cache.parent.parent)
+    give_to(runner, runner.home / "vibevoice-act-cache")
+    return state
+
+
+def _report(
+    config: PipelineConfig, runner: Runner, request: Request, records: list[WorkflowRunRecord]
+) -> int:
+    outcomes = [
+        Outcome(
+            record.key,
+            record.status,
+            f"{record.workflow} on {record.event}: {record.conclusion} "
+            f"(expected {record.expected}), "
+            + ", ".join(f"{job.name.split('/', 1)[-1]} {job.result}" for job in record.jobs),
+        )
+        for record in records
+    ]
+    status = overall(outcomes)
+    out = config.report_dir("workflows")
+    write_report(
+        out / "workflows.json",
+        WorkflowsReport(
+            status=status, runner_user=runner.user, repository=request.repository, runs=records
+        ),
+    )
+    publish_summary(out, render_summary("Workflows executed by act", outcomes))
+    return EXIT_OK if status is Status.PASS else EXIT_CHECK_FAILED
