@@ -61,6 +61,7 @@ for end in lowest highest; do
         | tar -C "$target" -xf -
     binary="$target/bin/python$minor"
     if readelf -d "$binary" 2>/dev/null | grep RUNPATH >/dev/null; then
+        # shellcheck disable=SC2016 # $ORIGIN is for the dynamic loader, not the shell
         patchelf --set-rpath '$ORIGIN/../lib' "$binary"
     fi
     ln -sf "python$minor" "$target/bin/python"
