@@ -33,6 +33,7 @@ from vibevoice_ci.notify.reports import NotifyReport
 from vibevoice_ci.perf.reports import PerfVerdict
 from vibevoice_ci.report.model import Overview
 from vibevoice_ci.report.read import read_overview
+from vibevoice_ci.report.security import security_findings_of
 
 SESSION = "notify"
 EVENTS = ("failure", "security", "perf")
@@ -147,7 +148,7 @@ def _failure(
 def _security(
     config: PipelineConfig, overview: Overview, context: messages.RunContext, run: NotifyRun
 ) -> None:
-    findings = messages.security_findings_of(overview)
+    findings = security_findings_of(overview)
     if not findings:
         run.skip("security alert", "no trivy or audit report under reports/")
         return
