@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from vibevoice_ci.core.errors import PipelineError, UsageError
+from vibevoice_ci.core.errors import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    CheckFailedError,
+    PipelineError,
+    UsageError,
+)
 from vibevoice_ci.core.files import write_text_atomic
 
 
@@ -69,6 +75,45 @@ def overall(outcomes: Iterable[Outcome]) -> Status:
     if not statuses or Status.UNKNOWN in statuses:
         return Status.UNKNOWN
     return Status.PASS
+
+
+def unknown_fails(*, ci: bool, strict: bool | None = None) -> bool:
+    """Whether an unknown verdict fails: ``strict`` when given (``--strict``/``--no-strict``),
+    else whether ``$CI`` is set. The one rule every session (and script) follows."""
+    return ci if strict is None else strict
+
+
+def exit_code(status: Status, *, ci: bool, strict: bool | None = None) -> int:
+    """A session's exit code for its verdict: 0 pass; 1 fail; unknown is 1 when it fails
+    (:func:`unknown_fails`: under CI, unless ``--no-strict``), else 0 with a loud warning.
+    docs/ci-cd.md ("Unknown and exit codes") has the table; a test checks it against this."""
+    if status is Status.FAIL:
+        return EXIT_CHECK_FAILED
+    if status is Status.UNKNOWN and unknown_fails(ci=ci, strict=strict):
+        return EXIT_CHECK_FAILED
+    return EXIT_OK
+
+
+def verdict_error(
+    session: str, status: Status, *, ci: bool, strict: bool | None = None, detail: str = ""
+) -> CheckFailedError | None:
+    """The error a session ends with for ``status`` (None: exit 0), as :func:`exit_code` rules.
+    ``detail`` says which checks (and where the summary is)."""
+    if exit_code(status, ci=ci, strict=strict) == EXIT_OK:
+        return None
+    why = ""
+    if status is Status.UNKNOWN:
+        why = " (unknown fails " + ("under --strict)" if strict else "under CI)")
+    return CheckFailedError(f"{session}: {status.value}{why}" + (f": {detail}" if detail else ""))
+
+
+def unknown_warning(session: str, status: Status) -> str | None:
+    """The loud line an allowed unknown prints (never silent, never a pass)."""
+    if status is not Status.UNKNOWN:
+        return None
+    return (
+        f"WARNING: {session} verdict is UNKNOWN: NOT a pass (under CI, or with --strict, it fails)"
+    )
 
 
 @contextmanager

@@ -3,6 +3,7 @@ a comment or an issue be found again, and secrets that never show; the session's
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 from pathlib import Path
@@ -22,7 +23,7 @@ from vibevoice_ci.core.environment import (
     parse_pull_request,
     run_environment,
 )
-from vibevoice_ci.core.errors import ConfigError, UsageError
+from vibevoice_ci.core.errors import CheckFailedError, ConfigError, UsageError
 from vibevoice_ci.core.outcome import Outcome, Status, publish_summary, render_summary
 from vibevoice_ci.core.reports import report_json, validate_report, write_report
 from vibevoice_ci.core.vulnerabilities import Severity, Vulnerability
@@ -411,3 +412,20 @@ def test_a_perf_verdict_of_another_shape_is_bad_input_not_no_regression(tmp_path
     (perf / "verdict.json").unlink()
     run = run_notify(config, "perf", dry_run=True)
     assert "regression issue: skipped, reports/perf/verdict.json is absent" in run.skipped
+
+
+def test_an_unknown_fails_under_ci_unless_no_strict(tmp_path: Path) -> None:
+    """A scanner folder whose report cannot be read: the security event is unknown, which
+    under $CI exits 1 (the one rule), with --no-strict (or outside CI) a loud exit 0."""
+    config = _notify_config(tmp_path)
+    trivy = config.report_dir("trivy")
+    trivy.mkdir(parents=True)
+    (trivy / "trivy.json").write_text("{not json", encoding="utf-8")
+    local = run_notify(config, "security", dry_run=True)
+    assert local.status is Status.UNKNOWN
+    under_ci = config.model_copy(update={"env": dataclasses.replace(config.env, ci=True)})
+    with pytest.raises(CheckFailedError, match=r"^notify: unknown \(unknown fails under CI\)"):
+        run_notify(under_ci, "security", dry_run=True)
+    assert run_notify(under_ci, "security", dry_run=True, strict=False).status is Status.UNKNOWN
+    with pytest.raises(CheckFailedError):
+        run_notify(config, "security", dry_run=True, strict=True)
