@@ -429,3 +429,19 @@ def test_an_unknown_fails_under_ci_unless_no_strict(tmp_path: Path) -> None:
     assert run_notify(under_ci, "security", dry_run=True, strict=False).status is Status.UNKNOWN
     with pytest.raises(CheckFailedError):
         run_notify(config, "security", dry_run=True, strict=True)
+
+
+def test_a_service_that_served_nothing_gets_its_regression_issue(tmp_path: Path) -> None:
+    """verdict.json as the perf session writes it when no request succeeded (a 100% error
+    rate): notify -- perf drafts the regression issue, never 'verdict.json is absent'."""
+    verdict = regression.nothing_served(regression.Thresholds(), 0.0, "no request succeeded")
+    config = _notify_config(tmp_path)
+    perf = config.report_dir("perf")
+    publish_summary(perf, render_summary("Performance", [Outcome("load test", Status.FAIL, "")]))
+    document = regression.verdict_document(verdict, baseline_updated=False, note="kept")
+    write_report(perf / "verdict.json", document)
+    run = run_notify(config, "perf", dry_run=True)
+    assert run.messages["regression issue"].startswith("Performance regression: error rate")
+    assert "| error rate | 0 | 1 | n/a | <= 1% | no request succeeded |" in (
+        run.messages["regression issue"]
+    )
