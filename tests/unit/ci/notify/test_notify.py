@@ -442,6 +442,7 @@ def test_a_service_that_served_nothing_gets_its_regression_issue(tmp_path: Path)
     write_report(perf / "verdict.json", document)
     run = run_notify(config, "perf", dry_run=True)
     assert run.messages["regression issue"].startswith("Performance regression: error rate")
-    assert "| error rate | 0 | 1 | n/a | <= 1% | no request succeeded |" in (
-        run.messages["regression issue"]
+    assert (
+        "| error rate | 0 | 1 | n/a | <= 1% | no request succeeded |"
+        in (run.messages["regression issue"])
     )
