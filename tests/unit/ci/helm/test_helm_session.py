@@ -13,8 +13,8 @@ from vibevoice_ci.core.config import (
     PipelineConfig,
     RunEnvironment,
     load_config,
-    run_environment,
     parse_config,
+    run_environment,
 )
 from vibevoice_ci.core.errors import (
     CheckFailedError,
@@ -229,7 +229,7 @@ def test_a_job_accepts_only_unknowns_the_config_lists_with_their_reason(
     assert accepted["pods"].startswith("level 3 needs root")
     assert set(accepted) == {"pods", "ingress-addons", "networkpolicy-enforcement"}
     stray = _env_config(repo_root, tmp_path, "cluster: it is slow")
-    with pytest.raises(UsageError, match="names cluster, which .* does not list") as refused:
+    with pytest.raises(UsageError, match=r"names cluster, which .* does not list") as refused:
         helm_session.accepted_unknown(stray)
     assert refused.value.exit_code == 2
     assert "\n" not in str(refused.value)
