@@ -1,9 +1,8 @@
 """A session's outcome: each check's verdict (pass, fail, unknown), the one rule for a list of
-them, the Markdown summary, and reading a report's top-level status."""
+them, the one rule for a session's exit code (:func:`exit_code`), and the Markdown summary."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,7 +15,6 @@ from vibevoice_ci.core.errors import (
     EXIT_OK,
     CheckFailedError,
     PipelineError,
-    UsageError,
 )
 from vibevoice_ci.core.files import write_text_atomic
 
@@ -162,23 +160,3 @@ def publish_summary(report_dir: Path, markdown: str) -> Path:
         with Path(step_summary).open("a", encoding="utf-8") as handle:
             handle.write(markdown + "\n")
     return target
-
-
-def read_status(path: Path) -> Status:
-    """The top-level ``status`` of a session's JSON report (``reports/<session>/*.json``).
-
-    A missing file, malformed JSON or a missing or unknown status word is a UsageError."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"report {path} does not exist") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"report {path} is not readable JSON: {exc}") from None
-    word = document.get("status") if isinstance(document, dict) else None
-    try:
-        return Status(str(word))
-    except ValueError:
-        raise UsageError(
-            f"report {path} has no top-level status of {', '.join(s.value for s in Status)} "
-            f"(found {word!r})"
-        ) from None
