@@ -34,8 +34,14 @@ def test_two_runs_create_then_use_the_baseline_and_write_every_output(tmp_path: 
         }
     )
     options = PerfOptions(update_baseline=False, capacity=1)
-    assert run_perf(config, options) is Status.PASS
     report = tmp_path / "reports" / "perf"
+    # A pull request's run with no baseline compares nothing and creates none.
+    pull_request = config.model_copy(update={"env": RunEnvironment(github_event="pull_request")})
+    assert run_perf(pull_request, PerfOptions(capacity=0)) is Status.UNKNOWN
+    assert not (tmp_path / "state" / "baseline.json").exists()
+    # No baseline: nothing was compared (unknown, and under CI a failure); it is created.
+    assert run_perf(config, options) is Status.UNKNOWN
+    assert "**UNKNOWN: nothing was compared**" in (report / "summary.md").read_text()
     assert all((report / name).is_file() for name in OUTPUTS)
     baseline = tmp_path / "state" / "baseline.json"
     assert json.loads(baseline.read_text()) == json.loads((report / "metrics.json").read_text())
@@ -43,7 +49,6 @@ def test_two_runs_create_then_use_the_baseline_and_write_every_output(tmp_path: 
     first_baseline = baseline.read_text()
 
     # A pull request compares with the baseline but never moves it, even when asked to.
-    pull_request = config.model_copy(update={"env": RunEnvironment(github_event="pull_request")})
     # (A noisy run may come out as a regression: CheckFailedError; the rest holds either way.)
     with contextlib.suppress(CheckFailedError):
         run_perf(pull_request, PerfOptions(update_baseline=True, capacity=0))
@@ -51,7 +56,7 @@ def test_two_runs_create_then_use_the_baseline_and_write_every_output(tmp_path: 
     verdict = json.loads((report / "verdict.json").read_text())
     assert verdict["baseline_created"] is False
     assert verdict["baseline_updated"] is False
-    assert len((tmp_path / "state" / "history.jsonl").read_text().splitlines()) == 2
+    assert len((tmp_path / "state" / "history.jsonl").read_text().splitlines()) == 3
     assert (report / "trend.png").read_bytes().startswith(b"\x89PNG")
     schema = json.loads(SCHEMA_PATH.read_text())
     jsonschema.validate(json.loads((report / "metrics.json").read_text()), schema)
@@ -67,4 +72,4 @@ def test_two_runs_create_then_use_the_baseline_and_write_every_output(tmp_path: 
     ).read_text()
     summary = (report / "summary.md").read_text()
     assert "| metric | baseline | current | change | threshold | verdict |" in summary
-    assert "never moves it" in summary
+    assert "never creates or moves it" in summary

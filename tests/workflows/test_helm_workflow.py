@@ -19,6 +19,7 @@ import ast
 import re
 import shutil
 import subprocess
+import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -93,6 +94,10 @@ def install_problems(wf: Workflow) -> list[str]:
     for step in job.steps:
         session_env.update(step.env)
     accepted = _accepted_unknown(session_env.get("VIBEVOICE_HELM_ACCEPT_UNKNOWN", ""))
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = pyproject["tool"]["vibevoice-ci"]["helm"].get("job_accepted_unknown", {})
+    for name in sorted(accepted - set(listed)):
+        problems.append(f"accepts {name} as unknown, which job_accepted_unknown does not list")
     for level in HELM_LEVELS:
         if level not in installed and level not in accepted:
             problems.append(f"level {level} is neither installed nor accepted as unknown")

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from vibevoice_ci.core.command import Command
+from vibevoice_ci.core.command import Command, add_strict_option
 from vibevoice_ci.core.config import PipelineConfig
 from vibevoice_ci.core.errors import EXIT_OK
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--strict",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="fail (exit 1) when the verdict is unknown, e.g. dependencies pip-audit could not "
-        "check (default: strict when $CI is set; the CI workflow passes --strict)",
-    )
+    add_strict_option(parser)  # an unknown: dependencies pip-audit could not check
     parser.add_argument(
         "--target",
         action="append",
@@ -28,8 +22,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace, config: PipelineConfig) -> int:
     from vibevoice_ci.audit.session import run_audit, verdict
+    from vibevoice_ci.core.outcome import unknown_fails
 
-    strict = config.env.ci if args.strict is None else args.strict
+    strict = unknown_fails(ci=config.env.ci, strict=args.strict)
     verdict(run_audit(config, strict=strict, target_names=args.target), strict=strict)
     return EXIT_OK
 

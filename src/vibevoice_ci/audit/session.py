@@ -40,9 +40,16 @@ from vibevoice_ci.audit.reports import (
     RatingDocument,
 )
 from vibevoice_ci.core.config import PipelineConfig
-from vibevoice_ci.core.errors import CheckFailedError, UsageError
+from vibevoice_ci.core.errors import EXIT_OK, CheckFailedError, UsageError
 from vibevoice_ci.core.files import write_json_atomic, write_text_atomic
-from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
+from vibevoice_ci.core.outcome import (
+    Outcome,
+    Status,
+    exit_code,
+    overall,
+    publish_summary,
+    render_summary,
+)
 from vibevoice_ci.core.progress import progress
 from vibevoice_ci.core.reports import write_report
 from vibevoice_ci.core.vulnerabilities import (
@@ -568,6 +575,6 @@ def verdict(result: AuditResult, *, strict: bool) -> None:
             f"audit verdict UNKNOWN: {unknown} check(s) could not be decided (dependencies not "
             f"checked; see reports/{SESSION}/summary.md)"
         )
-        if strict:
+        if exit_code(status, ci=strict, strict=strict) != EXIT_OK:
             raise CheckFailedError(message + "; --strict fails on unknown")
         progress(f"WARNING: {message}. This is NOT a pass; --strict would fail.")

@@ -28,3 +28,15 @@ class Command:
 
 def no_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``add_arguments`` of a command that takes no flags."""
+
+
+def add_strict_option(parser: argparse.ArgumentParser) -> None:
+    """``--strict``/``--no-strict``: whether an unknown verdict fails (exit 1). Unset, the one
+    rule decides (``core.outcome.unknown_fails``: strict when ``$CI`` is set)."""
+    parser.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fail (exit 1) when the verdict is unknown (default: strict when $CI is set; "
+        "--no-strict lets a known unknown through, still reported as unknown, never a pass)",
+    )

@@ -1,9 +1,8 @@
 """A session's outcome: each check's verdict (pass, fail, unknown), the one rule for a list of
-them, the Markdown summary, and reading a report's top-level status."""
+them, the one rule for a session's exit code (:func:`exit_code`), and the Markdown summary."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -11,7 +10,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from vibevoice_ci.core.errors import PipelineError, UsageError
+from vibevoice_ci.core.errors import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    CheckFailedError,
+    PipelineError,
+)
 from vibevoice_ci.core.files import write_text_atomic
 
 
@@ -71,6 +75,45 @@ def overall(outcomes: Iterable[Outcome]) -> Status:
     return Status.PASS
 
 
+def unknown_fails(*, ci: bool, strict: bool | None = None) -> bool:
+    """Whether an unknown verdict fails: ``strict`` when given (``--strict``/``--no-strict``),
+    else whether ``$CI`` is set. The one rule every session (and script) follows."""
+    return ci if strict is None else strict
+
+
+def exit_code(status: Status, *, ci: bool, strict: bool | None = None) -> int:
+    """A session's exit code for its verdict: 0 pass; 1 fail; unknown is 1 when it fails
+    (:func:`unknown_fails`: under CI, unless ``--no-strict``), else 0 with a loud warning.
+    docs/ci-cd.md ("Unknown and exit codes") has the table; a test checks it against this."""
+    if status is Status.FAIL:
+        return EXIT_CHECK_FAILED
+    if status is Status.UNKNOWN and unknown_fails(ci=ci, strict=strict):
+        return EXIT_CHECK_FAILED
+    return EXIT_OK
+
+
+def verdict_error(
+    session: str, status: Status, *, ci: bool, strict: bool | None = None, detail: str = ""
+) -> CheckFailedError | None:
+    """The error a session ends with for ``status`` (None: exit 0), as :func:`exit_code` rules.
+    ``detail`` says which checks (and where the summary is)."""
+    if exit_code(status, ci=ci, strict=strict) == EXIT_OK:
+        return None
+    why = ""
+    if status is Status.UNKNOWN:
+        why = " (unknown fails " + ("under --strict)" if strict else "under CI)")
+    return CheckFailedError(f"{session}: {status.value}{why}" + (f": {detail}" if detail else ""))
+
+
+def unknown_warning(session: str, status: Status) -> str | None:
+    """The loud line an allowed unknown prints (never silent, never a pass)."""
+    if status is not Status.UNKNOWN:
+        return None
+    return (
+        f"WARNING: {session} verdict is UNKNOWN: NOT a pass (under CI, or with --strict, it fails)"
+    )
+
+
 @contextmanager
 def failure_recorded(outcomes: list[Outcome], name: str) -> Iterator[None]:
     """Record a ``PipelineError`` raised inside as a FAIL outcome ``name`` (its first line),
@@ -117,23 +160,3 @@ def publish_summary(report_dir: Path, markdown: str) -> Path:
         with Path(step_summary).open("a", encoding="utf-8") as handle:
             handle.write(markdown + "\n")
     return target
-
-
-def read_status(path: Path) -> Status:
-    """The top-level ``status`` of a session's JSON report (``reports/<session>/*.json``).
-
-    A missing file, malformed JSON or a missing or unknown status word is a UsageError."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"report {path} does not exist") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"report {path} is not readable JSON: {exc}") from None
-    word = document.get("status") if isinstance(document, dict) else None
-    try:
-        return Status(str(word))
-    except ValueError:
-        raise UsageError(
-            f"report {path} has no top-level status of {', '.join(s.value for s in Status)} "
-            f"(found {word!r})"
-        ) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vibevoice_ci.core.command import Command
+from vibevoice_ci.core.command import Command, add_strict_option
 from vibevoice_ci.core.config import HELM_LEVELS, PipelineConfig
 from vibevoice_ci.core.errors import EXIT_OK
 
@@ -18,12 +18,13 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         help="run only this level (repeatable; default: [tool.vibevoice-ci.helm].levels); "
         "static always runs, a level not run is reported unknown",
     )
+    add_strict_option(parser)  # an unknown the config does not accept
 
 
 def _run(args: argparse.Namespace, config: PipelineConfig) -> int:
     from vibevoice_ci.helm.session import run_helm
 
-    run_helm(config, levels=args.level)
+    run_helm(config, levels=args.level, strict=args.strict)
     return EXIT_OK
 
 

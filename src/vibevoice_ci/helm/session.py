@@ -9,8 +9,12 @@
 
 A level that does not run is reported UNKNOWN with its reason, never passed. Checks this
 machine cannot decide are listed with their reason in ``[tool.vibevoice-ci.helm]
-expected_unknown``: they stay UNKNOWN in the report but do not fail the run; any other
-unknown fails under CI (``$CI``). ``helm.json`` and ``summary.md`` are written on every path.
+expected_unknown``; a CI job may accept more by naming them in
+``$VIBEVOICE_HELM_ACCEPT_UNKNOWN``, but only those ``job_accepted_unknown`` lists with their
+reason (naming another is exit 2). Accepted unknowns stay UNKNOWN in the report and the
+summary (never a pass) but do not fail the run; any other unknown fails as the one rule says
+(``core.outcome.unknown_fails``: under CI, or ``--strict``). ``helm.json`` and ``summary.md``
+are written on every path.
 """
 
 from __future__ import annotations
@@ -27,7 +31,14 @@ from vibevoice_ci.core.errors import (
     ToolMissingError,
     UsageError,
 )
-from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
+from vibevoice_ci.core.outcome import (
+    Outcome,
+    Status,
+    overall,
+    publish_summary,
+    render_summary,
+    unknown_fails,
+)
 from vibevoice_ci.core.progress import progress
 from vibevoice_ci.core.reports import Check, write_report
 from vibevoice_ci.helm import static
@@ -95,11 +106,14 @@ def choose_levels(requested: Sequence[str], configured: Sequence[str]) -> tuple[
 LevelRunner = Callable[[PipelineConfig, HelmConfig, Path, static.StaticResult], LevelResult]
 
 
-def run_helm(config: PipelineConfig, *, levels: Sequence[str] = ()) -> HelmRun:
+def run_helm(
+    config: PipelineConfig, *, levels: Sequence[str] = (), strict: bool | None = None
+) -> HelmRun:
     """Run the session; raise the error it exits with (after writing the report)."""
     helm_config = config.helm
     if helm_config is None:
         raise ConfigError("pyproject.toml has no [tool.vibevoice-ci.helm] table")
+    accepted = accepted_unknown(config)
     chosen = choose_levels(levels, helm_config.levels)
     report_dir = config.report_dir(SESSION)
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -135,17 +149,29 @@ def run_helm(config: PipelineConfig, *, levels: Sequence[str] = ()) -> HelmRun:
     finally:
         for outcome in run.outcomes:
             print(outcome.line(), flush=True)
-        _write_report(report_dir, run, accepted_unknown(config))
-    error = error or verdict(run.outcomes, accepted_unknown(config), strict=config.env.ci)
+        _write_report(report_dir, run, accepted)
+    fails = unknown_fails(ci=config.env.ci, strict=strict)
+    error = error or verdict(run.outcomes, accepted, strict=fails)
     if error is not None:
         raise error
     return run
 
 
 def accepted_unknown(config: PipelineConfig) -> dict[str, str]:
-    """The unknowns this run accepts: the config's (this machine) and the CI job's own."""
-    configured = config.helm.expected_unknown if config.helm else {}
-    return {**configured, **config.env.helm_accept_unknown}
+    """The unknowns this run accepts, each with the config's reason: ``expected_unknown``
+    (this machine), and those of ``job_accepted_unknown`` the CI job names in
+    ``$VIBEVOICE_HELM_ACCEPT_UNKNOWN``. A name listed in neither is a ``UsageError``."""
+    helm_config = config.helm
+    configured = dict(helm_config.expected_unknown) if helm_config else {}
+    listed = dict(helm_config.job_accepted_unknown) if helm_config else {}
+    named = sorted(config.env.helm_accept_unknown)
+    unlisted = [name for name in named if name not in listed and name not in configured]
+    if unlisted:
+        raise UsageError(
+            f"VIBEVOICE_HELM_ACCEPT_UNKNOWN names {', '.join(unlisted)}, which "
+            "[tool.vibevoice-ci.helm] job_accepted_unknown does not list (with its reason)"
+        )
+    return {**configured, **{name: listed[name] for name in named if name in listed}}
 
 
 # The deploying levels (helm.deploy) by name; a level without a runner is reported unknown.
@@ -192,6 +218,6 @@ def _write_report(report_dir: Path, run: HelmRun, expected: Mapping[str, str]) -
     for outcome in run.outcomes:
         if outcome.status is Status.UNKNOWN and outcome.name in expected:
             notes.append(
-                f"accepted unknown on this machine: {outcome.name} ({expected[outcome.name]})"
+                f"ACCEPTED UNKNOWN (not a pass): {outcome.name} ({expected[outcome.name]})"
             )
     publish_summary(report_dir, render_summary("helm", outcomes, notes))

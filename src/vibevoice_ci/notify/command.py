@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vibevoice_ci.core.command import Command
+from vibevoice_ci.core.command import Command, add_strict_option
 from vibevoice_ci.core.config import PipelineConfig
 from vibevoice_ci.core.errors import EXIT_OK
 
@@ -21,12 +21,13 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print the messages instead of sending them",
     )
+    add_strict_option(parser)  # an unknown: a scanner report that could not be read
 
 
 def _run(args: argparse.Namespace, config: PipelineConfig) -> int:
     from vibevoice_ci.notify.session import run_notify
 
-    run = run_notify(config, args.event, dry_run=args.dry_run)
+    run = run_notify(config, args.event, dry_run=args.dry_run, strict=args.strict)
     if args.dry_run:
         for what, text in run.messages.items():
             print(f"--- {what} ---\n{text}")

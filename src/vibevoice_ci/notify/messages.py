@@ -5,7 +5,8 @@
   artifact link; it starts with :data:`FAILURE_MARKER`, so the next push updates it in place.
 * :func:`perf_comment`: the perf summary on the PR, the same way (:data:`PERF_MARKER`).
 * :func:`security_alert`: any CRITICAL finding of the ``trivy`` or ``audit`` reports (read by
-  :func:`security_findings_of` through those sessions' models).
+  :func:`vibevoice_ci.report.security.security_findings_of` through those sessions' models,
+  as the report page reads them).
 * :func:`regression_issue`: a GitHub issue for a performance regression, with a marker that
   names the regressed metrics, so one regression keeps one open issue (updated, not repeated).
 """
@@ -16,20 +17,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from vibevoice_ci.audit.reports import AuditReport
 from vibevoice_ci.core.outcome import Status
-from vibevoice_ci.core.reports import validate_report
-from vibevoice_ci.core.vulnerability_models import VulnerabilityReportDocument
 from vibevoice_ci.perf.reports import PerfVerdict, VerdictCheck
-from vibevoice_ci.report.documents import Finding, SecurityFindings, VulnerabilityCounts
 from vibevoice_ci.report.model import Overview, SessionReport
-from vibevoice_ci.trivy.reports import TrivyReport
+from vibevoice_ci.report.security import Finding, SecurityFindings
 
 FAILURE_MARKER = "<!-- vibevoice-ci:failure -->"
 PERF_MARKER = "<!-- vibevoice-ci:perf -->"
 REGRESSION_MARKER_PREFIX = "<!-- vibevoice-ci:perf-regression:"
 REGRESSION_LABEL = "performance-regression"
-SECURITY_SESSIONS = ("trivy", "audit")
 # GitHub refuses a comment or issue body over 65,536 characters; stay well under it.
 MAX_BODY = 60_000
 MAX_SUMMARY = 6_000
@@ -164,53 +160,6 @@ def perf_comment(perf: SessionReport, context: RunContext) -> str:
             f"Metrics, verdict and trend chart: [the run's artifacts]({context.artifacts_url})."
         )
     return _clip("\n".join(lines), MAX_BODY) + "\n"
-
-
-def security_findings_of(overview: Overview) -> dict[str, SecurityFindings]:
-    """The scanners' findings, by session (``trivy``, ``audit``) where their reports exist.
-
-    Each report is read through its session's model (``trivy.json``: every image platform's
-    vulnerability report; ``audit.json``: every target's); one of another shape is a
-    UsageError (exit 2), never an alert that is quietly not sent."""
-    found: dict[str, SecurityFindings] = {}
-    for session in overview.sessions:
-        scanner = session.name.split("-")[0]
-        if scanner not in SECURITY_SESSIONS:
-            continue
-        if session.document is None:
-            found[session.name] = SecurityFindings(problems=(session.verdict.reason,))
-            continue
-        source = f"{session.name}/{scanner}.json"
-        if scanner == "trivy":
-            trivy = validate_report(session.document, TrivyReport, source)
-            reports = [image.vulnerability_report for image in trivy.images]
-        else:
-            reports = list(validate_report(session.document, AuditReport, source).reports)
-        found[session.name] = findings_in(reports)
-    return found
-
-
-def findings_in(reports: Sequence[VulnerabilityReportDocument]) -> SecurityFindings:
-    """The counts (each report's ``summary``) and the findings of vulnerability reports."""
-    counts = VulnerabilityCounts()
-    for report in reports:
-        summary = report.summary
-        counts = counts + VulnerabilityCounts(
-            summary.critical, summary.high, summary.medium, summary.low
-        )
-    findings = tuple(
-        Finding(
-            id=vulnerability.id,
-            severity=vulnerability.severity.lower(),
-            package=vulnerability.package,
-            installed_version=vulnerability.installed_version,
-            fixed_version=vulnerability.fixed_version,
-            target=report.target,
-        )
-        for report in reports
-        for vulnerability in report.vulnerabilities
-    )
-    return SecurityFindings(counts, findings)
 
 
 def security_alert(findings: Mapping[str, SecurityFindings], context: RunContext) -> str | None:

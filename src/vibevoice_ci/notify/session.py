@@ -20,8 +20,16 @@ from dataclasses import dataclass, field
 
 from vibevoice_ci.core.config import PipelineConfig
 from vibevoice_ci.core.environment import Secret
-from vibevoice_ci.core.errors import CheckFailedError, PipelineError, UsageError
-from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
+from vibevoice_ci.core.errors import PipelineError, UsageError
+from vibevoice_ci.core.outcome import (
+    Outcome,
+    Status,
+    overall,
+    publish_summary,
+    render_summary,
+    unknown_warning,
+    verdict_error,
+)
 from vibevoice_ci.core.progress import progress
 from vibevoice_ci.core.reports import read_report, write_report
 from vibevoice_ci.core.retry import RetryLog
@@ -33,6 +41,7 @@ from vibevoice_ci.notify.reports import NotifyReport
 from vibevoice_ci.perf.reports import PerfVerdict
 from vibevoice_ci.report.model import Overview
 from vibevoice_ci.report.read import read_overview
+from vibevoice_ci.report.security import security_findings_of
 
 SESSION = "notify"
 EVENTS = ("failure", "security", "perf")
@@ -98,8 +107,12 @@ def context_of(config: PipelineConfig) -> messages.RunContext:
     )
 
 
-def run_notify(config: PipelineConfig, event: str, *, dry_run: bool = False) -> NotifyRun:
-    """Send what ``event`` calls for, from the reports under reports/; write reports/notify/."""
+def run_notify(
+    config: PipelineConfig, event: str, *, dry_run: bool = False, strict: bool | None = None
+) -> NotifyRun:
+    """Send what ``event`` calls for, from the reports under reports/; write reports/notify/.
+    Exit as the one rule says (``core.outcome.exit_code``): an unknown (a scanner report that
+    could not be read) fails under CI unless ``strict`` is False."""
     if event not in EVENTS:
         raise UsageError(f"unknown notify event {event!r} (choose from {', '.join(EVENTS)})")
     overview = read_overview(config.reports_dir, checkout_commit=None, skip=(SESSION, "report"))
@@ -119,10 +132,13 @@ def run_notify(config: PipelineConfig, event: str, *, dry_run: bool = False) -> 
     publish_summary(report_dir, redact(markdown, secrets))
     for outcome in run.outcomes:
         progress(redact(outcome.line(), secrets))
-    if run.status is Status.FAIL:
-        raise CheckFailedError(
-            redact("notify: " + "; ".join(o.detail for o in run.outcomes if not o.passed), secrets)
-        )
+    detail = redact("; ".join(o.detail for o in run.outcomes if not o.passed), secrets)
+    error = verdict_error(SESSION, run.status, ci=config.env.ci, strict=strict, detail=detail)
+    if error is not None:
+        raise error
+    warning = unknown_warning(SESSION, run.status)
+    if warning is not None:
+        progress(f"{warning}: {detail}")
     return run
 
 
@@ -147,7 +163,7 @@ def _failure(
 def _security(
     config: PipelineConfig, overview: Overview, context: messages.RunContext, run: NotifyRun
 ) -> None:
-    findings = messages.security_findings_of(overview)
+    findings = security_findings_of(overview)
     if not findings:
         run.skip("security alert", "no trivy or audit report under reports/")
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vibevoice_ci.core.command import Command
+from vibevoice_ci.core.command import Command, add_strict_option
 from vibevoice_ci.core.config import PipelineConfig
 from vibevoice_ci.core.errors import EXIT_OK, UsageError
 
@@ -36,6 +36,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="load a container of the tts image in this release file (reports/build/release.json)",
     )
+    add_strict_option(parser)  # an unknown: nothing compared (no baseline)
 
 
 def _run(args: argparse.Namespace, config: PipelineConfig) -> int:
@@ -52,6 +53,7 @@ def _run(args: argparse.Namespace, config: PipelineConfig) -> int:
         args.capacity,
         image=args.image,
         release=args.release,
+        strict=args.strict,
     )
     run_perf(config, options)
     return EXIT_OK

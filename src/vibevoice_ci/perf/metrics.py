@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from vibevoice_ci.core.errors import UsageError
+from vibevoice_ci.core.errors import CheckFailedError
 from vibevoice_ci.core.reports import read_report, validate_report
 from vibevoice_ci.perf.client import Kind
 from vibevoice_ci.perf.loadgen import LoadRun
@@ -37,6 +37,11 @@ from vibevoice_ci.perf.reports import (
     Units,
 )
 from vibevoice_ci.perf.stats import summarize
+
+
+class NothingServedError(CheckFailedError):
+    """Every request of the load test failed: the service served nothing."""
+
 
 SCHEMA_VERSION: Literal[1] = 1
 SCHEMA_PATH = Path(__file__).with_name("metrics.schema.json")
@@ -56,11 +61,12 @@ def build_document(
     realtime: Realtime | None = None,
 ) -> MetricsDocument:
     """The metrics document of ``run``. Latency statistics and samples come from the requests
-    that succeeded; a run where none did has no latency to report and is a UsageError."""
+    that succeeded; a run where none did has no latency to report: :class:`NothingServedError`
+    (a failed check, exit 1: the worst regression, not bad input)."""
     ok = [r for r in run.results if r.kind is Kind.OK and r.ttfa is not None and r.e2e]
     if not ok:
         counts = Counter(r.kind.value for r in run.results)
-        raise UsageError(f"no request succeeded, nothing to measure ({dict(counts)})")
+        raise NothingServedError(f"no request succeeded, nothing to measure ({dict(counts)})")
     total = len(run.results)
     failures = sum(1 for r in run.results if r.kind.is_failure)
     shed = sum(1 for r in run.results if r.kind in (Kind.REJECTED, Kind.UNAVAILABLE))

@@ -125,6 +125,23 @@ class Verdict:
         return Status.of(not self.regression)
 
 
+def nothing_served(thresholds: Thresholds, baseline_error_rate: float, why: str) -> Verdict:
+    """The gate's answer for a run in which no request succeeded: an error rate of 100%,
+    a regression whatever the baseline (the worst one: it gets its verdict and its issue)."""
+    row = Row(
+        name="error rate",
+        baseline=baseline_error_rate,
+        current=1.0,
+        change=None,
+        threshold=f"<= {_percent(thresholds.max_error_rate)}",
+        exceeded=True,
+        rule="threshold",
+        evidence=why,
+        regression=True,
+    )
+    return Verdict((row,), "threshold")
+
+
 def verdict_document(
     verdict: Verdict,
     *,

@@ -254,9 +254,10 @@ class PerfVerdict(ReportModel):
 
     model_config = ConfigDict(strict=True)
 
-    status: Literal["pass", "fail"]
+    # unknown: nothing was compared (no baseline: created, or on a pull request not)
+    status: Literal["pass", "fail", "unknown"]
     regression: bool
-    mode: Literal["statistical", "threshold"] | None  # null: the baseline was just created
+    mode: Literal["statistical", "threshold"] | None  # null: nothing was compared
     checks: list[VerdictCheck]
     baseline_created: bool
     baseline_updated: bool

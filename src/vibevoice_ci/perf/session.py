@@ -22,9 +22,17 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from vibevoice_ci.core.config import PipelineConfig
-from vibevoice_ci.core.errors import CheckFailedError, PipelineError, ToolMissingError, UsageError
+from vibevoice_ci.core.errors import PipelineError, ToolMissingError, UsageError
 from vibevoice_ci.core.files import write_text_atomic
-from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
+from vibevoice_ci.core.outcome import (
+    Outcome,
+    Status,
+    overall,
+    publish_summary,
+    render_summary,
+    unknown_warning,
+    verdict_error,
+)
 from vibevoice_ci.core.progress import progress
 from vibevoice_ci.core.reports import report_json, write_report
 from vibevoice_ci.perf.chart import history_entry, render_chart
@@ -32,8 +40,8 @@ from vibevoice_ci.perf.check import CheckResult, check
 from vibevoice_ci.perf.container import ContainerRecord, release_image, running_container
 from vibevoice_ci.perf.loadgen import LoadPlan
 from vibevoice_ci.perf.loadtest import ServiceOptions, load_prompts, measure, render_line
-from vibevoice_ci.perf.metrics import read_metrics
-from vibevoice_ci.perf.regression import Thresholds
+from vibevoice_ci.perf.metrics import NothingServedError, read_metrics
+from vibevoice_ci.perf.regression import Thresholds, nothing_served, verdict_document
 from vibevoice_ci.perf.reports import HistoryEntry, MetricsDocument, ServiceUnderLoad
 
 SESSION = "perf"
@@ -51,10 +59,12 @@ class PerfOptions:
     capacity: int | None = None
     image: str | None = None  # load a container of this image instead of a local process
     release: Path | None = None  # ... or of the tts image in this release file
+    strict: bool | None = None  # --strict/--no-strict; None: the one rule ($CI)
 
 
 def run_perf(config: PipelineConfig, options: PerfOptions) -> Status:
-    """Run the session; raise CheckFailedError on a regression (or an unknown under CI)."""
+    """Run the session; raise CheckFailedError on a regression, or when the one rule
+    (``core.outcome.exit_code``) fails an unknown: nothing compared (no baseline) under CI."""
     perf = config.perf
     report_dir = config.report_dir(SESSION)
     baseline_path = perf.state_dir / "baseline.json"
@@ -63,8 +73,9 @@ def run_perf(config: PipelineConfig, options: PerfOptions) -> Status:
     outcomes: list[Outcome] = []
     notes: list[str] = []
     engine = options.engine or perf.engine
-    if options.update_baseline and config.env.github_event in UNTRUSTED_EVENTS:
-        notes.append("a pull request is compared with the baseline but never moves it")
+    pull_request = config.env.github_event in UNTRUSTED_EVENTS
+    if pull_request:
+        notes.append("a pull request is compared with the baseline but never creates or moves it")
         options = dataclasses.replace(options, update_baseline=False)
     document: MetricsDocument | None = None
     result: CheckResult | None = None
@@ -111,6 +122,11 @@ def run_perf(config: PipelineConfig, options: PerfOptions) -> Status:
             )
         write_report(metrics_path, document)
         outcomes.append(Outcome("load test", Status.PASS, render_line(document)))
+    except NothingServedError as exc:
+        # The service failed every request: the worst regression, with its verdict (and so
+        # its issue), never bad input.
+        outcomes.append(Outcome("load test", Status.FAIL, str(exc).splitlines()[0]))
+        outcomes.append(_nothing_served(config, baseline_path, str(exc).splitlines()[0]))
     except (UsageError, ToolMissingError) as exc:
         # Bad input (exit 2) and a missing tool (exit 3) keep their exit codes, after the
         # summary is written.
@@ -123,7 +139,9 @@ def run_perf(config: PipelineConfig, options: PerfOptions) -> Status:
         if record.teardown is not None:
             outcomes.append(record.teardown)
     if document is not None:
-        result = _gate(config, metrics_path, baseline_path, options, outcomes)
+        result = _gate(
+            config, metrics_path, baseline_path, options, outcomes, create=not pull_request
+        )
         history = _append_history(history_path, document, result)
         write_text_atomic(report_dir / "history.jsonl", _jsonl(history))
         outcomes.append(_chart(history, baseline_path, report_dir / "trend.png"))
@@ -143,10 +161,15 @@ def run_perf(config: PipelineConfig, options: PerfOptions) -> Status:
         progress(outcome.line())
     if error is not None:
         raise error
-    if status is Status.FAIL:
-        raise CheckFailedError("perf: " + "; ".join(o.name for o in outcomes if not o.passed))
-    if status is Status.UNKNOWN and config.env.ci:
-        raise CheckFailedError("perf: a check could not be decided, and under CI that fails")
+    failing = "; ".join(f"{o.name}: {o.detail}" for o in outcomes if not o.passed)
+    verdict = verdict_error(
+        SESSION, status, ci=config.env.ci, strict=options.strict, detail=failing
+    )
+    if verdict is not None:
+        raise verdict
+    warning = unknown_warning(SESSION, status)
+    if warning is not None:
+        progress(f"{warning}: {failing}")
     return status
 
 
@@ -156,6 +179,8 @@ def _gate(
     baseline_path: Path,
     options: PerfOptions,
     outcomes: list[Outcome],
+    *,
+    create: bool,
 ) -> CheckResult | None:
     try:
         result = check(
@@ -163,6 +188,7 @@ def _gate(
             baseline_path,
             Thresholds.from_config(config.perf),
             update_baseline=options.update_baseline,
+            create_baseline=create,
         )
     except PipelineError as exc:
         outcomes.append(Outcome("regression", Status.FAIL, str(exc)))
@@ -170,7 +196,11 @@ def _gate(
     report_dir = config.report_dir(SESSION)
     write_report(report_dir / "verdict.json", result.document)
     if result.verdict is None:
-        detail = "no baseline yet: created it from this run"
+        detail = "nothing was compared: no baseline" + (
+            " (created it from this run)"
+            if result.baseline_created
+            else " (a pull request never creates one)"
+        )
     elif result.verdict.regression:
         names = ", ".join(r.name for r in result.verdict.rows if r.regression)
         detail = f"regression in {names} ({result.verdict.mode} mode)"
@@ -180,6 +210,20 @@ def _gate(
         detail += "; baseline updated"
     outcomes.append(Outcome("regression", result.status, detail))
     return result
+
+
+def _nothing_served(config: PipelineConfig, baseline_path: Path, why: str) -> Outcome:
+    """The gate's verdict when no request succeeded (``regression.nothing_served``), written
+    to verdict.json like any other; the baseline is never touched."""
+    try:
+        baseline_rate = read_metrics(baseline_path).metrics.error_rate
+    except UsageError:
+        baseline_rate = 0.0
+    verdict = nothing_served(Thresholds.from_config(config.perf), baseline_rate, why)
+    note = f"Baseline `{baseline_path}` unchanged: a run that served nothing never becomes it."
+    document = verdict_document(verdict, baseline_updated=False, note=note)
+    write_report(config.report_dir(SESSION) / "verdict.json", document)
+    return Outcome("regression", Status.FAIL, "regression in error rate: no request succeeded")
 
 
 def _append_history(

@@ -39,10 +39,10 @@ def _expect_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _expect_status(args: argparse.Namespace, config: PipelineConfig) -> int:
-    from vibevoice_ci.core.outcome import read_status
     from vibevoice_ci.core.progress import progress
+    from vibevoice_ci.report.expect import read_status_document
 
-    found = read_status(args.report)
+    found = read_status_document(args.report)
     if found.value != args.status:
         raise CheckFailedError(f"{args.report} says {found.value}, expected {args.status}")
     progress(f"{args.report} says {found.value}, as expected")
@@ -59,7 +59,8 @@ COMMANDS = (
     ),
     Command(
         "expect-status",
-        "exit 0 when a session's JSON report has this top-level status, else 1 "
+        "exit 0 when a session's status document (audit.json, trivy.json, verdict.json, ...; "
+        "read through its model) has this top-level status, else 1 "
         "(.ci/run: offline, the scanners' reports must say unknown, never a false clean)",
         _expect_arguments,
         _expect_status,

@@ -6,10 +6,8 @@ The convention a session follows so that ``nox -s report`` and ``nox -s notify``
 1. **A status document**: ``reports/<session>/<session>.json``, a JSON object whose
    ``status`` is ``"pass"``, ``"fail"`` or ``"unknown"``. Optional fields the reader shows:
    ``checks`` (a list of ``{"name", "status", "detail"}``, as ``report.Outcome.to_json``
-   writes), ``notes`` (a list of text), ``git_sha`` and ``timestamp`` (ISO 8601, UTC), and
-   for scanners ``summary`` (``{"critical", "high", "medium", "low"}`` counts) and
-   ``vulnerabilities`` (a list of ``{"id", "severity", "package", ...}``), either at the top
-   level or under ``targets`` (a list of objects with the same two fields, one per target).
+   writes), ``notes`` (a list of text), ``git_sha`` and ``timestamp`` (ISO 8601, UTC). A
+   scanner's findings are read through its own model (:mod:`vibevoice_ci.report.security`).
    A folder named in :data:`STATUS_FILES` uses that file instead (the build's ``release.json``).
 2. **The summary's verdict line**: ``summary.md`` as ``report.render_summary`` writes it
    (``**PASSED**``, ``**FAILED**`` or ``**UNKNOWN**`` on a line of its own).
@@ -25,14 +23,13 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from vibevoice_ci.core.outcome import Outcome, Status
 
 # Sessions whose status document has another name than <session>.json.
 STATUS_FILES: Mapping[str, str] = {"build": "release.json"}
-SEVERITIES = ("critical", "high", "medium", "low")
 _VERDICT_RE = re.compile(r"^\*\*(PASSED|FAILED|UNKNOWN)\*\*(?::\s*(?P<rest>.*))?$", re.MULTILINE)
 _VERDICTS = {"PASSED": Status.PASS, "FAILED": Status.FAIL, "UNKNOWN": Status.UNKNOWN}
 _SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
@@ -48,46 +45,6 @@ class Verdict:
     checks: tuple[Outcome, ...] = ()
     git_sha: str | None = None
     timestamp: str | None = None
-
-
-@dataclass(frozen=True)
-class VulnerabilityCounts:
-    """Findings by severity (the seed design's vulnerability ``summary``)."""
-
-    critical: int = 0
-    high: int = 0
-    medium: int = 0
-    low: int = 0
-
-    def __add__(self, other: VulnerabilityCounts) -> VulnerabilityCounts:
-        return VulnerabilityCounts(*(getattr(self, s) + getattr(other, s) for s in SEVERITIES))
-
-    def line(self) -> str:
-        return ", ".join(f"{getattr(self, s)} {s}" for s in SEVERITIES)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One vulnerability as a scanner's status document lists it."""
-
-    id: str
-    severity: str
-    package: str
-    installed_version: str = ""
-    fixed_version: str = ""
-    target: str = ""
-
-
-@dataclass(frozen=True)
-class SecurityFindings:
-    """A scanner's counts and listed findings; ``problems`` says what could not be read."""
-
-    counts: VulnerabilityCounts = field(default_factory=VulnerabilityCounts)
-    findings: tuple[Finding, ...] = ()
-    problems: tuple[str, ...] = ()
-
-    def critical(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity.lower() == "critical"]
 
 
 def status_file_name(session: str) -> str:
@@ -221,70 +178,6 @@ def verdict_from_junit(xml_text: str, source: str) -> Verdict:
     else:
         status = Status.PASS
     return Verdict(status, counts, source, failed, timestamp=suites[0].get("timestamp"))
-
-
-def security_findings(document: Any) -> SecurityFindings:
-    """The vulnerability counts and findings of a scanner's status document (rule 1's
-    ``summary``/``vulnerabilities``, top level and per ``targets`` entry). Counts come from
-    ``summary`` where given, else from counting the listed findings by severity."""
-    if not isinstance(document, dict):
-        return SecurityFindings(problems=("not a JSON object",))
-    parts: list[tuple[str, Mapping[str, Any]]] = [("", document)]
-    targets = document.get("targets")
-    if isinstance(targets, list):
-        parts += [(str(t.get("target", "")), t) for t in targets if isinstance(t, dict)]
-    elif targets is not None:
-        return SecurityFindings(problems=("`targets` is not a list",))
-    counts = VulnerabilityCounts()
-    findings: list[Finding] = []
-    problems: list[str] = []
-    for target, part in parts:
-        listed = _findings(part.get("vulnerabilities"), target or _text(part.get("target")) or "")
-        findings += listed
-        summary = part.get("summary")
-        if isinstance(summary, dict):
-            parsed = _counts(summary)
-            if parsed is None:
-                problems.append(f"summary {summary!r} is not whole-number counts")
-            else:
-                counts = counts + parsed
-        elif summary is not None:
-            problems.append("`summary` is not an object of counts")
-        elif listed:
-            counts = counts + _count_by_severity(listed)
-    return SecurityFindings(counts, tuple(findings), tuple(problems))
-
-
-def _counts(summary: Mapping[str, Any]) -> VulnerabilityCounts | None:
-    values: dict[str, int] = {}
-    for severity in SEVERITIES:
-        value = summary.get(severity, 0)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            return None
-        values[severity] = value
-    return VulnerabilityCounts(**values)
-
-
-def _count_by_severity(findings: Sequence[Finding]) -> VulnerabilityCounts:
-    by = {s: sum(1 for f in findings if f.severity.lower() == s) for s in SEVERITIES}
-    return VulnerabilityCounts(**by)
-
-
-def _findings(rows: Any, target: str) -> list[Finding]:
-    if not isinstance(rows, list):
-        return []
-    return [
-        Finding(
-            id=_text(row.get("id")) or "?",
-            severity=(_text(row.get("severity")) or "unknown").lower(),
-            package=_text(row.get("package")) or "?",
-            installed_version=_text(row.get("installed_version")) or "",
-            fixed_version=_text(row.get("fixed_version")) or "",
-            target=target,
-        )
-        for row in rows
-        if isinstance(row, dict)
-    ]
 
 
 def _checks(rows: Any) -> list[Outcome]:

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from vibevoice_ci.core.outcome import Outcome, Status
 from vibevoice_ci.report.model import ARTIFACT_KINDS, Overview, SessionReport
 from vibevoice_ci.report.reasons import ReasonGroup, decisive, group_reasons, shorten
+from vibevoice_ci.report.security import SecurityFindings, shown_findings
 
 _LABEL = {Status.PASS: "pass", Status.FAIL: "fail", Status.UNKNOWN: "unknown"}
 # How much of a reason the Markdown summary's list of reasons shows (summary.md has it whole).
@@ -165,12 +166,38 @@ def _folded(session: SessionReport) -> str:
         parts.append('<ul class="reasons">')
         parts += [_group_html(group) for group in groups]
         parts.append("</ul>")
+    findings = shown_findings(session)
+    if findings is not None:
+        parts += _findings_html(findings)
     passed = [c for c in verdict.checks if c.status is Status.PASS]
     if passed:
         label = f"{len(passed)} check{'s' if len(passed) > 1 else ''} passed"
         parts += [f"<details><summary>{label}</summary>", *_check_table(passed), "</details>"]
     parts += _files(session)
     return "\n".join(parts)
+
+
+def _findings_html(findings: SecurityFindings) -> list[str]:
+    """A scanner's counts (``data-findings``), each CRITICAL finding, and any problem."""
+    parts = [
+        f'<p data-findings="{escape(findings.counts.line())}">Vulnerabilities: '
+        f"{escape(_findings_line(findings))}</p>"
+    ]
+    critical = [
+        f"<li>{escape(f.id)}: {escape(f.package)} {escape(f.installed_version)}"
+        f' <span class="muted">{escape(f.target)}</span></li>'
+        for f in findings.critical()
+    ]
+    if critical:
+        parts += ['<ul class="checks">', *critical, "</ul>"]
+    return parts
+
+
+def _findings_line(findings: SecurityFindings) -> str:
+    """``1 critical, 0 high, 0 medium, 0 low``, or why the findings could not be counted."""
+    if findings.problems:
+        return "could not be counted: " + "; ".join(findings.problems)
+    return findings.counts.line()
 
 
 def _group_html(group: ReasonGroup) -> str:
@@ -246,6 +273,21 @@ def render_markdown(overview: Overview) -> str:
     ]
     if reasons:
         lines += ["", "### Reasons that did not pass", "", *reasons]
+    scanned = [(s.name, shown_findings(s)) for s in overview.sessions]
+    counted = [
+        f"| {_cell(name)} | {_cell(_findings_line(found))} |"
+        for name, found in scanned
+        if found is not None
+    ]
+    if counted:
+        lines += [
+            "",
+            "### Vulnerabilities",
+            "",
+            "| scanner | findings |",
+            "| --- | --- |",
+            *counted,
+        ]
     lines += [f"- {problem}" for problem in overview.problems]
     return "\n".join(lines) + "\n"
 

@@ -34,11 +34,12 @@ from pydantic import BaseModel
 from vibevoice_ci.build.reports import BuildMetadataFile, BuildRecord, Release, ReleaseImage
 from vibevoice_ci.core.config import PipelineConfig
 from vibevoice_ci.core.environment import RunEnvironment
-from vibevoice_ci.core.errors import CheckFailedError, PipelineError, UsageError
+from vibevoice_ci.core.errors import EXIT_OK, CheckFailedError, PipelineError, UsageError
 from vibevoice_ci.core.files import write_json_atomic
 from vibevoice_ci.core.outcome import (
     Outcome,
     Status,
+    exit_code,
     failure_recorded,
     overall,
     publish_summary,
@@ -230,7 +231,7 @@ def run_sign(config: PipelineConfig, options: SignOptions) -> list[Outcome]:
     finally:
         _write_reports(report_dir, run, options)
     verdict = overall(run.outcomes)
-    if verdict is Status.FAIL or (verdict is Status.UNKNOWN and config.env.ci):
+    if exit_code(verdict, ci=config.env.ci) != EXIT_OK:
         bad = [o.name for o in run.outcomes if not o.passed]
         raise CheckFailedError(f"sign: {verdict.value}: {', '.join(bad)} (reports/{SESSION}/)")
     if verdict is Status.UNKNOWN:

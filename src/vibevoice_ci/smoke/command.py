@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vibevoice_ci.build.reports import Release
-from vibevoice_ci.core.command import Command
+from vibevoice_ci.core.command import Command, add_strict_option
 from vibevoice_ci.core.config import PipelineConfig
 from vibevoice_ci.core.environment import SMOKE_MODES
 from vibevoice_ci.core.errors import EXIT_OK, UsageError
@@ -37,13 +37,19 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="pull and run the images a release build pushed (its reports/build/release.json)",
     )
+    add_strict_option(parser)  # an unknown: the container was not tested
 
 
 def _run(args: argparse.Namespace, config: PipelineConfig) -> int:
     from vibevoice_ci.smoke.session import run_smoke
 
+    if args.mode == "local" and (args.image_digest or args.release is not None):
+        raise UsageError(
+            "smoke --mode local runs a local process: --release/--image-digest pin images it "
+            "would never run (use --mode docker)"
+        )
     images = pinned_images(config, args.image_digest, args.release)
-    run_smoke(config, mode=args.mode, engine=args.engine, images=images)
+    run_smoke(config, mode=args.mode, engine=args.engine, images=images, strict=args.strict)
     return EXIT_OK
 
 

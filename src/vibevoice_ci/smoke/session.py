@@ -3,12 +3,14 @@
 Modes, and the one rule for a container that was not tested (docs/ci-cd.md, "Smoke modes"):
 - ``docker``: build the images, ``docker compose up --wait``, check the published ports. No
   Docker engine is a one-line error, exit 3.
-- ``local``: check the service started as a local process on 127.0.0.1, as asked; the report
-  says the container is ``unknown``.
+- ``local``: check the service started as a local process on 127.0.0.1, as asked; the
+  container is ``unknown``, and so is the verdict (never a pass): under CI it fails, as any
+  unknown does (``core.outcome.exit_code``). It builds nothing and pulls nothing, so
+  ``--release``/``--image-digest`` with it are a usage error.
 - ``auto`` (default): ``docker`` where an engine answers. Where none does, under CI (``$CI``
   set) it is the same error as ``docker``: a CI job must never turn a broken Docker into a
   green smoke test. Elsewhere it falls back to ``local``, says so loudly, and the report's
-  verdict is ``unknown`` (the container was not tested); the exit code then follows the checks.
+  verdict is ``unknown`` (the container was not tested); the exit code follows the one rule.
 
 Every configured service is checked (``run_service_checks``, which ``scripts/smoke_test.py``
 calls too): the tts checks and the speech check on both endpoints (``checks``) and,
@@ -40,7 +42,16 @@ from vibevoice_ci.core.errors import (
     UsageError,
 )
 from vibevoice_ci.core.files import write_json_atomic, write_text_atomic
-from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
+from vibevoice_ci.core.outcome import (
+    Outcome,
+    Status,
+    overall,
+    publish_summary,
+    render_summary,
+    unknown_fails,
+    unknown_warning,
+    verdict_error,
+)
 from vibevoice_ci.core.progress import progress
 from vibevoice_ci.core.reports import Check, write_report
 from vibevoice_ci.core.retry import RetryLog, with_retries
@@ -90,8 +101,10 @@ class SmokeRun:
 
     @property
     def status(self) -> Status:
-        """Every check's verdict, and for a fallback run the untested container too."""
-        extra = [Outcome("container", Status.UNKNOWN, "not tested")] if self.fell_back else []
+        """Every check's verdict, and for a run without a container (a local process, asked
+        for or fallen back to) the untested container too: unknown, never a pass."""
+        untested = self.fell_back or self.mode == "local"
+        extra = [Outcome("container", Status.UNKNOWN, "not tested")] if untested else []
         return overall([*self.checks, *extra])
 
     def report(self) -> SmokeReport:
@@ -144,9 +157,9 @@ def exit_error(run: SmokeRun, *, strict: bool, logs_dir: Path) -> PipelineError 
     if status is Status.FAIL:
         failed = ", ".join(check.name for check in run.checks if check.status is Status.FAIL)
         return CheckFailedError(f"smoke checks failed ({failed}); logs in {logs_dir}")
-    if status is Status.UNKNOWN and strict:
-        return CheckFailedError("smoke verdict is unknown (the container was not tested)")
-    return None
+    return verdict_error(
+        "smoke", status, ci=strict, strict=strict, detail="the container was not tested"
+    )
 
 
 def run_smoke(
@@ -155,8 +168,10 @@ def run_smoke(
     mode: str | None = None,
     engine: str = "piper",
     images: Mapping[str, str] | None = None,
+    strict: bool | None = None,
 ) -> SmokeRun:
-    """Run the smoke session; ``mode`` defaults to ``$VIBEVOICE_SMOKE_MODE`` (else ``auto``).
+    """Run the smoke session; ``mode`` defaults to ``$VIBEVOICE_SMOKE_MODE`` (else ``auto``);
+    ``strict`` is ``--strict``/``--no-strict`` (None: the one rule, strict under CI).
 
     ``images`` (service -> ``repository@digest``) pins pushed images: they are pulled and run
     as they are, nothing is built (the release flow: smoke the exact digest, then promote).
@@ -164,6 +179,11 @@ def run_smoke(
     Raises the error the session exits with (after writing the report), else returns the run.
     """
     requested = mode or config.env.smoke_mode
+    if requested == "local" and images:
+        raise UsageError(
+            "smoke --mode local runs a local process: --release/--image-digest pin images it "
+            "would never run (use --mode docker)"
+        )
     report_dir = config.report_dir("smoke")
     logs_dir = report_dir / "logs"
     logs_dir.mkdir(parents=True, exist_ok=True)
@@ -204,7 +224,11 @@ def run_smoke(
         for check in run.checks:
             print(check.line(), flush=True)
         _write_report(report_dir, run)
-    error = error or exit_error(run, strict=config.env.ci, logs_dir=logs_dir)
+    strict_unknown = unknown_fails(ci=config.env.ci, strict=strict)
+    error = error or exit_error(run, strict=strict_unknown, logs_dir=logs_dir)
+    warning = unknown_warning("smoke", run.status) if error is None else None
+    if warning is not None:
+        progress(f"{warning}: the container was not tested")
     if error is not None:
         raise error
     return run

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vibevoice_ci.core.command import Command
+from vibevoice_ci.core.command import Command, add_strict_option
 from vibevoice_ci.core.config import PipelineConfig
 from vibevoice_ci.core.errors import EXIT_CHECK_FAILED, EXIT_OK
-from vibevoice_ci.core.outcome import Status
+from vibevoice_ci.core.outcome import Status, unknown_fails
 
 if TYPE_CHECKING:
     from vibevoice_ci.trivy.reports import PartDocument, TrivyReport
@@ -26,9 +26,7 @@ def _trivy_arguments(parser: argparse.ArgumentParser) -> None:
         "present, else the --tag of every service in the configured registry)",
     )
     parser.add_argument("--tag", default="latest", help="without a release file (default latest)")
-    parser.add_argument(
-        "--strict", action="store_true", help="fail on UNKNOWN too (CI workflows use it)"
-    )
+    add_strict_option(parser)
     parser.add_argument(
         "--db-repository",
         metavar="REGISTRY/REPO:TAG",
@@ -44,7 +42,7 @@ def _trivy(args: argparse.Namespace, config: PipelineConfig) -> int:
         config,
         release_file=args.release,
         tag=args.tag,
-        strict=args.strict,
+        strict=unknown_fails(ci=config.env.ci, strict=args.strict),
         db_repository=args.db_repository,
     )
     return EXIT_OK

@@ -21,9 +21,15 @@ from pathlib import Path
 
 from vibevoice_ci.build.reports import Release
 from vibevoice_ci.core.config import PipelineConfig
-from vibevoice_ci.core.errors import CheckFailedError, PipelineError, UsageError
+from vibevoice_ci.core.errors import PipelineError, UsageError
 from vibevoice_ci.core.files import write_json_atomic
-from vibevoice_ci.core.outcome import Status, publish_summary, render_summary
+from vibevoice_ci.core.outcome import (
+    Status,
+    publish_summary,
+    render_summary,
+    unknown_warning,
+    verdict_error,
+)
 from vibevoice_ci.core.progress import progress
 from vibevoice_ci.core.reports import read_report, write_report
 from vibevoice_ci.core.vulnerabilities import (
@@ -82,20 +88,20 @@ def run_trivy(
     for outcome in verdict.outcomes:
         progress(outcome.line())
     status = verdict.status
+    detail = "(reports/trivy/summary.md)"
     if status is Status.FAIL:
         failed = [o.name for o in verdict.outcomes if o.status is Status.FAIL]
-        raise CheckFailedError(
-            f"trivy: {len(failed)} check(s) failed: {', '.join(failed[:5])} "
-            "(reports/trivy/summary.md)"
-        )
-    if status is Status.UNKNOWN:
+        detail = f"{len(failed)} check(s) failed: {', '.join(failed[:5])} {detail}"
+    elif status is Status.UNKNOWN:
         parts = [part for part in imagescan.PARTS if verdict.part_status(part) is Status.UNKNOWN]
-        message = (
-            f"trivy: UNKNOWN: {', '.join(parts)} could not be decided (reports/trivy/summary.md)"
-        )
-        if strict:
-            raise CheckFailedError(message + "; --strict fails on unknown")
-        progress(message + "; not a pass (run with --strict to fail on it)")
+        detail = f"{', '.join(parts)} could not be decided {detail}"
+    # ``strict`` is already the one rule's answer (the command resolves --strict and $CI).
+    error = verdict_error(SESSION, status, ci=strict, strict=strict, detail=detail)
+    if error is not None:
+        raise error
+    warning = unknown_warning(SESSION, status)
+    if warning is not None:
+        progress(f"{warning}: {detail}")
     return verdict
 
 

@@ -140,6 +140,24 @@ def test_build_without_docker_exits_3_with_one_error_line(
     assert captured.out == ""
 
 
+@pytest.mark.parametrize(
+    "pins",
+    [["--release", "reports/build/release.json"], ["--image-digest", "r/tts@sha256:" + "1" * 64]],
+)
+def test_smoke_local_mode_with_pinned_images_is_one_usage_line(
+    project_copy: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    pins: list[str],
+) -> None:
+    """--mode local runs no image: pinning one is bad usage (it used to be ignored)."""
+    monkeypatch.chdir(project_copy)
+    assert main(["smoke", "--mode", "local", *pins]) == EXIT_BAD_INPUT
+    line = _one_error_line(capsys.readouterr().err)
+    assert "--mode local" in line
+    assert not (project_copy / "reports" / "smoke").exists()
+
+
 def test_smoke_docker_mode_without_docker_exits_3(
     project_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -28,7 +28,6 @@ from vibevoice_ci.audit import dependabot
 from vibevoice_ci.audit import session as audit
 from vibevoice_ci.audit.reports import AuditReport
 from vibevoice_ci.audit.session import AuditRun, LockTarget, run_audit, verdict
-from vibevoice_ci.cli import main
 from vibevoice_ci.core.config import PipelineConfig, load_config, parse_config
 from vibevoice_ci.core.errors import CheckFailedError, ConfigError, UsageError
 from vibevoice_ci.core.outcome import Status
@@ -469,25 +468,6 @@ def test_osv_url_comes_from_the_environment_too(project: PipelineConfig) -> None
     changed = with_environment(project, {"VIBEVOICE_OSV_URL": "http://127.0.0.1:9"})
     assert changed.audit.osv_url == "http://127.0.0.1:9"
     assert with_environment(project, {}).audit.osv_url == "https://api.osv.dev"
-
-
-# --- expect-status ------------------------------------------------------------------------------
-
-
-def test_expect_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    report = tmp_path / "audit.json"
-    report.write_text(json.dumps({"status": "unknown"}))
-    assert main(["expect-status", "--report", str(report), "--status", "unknown"]) == 0
-    assert main(["expect-status", "--report", str(report), "--status", "pass"]) == 1
-    assert "says unknown, expected pass" in capsys.readouterr().err
-    report.write_text(json.dumps({"verdict": "pass"}))
-    assert main(["expect-status", "--report", str(report), "--status", "pass"]) == 2
-    assert main(["expect-status", "--report", str(tmp_path / "no.json"), "--status", "pass"]) == 2
-    report.write_text("{")
-    assert main(["expect-status", "--report", str(report), "--status", "pass"]) == 2
-    with pytest.raises(SystemExit) as usage:
-        main(["expect-status", "--report", str(report), "--status", "clean"])
-    assert usage.value.code == 2
 
 
 # --- property: no false clean -------------------------------------------------------------------

@@ -14,6 +14,7 @@ from vibevoice_ci.core.config import (
     RunEnvironment,
     load_config,
     parse_config,
+    run_environment,
 )
 from vibevoice_ci.core.errors import (
     CheckFailedError,
@@ -211,3 +212,57 @@ def test_the_report_of_a_run_without_helm_matches_its_schema(
     report = assert_matches_schema(config.report_dir("helm") / "helm.json", "helm/helm.schema.json")
     assert (report["status"], report["levels"]) == ("unknown", [])
     assert report["notes"][-1] == "error: helm 3 not available"
+
+
+def _env_config(repo_root: Path, tmp_path: Path, accept: str) -> PipelineConfig:
+    env = run_environment({"CI": "true", "VIBEVOICE_HELM_ACCEPT_UNKNOWN": accept})
+    return _config(repo_root, tmp_path).model_copy(update={"env": env})
+
+
+def test_a_job_accepts_only_unknowns_the_config_lists_with_their_reason(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    """ci-helm-validate.yml's `pods` is listed in job_accepted_unknown: accepted with the
+    config's reason. A name the config does not list is one usage line (exit 2)."""
+    config = _env_config(repo_root, tmp_path, "pods: no root on this runner")
+    accepted = helm_session.accepted_unknown(config)
+    assert accepted["pods"].startswith("level 3 needs root")
+    assert set(accepted) == {"pods", "ingress-addons", "networkpolicy-enforcement"}
+    stray = _env_config(repo_root, tmp_path, "cluster: it is slow")
+    with pytest.raises(UsageError, match=r"names cluster, which .* does not list") as refused:
+        helm_session.accepted_unknown(stray)
+    assert refused.value.exit_code == 2
+    assert "\n" not in str(refused.value)
+    # Without the job naming it, a level not run is an unknown that fails under CI.
+    assert "pods" not in helm_session.accepted_unknown(_env_config(repo_root, tmp_path, ""))
+
+
+def test_an_accepted_unknown_shows_as_unknown_in_the_report_and_summary(
+    repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def run_static(*_: Any) -> static.StaticResult:
+        return static.StaticResult(
+            outcomes=[
+                Outcome.of("lint/ci", True, "clean"),
+                Outcome("ingress-addons", Status.UNKNOWN, "no ingress controller here"),
+            ],
+            notes=[],
+        )
+
+    monkeypatch.setattr(helm, "version", lambda: "3.19.0")
+    monkeypatch.setattr(static, "run_static", run_static)
+    config = _env_config(repo_root, tmp_path, "pods: no root")
+    config = config.model_copy(update={"helm": config.helm.model_copy(update={"levels": []})})
+    # cluster is not accepted: under CI the run fails on it ...
+    with pytest.raises(CheckFailedError, match="cluster"):
+        helm_session.run_helm(config, levels=["static"])
+    # ... unless --no-strict; the accepted ones are unknown in helm.json and summary.md.
+    helm_session.run_helm(config, levels=["static"], strict=False)
+    report = assert_matches_schema(config.report_dir("helm") / "helm.json", "helm/helm.schema.json")
+    assert report["status"] == "unknown"
+    assert set(report["accepted_unknown"]) == {"ingress-addons", "pods"}
+    summary = (config.report_dir("helm") / "summary.md").read_text(encoding="utf-8")
+    assert summary.splitlines()[2].startswith("**UNKNOWN**")
+    assert "| static: ingress-addons | UNKNOWN |" in summary
+    assert "| pods: pods | UNKNOWN |" in summary
+    assert "ACCEPTED UNKNOWN (not a pass): pods (level 3 needs root" in summary

@@ -3,9 +3,9 @@ a comment or an issue be found again, and secrets that never show; the session's
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scanner_helpers import audit_json, trivy_json
 
-from vibevoice_ci.audit import session as audit
-from vibevoice_ci.core.config import PipelineConfig, TrivyConfig, load_config
+from vibevoice_ci.core.config import PipelineConfig, load_config
 from vibevoice_ci.core.environment import (
     RunEnvironment,
     Secret,
@@ -23,21 +23,19 @@ from vibevoice_ci.core.environment import (
     parse_pull_request,
     run_environment,
 )
-from vibevoice_ci.core.errors import ConfigError, UsageError
+from vibevoice_ci.core.errors import CheckFailedError, ConfigError, UsageError
 from vibevoice_ci.core.outcome import Outcome, Status, publish_summary, render_summary
 from vibevoice_ci.core.reports import report_json, validate_report, write_report
-from vibevoice_ci.core.vulnerabilities import Severity, Vulnerability, VulnerabilityReport
+from vibevoice_ci.core.vulnerabilities import Severity, Vulnerability
 from vibevoice_ci.notify import messages as m
 from vibevoice_ci.notify.http import HttpError, check_url, is_allowed_url, redact, shown_url
 from vibevoice_ci.notify.reports import NotifyReport
 from vibevoice_ci.notify.session import run_notify
 from vibevoice_ci.perf import regression
 from vibevoice_ci.perf.reports import PerfVerdict
-from vibevoice_ci.report.documents import Verdict, VulnerabilityCounts, security_findings
+from vibevoice_ci.report.documents import Verdict
 from vibevoice_ci.report.model import Overview, SessionReport
-from vibevoice_ci.trivy import imagescan
-from vibevoice_ci.trivy.imagescan import ImageScan, ImageTarget
-from vibevoice_ci.trivy.reports import DatabaseDocument
+from vibevoice_ci.report.security import VulnerabilityCounts, security_findings_of
 
 REPO = Path(__file__).resolve().parents[4]
 CONTEXT = m.RunContext(
@@ -203,64 +201,20 @@ def test_no_regression_no_issue() -> None:
 
 
 def test_a_critical_finding_makes_an_alert_and_high_alone_does_not() -> None:
-    critical = security_findings(
-        {
-            "status": "fail",
-            "vulnerabilities": [
-                {
-                    "id": "CVE-1",
-                    "severity": "CRITICAL",
-                    "package": "zlib",
-                    "installed_version": "1",
-                },
-                {"id": "CVE-2", "severity": "HIGH", "package": "curl"},
-            ],
-        }
+    critical = Vulnerability("CVE-1", Severity.CRITICAL, "zlib", "1")
+    high = Vulnerability("CVE-2", Severity.HIGH, "curl", "8")
+    found = security_findings_of(
+        overview(scanned("trivy", trivy_json(critical, high)), scanned("audit", audit_json(high)))
     )
-    high = security_findings({"status": "fail", "summary": {"critical": 0, "high": 4}})
-    alert = m.security_alert({"trivy": critical, "audit": high}, CONTEXT)
+    alert = m.security_alert(found, CONTEXT)
     assert alert is not None
     assert alert.splitlines()[:3] == [
         ":rotating_light: 1 CRITICAL vulnerabilities on main at 0123456789ab",
         "- trivy: 1 critical, 1 high, 0 medium, 0 low",
-        "  - CVE-1: zlib 1",
+        "  - CVE-1: zlib 1 (r/tts@sha256:1 (linux/amd64))",
     ]
     assert "audit" not in alert
-    assert m.security_alert({"audit": high}, CONTEXT) is None
-
-
-SCANNED = "2026-11-30T12:00:00Z"
-
-
-def trivy_json(*found: Vulnerability) -> Any:
-    """trivy.json as the trivy session writes it, one image platform with ``found``."""
-    report = VulnerabilityReport("trivy", "0.76.0", "r/tts@sha256:1 (linux/amd64)", SCANNED, found)
-    target = ImageTarget("tts", "linux/amd64", "r/tts@sha256:1", "r/tts@sha256:0")
-    scans = [ImageScan(target, report)]
-    verdict = imagescan.judge(TrivyConfig(), scans, [], today=date(2026, 11, 30))
-    database = DatabaseDocument(
-        repository="mirror", available=True, reason="", metadata={}, seconds=1.0
-    )
-    return report_json(
-        imagescan.document(
-            verdict,
-            scanner_version="0.76.0",
-            database=database,
-            images=scans,
-            configs=[],
-            strict=True,
-            source="release file",
-        )
-    )
-
-
-def audit_json(*found: Vulnerability) -> Any:
-    """audit.json as the audit session writes it, the tts image's target with ``found``."""
-    config = load_config(REPO)
-    report = VulnerabilityReport("pip-audit", "2.9.0", "image tts", SCANNED, found, checked=3)
-    target = audit.TargetResult(audit.LockTarget("tts", "image", Path("tts.txt")), report)
-    result = audit.judge([target], config, today=date(2026, 11, 30))
-    return report_json(audit.audit_document(result, config, strict=True, scanner_version="2.9"))
+    assert m.security_alert({"audit": found["audit"]}, CONTEXT) is None
 
 
 def scanned(name: str, document: Any) -> SessionReport:
@@ -273,7 +227,7 @@ def test_security_reports_are_read_through_their_models_and_unreadable_ones_said
     trivy = scanned("trivy", trivy_json(critical, high))
     audit_report = scanned("audit", audit_json(high))
     unreadable = session("audit-3.11", Status.UNKNOWN, "audit-3.11/audit.json is not valid JSON")
-    found = m.security_findings_of(
+    found = security_findings_of(
         overview(trivy, audit_report, unreadable, session("lint", Status.PASS))
     )
     assert set(found) == {"trivy", "audit", "audit-3.11"}
@@ -296,7 +250,7 @@ def test_security_reports_are_read_through_their_models_and_unreadable_ones_said
 def test_a_scanner_report_of_another_shape_is_bad_input() -> None:
     shapeless = scanned("trivy", {"status": "fail", "summary": {"critical": 2}})
     with pytest.raises(UsageError, match=r"^trivy/trivy\.json: strict: Field required"):
-        m.security_findings_of(overview(shapeless))
+        security_findings_of(overview(shapeless))
 
 
 # ---- settings and secrets
@@ -458,3 +412,37 @@ def test_a_perf_verdict_of_another_shape_is_bad_input_not_no_regression(tmp_path
     (perf / "verdict.json").unlink()
     run = run_notify(config, "perf", dry_run=True)
     assert "regression issue: skipped, reports/perf/verdict.json is absent" in run.skipped
+
+
+def test_an_unknown_fails_under_ci_unless_no_strict(tmp_path: Path) -> None:
+    """A scanner folder whose report cannot be read: the security event is unknown, which
+    under $CI exits 1 (the one rule), with --no-strict (or outside CI) a loud exit 0."""
+    config = _notify_config(tmp_path)
+    trivy = config.report_dir("trivy")
+    trivy.mkdir(parents=True)
+    (trivy / "trivy.json").write_text("{not json", encoding="utf-8")
+    local = run_notify(config, "security", dry_run=True)
+    assert local.status is Status.UNKNOWN
+    under_ci = config.model_copy(update={"env": dataclasses.replace(config.env, ci=True)})
+    with pytest.raises(CheckFailedError, match=r"^notify: unknown \(unknown fails under CI\)"):
+        run_notify(under_ci, "security", dry_run=True)
+    assert run_notify(under_ci, "security", dry_run=True, strict=False).status is Status.UNKNOWN
+    with pytest.raises(CheckFailedError):
+        run_notify(config, "security", dry_run=True, strict=True)
+
+
+def test_a_service_that_served_nothing_gets_its_regression_issue(tmp_path: Path) -> None:
+    """verdict.json as the perf session writes it when no request succeeded (a 100% error
+    rate): notify -- perf drafts the regression issue, never 'verdict.json is absent'."""
+    verdict = regression.nothing_served(regression.Thresholds(), 0.0, "no request succeeded")
+    config = _notify_config(tmp_path)
+    perf = config.report_dir("perf")
+    publish_summary(perf, render_summary("Performance", [Outcome("load test", Status.FAIL, "")]))
+    document = regression.verdict_document(verdict, baseline_updated=False, note="kept")
+    write_report(perf / "verdict.json", document)
+    run = run_notify(config, "perf", dry_run=True)
+    assert run.messages["regression issue"].startswith("Performance regression: error rate")
+    assert (
+        "| error rate | 0 | 1 | n/a | <= 1% | no request succeeded |"
+        in (run.messages["regression issue"])
+    )

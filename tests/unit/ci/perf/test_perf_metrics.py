@@ -21,6 +21,7 @@ from vibevoice_ci.perf.client import Kind, Result
 from vibevoice_ci.perf.loadgen import LoadPlan, LoadRun
 from vibevoice_ci.perf.metrics import (
     SCHEMA_PATH,
+    NothingServedError,
     build_document,
     machine_details,
     parse_metrics,
@@ -90,9 +91,10 @@ def test_rejections_are_counted_apart_from_failures() -> None:
     assert len(doc["samples"]["ttfa_ms"]) == 7  # latencies of the requests that succeeded
 
 
-def test_a_run_where_nothing_succeeded_has_nothing_to_measure() -> None:
-    with pytest.raises(UsageError, match="no request succeeded"):
+def test_a_run_where_nothing_succeeded_is_a_failed_check_not_bad_input() -> None:
+    with pytest.raises(NothingServedError, match="no request succeeded") as raised:
         build([result(Kind.REJECTED), result(Kind.CONNECTION)])
+    assert raised.value.exit_code == 1
 
 
 @settings(max_examples=100, deadline=None)

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.core.reports import validate_report
 from vibevoice_ci.perf import check
 from vibevoice_ci.perf.metrics import parse_metrics
@@ -248,9 +249,11 @@ def test_a_clear_slowdown_past_the_threshold_is_a_regression_with_its_p_value() 
 # The command line: Example 1, the baseline file, the outputs, exit codes
 
 
-def test_example_1_no_baseline_creates_it_and_exits_0(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_example_1_no_baseline_creates_it_and_exits_0_but_nothing_was_compared(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The script keeps Example 1 (exit 0, even under CI); its verdict says unknown."""
+    monkeypatch.setenv("CI", "true")
     current = document()
     code = run_main(tmp_path, current, None, "--json-out", str(tmp_path / "v.json"))
     assert code == 0
@@ -258,9 +261,23 @@ def test_example_1_no_baseline_creates_it_and_exits_0(
     verdict = json.loads((tmp_path / "v.json").read_text())
     jsonschema.validate(verdict, VERDICT_SCHEMA)
     assert verdict["baseline_created"] is True
-    assert verdict["status"] == "pass"
+    assert verdict["status"] == "unknown"
     assert verdict["mode"] is None
-    assert "created it from the current metrics" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "**UNKNOWN: nothing was compared**" in out
+    assert "Created it from the current metrics" in out
+
+
+def test_without_create_baseline_nothing_is_compared_and_nothing_created(tmp_path: Path) -> None:
+    """A pull request's run (the session passes create_baseline=False) leaves no baseline."""
+    current_path, baseline_path = tmp_path / "current.json", tmp_path / "baseline.json"
+    write(current_path, document())
+    thresholds = Thresholds()
+    result = check.check(current_path, baseline_path, thresholds, create_baseline=False)
+    assert not baseline_path.exists()
+    assert result.status is Status.UNKNOWN
+    assert (result.document.status, result.document.baseline_created) == ("unknown", False)
+    assert "never creates or moves the baseline" in result.markdown
 
 
 def test_a_regression_exits_1_and_never_becomes_the_baseline(tmp_path: Path) -> None:

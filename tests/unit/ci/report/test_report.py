@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scanner_helpers import audit_json, trivy_json
 
 from vibevoice_ci.core.outcome import Outcome, Status, render_summary
+from vibevoice_ci.core.vulnerabilities import Severity, Vulnerability
 from vibevoice_ci.report import documents as docs
 from vibevoice_ci.report.model import Overview, SessionReport, artifacts, classify, session_name
 from vibevoice_ci.report.read import read_overview, read_session
@@ -353,41 +355,36 @@ def test_the_page_shows_the_perf_chart_by_relative_link() -> None:
     assert '<img class="chart" src="perf/trend.png"' in page
 
 
-@settings(max_examples=100, deadline=None)
-@given(
-    summary=st.fixed_dictionaries({s: st.integers(0, 5) for s in docs.SEVERITIES}),
-    listed=st.lists(st.sampled_from(["CRITICAL", "high", "low"]), max_size=4),
-)
-def test_security_counts_come_from_the_summary_or_the_listed_findings(
-    summary: dict[str, int], listed: list[str]
-) -> None:
-    rows = [{"id": f"CVE-{i}", "severity": s, "package": "p"} for i, s in enumerate(listed)]
-    with_summary = docs.security_findings(
-        {"status": "fail", "summary": summary, "vulnerabilities": rows}
-    )
-    assert with_summary.counts == docs.VulnerabilityCounts(**summary)
-    by_targets = docs.security_findings(
-        {"status": "fail", "targets": [{"target": "img", "vulnerabilities": rows}]}
-    )
-    assert by_targets.counts.critical == listed.count("CRITICAL")
-    assert len(by_targets.critical()) == listed.count("CRITICAL")
-    assert all(f.target == "img" for f in by_targets.findings)
+def test_the_page_counts_a_critical_finding_the_scanners_wrote(tmp_path: Path) -> None:
+    """trivy.json (images[].vulnerability_report) and audit.json (reports[]) as the sessions
+    write them, each with a planted CRITICAL finding: the page and the summary count it."""
+    critical = Vulnerability("CVE-2026-0001", Severity.CRITICAL, "openssl", "3.0.1", "3.0.9")
+    high = Vulnerability("GHSA-2", Severity.HIGH, "jinja2", "3.1.0")
+    reports = tmp_path / "reports"
+    for name, document in (("trivy", trivy_json(critical, high)), ("audit", audit_json(critical))):
+        (reports / name).mkdir(parents=True)
+        (reports / name / f"{name}.json").write_text(json.dumps(document), encoding="utf-8")
+    overview = read_overview(reports, checkout_commit=None)
+    page = render_html(overview)
+    assert 'data-findings="1 critical, 1 high, 0 medium, 0 low"' in page
+    assert 'data-findings="1 critical, 0 high, 0 medium, 0 low"' in page
+    assert "CVE-2026-0001: openssl 3.0.1" in page
+    markdown = render_markdown(overview)
+    assert "| trivy | 1 critical, 1 high, 0 medium, 0 low |" in markdown
+    assert "| audit | 1 critical, 0 high, 0 medium, 0 low |" in markdown
 
 
-@pytest.mark.parametrize(
-    ("document", "problem"),
-    [
-        ({"summary": {"critical": -1}}, "not whole-number counts"),
-        ({"summary": {"critical": "2"}}, "not whole-number counts"),
-        ({"summary": [1]}, "not an object"),
-        ({"targets": {}}, "not a list"),
-        ([], "not a JSON object"),
-    ],
-)
-def test_malformed_security_summaries_are_problems_not_crashes(
-    document: object, problem: str
-) -> None:
-    assert any(problem in p for p in docs.security_findings(document).problems)
+def test_a_scanner_document_of_another_shape_is_shown_as_not_counted(tmp_path: Path) -> None:
+    """The shape no session writes (a top-level summary) is never counted as zero."""
+    folder = tmp_path / "reports" / "trivy"
+    folder.mkdir(parents=True)
+    shapeless = {"status": "pass", "summary": {"critical": 2}, "vulnerabilities": []}
+    (folder / "trivy.json").write_text(json.dumps(shapeless), encoding="utf-8")
+    overview = read_overview(tmp_path / "reports", checkout_commit=None)
+    markdown = render_markdown(overview)
+    assert "| trivy | could not be counted: trivy/trivy.json: " in markdown
+    assert "0 critical" not in markdown
+    assert "could not be counted" in render_html(overview)
 
 
 def test_page_problems_name_each_disagreement() -> None:

@@ -150,11 +150,15 @@ def test_a_fallback_run_is_unknown_even_when_every_check_passed() -> None:
     assert isinstance(error, CheckFailedError)
 
 
-def test_a_requested_local_run_is_judged_on_its_checks() -> None:
+def test_a_requested_local_run_is_unknown_never_a_pass() -> None:
+    """--mode local tests no container: unknown, which fails under CI (strict) like any."""
     run = _run(PASSING, mode="local")
 
-    assert run.status is Status.PASS
+    assert run.status is Status.UNKNOWN
+    assert run.report().status is Status.UNKNOWN
     assert run.report().container is Status.UNKNOWN
+    assert exit_error(run, strict=False, logs_dir=Path("logs")) is None
+    assert isinstance(exit_error(run, strict=True, logs_dir=Path("logs")), CheckFailedError)
 
 
 def test_a_failed_check_fails_naming_it() -> None:
