@@ -185,6 +185,7 @@ def run_workflows(config: PipelineConfig, request: Request) -> int:
             why=run.why,
         )
         records.append(record)
+        _collect_reports(state / "artifacts" / str(run_id), config.reports_dir)
         print(
             f"{record.status.upper()} {run.key}: {conclusion} "
             f"(expected {run.expect}) in {record.seconds:.0f} s"
@@ -199,6 +200,15 @@ def run_workflows(config: PipelineConfig, request: Request) -> int:
             pull_request_number=1 if run.event == "pull_request" else None,
         )
     return _report(config, runner, request, records)
+
+
+def _collect_reports(artifacts: Path, reports_dir: Path) -> None:
+    """Each ``reports-<name>`` artifact of a run into ``reports/<name>/``, as a contributor
+    downloads a CI run's reports to read them (the report page then shows them)."""
+    for artifact in sorted(artifacts.glob("reports-*")) if artifacts.is_dir() else ():
+        target = reports_dir / artifact.name.removeprefix("reports-")
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(artifact, target)
 
 
 def _fresh_state(runner: Runner) -> Path:
