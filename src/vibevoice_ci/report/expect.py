@@ -24,6 +24,7 @@ from vibevoice_ci.promote.reports import PromoteReport
 from vibevoice_ci.sign.reports import SignReport
 from vibevoice_ci.smoke.reports import SmokeReport
 from vibevoice_ci.trivy.reports import TrivyReport
+from vibevoice_ci.workflows.reports import WorkflowsReport
 
 # A status document's file name -> the model its session writes it with.
 STATUS_DOCUMENTS: Mapping[str, type[BaseModel]] = {
@@ -35,6 +36,7 @@ STATUS_DOCUMENTS: Mapping[str, type[BaseModel]] = {
     "promote.json": PromoteReport,
     "notify.json": NotifyReport,
     "verdict.json": PerfVerdict,  # the perf gate's
+    "workflows.json": WorkflowsReport,
 }
 
 

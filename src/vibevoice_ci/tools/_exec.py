@@ -8,7 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TypeVar
@@ -56,6 +56,12 @@ def require_version(
             f"[tool.vibevoice-ci.tools] pins {expected}: {install_hint}"
         )
     return expected
+
+
+def inherited(names: Iterable[str]) -> dict[str, str]:
+    """The variables among ``names`` that this process has, to hand on to a child started
+    under another user or a clean environment (TLS settings, secrets passed by name)."""
+    return {name: os.environ[name] for name in names if name in os.environ}
 
 
 def run_tool(

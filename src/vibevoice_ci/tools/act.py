@@ -94,6 +94,8 @@ class LogLine:
     step_result: str
     job_result: str
     level: str = "info"
+    step: str = ""
+    stage: str = ""
 
 
 def parse_log_line(text: str) -> LogLine | None:
@@ -110,6 +112,8 @@ def parse_log_line(text: str) -> LogLine | None:
         step_result=str(data.get("stepResult", "")),
         job_result=str(data.get("jobResult", "")),
         level=str(data.get("level", "info")),
+        step=str(data.get("step", "")),
+        stage=str(data.get("stage", "")),
     )
 
 
@@ -117,6 +121,12 @@ def job_results(lines: Iterable[LogLine]) -> dict[str, str]:
     """Each job's result (``success``/``failure``/...), keyed by act's job name, which carries
     the matrix values, e.g. ``CI test/test (Python 3.11, nox -s tests)-1`` (pure)."""
     return {line.job: line.job_result for line in lines if line.job and line.job_result}
+
+
+def failed_steps(lines: Iterable[LogLine]) -> list[tuple[str, str]]:
+    """``(job, step)`` of every step act concluded as failed, in log order (pure). The
+    bookkeeping pseudo-steps (``Set up job``, ``Complete job``) count too."""
+    return [(line.job, line.step) for line in lines if line.step_result == "failure"]
 
 
 def progress(line: LogLine) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vibevoice_ci.core.command import Command
+from vibevoice_ci.core.command import Command, add_strict_option
 from vibevoice_ci.core.config import PipelineConfig
 from vibevoice_ci.core.errors import UsageError
 
@@ -49,14 +49,15 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="a secret, its value read from this process's environment; repeatable",
     )
+    add_strict_option(parser)
 
 
 def _run(args: argparse.Namespace, config: PipelineConfig) -> int:
-    import os
-
+    from vibevoice_ci.tools._exec import inherited
     from vibevoice_ci.workflows.session import DEFAULT_REPOSITORY, Request, run_workflows
 
-    missing = [name for name in args.secret if name not in os.environ]
+    secrets = inherited(args.secret)
+    missing = [name for name in args.secret if name not in secrets]
     if missing:
         raise UsageError(f"--secret {', '.join(missing)}: not set in the environment")
     try:
@@ -66,7 +67,8 @@ def _run(args: argparse.Namespace, config: PipelineConfig) -> int:
             repository=args.repository or DEFAULT_REPOSITORY,
             job_env=dict(args.job_env),
             variables=dict(args.var),
-            secrets={name: os.environ[name] for name in args.secret},
+            secrets=secrets,
+            strict=args.strict,
         )
         return run_workflows(config, request)
     except ValueError as exc:

@@ -30,7 +30,11 @@ class WorkflowRunRecord(ReportModel):
     head_sha: str
     expected: Literal["success", "failure"]
     conclusion: Literal["success", "failure", "not run"]
-    status: Status = Field(description="pass when the conclusion is the expected one")
+    status: Status = Field(
+        description="pass: concluded as planned; unknown: only the step that cannot reach a "
+        "verdict here failed; fail: anything else"
+    )
+    verdict: str = Field(description="why the status is what it is")
     jobs: list[JobResult]
     seconds: float
     log: str = Field(description="act's JSON log of the run")

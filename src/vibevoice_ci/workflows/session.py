@@ -9,8 +9,8 @@ that plants a defect); ``workflows.json`` and ``summary.md`` say what each run d
 from __future__ import annotations
 
 import json
-import os
 import shutil
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,11 +18,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 from vibevoice_ci.core.config import PipelineConfig
-from vibevoice_ci.core.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from vibevoice_ci.core.errors import EXIT_CHECK_FAILED, UsageError
 from vibevoice_ci.core.files import write_text_atomic
-from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
+from vibevoice_ci.core.outcome import (
+    Outcome,
+    exit_code,
+    overall,
+    publish_summary,
+    render_summary,
+    unknown_fails,
+    unknown_warning,
+)
 from vibevoice_ci.core.reports import write_report
 from vibevoice_ci.tools import act
+from vibevoice_ci.tools._exec import inherited
 from vibevoice_ci.workflows import events
 from vibevoice_ci.workflows.actions import (
     action_steps,
@@ -31,7 +40,7 @@ from vibevoice_ci.workflows.actions import (
     load_workflow,
     write_stand_ins,
 )
-from vibevoice_ci.workflows.plan import CHAIN, PlannedRun, select, trigger_problems
+from vibevoice_ci.workflows.plan import CHAIN, PlannedRun, judge, select, trigger_problems
 from vibevoice_ci.workflows.reports import JobResult, WorkflowRunRecord, WorkflowsReport
 from vibevoice_ci.workflows.runner import (
     PASSED_THROUGH,
@@ -60,6 +69,7 @@ class Request:
     job_env: Mapping[str, str] = field(default_factory=dict)
     variables: Mapping[str, str] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict)
+    strict: bool | None = None
 
 
 def preflight(
@@ -124,7 +134,7 @@ def run_workflows(config: PipelineConfig, request: Request) -> int:
 
     repository = events.Repository(request.repository)
     passed = (*PASSED_THROUGH, *request.secrets)
-    environ = {**os.environ, **request.secrets}
+    environ = {**inherited(PASSED_THROUGH), **request.secrets}
     finished: dict[str, events.FinishedRun] = {}
     records: list[WorkflowRunRecord] = []
     for number, run in enumerate(chain):
@@ -170,6 +180,7 @@ def run_workflows(config: PipelineConfig, request: Request) -> int:
             and all(result in ("success", "skipped") for result in results.values())
         )
         conclusion: Literal["success", "failure"] = "success" if succeeded else "failure"
+        status, verdict = judge(run, succeeded, [step for _, step in act.failed_steps(lines)])
         record = WorkflowRunRecord(
             key=run.key,
             workflow=run.workflow,
@@ -178,7 +189,8 @@ def run_workflows(config: PipelineConfig, request: Request) -> int:
             head_sha=head,
             expected=run.expect,
             conclusion=conclusion,
-            status=Status.of(conclusion == run.expect),
+            status=status,
+            verdict=verdict,
             jobs=[JobResult(name=name, result=result) for name, result in sorted(results.items())],
             seconds=round(time.monotonic() - started, 1),
             log=str(run_dir / "act.log"),
@@ -186,10 +198,7 @@ def run_workflows(config: PipelineConfig, request: Request) -> int:
         )
         records.append(record)
         _collect_reports(state / "artifacts" / str(run_id), config.reports_dir)
-        print(
-            f"{record.status.upper()} {run.key}: {conclusion} "
-            f"(expected {run.expect}) in {record.seconds:.0f} s"
-        )
+        print(f"{status.upper()} {run.key}: {verdict} ({record.seconds:.0f} s)")
         finished[run.key] = events.FinishedRun(
             workflow_name=str(workflows[run.workflow].get("name", run.workflow)),
             run_id=run_id,
@@ -240,8 +249,7 @@ def _report(
         Outcome(
             record.key,
             record.status,
-            f"{record.workflow} on {record.event}: {record.conclusion} "
-            f"(expected {record.expected}), "
+            f"{record.workflow} on {record.event}: {record.verdict}; "
             + ", ".join(f"{job.name.split('/', 1)[-1]} {job.result}" for job in record.jobs),
         )
         for record in records
@@ -255,4 +263,7 @@ def _report(
         ),
     )
     publish_summary(out, render_summary("Workflows executed by act", outcomes))
-    return EXIT_OK if status is Status.PASS else EXIT_CHECK_FAILED
+    warning = unknown_warning("workflows", status)
+    if warning and not unknown_fails(ci=config.env.ci, strict=request.strict):
+        print(warning, file=sys.stderr)
+    return exit_code(status, ci=config.env.ci, strict=request.strict)
