@@ -97,7 +97,7 @@ def install_actionlint(session: nox.Session) -> dict[str, str]:
 @nox.session(tags=["check"])
 def tests(session: nox.Session) -> None:
     """Pytest: unit, property, workflow and integration tests (real service and containers)."""
-    install(session, "tts", "agent", "ci", "perf", "audit", dev=True)
+    install(session, "tts", "agent", "ci", "perf", "audit", "workflows", dev=True)
     report = f"{REPORTS}/tests"
     env = install_actionlint(session)
     session.run(

@@ -31,6 +31,7 @@ ACCEPTED_PREFIX = "ACCEPTED UNKNOWN"
 CAPABILITIES: Mapping[str, str] = {
     "helm-pods": "the helm session's level 3: containerd, the CNI plugins and a kubelet, as root",
     "buildkitd": "the release build's own BuildKit daemon on the host, which runs as root",
+    "act-runner": "act run by the workflows harness as the runner user, started through sudo",
 }
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
 

@@ -68,7 +68,11 @@ WRAPPED_TOOLS: Mapping[str, frozenset[str]] = {
     ),
 }
 # Modules that only run with a capability (tests/capabilities.py), as each declares it.
-MODULE_CAPABILITY = {"test_helm_pods.py": "helm-pods", "test_release_multiarch.py": "buildkitd"}
+MODULE_CAPABILITY = {
+    "test_helm_pods.py": "helm-pods",
+    "test_release_multiarch.py": "buildkitd",
+    "test_workflows_planted.py": "act-runner",
+}
 # A cold cache builds the Go tools (cosign ~4 min, the control plane ~8) and installs apt
 # packages before the first test; measured on 2 cores: about 15 minutes.
 COLD_INSTALL_MINUTES = 20

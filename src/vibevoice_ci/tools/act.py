@@ -137,7 +137,9 @@ def progress(line: LogLine) -> str | None:
     if line.level == "error" or "::error::" in message:
         return f"[{line.job}]   {message}" if line.job else message
     if message.startswith(("⭐", "✅", "❌", "Error:", "error:")) or line.step_result:
-        return f"[{line.job}] {message.splitlines()[0]}" if line.job else message.splitlines()[0]
+        # A step's result line may carry no message (act only promises the field).
+        first = message.splitlines()[0] if message else f"step {line.step_result}"
+        return f"[{line.job}] {first}" if line.job else first
     return None
 
 

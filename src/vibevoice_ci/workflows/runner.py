@@ -13,17 +13,20 @@ artifacts of each run and the cache stand-in's archives.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pwd
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from vibevoice_ci.core.errors import ToolMissingError, UsageError
 
 DEFAULT_USER = "runner"
+LOCK_NAME = ".lock"
 TOOL_CACHE = Path("/opt/hostedtoolcache")
 # What the machine's TLS and package-index settings need to reach the package registries;
 # `sudo` would drop them (ENVIRONMENT.md: "su - runner drops them and every download fails").
@@ -82,6 +85,36 @@ def find_runner(user: str | None) -> Runner:
         raise UsageError(f"only root can run act as {user!r}; run as {user} or pass --user")
     tool_cache = TOOL_CACHE if TOOL_CACHE.is_dir() else Path(entry.pw_dir) / "hostedtoolcache"
     return Runner(user=user, home=Path(entry.pw_dir), switch_user=switch, tool_cache=tool_cache)
+
+
+@contextmanager
+def state_lock(state: Path, *, wait: bool = True) -> Iterator[None]:
+    """Hold the state folder's lock: one harness run at a time, since every run replaces the
+    same clone, stand-ins, runs and act binary. Another run's lock is waited for (said once on
+    stdout), or with ``wait=False`` is a ``UsageError`` naming the lock file."""
+    state.mkdir(parents=True, exist_ok=True)
+    lock = state / LOCK_NAME
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait:
+                raise UsageError(f"{lock}: another workflows run holds it") from None
+            print(f"waiting for another workflows run to finish (it holds {lock})", flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def install_binary(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` through a new file and a rename, so a previous copy that
+    is still executing (``Text file busy`` on a plain overwrite) is replaced, not written."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}")
+    shutil.copy2(source, partial)
+    partial.replace(target)
 
 
 def as_user_prefix(runner: Runner, passed: Sequence[str]) -> list[str]:

@@ -50,6 +50,8 @@ from vibevoice_ci.workflows.runner import (
     clone_workspace,
     find_runner,
     give_to,
+    install_binary,
+    state_lock,
 )
 
 WORKFLOWS_DIR = Path(".github") / "workflows"
@@ -122,14 +124,25 @@ def run_workflows(config: PipelineConfig, request: Request) -> int:
         print(f"error: {len(problems)} problem(s) GitHub would meet before a step runs")
         return EXIT_CHECK_FAILED
     runner = find_runner(request.user)
+    with state_lock(runner.state):
+        return _run_chain(config, request, chain, workflows, runner)
+
+
+def _run_chain(
+    config: PipelineConfig,
+    request: Request,
+    chain: Sequence[PlannedRun],
+    workflows: Mapping[str, Mapping[str, Any]],
+    runner: Runner,
+) -> int:
+    root = config.root
     state = _fresh_state(runner)
     head = clone_workspace(root, runner)
     local_repositories = write_stand_ins(
         load_interfaces(root / INTERFACES), root / STAND_IN_SCRIPT, state / "actions"
     )
     binary = state / "bin" / "act"
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(act.act_binary(), binary)
+    install_binary(Path(act.act_binary()), binary)
     give_to(runner, state)
 
     repository = events.Repository(request.repository)

@@ -1,0 +1,101 @@
+"""The chain of planned runs (plan.py): ``select`` and ``trigger_problems`` (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vibevoice_ci.workflows.plan import CHAIN, PlannedRun, select, trigger_problems
+
+# A chain with follow-ups: a -> b -> c, a -> d, and e on its own.
+TOY = (
+    PlannedRun("a", "a.yml", "push"),
+    PlannedRun("b", "b.yml", "workflow_run", after="a"),
+    PlannedRun("c", "c.yml", "workflow_run", after="b"),
+    PlannedRun("d", "d.yml", "workflow_run", after="a"),
+    PlannedRun("e", "e.yml", "schedule"),
+)
+
+
+def _follows(name: str) -> dict[str, Any]:
+    return {"on": {"workflow_run": {"workflows": [name], "types": ["completed"]}}}
+
+
+TOY_FILES: dict[str, dict[str, Any]] = {
+    "a.yml": {"name": "A", "on": {"push": {}}},
+    "b.yml": {"name": "B", **_follows("A")},
+    "c.yml": {"name": "C", **_follows("B")},
+    "d.yml": {"name": "D", **_follows("A")},
+    "e.yml": {"name": "E", "on": {"schedule": [{"cron": "0 0 * * *"}]}},
+}
+
+
+def test_no_key_selects_the_whole_chain() -> None:
+    assert select(TOY, []) == list(TOY)
+
+
+def test_a_follow_up_brings_every_run_it_follows_in_chain_order() -> None:
+    assert [run.key for run in select(TOY, ["c"])] == ["a", "b", "c"]
+    assert [run.key for run in select(TOY, ["d", "e"])] == ["a", "d", "e"]
+
+
+def test_an_unknown_key_names_it_and_the_known_ones() -> None:
+    with pytest.raises(ValueError, match=r"no run nope in the chain \(known: a, b, c, d, e\)"):
+        select(TOY, ["a", "nope"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(keys=st.lists(st.sampled_from([run.key for run in TOY]), max_size=5))
+def test_the_selection_is_closed_over_after_and_in_chain_order(keys: list[str]) -> None:
+    chosen = select(TOY, keys)
+    chosen_keys = [run.key for run in chosen]
+    assert set(keys) <= set(chosen_keys)
+    assert all(run.after is None or run.after in chosen_keys for run in chosen)
+    assert chosen_keys == [run.key for run in TOY if run.key in chosen_keys]
+    if keys:  # nothing beyond the closure
+        closure = set(keys)
+        for key in keys:
+            after = next(run for run in TOY if run.key == key).after
+            while after:
+                closure.add(after)
+                after = next(run for run in TOY if run.key == after).after
+        assert set(chosen_keys) == closure
+
+
+def test_the_real_chain_selects_ci_test_lint() -> None:
+    assert [run.key for run in select(CHAIN, ["ci-test-lint"])] == ["ci-test-lint"]
+
+
+def test_a_consistent_chain_has_no_trigger_problem() -> None:
+    assert trigger_problems(TOY, TOY_FILES) == []
+
+
+def test_a_workflow_run_naming_a_workflow_that_does_not_exist() -> None:
+    files = {**TOY_FILES, "e.yml": {"name": "E", **_follows("CI tset")}}
+    assert trigger_problems(TOY, files) == [
+        "e.yml: workflow_run names 'CI tset', which no workflow is called"
+    ]
+
+
+def test_a_planned_follow_up_whose_file_does_not_name_its_parent() -> None:
+    files = {**TOY_FILES, "c.yml": {"name": "C", **_follows("A")}}
+    assert trigger_problems(TOY, files) == [
+        "c.yml: does not run after 'B' (its workflow_run names ['A'])"
+    ]
+
+
+def test_a_planned_follow_up_with_no_workflow_run_trigger() -> None:
+    files = {**TOY_FILES, "d.yml": {"name": "D", "on": {"push": {}}}}
+    assert trigger_problems(TOY, files) == [
+        "d.yml: does not run after 'A' (its workflow_run names nothing)"
+    ]
+
+
+def test_a_renamed_parent_orphans_its_follow_ups() -> None:
+    files = {**TOY_FILES, "a.yml": {"name": "A renamed", "on": {"push": {}}}}
+    problems = trigger_problems(TOY, files)
+    assert "b.yml: workflow_run names 'A', which no workflow is called" in problems
+    assert "d.yml: does not run after 'A renamed' (its workflow_run names ['A'])" in problems

@@ -1,0 +1,276 @@
+"""The stand-in script (tests/workflows/standins/standin.py), run as act runs it: a separate
+``python3 standin.py <action> <stage>`` with the runner's files (``$GITHUB_OUTPUT``,
+``$GITHUB_ENV``, ``$GITHUB_PATH``, ``$GITHUB_STATE``), its workspace and its inputs as
+``INPUT_<NAME>`` variables. Real files, real tar archives, a real git repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[4] / "tests" / "workflows" / "standins" / "standin.py"
+
+
+@dataclass
+class Job:
+    """One job's runner files, shared by the steps run in it."""
+
+    root: Path
+    run_id: str = "1001"
+
+    @property
+    def workspace(self) -> Path:
+        return self.root / "workspace"
+
+    def file(self, variable: str) -> Path:
+        return self.root / "files" / variable.lower()
+
+    def environ(self, inputs: dict[str, str], state: dict[str, str]) -> dict[str, str]:
+        environ = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(self.root / "home"),
+            "GITHUB_WORKSPACE": str(self.workspace),
+            "GITHUB_REPOSITORY": "owner/project",
+            "GITHUB_RUN_ID": self.run_id,
+            "RUNNER_TOOL_CACHE": str(self.root / "toolcache"),
+            "VIBEVOICE_ACT_ARTIFACTS": str(self.root / "artifacts"),
+            "VIBEVOICE_ACT_CACHE": str(self.root / "cache"),
+            "VIBEVOICE_ACT_REPOSITORY": str(self.root / "origin"),
+        }
+        for variable in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE"):
+            environ[variable] = str(self.file(variable))
+        environ |= {
+            "INPUT_" + name.replace(" ", "_").upper(): value for name, value in inputs.items()
+        }
+        environ |= {f"STATE_{name}": value for name, value in state.items()}
+        return environ
+
+    def run(
+        self,
+        action: str,
+        stage: str = "main",
+        state: dict[str, str] | None = None,
+        raw: dict[str, str] | None = None,
+        **inputs: str,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``action``; a keyword input's ``_`` reads as ``-``, ``raw`` inputs as given."""
+        for variable in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE"):
+            self.file(variable).write_text("", encoding="utf-8")
+        return subprocess.run(
+            [sys.executable, str(SCRIPT), action, stage],
+            env=self.environ(
+                {k.replace("_", "-"): v for k, v in inputs.items()} | (raw or {}), state or {}
+            ),
+            cwd=self.workspace,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def values(self, variable: str) -> dict[str, str]:
+        text = self.file(variable).read_text(encoding="utf-8")
+        return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+@pytest.fixture
+def job(tmp_path: Path) -> Job:
+    made = Job(tmp_path)
+    for folder in ("workspace", "files", "home"):
+        (tmp_path / folder).mkdir()
+    return made
+
+
+def _error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 1, result.stdout + result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("::error::")]
+    return line
+
+
+# --- actions/cache ----------------------------------------------------------------------------
+
+
+def test_cache_restore_by_exact_key_then_post_save_is_skipped(job: Job) -> None:
+    cached = job.workspace / "deps"
+    cached.mkdir()
+    (cached / "wheel.txt").write_text("v1", encoding="utf-8")
+    first = job.run("actions/cache", path=str(cached), key="Linux-lint-abc")
+    assert first.returncode == 0, first.stdout
+    assert job.values("GITHUB_OUTPUT")["cache-hit"] == "false"
+    saved = job.run("actions/cache", "post", state=job.values("GITHUB_STATE"), path=str(cached))
+    assert "Cache saved with key: Linux-lint-abc" in saved.stdout
+    (cached / "wheel.txt").unlink()
+
+    hit = job.run("actions/cache", path=str(cached), key="Linux-lint-abc")
+    assert hit.returncode == 0
+    assert job.values("GITHUB_OUTPUT")["cache-hit"] == "true"
+    assert (cached / "wheel.txt").read_text(encoding="utf-8") == "v1"
+    post = job.run("actions/cache", "post", state=job.values("GITHUB_STATE"), path=str(cached))
+    assert "Cache hit occurred on the primary key, not saving cache." in post.stdout
+    assert sorted(p.name for p in (job.root / "cache").iterdir()) == ["Linux-lint-abc.tar"]
+
+
+def test_cache_restore_by_a_restore_keys_prefix_then_saves_the_new_key(job: Job) -> None:
+    cached = job.workspace / "deps"
+    cached.mkdir()
+    (cached / "old.txt").write_text("old", encoding="utf-8")
+    job.run("actions/cache/save", path=str(cached), key="Linux-lint-old")
+    (cached / "old.txt").unlink()
+    restored = job.run(
+        "actions/cache", path=str(cached), key="Linux-lint-new", restore_keys="Linux-lint-\n"
+    )
+    assert restored.returncode == 0, restored.stdout
+    outputs = job.values("GITHUB_OUTPUT")
+    assert (outputs["cache-hit"], outputs["cache-matched-key"]) == ("false", "Linux-lint-old")
+    assert (cached / "old.txt").is_file()
+    post = job.run("actions/cache", "post", state=job.values("GITHUB_STATE"), path=str(cached))
+    assert "Cache saved with key: Linux-lint-new" in post.stdout
+
+
+def test_cache_miss_with_fail_on_cache_miss(job: Job) -> None:
+    result = job.run("actions/cache/restore", path="x", key="k", fail_on_cache_miss="true")
+    assert "Failed to restore cache entry" in _error(result)
+
+
+# --- actions/upload-artifact, actions/download-artifact ---------------------------------------
+
+
+def _report(job: Job, name: str, text: str) -> None:
+    path = job.workspace / "reports" / name / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_upload_then_download_by_name_and_by_pattern(job: Job) -> None:
+    _report(job, "build", '{"digest": "sha256:1"}')
+    _report(job, "lint", "{}")
+    for name in ("build", "lint"):
+        uploaded = job.run(
+            "actions/upload-artifact", name=f"reports-{name}", path=f"reports/{name}/"
+        )
+        assert uploaded.returncode == 0, uploaded.stdout
+    by_name = job.run("actions/download-artifact", name="reports-build", path="got")
+    assert by_name.returncode == 0, by_name.stdout
+    assert json.loads((job.workspace / "got" / "build.json").read_text()) == {"digest": "sha256:1"}
+    by_pattern = job.run("actions/download-artifact", pattern="reports-*", path="all")
+    assert by_pattern.returncode == 0
+    assert (job.workspace / "all" / "reports-build" / "build.json").is_file()
+    assert (job.workspace / "all" / "reports-lint" / "lint.json").is_file()
+
+
+def test_download_of_a_name_that_was_not_uploaded_fails(job: Job) -> None:
+    """The planted class "the artifact's name differs between ci-build-push and ci-smoke-test":
+    the build uploads one name, the smoke test downloads another, from the build's run."""
+    _report(job, "build", "{}")
+    job.run("actions/upload-artifact", name="build-metadata", path="reports/build/")
+    smoke = Job(job.root, run_id="1002")
+    result = smoke.run(
+        "actions/download-artifact",
+        name="build-meta",
+        run_id="1001",
+        github_token="t",  # noqa: S106 (a stand-in token)
+    )
+    assert _error(result) == (
+        "::error::actions/download-artifact (stand-in): Artifact not found for name: build-meta "
+        "(this run has: build-metadata)"
+    )
+
+
+def test_download_from_another_run_needs_a_token(job: Job) -> None:
+    result = job.run("actions/download-artifact", name="build-metadata", run_id="1001")
+    assert "a run-id needs github-token" in _error(result)
+
+
+def test_a_second_upload_of_the_same_name_fails(job: Job) -> None:
+    _report(job, "lint", "{}")
+    job.run("actions/upload-artifact", name="reports-lint", path="reports/lint/")
+    again = job.run("actions/upload-artifact", name="reports-lint", path="reports/lint/")
+    assert "an artifact with this name already exists" in _error(again)
+
+
+# --- actions/setup-python ---------------------------------------------------------------------
+
+
+def _python(job: Job, version: str, complete: bool = True) -> Path:
+    folder = job.root / "toolcache" / "Python" / version
+    (folder / "x64" / "bin").mkdir(parents=True)
+    if complete:
+        (folder / "x64.complete").write_text("", encoding="utf-8")
+    return folder / "x64"
+
+
+def test_setup_python_takes_the_highest_matching_version(job: Job) -> None:
+    _python(job, "3.11.2")
+    newest = _python(job, "3.11.10")
+    _python(job, "3.11.12", complete=False)
+    _python(job, "3.12.1")
+    result = job.run("actions/setup-python", python_version="3.11")
+    assert result.returncode == 0, result.stdout
+    assert job.values("GITHUB_OUTPUT")["python-version"] == "3.11.10"
+    assert job.file("GITHUB_PATH").read_text().splitlines() == [str(newest), str(newest / "bin")]
+    assert job.values("GITHUB_ENV")["pythonLocation"] == str(newest)
+
+
+def test_setup_python_without_a_match_fails_with_one_line(job: Job) -> None:
+    _python(job, "3.12.1")
+    line = _error(job.run("actions/setup-python", python_version="3.1"))
+    assert "Version 3.1 was not found in the local cache" in line
+
+
+# --- github/codeql-action/upload-sarif --------------------------------------------------------
+
+
+def _sarif(job: Job, version: str) -> None:
+    document = {"version": version, "runs": [{"tool": {"driver": {"name": "t"}}, "results": []}]}
+    (job.workspace / "scan.sarif").write_text(json.dumps(document), encoding="utf-8")
+
+
+def test_upload_sarif_keeps_a_valid_2_1_0_file(job: Job) -> None:
+    _sarif(job, "2.1.0")
+    result = job.run(
+        "github/codeql-action/upload-sarif", raw={"sarif_file": "scan.sarif"}, category="deps"
+    )
+    assert result.returncode == 0, result.stdout
+    assert (job.root / "artifacts" / "sarif" / "1001" / "deps-0.sarif").is_file()
+
+
+def test_upload_sarif_rejects_another_version(job: Job) -> None:
+    _sarif(job, "2.0.0")
+    line = _error(job.run("github/codeql-action/upload-sarif", raw={"sarif_file": "scan.sarif"}))
+    assert "Invalid SARIF in scan.sarif: version 2.1.0" in line
+
+
+# --- inputs, checkout, usage ------------------------------------------------------------------
+
+
+def test_a_missing_required_input(job: Job) -> None:
+    line = _error(job.run("actions/cache/save", path="x"))
+    assert line.endswith("Input required and not supplied: key")
+
+
+def test_checkout_of_a_ref_clones_this_repository_at_it(job: Job) -> None:
+    origin = job.root / "origin"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C", str(origin)]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(origin)], check=True)
+    (origin / "f.txt").write_text("one", encoding="utf-8")
+    subprocess.run([*git, "add", "f.txt"], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    first = subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    (origin / "f.txt").write_text("two", encoding="utf-8")
+    subprocess.run([*git, "commit", "-qam", "two"], check=True)
+    result = job.run("actions/checkout", ref=first, path="src")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (job.workspace / "src" / "f.txt").read_text(encoding="utf-8") == "one"
+    other = job.run("actions/checkout", repository="someone/else")
+    assert "only this repository can be checked out here" in _error(other)
+
+
+def test_an_unknown_action_is_a_usage_error(job: Job) -> None:
+    assert job.run("actions/unknown").returncode == 2
