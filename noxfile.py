@@ -101,7 +101,14 @@ def install_actionlint(session: nox.Session) -> dict[str, str]:
 TEST_WORKERS = "4"
 
 
-@nox.session(tags=["check"])
+# The venv is reused (uv sync still makes it match uv.lock exactly): a new venv every run means
+# every worker compiling every installed package again, which doubled the inner loop
+# (-- -m "not docker and not integration"). A venv made by another Python is made anew: nox
+# checks that only with NOX_ENABLE_STALENESS_CHECK set.
+os.environ.setdefault("NOX_ENABLE_STALENESS_CHECK", "1")
+
+
+@nox.session(tags=["check"], reuse_venv=True)
 def tests(session: nox.Session) -> None:
     """Pytest in parallel: unit, property, workflow and integration tests (real containers)."""
     install(session, "tts", "agent", "ci", "perf", "audit", dev=True)
