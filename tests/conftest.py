@@ -1,8 +1,9 @@
 """Shared test configuration: Hypothesis profiles, and what happens to Docker tests where no
 engine answers.
 
-Hypothesis runs under one of two profiles chosen by ``$CI`` (tests/hypothesis_profiles.py):
-``ci`` at full strength, ``dev`` for the inner loop.
+Hypothesis runs under one of two profiles (tests/hypothesis_profiles.py): ``ci`` at full
+strength under CI (``$CI``, or ``VIBEVOICE_REQUIRE_DOCKER=1`` as .ci/run sets), ``dev`` for the
+inner loop.
 
 Tests marked ``docker`` need a reachable Docker engine. Where none answers they are skipped
 with the engine's own reason, loudly, unless ``VIBEVOICE_REQUIRE_DOCKER=1`` (set by .ci/run),
@@ -22,7 +23,13 @@ from vibevoice_ci.tools import docker
 # unknown (tests/capabilities.py), listed at the end of the run.
 pytest_plugins = ["capabilities"]
 
-hypothesis_profiles.register()
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # Here, not at import: the capabilities plugin (whose rule chooses the profile) is loaded
+    # by now, with its asserts rewritten; and before Hypothesis's own pytest_configure, which
+    # loads --hypothesis-profile NAME over this choice.
+    hypothesis_profiles.register()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

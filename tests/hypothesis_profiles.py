@@ -1,4 +1,8 @@
-"""Hypothesis profiles for the suite: ``ci`` (chosen by ``$CI``) and ``dev`` (the inner loop).
+"""Hypothesis profiles for the suite: ``ci`` (chosen under CI) and ``dev`` (the inner loop).
+
+Under CI means what it means for the capabilities (tests/capabilities.py): ``$CI`` is set, as
+GitHub sets it, or ``VIBEVOICE_REQUIRE_DOCKER=1``, as .ci/run sets it without ``$CI``, so
+neither CI runs its property tests at the inner loop's strength.
 
 ``ci`` keeps every property test at full strength: Hypothesis's own CI profile (derandomized,
 no database, a failure printed as a blob to reproduce it) at 100 examples where a test names
@@ -11,19 +15,26 @@ random. ``pytest --hypothesis-profile NAME`` overrides the choice.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 CI_MAX_EXAMPLES = 100  # Hypothesis's default: what a test without a count ran before profiles
 DEV_MAX_EXAMPLES = 20
-_FALSE_WORDS = {"", "0", "false", "no", "off"}
+
+
+def chosen_profile(environ: Mapping[str, str] | None = None) -> str:
+    """``ci`` under CI (see the module), ``dev`` anywhere else."""
+    # Imported here: the conftest imports this module before pytest loads the capabilities
+    # plugin, which must be imported first for its asserts to be rewritten.
+    from capabilities import under_ci
+
+    return "ci" if under_ci(environ) else "dev"
 
 
 def register() -> None:
-    """Register both profiles and load the one ``$CI`` chooses."""
+    """Register both profiles and load the one :func:`chosen_profile` names."""
     settings.register_profile(
         "ci",
         settings.get_profile("ci"),
@@ -37,8 +48,7 @@ def register() -> None:
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )
-    in_ci = os.environ.get("CI", "").strip().lower() not in _FALSE_WORDS
-    settings.load_profile("ci" if in_ci else "dev")
+    settings.load_profile(chosen_profile())
 
 
 def cap_examples_for_dev(items: Iterable[pytest.Item]) -> None:

@@ -1,5 +1,5 @@
-"""The Hypothesis profiles (tests/hypothesis_profiles.py): under ci a test's own example count
-is never lowered; under dev every test is capped."""
+"""The Hypothesis profiles (tests/hypothesis_profiles.py): CI (GitHub's or .ci/run) chooses ci,
+under which a test's own example count is never lowered; under dev every test is capped."""
 
 from __future__ import annotations
 
@@ -53,3 +53,19 @@ def test_under_dev_every_test_is_capped() -> None:
         assert _own_count() == hypothesis_profiles.DEV_MAX_EXAMPLES
     finally:
         _a_strong_property._hypothesis_internal_use_settings = original  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, "dev"),
+        ({"CI": "true"}, "ci"),  # GitHub
+        ({"CI": "1"}, "ci"),
+        ({"CI": "false"}, "dev"),
+        ({"CI": ""}, "dev"),
+        ({"VIBEVOICE_REQUIRE_DOCKER": "1"}, "ci"),  # .ci/run, which sets no $CI
+        ({"VIBEVOICE_REQUIRE_DOCKER": "0"}, "dev"),
+    ],
+)
+def test_ci_is_chosen_under_github_and_under_ci_run(environ: dict[str, str], expected: str) -> None:
+    assert hypothesis_profiles.chosen_profile(environ) == expected
