@@ -1,4 +1,9 @@
-"""Shared test configuration: what happens to Docker tests where no engine answers.
+"""Shared test configuration: Hypothesis profiles, and what happens to Docker tests where no
+engine answers.
+
+Hypothesis runs under one of two profiles (tests/hypothesis_profiles.py): ``ci`` at full
+strength under CI (``$CI``, or ``VIBEVOICE_REQUIRE_DOCKER=1`` as .ci/run sets), ``dev`` for the
+inner loop.
 
 Tests marked ``docker`` need a reachable Docker engine. Where none answers they are skipped
 with the engine's own reason, loudly, unless ``VIBEVOICE_REQUIRE_DOCKER=1`` (set by .ci/run),
@@ -11,6 +16,7 @@ import os
 
 import pytest
 
+import hypothesis_profiles
 from vibevoice_ci.tools import docker
 
 # Missing tools, root or daemons: skip locally, fail under CI unless the job accepts them as
@@ -18,7 +24,16 @@ from vibevoice_ci.tools import docker
 pytest_plugins = ["capabilities"]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # Here, not at import: the capabilities plugin (whose rule chooses the profile) is loaded
+    # by now, with its asserts rewritten; and before Hypothesis's own pytest_configure, which
+    # loads --hypothesis-profile NAME over this choice.
+    hypothesis_profiles.register()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    hypothesis_profiles.cap_examples_for_dev(items)
     docker_items = [item for item in items if item.get_closest_marker("docker")]
     if not docker_items:
         return

@@ -4,7 +4,8 @@
 # proxy at the versions pinned in pyproject.toml ([tool.vibevoice-ci.tools]); etcd,
 # containerd, the CNI plugins and a static busybox (for the pause image) from Debian.
 #
-#   bash scripts/ci/install-kubernetes.sh [--levels LEVELS] [--plan | --cache-key]
+#   bash scripts/ci/install-kubernetes.sh [--levels LEVELS] [--phase all|packages|builds]
+#                                         [--plan | --cache-key]
 #
 # --levels: the helm session's levels that will run, comma-separated (default: all three);
 #   each installs only what it needs:
@@ -15,6 +16,9 @@
 #              kube-proxy
 #   On GitHub's runners `--levels static,cluster`: their Docker ships containerd.io, which
 #   Debian's containerd conflicts with (apt would remove Docker), and level 3 needs root.
+# --phase: all (the default) installs everything the levels need; packages only the Debian
+#   packages; builds only the Go builds (they need none of the packages), so that .ci/run builds
+#   while the packages install. --plan honours it; --cache-key ignores it.
 # --plan: print what these levels install (apt packages, then the built tools) and exit.
 # --cache-key: print a key naming what these levels build into $VIBEVOICE_CACHE (the pinned
 #   versions, never a whole file that changes for other reasons) and exit.
@@ -32,19 +36,28 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 log() { printf '[install-kubernetes] %s\n' "$*" >&2; }
 die() { printf '[install-kubernetes] error: %s\n' "$*" >&2; exit 1; }
-usage() { die "usage: install-kubernetes.sh [--levels static,cluster,pods] [--plan | --cache-key]"; }
+usage() {
+    die "usage: install-kubernetes.sh [--levels static,cluster,pods] [--phase all|packages|builds] [--plan | --cache-key]"
+}
 
 levels="static,cluster,pods"
+phase=all
 mode=install
 while [ "$#" -gt 0 ]; do
     case "$1" in
         --levels) [ "$#" -ge 2 ] || usage; levels="$2"; shift 2 ;;
         --levels=*) levels="${1#--levels=}"; shift ;;
+        --phase) [ "$#" -ge 2 ] || usage; phase="$2"; shift 2 ;;
+        --phase=*) phase="${1#--phase=}"; shift ;;
         --plan) mode=plan; shift ;;
         --cache-key) mode="cache-key"; shift ;;
         *) usage ;;
     esac
 done
+case "$phase" in
+    all | packages | builds) ;;
+    *) die "unknown phase '$phase' (all, packages, builds)" ;;
+esac
 want_static=false want_cluster=false want_pods=false
 IFS=',' read -r -a requested <<<"$levels"
 for level in "${requested[@]}"; do
@@ -84,8 +97,11 @@ $want_cluster && go_tools+=(kwok)
 
 case "$mode" in
     plan)
-        printf 'apt: %s\n' "${apt_packages[*]}"
-        printf 'build: %s\n' "${go_tools[*]} ${kube_tools[*]}"
+        planned_apt="${apt_packages[*]}" planned_build="${go_tools[*]} ${kube_tools[*]}"
+        if [ "$phase" = packages ]; then planned_build=""; fi  # a phase keeps only its part
+        if [ "$phase" = builds ]; then planned_apt=""; fi
+        printf 'apt: %s\n' "$planned_apt"
+        printf 'build: %s\n' "$planned_build"
         exit 0 ;;
     "cache-key")
         # Cache keys may not contain commas.
@@ -100,9 +116,11 @@ esac
 
 [ "$(id -u)" -eq 0 ] || die "run as root (apt-get and /usr/local/bin need it)"
 [ -x /usr/local/go/bin/go ] && PATH="$PATH:/usr/local/go/bin"
-command -v go >/dev/null || die "go is not on PATH (the Go toolchain builds these tools)"
+[ "$phase" = packages ] || command -v go >/dev/null \
+    || die "go is not on PATH (the Go toolchain builds these tools)"
 
 # --- Debian packages ---
+[ "$phase" = builds ] && apt_packages=()
 missing=()
 for package in "${apt_packages[@]+"${apt_packages[@]}"}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep "install ok installed" >/dev/null \
@@ -114,6 +132,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
     # The packaged etcd service is not wanted: the session runs its own on loopback ports.
     DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends \
         "${missing[@]}"
+fi
+
+if [ "$phase" = packages ]; then
+    ready="packages ready for levels $levels"
+    $want_cluster && ready+=": etcd $(etcd --version | sed -n 1p)"
+    $want_pods && ready+="; containerd $(containerd --version | cut -d' ' -f3)"
+    log "$ready"
+    exit 0
 fi
 
 # --- Go builds, cached by version ---
@@ -251,6 +277,12 @@ for name in "${kube_tools[@]+"${kube_tools[@]}"}"; do
 done
 
 ready="helm $(helm version --short)"
-$want_cluster && ready+="; kwok $kwok_version; $(kube-apiserver --version); etcd $(etcd --version | sed -n 1p)"
-$want_pods && ready+="; $(kubelet --version); containerd $(containerd --version | cut -d' ' -f3)"
+$want_cluster && ready+="; kwok $kwok_version; $(kube-apiserver --version)"
+$want_pods && ready+="; $(kubelet --version)"
+if [ "$phase" = builds ]; then  # the packages may not be installed yet: their versions later
+    log "kubernetes builds ready for levels $levels: $ready"
+    exit 0
+fi
+$want_cluster && ready+="; etcd $(etcd --version | sed -n 1p)"
+$want_pods && ready+="; containerd $(containerd --version | cut -d' ' -f3)"
 log "kubernetes tools ready for levels $levels: $ready"

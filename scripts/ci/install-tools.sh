@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what the pipeline needs on a fresh Debian 12 machine (run as root).
 #
-#   bash scripts/ci/install-tools.sh [--plan | --cache-key] [TOOL...]
+#   bash scripts/ci/install-tools.sh [--phase all|packages|builds] [--plan | --cache-key] [TOOL...]
 #
 # No TOOL: everything, as .ci/run installs it. Otherwise only the TOOLs named (a GitHub job
 # installs what its session needs on top of the ubuntu-24.04 image, never Debian's Docker):
@@ -15,6 +15,9 @@
 #   buildx buildkitd buildctl crane cosign trivy-db oras
 #                    built from the Go module proxy (scripts/ci/install-go-tools.sh)
 #   nox              nox and uv, from the same hash-pinned file the workflows use
+# --phase: all (the default) installs those TOOLs; packages only their Debian packages, Compose
+# and nox (downloads); builds only their Go tools (CPU; needs none of the packages), so that
+# .ci/run builds while the packages install. --plan honours it; --cache-key ignores it.
 # --plan prints what those TOOLs install (apt packages, Go tools, the rest) and exits;
 # --cache-key prints a key naming the pinned versions of the Go tools among them (for a cache
 # of $VIBEVOICE_GO_CACHE) and exits. Neither needs root, go or the network.
@@ -33,17 +36,25 @@ die() { printf '[install-tools] error: %s\n' "$*" >&2; exit 1; }
 all_tools=(docker base-image docker-registry qemu wrk chromium git
     buildx buildkitd buildctl crane cosign trivy-db oras nox)
 go_tools_known=" buildx buildkitd buildctl crane cosign trivy-db oras "
+usage="usage: install-tools.sh [--phase all|packages|builds] [--plan | --cache-key] [TOOL...]"
+phase=all
 plan=false
 cache_key=false
 tools=()
-for argument in "$@"; do
-    case "$argument" in
-        --plan) plan=true ;;
-        --cache-key) cache_key=true ;;
-        -*) die "unknown option $argument (usage: install-tools.sh [--plan | --cache-key] [TOOL...])" ;;
-        *) tools+=("$argument") ;;
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --phase) [ "$#" -ge 2 ] || die "$usage"; phase="$2"; shift 2 ;;
+        --phase=*) phase="${1#--phase=}"; shift ;;
+        --plan) plan=true; shift ;;
+        --cache-key) cache_key=true; shift ;;
+        -*) die "unknown option $1 ($usage)" ;;
+        *) tools+=("$1"); shift ;;
     esac
 done
+case "$phase" in
+    all | packages | builds) ;;
+    *) die "unknown phase '$phase' ($usage)" ;;
+esac
 [ "${#tools[@]}" -gt 0 ] || tools=("${all_tools[@]}")
 
 apt_packages=(ca-certificates)
@@ -71,8 +82,14 @@ if $cache_key; then
     [ "${#go_tools[@]}" -gt 0 ] || { echo "no-go-tools"; exit 0; }
     exec bash "$repo_root/scripts/ci/install-go-tools.sh" --cache-key "${go_tools[@]}"
 fi
+# A phase keeps only its part: packages drops the Go tools, builds everything else.
+if [ "$phase" = packages ]; then
+    go_tools=()
+elif [ "$phase" = builds ]; then
+    apt_packages=() with_compose=false with_nox=false
+fi
 if $plan; then
-    printf 'apt: %s\n' "${apt_packages[*]}"
+    printf 'apt: %s\n' "${apt_packages[*]+"${apt_packages[*]}"}"
     printf 'go: %s\n' "${go_tools[*]+"${go_tools[*]}"}"
     printf 'other: %s\n' "$($with_compose && printf 'compose ')$($with_nox && printf 'nox')"
     exit 0
@@ -90,7 +107,7 @@ PY
 
 # --- Debian packages ---
 missing=()
-for package in "${apt_packages[@]}"; do
+for package in "${apt_packages[@]+"${apt_packages[@]}"}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep "install ok installed" >/dev/null \
         || missing+=("$package")
 done
@@ -139,8 +156,15 @@ if $with_nox; then
 fi
 
 # What is there now, for the log.
+if [ "$phase" = builds ]; then  # the Docker CLI may not be installed yet: no versions
+    log "Go tools ready: ${go_tools[*]+"${go_tools[*]}"}"
+    exit 0
+fi
 ready=()
 for tool in "${tools[@]}"; do
+    if [ "$phase" = packages ] && [[ "$go_tools_known" == *" $tool "* ]]; then
+        continue  # not built yet (the builds phase)
+    fi
     case "$tool" in
         docker) ready+=("$(docker --version)" "compose $(docker compose version --short)") ;;
         buildx) ready+=("buildx $(docker buildx version | cut -d' ' -f2)") ;;

@@ -21,7 +21,8 @@ from vibevoice_ci.smoke.local_service import LocalService, free_port
 from vibevoice_platform.agent.frames import MEDIA_TYPE, decode_reply
 from vibevoice_platform.agent.settings import Settings
 
-pytestmark = pytest.mark.integration
+# One worker for the whole module: the module's agent and replay server serve every test.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("agent-service")]
 
 API_KEY = "sk-ant-replay-test-key-0123456789"
 TOKEN = "agent-test-token-0123456789abcdef"  # noqa: S105 - a test token

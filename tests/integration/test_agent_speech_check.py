@@ -29,7 +29,8 @@ from vibevoice_ci.smoke.agent_checks import SPEECH_CHECK, run_agent_checks
 from vibevoice_ci.smoke.local_service import LocalService, running_agent_service
 from vibevoice_platform.agent.settings import Settings
 
-pytestmark = pytest.mark.integration
+# One worker for the whole module: the module's Piper service, proxy and agent serve every test.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("agent-speech-check")]
 
 SPEECH = load_config().speech
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from release_support import running_registry
+from isolation import unique_name
+from release_support import free_port, running_registry
 
 from vibevoice_ci.build import native as build
 from vibevoice_ci.core.config import PipelineConfig, load_config
@@ -29,9 +30,9 @@ def config() -> PipelineConfig:
 
 
 @pytest.fixture(scope="module")
-def built(config: PipelineConfig) -> build.BuiltImage:
-    [image] = build.build_images(config, services=["tts"])
-    return image
+def built(service_images: dict[str, build.BuiltImage]) -> build.BuiltImage:
+    """The tts image as `nox -s build` makes it, built once for the whole run."""
+    return service_images["tts"]
 
 
 def _inspect_raw(reference: str) -> dict[str, object]:
@@ -77,14 +78,13 @@ def test_extra_ca_certificates_stay_out_of_the_runtime_image(built: build.BuiltI
 
 @pytest.fixture
 def stack(config: PipelineConfig, built: build.BuiltImage) -> Iterator[compose.Stack]:
-    service = config.service("tts")
     running = compose.Stack(
         file=config.compose_file,
-        project="vibevoice-test",
+        project=unique_name("vibevoice-test"),
         env={
             "VIBEVOICE_TTS_IMAGE": built.reference,
             "VIBEVOICE_TTS_ENGINE": "espeak",
-            "VIBEVOICE_TTS_HOST_PORT": str(service.host_port + 1),
+            "VIBEVOICE_TTS_HOST_PORT": str(free_port()),
             # The file also declares the agent, whose required variables compose checks even
             # when only tts is started.
             "VIBEVOICE_AGENT_IMAGE": "vibevoice-agent:not-started",
@@ -128,10 +128,11 @@ def test_source_only_change_reuses_the_dependency_layers(
     marker.write_text("CHANGED = True\n", encoding="utf-8")
     dockerfile = config.service("tts").dockerfile
     base = built.metadata.base_image
+    tag = f"vibevoice-tts:{unique_name('rebuild-test')}"
     image_id = docker.build(
         context=context,
         dockerfile=dockerfile,
-        tags=["vibevoice-tts:rebuild-test"],
+        tags=[tag],
         build_args={"BASE_IMAGE": base},
         iidfile=tmp_path / "iid",
     )
@@ -145,7 +146,7 @@ def test_source_only_change_reuses_the_dependency_layers(
         assert before["Layers"][:-1] == after["Layers"][:-1]
         assert before["Layers"][-1] != after["Layers"][-1]
     finally:
-        subprocess.run(["docker", "rmi", "vibevoice-tts:rebuild-test"], capture_output=True)
+        subprocess.run(["docker", "rmi", tag], capture_output=True)
 
 
 def test_smoke_session_keeps_logs_and_tears_down_when_the_stack_fails(
@@ -153,7 +154,7 @@ def test_smoke_session_keeps_logs_and_tears_down_when_the_stack_fails(
 ) -> None:
     # The vibevoice engine cannot load here (no torch, no weights): the container exits 2
     # before it is healthy, so `compose up --wait` fails, which the session must report.
-    project = "vibevoice-smoke-failure-test"
+    project = unique_name("vibevoice-smoke-failure-test")
     env = {
         **os.environ,
         "VIBEVOICE_REPORTS_DIR": str(tmp_path / "reports"),
@@ -209,10 +210,14 @@ def local_registry(tmp_path: Path) -> Iterator[str]:
 
 
 def test_push_records_the_registry_digest(
-    config: PipelineConfig, built: build.BuiltImage, local_registry: str
+    config: PipelineConfig, built: build.BuiltImage, local_registry: str, tmp_path: Path
 ) -> None:
     [pushed] = build.build_images(
-        config, services=["tts"], push=True, registry=f"{local_registry}/ci-test"
+        config,
+        services=["tts"],
+        push=True,
+        registry=f"{local_registry}/ci-test",
+        report_dir=tmp_path / "build",
     )
     assert pushed.metadata.digest_kind == "manifest"
     assert pushed.pushed_reference == f"{local_registry}/ci-test/{built.reference}"

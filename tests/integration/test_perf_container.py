@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from isolation import unique_name
 
 from vibevoice_ci.build import native as build
 from vibevoice_ci.core.config import PipelineConfig, load_config
@@ -27,9 +28,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def built() -> build.BuiltImage:
-    [image] = build.build_images(load_config(REPO), services=["tts"])
-    return image
+def built(service_images: dict[str, build.BuiltImage]) -> build.BuiltImage:
+    """The tts image as `nox -s build` makes it, built once for the whole run."""
+    return service_images["tts"]
 
 
 @pytest.fixture
@@ -37,6 +38,8 @@ def config(tmp_path: Path) -> PipelineConfig:
     base = load_config(REPO)
     return base.model_copy(
         update={
+            # The perf stack is <compose_project>-perf: a project of this test's own.
+            "compose_project": unique_name("vibevoice-test"),
             "reports_dir": tmp_path / "reports",
             "perf": base.perf.model_copy(
                 update={"state_dir": tmp_path / "state", "requests": 12, "warmup": 1}

@@ -17,7 +17,8 @@ from vibevoice_ci.perf.metrics import SCHEMA_PATH, build_document
 from vibevoice_ci.smoke.local_service import LocalService, running_tts_service
 from vibevoice_ci.tools._exec import run_tool
 
-pytestmark = pytest.mark.integration
+# One worker for the whole module: the module's services serve every test.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("perf-loadtest")]
 
 PROMPTS = ("Hello there.", "Your order has shipped and should arrive on Thursday afternoon.")
 SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))

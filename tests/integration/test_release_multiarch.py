@@ -20,7 +20,13 @@ from vibevoice_ci.core.config import PipelineConfig, ServiceConfig, load_config
 from vibevoice_ci.core.retry import RetryLog
 from vibevoice_ci.tools import crane, git
 
-pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.timeout(1800)]
+# One worker for the whole module: the one multi-platform build (`released`) serves every test.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.docker,
+    pytest.mark.timeout(1800),
+    pytest.mark.xdist_group("release-multiarch"),
+]
 DATA = Path(__file__).parent / "data"
 
 

@@ -40,7 +40,8 @@ from vibevoice_ci.core.retry import RetryLog
 from vibevoice_ci.sign import session as sign
 from vibevoice_ci.tools import cosign, crane
 
-pytestmark = pytest.mark.integration
+# One worker for the whole module: the module's registry and signed release serve every test.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("sign-registry")]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHA = "0123456789abcdef0123456789abcdef01234567"
 PLATFORMS = ("linux/amd64", "linux/arm64")

@@ -84,7 +84,11 @@ def test_smoke_under_ci_without_an_engine_exits_3_with_a_report(
 
 
 @pytest.mark.docker
-def test_killed_compose_logs_still_tears_down_and_writes_the_report(tmp_path: Path) -> None:
+def test_killed_compose_logs_still_tears_down_and_writes_the_report(
+    tmp_path: Path, service_images: object
+) -> None:
+    # service_images: the session builds its images itself; built once for the run, its
+    # build is Docker's cache.
     real_docker = shutil.which("docker")
     assert real_docker is not None
     wrapper = tmp_path / "docker"

@@ -30,7 +30,8 @@ from vibevoice_ci.smoke.speech import Recogniser, SpeechScore
 from vibevoice_platform.tts.engines import load_engine
 from vibevoice_platform.tts.settings import Settings
 
-pytestmark = pytest.mark.integration
+# One worker for the whole module: the module's recogniser and Piper audio serve every test.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("speech-check")]
 
 SPEECH = load_config().speech
 SENTENCES = SPEECH.sentences

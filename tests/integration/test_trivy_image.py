@@ -22,7 +22,6 @@ from trivy_support import (
 )
 
 from vibevoice_ci.build import native as build
-from vibevoice_ci.core.config import load_config
 from vibevoice_ci.tools import crane
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker]
@@ -36,9 +35,9 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def tts_image(registry: str) -> str:
+def tts_image(registry: str, service_images: dict[str, build.BuiltImage]) -> str:
     """The tts image as `nox -s build` makes it (native platform), pushed; repository@digest."""
-    [built] = build.build_images(load_config(), services=["tts"])
+    built = service_images["tts"]
     target = f"{registry}/vibevoice/vibevoice-tts:trivy-test"
     subprocess.run(["docker", "tag", built.reference, target], check=True)
     subprocess.run(["docker", "push", "--quiet", target], check=True, capture_output=True)

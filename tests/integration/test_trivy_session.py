@@ -26,7 +26,8 @@ from trivy_support import (
     write_release,
 )
 
-pytestmark = pytest.mark.integration
+# One worker for the whole module: its registry, images and planted database serve every test.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("trivy-session")]
 STARLETTE = pinned_version("starlette", REPO_ROOT / "infra/docker/requirements/tts.txt")
 
 

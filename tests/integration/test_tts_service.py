@@ -21,7 +21,8 @@ from websockets.sync.client import connect
 
 from vibevoice_ci.smoke.local_service import LocalService, running_tts_service
 
-pytestmark = pytest.mark.integration
+# One worker for the whole module: the module's services (one per engine) serve every test.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("tts-service")]
 
 GREETING = "Hello there, welcome to the realtime voice agent. How can I help you today?"
 MAX_CHARS = 20000

@@ -16,6 +16,7 @@ from vibevoice_ci.build.base_image import BaseImageChoice, resolve_base_image
 from vibevoice_ci.build.reports import BuildMetadataFile, NativeBuildRecord
 from vibevoice_ci.core.config import PipelineConfig, ServiceConfig
 from vibevoice_ci.core.errors import CheckFailedError, ToolMissingError, UsageError
+from vibevoice_ci.core.files import write_text_atomic
 from vibevoice_ci.core.outcome import Outcome, Status, publish_summary, render_summary
 from vibevoice_ci.core.progress import progress
 from vibevoice_ci.core.reports import write_report
@@ -89,21 +90,25 @@ def extra_ca_sources(configured: Sequence[Path] | None) -> list[Path]:
     return list(configured)
 
 
+STAGING_README = "Extra CA certificates staged by `nox -s build` for the image build stage only.\n"
+
+
 def stage_ca_certificates(sources: Sequence[Path], staging: Path) -> list[str]:
-    """Copy CA certificates from ``sources`` into ``staging`` (emptied first); return names.
+    """Make ``staging`` hold exactly the CA certificates of ``sources`` (and a README); return
+    their staged names.
 
     A source is a PEM file (any name) or a folder, searched recursively for ``*.crt`` as
     update-ca-certificates does. Each certificate is staged as ``<stem>-<hash>.crt`` so
     update-ca-certificates picks it up and two files with one name never overwrite each other
-    (identical certificates are staged once). A file that holds no PEM certificate is an error.
+    (identical certificates are staged once). A file that holds no PEM certificate is an error,
+    found before the folder is touched.
+
+    Idempotent and safe to run concurrently on one tree (parallel tests, two builds): a file
+    that already holds the right content is left alone, anything else is written atomically,
+    and only what no source stages any more is removed, so a build reading the folder never
+    sees it emptied or half-written.
     """
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    (staging / "README").write_text(
-        "Extra CA certificates staged by `nox -s build` for the image build stage only.\n",
-        encoding="utf-8",
-    )
-    staged: list[str] = []
+    wanted: dict[str, str] = {}
     for source in sources:
         if source.is_file():
             files = [source]
@@ -115,11 +120,34 @@ def stage_ca_certificates(sources: Sequence[Path], staging: Path) -> list[str]:
             content = path.read_bytes()
             if b"-----BEGIN CERTIFICATE-----" not in content:
                 raise UsageError(f"extra CA certificate {path} holds no PEM certificate")
-            name = f"{path.stem}-{hashlib.sha256(content).hexdigest()[:12]}.crt"
-            if name not in staged:
-                (staging / name).write_bytes(content)
-                staged.append(name)
-    return staged
+            try:
+                text = content.decode("utf-8")
+            except UnicodeDecodeError:
+                raise UsageError(f"extra CA certificate {path} is not a text PEM file") from None
+            wanted.setdefault(f"{path.stem}-{hashlib.sha256(content).hexdigest()[:12]}.crt", text)
+    staging.mkdir(parents=True, exist_ok=True)
+    keep = {"README", *wanted}
+    for entry in staging.iterdir():
+        if entry.name in keep or _in_flight(entry.name):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+    for name, text in {"README": STAGING_README, **wanted}.items():
+        target = staging / name
+        try:
+            if target.read_bytes() == text.encode("utf-8"):
+                continue
+        except OSError:
+            pass
+        write_text_atomic(target, text)
+    return list(wanted)
+
+
+def _in_flight(name: str) -> bool:
+    """A temporary file of ``write_text_atomic`` (another build staging at the same time)."""
+    return name.startswith(".") and name.endswith(".tmp")
 
 
 def build_images(

@@ -13,6 +13,7 @@ check.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -182,13 +183,45 @@ def build_pause_image(workdir: Path) -> None:
     run_tool([docker.docker(), "build", "--tag", PAUSE_IMAGE, str(context)], timeout=300)
 
 
+RUN_ROOT = Path("/run/vibevoice-helm")
+# One node on this machine at a time: two kubelets share the machine's kubepods cgroups (each
+# kills the other's pods as orphans within a second), the bridge and the kubelet's iptables
+# chains. A second level 3 (the session, a test, another checkout) waits for the first.
+NODE_LOCK = RUN_ROOT / "node.lock"
+
+
+@contextlib.contextmanager
+def machine_node_lock() -> Iterator[None]:
+    """Hold the machine-wide level 3 node lock (waiting, and saying so, while another holds it)."""
+    NODE_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with NODE_LOCK.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress("another level 3 node runs on this machine; waiting for it to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @contextlib.contextmanager
 def running_node(
     plane: ControlPlane, images: Sequence[str], teardown: list[Outcome]
 ) -> Iterator[Node]:
-    """containerd + kubelet joined to ``plane`` with ``images`` loaded; always torn down."""
+    """containerd + kubelet joined to ``plane`` with ``images`` loaded; always torn down. Only
+    one such node runs on a machine at a time (``machine_node_lock``)."""
+    with machine_node_lock(), _running_node(plane, images, teardown) as node:
+        yield node
+
+
+@contextlib.contextmanager
+def _running_node(
+    plane: ControlPlane, images: Sequence[str], teardown: list[Outcome]
+) -> Iterator[Node]:
     # Socket paths must stay short (108 bytes): a private folder under /run.
-    run_dir = Path("/run/vibevoice-helm") / secrets.token_hex(4)
+    run_dir = RUN_ROOT / secrets.token_hex(4)
     workdir = plane.workdir / "node"
     cni_conf = workdir / "cni" / "net.d"
     node = Node(plane, run_dir / "containerd.sock", workdir)

@@ -62,7 +62,11 @@ from vibevoice_ci.smoke.checks import (
     run_checks,
     run_speech_checks,
 )
-from vibevoice_ci.smoke.local_service import running_agent_service, running_tts_service
+from vibevoice_ci.smoke.local_service import (
+    free_port,
+    running_agent_service,
+    running_tts_service,
+)
 from vibevoice_ci.smoke.reports import RunMode, SmokeReport
 from vibevoice_ci.tools import compose, docker
 
@@ -339,7 +343,10 @@ def _docker_stack(
     for name in names:
         prefix = f"VIBEVOICE_{name.upper()}"
         env[f"{prefix}_IMAGE"] = references[name]
-        env[f"{prefix}_HOST_PORT"] = str(config.service(name).host_port)
+        # A port the kernel picks, not the configured host_port (what `docker compose up`
+        # publishes by hand): a stack already up, another smoke run or a parallel test
+        # never collides with this one. The checks read the published address back.
+        env[f"{prefix}_HOST_PORT"] = str(free_port())
     if AGENT in config.services:
         env.update(agent_environment(token))
     stack = compose.Stack(file=config.compose_file, project=config.compose_project, env=env)

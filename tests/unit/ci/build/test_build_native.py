@@ -207,6 +207,41 @@ def test_stage_with_an_empty_folder(tmp_path: Path) -> None:
     assert stage_ca_certificates([empty], tmp_path / "staging") == []
 
 
+def test_staging_again_touches_nothing_that_is_already_right(tmp_path: Path) -> None:
+    # Parallel tests build one tree at once: a second staging must not empty or rewrite the
+    # folder a running build is reading.
+    source = tmp_path / "certs"
+    _cert(source / "a.crt")
+    staging = tmp_path / "staging"
+    first = stage_ca_certificates([source], staging)
+    before = {p.name: p.stat().st_ino for p in staging.iterdir()}
+
+    assert stage_ca_certificates([source], staging) == first
+    assert {p.name: p.stat().st_ino for p in staging.iterdir()} == before
+
+
+def test_staging_leaves_a_concurrent_writers_temporary_file_alone(tmp_path: Path) -> None:
+    staging = tmp_path / "staging"
+    in_flight = staging / ".README.abc123.tmp"
+    in_flight.parent.mkdir()
+    in_flight.write_text("being written by another build", encoding="utf-8")
+
+    stage_ca_certificates([], staging)
+
+    assert in_flight.is_file()
+
+
+def test_a_bad_source_leaves_the_staged_folder_as_it_was(tmp_path: Path) -> None:
+    source = tmp_path / "certs"
+    _cert(source / "a.crt")
+    staging = tmp_path / "staging"
+    staged = stage_ca_certificates([source], staging)
+
+    with pytest.raises(UsageError):
+        stage_ca_certificates([source, tmp_path / "nope.crt"], staging)
+    assert sorted(p.name for p in staging.iterdir()) == sorted(["README", *staged])
+
+
 def test_stage_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     missing = tmp_path / "nope.crt"
 

@@ -216,3 +216,34 @@ def test_level_3_runs_the_built_images_and_never_pulls() -> None:
         deploy.image_settings({"tts": "127.0.0.1:5000/v/tts:abc"})["services.tts.image.repository"]
         == "127.0.0.1:5000/v/tts"
     )
+
+
+def test_only_one_level_3_node_runs_on_a_machine_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two kubelets on one machine kill each other's pods (shared kubepods cgroups): a second
+    # node waits for the first.
+    import threading
+    import time
+
+    from vibevoice_ci.helm import node
+
+    monkeypatch.setattr(node, "NODE_LOCK", tmp_path / "node.lock")
+    order: list[str] = []
+    held = threading.Event()
+
+    def hold(name: str) -> None:
+        with node.machine_node_lock():
+            order.append(f"{name} in")
+            held.set()
+            time.sleep(0.2)  # the second is waiting meanwhile
+            order.append(f"{name} out")
+
+    first = threading.Thread(target=hold, args=("first",))
+    first.start()
+    assert held.wait(timeout=30)
+    second = threading.Thread(target=hold, args=("second",))
+    second.start()
+    first.join()
+    second.join()
+    assert order == ["first in", "first out", "second in", "second out"]
