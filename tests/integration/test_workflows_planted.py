@@ -29,7 +29,12 @@ import pytest
 
 from capabilities import missing
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+# One worker runs them all, in turn: the harness keeps one state folder (and takes its lock).
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.timeout(600),
+    pytest.mark.xdist_group("act-runner"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 CI_TEST = Path(".github/workflows/ci-test.yml")
