@@ -10,6 +10,9 @@ folder ($DOCKER_CONFIG), written as docker/login-action writes it.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -145,3 +148,42 @@ def test_a_user_without_push_is_told_so_in_one_line(
     ):
         client.put_blob("vibevoice/tts", b'{"a blob": "not there yet"}')
     assert "\n" not in str(raised.value)
+
+
+def test_a_wrong_password_fails_the_release_build_in_one_line(
+    registry: TokenRegistry, tmp_path: Path
+) -> None:
+    # The build as the CI job runs it, with what a docker login with the wrong token would
+    # have stored: it stops before building anything, one line naming the registry.
+    login = docker_config(tmp_path / "docker", registry.address, USER, "not the password")
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vibevoice_ci",
+            "build",
+            "--push",
+            "--registry",
+            f"{registry.address}/vibevoice",
+        ],
+        cwd=root,
+        env={
+            **os.environ,
+            "DOCKER_CONFIG": str(login),
+            "VIBEVOICE_REPORTS_DIR": str(tmp_path / "reports"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == EXIT_BAD_INPUT, result.stderr
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert registry.address in lines[0]
+    assert "refused the credentials" in lines[0]
+    assert "not the password" not in result.stderr + result.stdout
+    release = json.loads((tmp_path / "reports" / "build" / "release.json").read_text())
+    assert release["status"] == "fail"

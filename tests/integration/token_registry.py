@@ -11,16 +11,26 @@ self-signed certificate is the registry's ``rootcertbundle`` (certificate in the
 
 Keys and signatures come from the openssl command; no mocks, no extra Python dependency.
 ``docker_config`` writes the config.json that ``docker login`` / docker/login-action write.
+
+Also a command, for the release chain executed by act (docs/workflows.md): ``python
+tests/integration/token_registry.py serve --folder DIR --user NAME --password-env VAR
+[--port N] [--address-file FILE]`` serves one user (the password read from the environment,
+never from the command line) until SIGTERM or SIGINT, and writes ``127.0.0.1:PORT`` to the
+address file once the registry answers.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import contextlib
 import http.client
 import http.server
 import json
+import os
+import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -30,6 +40,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+
+if __name__ == "__main__":  # run as a command: the shared test helpers live in tests/
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from release_support import free_port, require_tool
 
 SERVICE = "vibevoice-test-registry"
@@ -224,6 +238,7 @@ def running_token_registry(
     folder: Path,
     users: Mapping[str, str],
     grants: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
+    port: int = 0,
 ) -> Iterator[TokenRegistry]:
     """The registry and its token service on 127.0.0.1; every user may pull and push every
     repository unless ``grants`` says otherwise (``{user: {repository or "*": actions}}``)."""
@@ -231,7 +246,7 @@ def running_token_registry(
     require_tool("openssl")
     folder.mkdir(parents=True, exist_ok=True)
     signer = _Signer(folder)
-    front = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    front = http.server.ThreadingHTTPServer(("127.0.0.1", port), http.server.BaseHTTPRequestHandler)
     address = f"127.0.0.1:{front.server_address[1]}"
     registry = TokenRegistry(
         address=address,
@@ -285,3 +300,41 @@ def docker_config(folder: Path, registry: str, user: str, password: str) -> Path
         json.dumps({"auths": {registry: {"auth": auth}}}, indent=1), encoding="utf-8"
     )
     return folder
+
+
+def serve(argv: list[str]) -> int:
+    """The ``serve`` command (see the module docstring); exit 2 on bad usage."""
+    parser = argparse.ArgumentParser(prog="token_registry.py serve")
+    parser.add_argument("--folder", type=Path, required=True, help="keys, config and storage")
+    parser.add_argument("--user", required=True, help="the one user (github.actor)")
+    parser.add_argument(
+        "--password-env", required=True, help="the variable holding the user's password"
+    )
+    parser.add_argument("--port", type=int, default=0, help="the front's port (default: any)")
+    parser.add_argument("--address-file", type=Path, help="write 127.0.0.1:PORT here when up")
+    args = parser.parse_args(argv)
+    password = os.environ.get(args.password_env, "")
+    if not password:
+        parser.error(f"${args.password_env} is empty: no password to accept")
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    with running_token_registry(args.folder, {args.user: password}, port=args.port) as registry:
+        if args.address_file is not None:
+            partial = args.address_file.with_name(args.address_file.name + ".partial")
+            partial.write_text(registry.address + "\n", encoding="utf-8")
+            partial.replace(args.address_file)
+        print(f"token-auth registry on {registry.address} (realm {registry.realm})", flush=True)
+        stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["serve"]:
+        print(
+            "usage: token_registry.py serve --folder DIR --user NAME --password-env VAR "
+            "[--port N] [--address-file FILE]",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    sys.exit(serve(sys.argv[2:]))

@@ -143,6 +143,7 @@ def _release(
 ) -> None:
     mode = config.env.build_cache
     layer_cache_args(mode, "check", service_reachable=config.env.actions_cache_service)
+    check_credentials(run, selected)
     if mode != "off":
         run.notes.append(f"BuildKit layer cache: GitHub Actions, {mode} ($VIBEVOICE_BUILD_CACHE)")
     progress(buildx.version())
@@ -177,6 +178,21 @@ def _release(
         run.notes.append(f"buildkitd worker platforms: {', '.join(daemon.platforms)}")
         with buildx.remote_builder(f"vibevoice-{os.getpid()}", daemon.address) as builder:
             _build_all(config, run, selected, git_state, builder, report_dir)
+
+
+def check_credentials(run: _Run, selected: Sequence[ServiceConfig]) -> None:
+    """Ask the registry for the first service's repository with docker login's credentials
+    before anything is built: a wrong password or token is one line naming the registry
+    (``RegistryAuthError``, never retried) here, not a BuildKit push error minutes later."""
+    if not selected:
+        return
+    image = parse_reference(f"{run.registry}/{selected[0].image}")
+    if not image.registry:
+        return  # Docker Hub: pushed by buildx, which reads the same credentials
+    with referrers.RegistryClient(
+        image.registry, log=run.retries, docker_config=run.docker_config
+    ) as client:
+        client.blob_exists(image.repository, referrers.sha256_digest(referrers.EMPTY_BLOB))
 
 
 def _build_all(

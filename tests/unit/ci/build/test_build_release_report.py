@@ -51,9 +51,13 @@ def release_tools(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             ],
         }
 
+    class Client:
+        def blob_exists(self, repository: str, digest: str) -> bool:
+            return False  # the credential check before the build
+
     @contextmanager
     def client(registry: str, **_: Any) -> Iterator[object]:
-        yield object()
+        yield Client()
 
     monkeypatch.setattr(buildx, "version", lambda: "github.com/docker/buildx v0.29.1")
     monkeypatch.setattr(buildx, "build", build)
