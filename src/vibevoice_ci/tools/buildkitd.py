@@ -50,18 +50,24 @@ def config_toml(plain_http_registries: Sequence[str]) -> str:
     lines = ["[worker.oci]", "  enabled = true", "  gc = true", "  gckeepstorage = 20000000000"]
     lines += ["[worker.containerd]", "  enabled = false"]
     for registry in sorted(set(plain_http_registries)):
-        lines += [f'[registry."{registry}"]', "  http = true", "  insecure = true"]
+        # http alone: with insecure too, BuildKit tries HTTPS first and falls back to HTTP
+        # only on some requests (a token-auth registry's blob HEAD fails with a TLS error).
+        lines += [f'[registry."{registry}"]', "  http = true"]
     return "\n".join(lines) + "\n"
 
 
-def daemon_argv(binary: str, *, config: Path, address: str, root: Path) -> list[str]:
-    """The argument list that starts buildkitd (pure)."""
+def daemon_argv(
+    binary: str, *, config: Path, address: str, root: Path, group: str | None = None
+) -> list[str]:
+    """The argument list that starts buildkitd (pure); ``group`` owns its unix socket (so
+    that group's members, such as the runner user in ``docker``, can build on it)."""
     return [
         binary,
         "--config",
         str(config),
         "--addr",
         address,
+        *(["--group", group] if group else []),
         "--root",
         str(root),
         "--oci-worker=true",
@@ -87,7 +93,12 @@ def missing_platforms(wanted: Sequence[str], available: Sequence[str]) -> list[s
 
 @contextmanager
 def running(
-    *, state_dir: Path, root: Path, plain_http_registries: Sequence[str], log_path: Path
+    *,
+    state_dir: Path,
+    root: Path,
+    plain_http_registries: Sequence[str],
+    log_path: Path,
+    group: str | None = None,
 ) -> Iterator[Daemon]:
     """Start buildkitd (cache in ``root``, socket and config in ``state_dir``, a folder of its
     own that is removed afterwards), wait until it answers, yield it, and always stop it."""
@@ -101,7 +112,8 @@ def running(
     progress(f"starting buildkitd on {address} (cache {root}; log {log_path})")
     with log_path.open("ab") as log:
         process = start_process(
-            daemon_argv(binary, config=config, address=address, root=root), output=log
+            daemon_argv(binary, config=config, address=address, root=root, group=group),
+            output=log,
         )
         try:
             deadline = time.monotonic() + START_TIMEOUT

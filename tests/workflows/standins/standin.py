@@ -23,8 +23,9 @@ What each stand-in does instead of the real thing, with the real action's failur
   ``github-token``, as on GitHub; a name that was not uploaded fails.
 * ``docker/login-action``: ``docker login --password-stdin`` to the registry named.
 * ``docker/setup-qemu-action``: checks the host's binfmt handlers for the platforms asked.
-* ``docker/setup-buildx-action``: names the builder ``$VIBEVOICE_ACT_BUILDX_BUILDER`` (the
-  host's BuildKit, set up by the harness) as its ``name`` output.
+* ``docker/setup-buildx-action``: creates the job's builder, as the job's user, with the remote
+  driver on the host's BuildKit daemon (``$VIBEVOICE_ACT_BUILDKIT``, started by root for the
+  run: tests/workflows/release_services.py), and removes it after the job (``cleanup``).
 * ``github/codeql-action/upload-sarif``: validates the SARIF (version 2.1.0, runs with tool
   and results) and keeps it beside the run's artifacts, as ``sarif/<category>.sarif``.
 
@@ -368,17 +369,50 @@ def setup_qemu(_stage: str) -> None:
 
 
 def setup_buildx(stage: str) -> None:
+    """As the real action does with its default cleanup, but with the remote driver on the
+    host's BuildKit daemon (``$VIBEVOICE_ACT_BUILDKIT``, started by root for the harness run)
+    instead of a docker-container builder whose image would come from Docker Hub: the builder
+    is created as the job's user, checked to answer, used, and removed after the job."""
     if stage == "post":
+        name = get_state("BUILDER")
+        if name and get_state("CLEANUP") == "true":
+            subprocess.run(["docker", "buildx", "rm", name], check=False, capture_output=True)
+            print(f"Removed builder {name}")
         return
-    builder = env("VIBEVOICE_ACT_BUILDX_BUILDER")
-    inspected = subprocess.run(
-        ["docker", "buildx", "inspect", builder], capture_output=True, text=True, check=False
+    address = env("VIBEVOICE_ACT_BUILDKIT")
+    driver = get_input("driver") or "docker-container"
+    if driver not in ("docker-container", "remote"):
+        raise ActionFailed(f"driver {driver!r} is not served here (docker-container or remote)")
+    name = get_input("name") or f"builder-{os.urandom(8).hex()}"
+    create = ["docker", "buildx", "create", "--name", name, "--driver", "remote"]
+    if get_bool("use", True):
+        create.append("--use")
+    steps = [
+        [*create, address],
+        ["docker", "buildx", "inspect", "--bootstrap", name],
+    ]
+    save_state("BUILDER", name)
+    save_state("CLEANUP", "true" if get_bool("cleanup", True) else "false")
+    output = ""
+    for argv in steps:
+        result = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            raise ActionFailed(f"{' '.join(argv[:4])} failed: {last}")
+        output = result.stdout
+    platforms = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in output.splitlines()
+            if line.startswith("Platforms:")
+        ),
+        "",
     )
-    if inspected.returncode != 0:
-        raise ActionFailed(f"the host's builder {builder} is not there: {inspected.stderr.strip()}")
-    set_output("name", builder)
+    set_output("name", name)
     set_output("driver", "remote")
-    print(f"Using the host's builder {builder}")
+    set_output("platforms", platforms.replace(" ", ""))
+    set_output("endpoint", address)
+    print(f"Builder {name} (remote driver) on the host's BuildKit {address}: {platforms}")
 
 
 # --- github/codeql-action/upload-sarif --------------------------------------------------------

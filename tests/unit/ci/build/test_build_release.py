@@ -221,6 +221,15 @@ def test_buildkitd_config_marks_loopback_registries_plain_http() -> None:
     )
     assert argv[:3] == ["/bin/buildkitd", "--config", "/c.toml"]
     assert "--containerd-worker=false" in argv
+    assert "--group" not in argv
+    shared = buildkitd.daemon_argv(
+        "/bin/buildkitd",
+        config=Path("/c.toml"),
+        address="unix:///s.sock",
+        root=Path("/r"),
+        group="docker",
+    )
+    assert shared[shared.index("--group") + 1] == "docker"
 
 
 def test_buildx_build_argv() -> None:
