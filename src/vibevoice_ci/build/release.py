@@ -237,6 +237,9 @@ def _release_one(
     version = next((tag for tag in promote if tag != "latest"), sha_tag)
     log_path = report_dir / "logs" / f"{service.name}.log"
     metadata_file = report_dir / "logs" / f"{service.name}.buildx-metadata.json"
+    # buildx refuses a metadata file in a folder that is not there ("invalid output path"):
+    # with a builder of the job's own (GitHub's setup-buildx) nothing else has made it yet.
+    metadata_file.parent.mkdir(parents=True, exist_ok=True)
     argv = buildx.build_argv(
         docker.docker(),
         builder=builder,

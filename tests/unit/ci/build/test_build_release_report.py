@@ -34,6 +34,8 @@ def release_tools(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     builds: list[str] = []
 
     def build(argv: list[str], *, metadata_file: Path) -> buildx.BuildOutput:
+        # buildx fails with "invalid output path" when the metadata file's folder is absent
+        assert metadata_file.parent.is_dir(), f"{metadata_file.parent} does not exist"
         builds.append(argv[-1])
         return buildx.BuildOutput(log="#1 exporting to image\n", index_digest=INDEX)
 
