@@ -187,3 +187,20 @@ def test_a_wrong_password_fails_the_release_build_in_one_line(
     assert "not the password" not in result.stderr + result.stdout
     release = json.loads((tmp_path / "reports" / "build" / "release.json").read_text())
     assert release["status"] == "fail"
+
+
+def test_the_front_passes_every_accept_header_on(registry: TokenRegistry, tmp_path: Path) -> None:
+    # Docker sends one Accept header per media type; the front must not keep only the last,
+    # or the registry refuses an OCI manifest or index that docker pull asked for.
+    login = _login(tmp_path, registry.address, USER, PASSWORD)
+    with _client(registry, login) as client:
+        subject = _push_subject(client, "vibevoice/accept")
+        response = client.client.get(
+            f"{client.base}/v2/vibevoice/accept/manifests/{subject.digest}",
+            headers=[
+                ("Accept", referrers.OCI_MANIFEST),
+                ("Accept", "application/vnd.docker.distribution.manifest.v2+json"),
+            ],
+        )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == referrers.OCI_MANIFEST

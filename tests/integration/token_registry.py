@@ -196,9 +196,13 @@ def _handler(registry: TokenRegistry, signer: _Signer, inner: str) -> type:
 
         def _proxy(self) -> None:
             body = self._request_body()
-            headers = {
-                k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP
-            }  # Host stays: the registry builds its Location headers from it
+            # Host stays: the registry builds its Location headers from it. A repeated header
+            # is joined, not collapsed: Docker sends one Accept per media type, and with only
+            # the last one the registry refuses an OCI index ("accept header does not support").
+            headers: dict[str, str] = {}
+            for key in dict.fromkeys(self.headers.keys()):
+                if key.lower() not in _HOP_BY_HOP:
+                    headers[key] = ", ".join(self.headers.get_all(key) or [])
             headers["Content-Length"] = str(len(body))
             connection = http.client.HTTPConnection(inner, timeout=300)
             try:
