@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ class Job:
 
     root: Path
     run_id: str = "1001"
+    extra: dict[str, str] = field(default_factory=dict)  # more of the job's environment
 
     @property
     def workspace(self) -> Path:
@@ -45,6 +46,7 @@ class Job:
         }
         for variable in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE"):
             environ[variable] = str(self.file(variable))
+        environ |= self.extra
         environ |= {
             "INPUT_" + name.replace(" ", "_").upper(): value for name, value in inputs.items()
         }
@@ -220,6 +222,72 @@ def test_setup_python_without_a_match_fails_with_one_line(job: Job) -> None:
     _python(job, "3.12.1")
     line = _error(job.run("actions/setup-python", python_version="3.1"))
     assert "Version 3.1 was not found in the local cache" in line
+
+
+# --- docker/setup-buildx-action ---------------------------------------------------------------
+
+FAKE_DOCKER = """#!/bin/sh
+echo "$*" >> "$DOCKER_CALLS"
+case "$2" in
+  inspect) printf 'Name: %s\\nPlatforms: linux/amd64, linux/arm64\\n' "$4" ;;
+esac
+"""
+
+
+def _fake_docker(job: Job) -> Path:
+    bin_dir = job.root / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(FAKE_DOCKER, encoding="utf-8")
+    (bin_dir / "docker").chmod(0o755)
+    calls = job.root / "docker-calls"
+    job.extra |= {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "DOCKER_CALLS": str(calls),
+        "VIBEVOICE_ACT_BUILDKIT": "unix:///run/buildkit/buildkitd.sock",
+    }
+    return calls
+
+
+def test_setup_buildx_creates_a_remote_builder_on_the_hosts_buildkit_and_removes_it(
+    job: Job,
+) -> None:
+    calls = _fake_docker(job)
+    result = job.run("docker/setup-buildx-action", cache_binary="false")
+    assert result.returncode == 0, result.stdout + result.stderr
+    outputs = job.values("GITHUB_OUTPUT")
+    name = outputs["name"]
+    assert name.startswith("builder-")
+    assert outputs["driver"] == "remote"
+    assert outputs["platforms"] == "linux/amd64,linux/arm64"
+    created, inspected = calls.read_text(encoding="utf-8").splitlines()
+    assert created == (
+        f"buildx create --name {name} --driver remote --use unix:///run/buildkit/buildkitd.sock"
+    )
+    assert inspected == f"buildx inspect --bootstrap {name}"
+    post = job.run("docker/setup-buildx-action", "post", state=job.values("GITHUB_STATE"))
+    assert post.returncode == 0, post.stdout
+    assert calls.read_text(encoding="utf-8").splitlines()[-1] == f"buildx rm {name}"
+
+
+def test_setup_buildx_keeps_the_builder_without_cleanup(job: Job) -> None:
+    calls = _fake_docker(job)
+    assert job.run("docker/setup-buildx-action", name="b", cleanup="false").returncode == 0
+    post = job.run("docker/setup-buildx-action", "post", state=job.values("GITHUB_STATE"))
+    assert post.returncode == 0
+    assert not any("rm" in line for line in calls.read_text(encoding="utf-8").splitlines())
+
+
+def test_setup_buildx_without_the_hosts_buildkit_fails_with_one_line(job: Job) -> None:
+    _fake_docker(job)
+    del job.extra["VIBEVOICE_ACT_BUILDKIT"]
+    line = _error(job.run("docker/setup-buildx-action"))
+    assert "$VIBEVOICE_ACT_BUILDKIT is not set" in line
+
+
+def test_setup_buildx_refuses_a_driver_it_cannot_serve(job: Job) -> None:
+    _fake_docker(job)
+    line = _error(job.run("docker/setup-buildx-action", driver="kubernetes"))
+    assert "driver 'kubernetes' is not served here" in line
 
 
 # --- github/codeql-action/upload-sarif --------------------------------------------------------
