@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vibevoice_ci.workflows.actions import load_workflow
 from vibevoice_ci.workflows.plan import CHAIN, PlannedRun, select, trigger_problems
 
 # A chain with follow-ups: a -> b -> c, a -> d, and e on its own.
@@ -99,3 +101,39 @@ def test_a_renamed_parent_orphans_its_follow_ups() -> None:
     problems = trigger_problems(TOY, files)
     assert "b.yml: workflow_run names 'A', which no workflow is called" in problems
     assert "d.yml: does not run after 'A renamed' (its workflow_run names ['A'])" in problems
+
+
+WORKFLOWS = Path(__file__).resolve().parents[4] / ".github" / "workflows"
+
+
+def _real_files() -> dict[str, dict[str, Any]]:
+    return {path.name: load_workflow(path) for path in sorted(WORKFLOWS.glob("*.yml"))}
+
+
+def test_the_release_chain_follows_the_build() -> None:
+    assert [run.key for run in select(CHAIN, ["ci-provenance", "ci-smoke-test"])] == [
+        "ci-build-push",
+        "ci-smoke-test",
+        "ci-provenance",
+    ]
+    follow_ups = [run for run in CHAIN if run.after == "ci-build-push"]
+    assert {run.key for run in follow_ups} == {
+        "ci-smoke-test",
+        "ci-security-images",
+        "ci-provenance",
+    }
+    assert trigger_problems(CHAIN, _real_files()) == []
+
+
+def test_every_unknown_step_is_a_step_of_its_workflow() -> None:
+    files = _real_files()
+    for run in CHAIN:
+        if run.unknown_step is None:
+            continue
+        names = {
+            step.get("name")
+            for job in files[run.workflow]["jobs"].values()
+            for step in job.get("steps", [])
+        }
+        assert run.unknown_step in names, f"{run.key}: no step {run.unknown_step!r}"
+        assert run.expect == "failure", f"{run.key}: an unknown step fails its run"
