@@ -9,6 +9,7 @@ that plants a defect); ``workflows.json`` and ``summary.md`` say what each run d
 from __future__ import annotations
 
 import json
+import pwd
 import shutil
 import sys
 import time
@@ -252,7 +253,22 @@ def _fresh_state(runner: Runner) -> Path:
         act_tool_cache.symlink_to(runner.tool_cache)
         give_to(runner, act_tool_cache.parent.parent)
     give_to(runner, runner.home / "vibevoice-act-cache")
+    # A job starts on a fresh machine whose home is the runner's: a folder a root process
+    # left in the runner's ~/.cache (a Go build cache, say) would make the next job's
+    # `mkdir ~/.cache/vibevoice-ci/trivy` fail here where it cannot on GitHub.
+    _reclaim_cache(runner)
     return state
+
+
+def _reclaim_cache(runner: Runner) -> None:
+    """Give back to the runner each entry of its ``~/.cache`` that another user owns."""
+    cache = runner.home / ".cache"
+    if not runner.switch_user or not cache.is_dir():
+        return
+    uid = pwd.getpwnam(runner.user).pw_uid
+    for entry in cache.iterdir():
+        if entry.lstat().st_uid != uid:
+            give_to(runner, entry)
 
 
 def _report(
