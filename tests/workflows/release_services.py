@@ -28,6 +28,7 @@ import argparse
 import os
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -62,17 +63,20 @@ def main(argv: list[str]) -> int:
     config = load_config()
     owner = args.user.lower()
     folder = args.folder.resolve()
+    # The socket's folder of its own, which the runner can traverse; DIR (keys, passwords)
+    # stays root's alone, whatever its mode (mktemp -d makes it 0700).
+    socket_dir = Path(tempfile.mkdtemp(prefix="vibevoice-act-buildkit-"))
+    socket_dir.chmod(0o755)
     with (
         running_token_registry(folder / "registry", {args.user: password}) as registry,
         buildkitd.running(
-            state_dir=folder / "buildkitd",
+            state_dir=socket_dir,
             root=args.buildkit_root,
             plain_http_registries=[registry.address],
             log_path=folder / "buildkitd.log",
             group=SOCKET_GROUP,
         ) as daemon,
     ):
-        (folder / "buildkitd").chmod(0o755)
         os.environ["DOCKER_CONFIG"] = str(
             docker_config(folder / "root-docker", registry.address, args.user, password)
         )
