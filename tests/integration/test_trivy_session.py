@@ -82,7 +82,7 @@ def test_offline_the_vulnerability_part_is_unknown_not_clean(
         tmp_path, "--release", str(release), "--db-repository", unreachable_db(), "--strict"
     )
     assert strict.returncode == 1
-    assert "--strict fails on unknown" in strict.stderr
+    assert "unknown fails under --strict" in strict.stderr
 
 
 def test_a_secret_planted_in_an_image_fails_the_session(leaky_image: str, tmp_path: Path) -> None:
