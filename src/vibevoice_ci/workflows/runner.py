@@ -58,10 +58,12 @@ class Runner:
     home: Path
     switch_user: bool
     tool_cache: Path
+    state_dir: Path | None = None
 
     @property
     def state(self) -> Path:
-        return self.home / "vibevoice-act"
+        """The state folder: ``--state-dir``, else ``~runner/vibevoice-act``."""
+        return self.state_dir or self.home / "vibevoice-act"
 
     @property
     def workspace(self) -> Path:
@@ -69,7 +71,7 @@ class Runner:
         return self.state / "repository"
 
 
-def find_runner(user: str | None) -> Runner:
+def find_runner(user: str | None, state_dir: Path | None = None) -> Runner:
     """The runner for ``user`` (default: ``runner`` when run as root, else the current user);
     a user that does not exist is a ``UsageError`` naming the setup script."""
     if user is None:
@@ -84,7 +86,13 @@ def find_runner(user: str | None) -> Runner:
     if switch and os.geteuid() != 0:
         raise UsageError(f"only root can run act as {user!r}; run as {user} or pass --user")
     tool_cache = TOOL_CACHE if TOOL_CACHE.is_dir() else Path(entry.pw_dir) / "hostedtoolcache"
-    return Runner(user=user, home=Path(entry.pw_dir), switch_user=switch, tool_cache=tool_cache)
+    return Runner(
+        user=user,
+        home=Path(entry.pw_dir),
+        switch_user=switch,
+        tool_cache=tool_cache,
+        state_dir=state_dir,
+    )
 
 
 @contextmanager

@@ -72,6 +72,7 @@ class Request:
     variables: Mapping[str, str] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict)
     strict: bool | None = None
+    state_dir: Path | None = None
 
 
 def preflight(
@@ -123,7 +124,7 @@ def run_workflows(config: PipelineConfig, request: Request) -> int:
             print(f"FAIL {problem}")
         print(f"error: {len(problems)} problem(s) GitHub would meet before a step runs")
         return EXIT_CHECK_FAILED
-    runner = find_runner(request.user)
+    runner = find_runner(request.user, request.state_dir)
     with state_lock(runner.state):
         return _run_chain(config, request, chain, workflows, runner)
 
