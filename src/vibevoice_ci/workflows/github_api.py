@@ -12,7 +12,6 @@ the stand-in received is kept as JSON lines (never the token) in ``reports/workf
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
 import sys
@@ -50,7 +49,7 @@ def github_api(root: Path, repository: str, record: Path) -> Iterator[GitHubApi]
     process = subprocess.Popen(
         argv,
         cwd=root,
-        env={**os.environ, TOKEN_VARIABLE: token},
+        env={TOKEN_VARIABLE: token},  # it needs nothing else (the standard library alone)
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         text=True,
