@@ -84,11 +84,9 @@ def test_every_run_concluded_as_planned(harness: tuple[Path, str]) -> None:
     # The planted head is a commit of its own, on top of the head the passing run tested.
     assert planted["head_sha"] != passed["head_sha"]
     for key in ("ci-pr-feedback-red", "ci-pr-feedback-green"):
-        jobs = {job["name"].split("/", 1)[-1]: job["result"] for job in runs[key]["jobs"]}
-        assert jobs == {
-            "failure-comment (nox -s notify -- failure)": "success",
-            "perf-comment (nox -s notify -- perf)": "skipped",
-        }, key
+        # perf-comment's `if:` is false for a CI test run: act runs, and lists, nothing of it.
+        jobs = {job["name"].split("/", 1)[-1].strip(): job["result"] for job in runs[key]["jobs"]}
+        assert jobs == {"failure-comment (nox -s notify -- failure)": "success"}, key
 
 
 def test_the_lint_job_failed_on_the_planted_defect(harness: tuple[Path, str]) -> None:

@@ -64,6 +64,7 @@ INTERFACES = Path("tests") / "workflows" / "action_interfaces.toml"
 STAND_IN_SCRIPT = Path("tests") / "workflows" / "standins" / "standin.py"
 DEFAULT_REPOSITORY = "vibevoice/vibevoice-realtime-platform"
 FIRST_RUN_ID = 1001
+LOGS = "logs"  # reports/workflows/logs/<run id>-<key>.log: each run's act log
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ def _run_chain(
     records: list[WorkflowRunRecord] = []
     record = config.report_dir("workflows") / RECORD_NAME
     record.unlink(missing_ok=True)
+    shutil.rmtree(config.report_dir("workflows") / LOGS, ignore_errors=True)
     with ExitStack() as services:
         api = (
             services.enter_context(github_api(root, request.repository, record))
@@ -271,6 +273,10 @@ def _run_one(
     )
     conclusion: Literal["success", "failure"] = "success" if succeeded else "failure"
     status, verdict = judge(run, succeeded, [step for _, step in act.failed_steps(lines)])
+    # A copy beside workflows.json: the next harness run, from any checkout, empties runs/.
+    log = config.report_dir("workflows") / LOGS / f"{run_id}-{run.key}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run_dir / "act.log", log)
     record = WorkflowRunRecord(
         key=run.key,
         workflow=run.workflow,
@@ -283,7 +289,7 @@ def _run_one(
         verdict=verdict,
         jobs=[JobResult(name=name, result=result) for name, result in sorted(results.items())],
         seconds=round(time.monotonic() - started, 1),
-        log=str(run_dir / "act.log"),
+        log=str(log),
         why=run.why,
     )
     _collect_reports(state / "artifacts" / str(run_id), config.reports_dir)
