@@ -114,6 +114,34 @@ CHAIN: tuple[PlannedRun, ...] = (
         why="CI test passed on the pull request: the earlier failure comment is edited to "
         "say so (issue 17 defect 9), and no new one is added",
     ),
+    PlannedRun(
+        "ci-performance-nightly",
+        "ci-performance.yml",
+        "schedule",
+        evict_cache=("perf-state-",),
+        expect="failure",
+        unknown_step="Run the perf session",
+        github_api=True,
+        why="the first nightly perf run (no perf-state cache entry: no baseline): nothing to "
+        "compare is unknown, never a pass, and strict under CI; the baseline is saved from "
+        "it, and the notify job runs and finds no regression to report",
+    ),
+    PlannedRun(
+        "ci-performance-pr",
+        "ci-performance.yml",
+        "pull_request",
+        labels=("perf",),
+        why="a pull request labelled perf, compared with the baseline main's nightly saved "
+        "(the run before it in the chain; alone, with no such entry, it is unknown)",
+    ),
+    PlannedRun(
+        "ci-pr-feedback-perf",
+        "ci-pr-feedback.yml",
+        "workflow_run",
+        after="ci-performance-pr",
+        github_api=True,
+        why="CI performance ran on the pull request: its verdict table is the perf comment",
+    ),
 )
 
 
