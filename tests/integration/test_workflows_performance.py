@@ -25,7 +25,7 @@ from vibevoice_ci.notify.messages import PERF_MARKER
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.timeout(2400),
+    pytest.mark.timeout(1200),
     pytest.mark.xdist_group("act-runner"),
 ]
 
@@ -48,7 +48,7 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
         text=True,
         check=False,
-        timeout=2340,
+        timeout=1140,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     return clone
