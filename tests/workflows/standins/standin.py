@@ -176,6 +176,25 @@ def _cache_dir() -> Path:
     return Path(env("VIBEVOICE_ACT_CACHE"))
 
 
+# The archive folder that stands for the job's workspace: actions/cache archives paths relative
+# to $GITHUB_WORKSPACE (its tar runs in it), so an entry a job saved from its workspace restores
+# into another job's workspace. act gives each run a workspace folder of its own here.
+WORKSPACE_MEMBER = "@workspace"
+
+
+def _member_name(path: Path) -> str:
+    workspace = Path(env("GITHUB_WORKSPACE"))
+    if path == workspace or workspace in path.parents:
+        return str(Path(WORKSPACE_MEMBER) / path.relative_to(workspace))
+    return str(path).lstrip("/")
+
+
+def _restored_name(name: str) -> str:
+    if name == WORKSPACE_MEMBER or name.startswith(WORKSPACE_MEMBER + "/"):
+        return env("GITHUB_WORKSPACE").lstrip("/") + name.removeprefix(WORKSPACE_MEMBER)
+    return name
+
+
 def _archive(key: str) -> Path:
     return _cache_dir() / (re.sub(r"[^A-Za-z0-9._-]", "_", key) + ".tar")
 
@@ -214,8 +233,11 @@ def cache_restore(_stage: str) -> None:
     exact = chosen == _archive(key)
     if not get_bool("lookup-only", False):
         with tarfile.open(chosen) as archive:
-            # Archives this stand-in wrote itself, of the job's own absolute paths.
-            archive.extractall("/", filter="fully_trusted")  # noqa: S202
+            members = archive.getmembers()
+            for member in members:
+                member.name = _restored_name(member.name)
+            # Archives this stand-in wrote itself, of the job's own paths.
+            archive.extractall("/", members=members, filter="fully_trusted")  # noqa: S202
     matched = chosen.name.removesuffix(".tar")
     save_state("CACHE_RESULT", matched)
     set_output("cache-hit", "true" if exact else "false")
@@ -241,7 +263,7 @@ def cache_save(stage: str) -> None:
     partial = target.with_suffix(".partial")
     with tarfile.open(partial, "w") as archive:
         for path in present:
-            archive.add(path, arcname=str(path).lstrip("/"))
+            archive.add(path, arcname=_member_name(path))
     partial.replace(target)
     print(f"Cache saved with key: {key}")
 

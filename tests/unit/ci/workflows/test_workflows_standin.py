@@ -23,6 +23,7 @@ class Job:
 
     root: Path
     run_id: str = "1001"
+    cache: Path | None = None  # the cache stand-in's archives (default: root/cache)
 
     @property
     def workspace(self) -> Path:
@@ -40,7 +41,7 @@ class Job:
             "GITHUB_RUN_ID": self.run_id,
             "RUNNER_TOOL_CACHE": str(self.root / "toolcache"),
             "VIBEVOICE_ACT_ARTIFACTS": str(self.root / "artifacts"),
-            "VIBEVOICE_ACT_CACHE": str(self.root / "cache"),
+            "VIBEVOICE_ACT_CACHE": str(self.cache or self.root / "cache"),
             "VIBEVOICE_ACT_REPOSITORY": str(self.root / "origin"),
         }
         for variable in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE"):
@@ -130,6 +131,27 @@ def test_cache_restore_by_a_restore_keys_prefix_then_saves_the_new_key(job: Job)
     assert (cached / "old.txt").is_file()
     post = job.run("actions/cache", "post", state=job.values("GITHUB_STATE"), path=str(cached))
     assert "Cache saved with key: Linux-lint-new" in post.stdout
+
+
+def test_a_workspace_path_restores_into_another_jobs_workspace(job: Job) -> None:
+    # act gives each run a workspace of its own; actions/cache archives workspace paths
+    # relative to it, so main's saved .perf-state restores into a pull request's workspace.
+    state = job.workspace / ".perf-state"
+    state.mkdir()
+    (state / "baseline.json").write_text("{}", encoding="utf-8")
+    job.run("actions/cache/save", path=".perf-state", key="perf-state-main-1001")
+    later = Job(job.root / "later", run_id="1002", cache=job.root / "cache")
+    for folder in ("workspace", "files", "home"):
+        (later.root / folder).mkdir(parents=True)
+    restored = later.run(
+        "actions/cache/restore",
+        path=".perf-state",
+        key="perf-state-main-1002",
+        restore_keys="perf-state-main-\n",
+    )
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert later.values("GITHUB_OUTPUT")["cache-matched-key"] == "perf-state-main-1001"
+    assert (later.workspace / ".perf-state" / "baseline.json").read_text(encoding="utf-8") == "{}"
 
 
 def test_cache_miss_with_fail_on_cache_miss(job: Job) -> None:
