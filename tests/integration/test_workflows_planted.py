@@ -5,8 +5,8 @@ Each test clones the repository's committed HEAD into its own folder, commits on
 change there and runs the harness from it; the unplanted clone's run is the passing baseline.
 Each test's harness run keeps its own state folder (``--state-dir``), so no other run on the
 machine holds its lock or replaces its logs; the module's tests share one xdist worker. Two
-of them stop before act starts (the preflight); the others each run the lint job once (a few seconds when the planted
-step comes first, about 35 s for the whole baseline job).
+of them stop before act starts (the preflight); the others each run the lint job once (a few
+seconds when the planted step comes first, about 35 s for the whole baseline job).
 
 Not planted here, and why: a tool installed system-wide by root (``/usr/local/bin``,
 ``/usr/bin``) is on the runner's PATH too on a shared machine, so "a tool the job does not
