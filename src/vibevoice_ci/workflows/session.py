@@ -65,6 +65,8 @@ STAND_IN_SCRIPT = Path("tests") / "workflows" / "standins" / "standin.py"
 DEFAULT_REPOSITORY = "vibevoice/vibevoice-realtime-platform"
 FIRST_RUN_ID = 1001
 LOGS = "logs"  # reports/workflows/logs/<run id>-<key>.log: each run's act log
+ACT_DIR = "act"  # <state>/act: act's --action-cache-path (job folders, tool_cache)
+TOOL_CACHE_LINK = "tool_cache"
 
 
 @dataclass(frozen=True)
@@ -257,15 +259,19 @@ def _run_one(
         matrix=run.matrix,
         job=run.job,
         actor=events.Repository(request.repository).owner,
+        action_cache=state / ACT_DIR,
     )
     started = time.monotonic()
-    code, lines = act.run_act(
-        act.act_argv(str(binary), invocation),
-        cwd=runner.workspace,
-        log_path=run_dir / "act.log",
-        env={**act_environment(runner, environ, passed)},
-        as_user=as_user_prefix(runner, passed),
-    )
+    try:
+        code, lines = act.run_act(
+            act.act_argv(str(binary), invocation),
+            cwd=runner.workspace,
+            log_path=run_dir / "act.log",
+            env={**act_environment(runner, environ, passed)},
+            as_user=as_user_prefix(runner, passed),
+        )
+    finally:
+        remove_job_workspaces(state / ACT_DIR)
     results = act.job_results(lines)
     succeeded = (
         code == 0
@@ -320,24 +326,35 @@ def _collect_reports(artifacts: Path, reports_dir: Path) -> None:
         shutil.copytree(artifact, target)
 
 
+def remove_job_workspaces(action_cache: Path) -> list[Path]:
+    """Remove the job folders act left under ``action_cache`` (its copy of the repository per
+    job, gigabytes once nox has made its environments there), keeping ``tool_cache``.
+
+    act removes a job's folder only when the job succeeded, and then as the runner user, who
+    cannot remove what a ``sudo`` step wrote; on GitHub each job's machine is thrown away. The
+    harness removes them as root after each run: the log and the reports were kept already.
+    """
+    removed: list[Path] = []
+    for entry in sorted(action_cache.iterdir()) if action_cache.is_dir() else ():
+        if entry.name == TOOL_CACHE_LINK or entry.is_symlink() or not entry.is_dir():
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
 def _fresh_state(runner: Runner) -> Path:
-    """The runner's state folder, with the previous harness run's runs and artifacts gone
-    (the cache stand-in's archives stay, as GitHub's cache does)."""
+    """The runner's state folder, with the previous harness run's runs, artifacts and job
+    folders gone (the cache stand-in's archives stay, as GitHub's cache does)."""
     state = runner.state
-    for stale in ("runs", "artifacts", "actions"):
+    for stale in ("runs", "artifacts", "actions", ACT_DIR):
         shutil.rmtree(state / stale, ignore_errors=True)
     state.mkdir(parents=True, exist_ok=True)
     (runner.home / "vibevoice-act-cache").mkdir(exist_ok=True)
-    # act sets $RUNNER_TOOL_CACHE to ~/.cache/act/tool_cache whatever it is told; there it
-    # leads to the runner's tool cache, as on GitHub.
-    act_tool_cache = runner.home / ".cache" / "act" / "tool_cache"
-    if act_tool_cache.resolve() != runner.tool_cache.resolve():
-        if act_tool_cache.is_dir() and not act_tool_cache.is_symlink():
-            shutil.rmtree(act_tool_cache)
-        act_tool_cache.unlink(missing_ok=True)
-        act_tool_cache.parent.mkdir(parents=True, exist_ok=True)
-        act_tool_cache.symlink_to(runner.tool_cache)
-        give_to(runner, act_tool_cache.parent.parent)
+    # act sets $RUNNER_TOOL_CACHE to <action cache path>/tool_cache whatever it is told; there
+    # it leads to the runner's tool cache, as on GitHub.
+    (state / ACT_DIR).mkdir()
+    (state / ACT_DIR / TOOL_CACHE_LINK).symlink_to(runner.tool_cache)
     give_to(runner, runner.home / "vibevoice-act-cache")
     return state
 

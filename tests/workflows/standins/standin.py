@@ -17,7 +17,8 @@ What each stand-in does instead of the real thing, with the real action's failur
   would download; nothing can be downloaded here).
 * ``actions/cache`` (+ ``/restore``, ``/save``): archives under ``$VIBEVOICE_ACT_CACHE``, found
   by exact key, then by ``restore-keys`` prefix (newest first); saved after the job unless the
-  key hit exactly.
+  key hit exactly. Past ``$VIBEVOICE_ACT_CACHE_LIMIT`` bytes (GitHub's 10 GB per repository by
+  default) the least recently used entries are evicted after a save, as GitHub does.
 * ``actions/upload-artifact`` / ``actions/download-artifact``: directories under
   ``$VIBEVOICE_ACT_ARTIFACTS/<run id>/<name>``; another run's artifacts need ``run-id`` and
   ``github-token``, as on GitHub; a name that was not uploaded fails.
@@ -231,6 +232,9 @@ def cache_restore(_stage: str) -> None:
         return
     chosen = candidates[0]
     exact = chosen == _archive(key)
+    # Last use is the access time (set here, whatever the mount's atime policy); the
+    # modification time stays the creation time that restore-keys order by.
+    os.utime(chosen, (time.time(), chosen.stat().st_mtime))
     if not get_bool("lookup-only", False):
         with tarfile.open(chosen) as archive:
             members = archive.getmembers()
@@ -266,6 +270,34 @@ def cache_save(stage: str) -> None:
             archive.add(path, arcname=_member_name(path))
     partial.replace(target)
     print(f"Cache saved with key: {key}")
+    for evicted in evict_least_recently_used(_cache_dir(), _cache_limit()):
+        print(f"Cache entry {evicted.stem} evicted: the entries passed {_cache_limit()} bytes")
+
+
+DEFAULT_CACHE_LIMIT = 10 * 1000**3  # GitHub's default cache size per repository
+
+
+def _cache_limit() -> int:
+    text = os.environ.get("VIBEVOICE_ACT_CACHE_LIMIT", "")
+    try:
+        return int(text) if text else DEFAULT_CACHE_LIMIT
+    except ValueError:
+        raise ActionFailed(f"VIBEVOICE_ACT_CACHE_LIMIT={text!r} is not a number of bytes") from None
+
+
+def evict_least_recently_used(folder: Path, limit: int) -> list[Path]:
+    """Remove the least recently used archives (oldest access time first) until the rest fit in
+    ``limit`` bytes; the newest one stays even if it alone is larger."""
+    archives = sorted(folder.glob("*.tar"), key=lambda path: path.stat().st_atime)
+    total = sum(path.stat().st_size for path in archives)
+    evicted: list[Path] = []
+    for archive in archives[:-1]:
+        if total <= limit:
+            break
+        total -= archive.stat().st_size
+        archive.unlink()
+        evicted.append(archive)
+    return evicted
 
 
 # --- actions/upload-artifact, actions/download-artifact ---------------------------------------

@@ -15,7 +15,7 @@ from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.workflows.github_api import stand_in_argv
 from vibevoice_ci.workflows.plan import CHAIN, PlannedRun, judge
 from vibevoice_ci.workflows.runner import Runner, plant_argv, planted, unplant_argv
-from vibevoice_ci.workflows.session import evict_cache
+from vibevoice_ci.workflows.session import evict_cache, remove_job_workspaces
 
 ROOT = Path(__file__).resolve().parents[4]
 LINT_DEFECT = ROOT / "tests" / "workflows" / "plants" / "lint-defect.patch"
@@ -158,6 +158,20 @@ def test_evicting_removes_only_the_entries_with_the_prefix(tmp_path: Path) -> No
     ]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["Linux-py3.11-x.tar"]
     assert evict_cache(tmp_path / "absent", ["perf-state-"]) == []
+
+
+def test_the_job_folders_act_left_go_and_the_tool_cache_link_stays(tmp_path: Path) -> None:
+    action_cache = tmp_path / "act"
+    job = action_cache / "0af4d710732ae821"
+    (job / "hostexecutor" / ".nox").mkdir(parents=True)
+    (job / "hostexecutor" / ".nox" / "python").write_text("", encoding="utf-8")
+    (job / "hostexecutor" / ".nox" / "python").chmod(0o400)
+    (tmp_path / "toolcache").mkdir()
+    (action_cache / "tool_cache").symlink_to(tmp_path / "toolcache")
+    assert remove_job_workspaces(action_cache) == [job]
+    assert [path.name for path in action_cache.iterdir()] == ["tool_cache"]
+    assert (tmp_path / "toolcache").is_dir()  # the link went untouched, and its target
+    assert remove_job_workspaces(tmp_path / "absent") == []
 
 
 def test_the_api_stand_in_gets_no_token_in_its_arguments() -> None:

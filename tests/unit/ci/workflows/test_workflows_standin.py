@@ -24,6 +24,7 @@ class Job:
     root: Path
     run_id: str = "1001"
     cache: Path | None = None  # the cache stand-in's archives (default: root/cache)
+    cache_limit: str | None = None  # $VIBEVOICE_ACT_CACHE_LIMIT (default: GitHub's 10 GB)
 
     @property
     def workspace(self) -> Path:
@@ -44,6 +45,8 @@ class Job:
             "VIBEVOICE_ACT_CACHE": str(self.cache or self.root / "cache"),
             "VIBEVOICE_ACT_REPOSITORY": str(self.root / "origin"),
         }
+        if self.cache_limit is not None:
+            environ["VIBEVOICE_ACT_CACHE_LIMIT"] = self.cache_limit
         for variable in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE"):
             environ[variable] = str(self.file(variable))
         environ |= {
@@ -152,6 +155,34 @@ def test_a_workspace_path_restores_into_another_jobs_workspace(job: Job) -> None
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert later.values("GITHUB_OUTPUT")["cache-matched-key"] == "perf-state-main-1001"
     assert (later.workspace / ".perf-state" / "baseline.json").read_text(encoding="utf-8") == "{}"
+
+
+def test_past_the_limit_the_least_recently_used_entries_are_evicted(job: Job) -> None:
+    # Three 51 kB archives (40 kB and tar's padding) fit in 160 kB; a fourth does not. The
+    # oldest entry was restored since, so the least recently used is the second one saved.
+    job.cache_limit = "160000"
+    cached = job.workspace / "deps"
+    cached.mkdir()
+    (cached / "blob").write_bytes(os.urandom(40_000))
+    for key in ("Linux-a", "Linux-b", "Linux-c"):
+        assert job.run("actions/cache/save", path="deps", key=key).returncode == 0
+    restored = job.run("actions/cache/restore", path="deps", key="Linux-a")
+    assert job.values("GITHUB_OUTPUT")["cache-hit"] == "true", restored.stdout
+    saved = job.run("actions/cache/save", path="deps", key="Linux-d")
+    assert "Cache entry Linux-b evicted" in saved.stdout
+    assert sorted(p.stem for p in (job.root / "cache").glob("*.tar")) == [
+        "Linux-a",
+        "Linux-c",
+        "Linux-d",
+    ]
+
+
+def test_a_cache_limit_that_is_not_a_number_fails_the_save(job: Job) -> None:
+    (job.workspace / "deps").mkdir()
+    (job.workspace / "deps" / "f").write_text("x", encoding="utf-8")
+    job.cache_limit = "ten gigabytes"
+    result = job.run("actions/cache/save", path="deps", key="k")
+    assert "'ten gigabytes' is not a number of bytes" in _error(result)
 
 
 def test_cache_miss_with_fail_on_cache_miss(job: Job) -> None:
