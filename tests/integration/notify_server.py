@@ -3,20 +3,35 @@ notifications use (issue comments and issues), keeping what it was sent.
 
 For the client's own tests it can also answer a path with a redirect, answer the webhook with
 a queue of statuses, answer late, and echo what it was sent in its errors (as careless servers
-do), so that what the client raises and logs is checked against secrets echoed back."""
+do), so that what the client raises and logs is checked against secrets echoed back.
+
+Run as a program (``python tests/integration/notify_server.py serve --repository OWNER/NAME
+--record FILE``) it serves until stopped, for the workflows executed by act
+(``nox -s workflows``): it prints its ``http://127.0.0.1:<port>`` base URL as its first line,
+takes the token it accepts from ``$VIBEVOICE_STAND_IN_TOKEN`` (never from its arguments), and
+appends every API request it answers to FILE as one JSON line (method, path, query, body, the
+status it answered and the id of the object it answered with; never the token). A request
+without the token is answered 401, and recorded so."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+if __name__ == "__main__":  # run as a program: its helpers live one folder up (tests/)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from loopback import JsonHandler, serving
 
@@ -35,6 +50,8 @@ class FakeGitHub:
 
     token: str
     webhook_path: str
+    repository: str = "o/r"  # owner/name, as the API's paths spell it
+    record: Path | None = None  # every request appended here as a JSON line
     requests: list[Received] = field(default_factory=list)
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     issues: list[dict[str, Any]] = field(default_factory=list)
@@ -87,8 +104,30 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                     sent = self.headers.get("Authorization")
                     quoted = f" ({sent})" if state.echo_credentials else ""
                     self.send_json(401, {"message": f"Bad credentials{quoted}"})
+                    self._record(parts.path, parts.query, body)
                     return
                 self._api(parts.path, parse_qs(parts.query), body)
+                self._record(parts.path, parts.query, body)
+
+        def send_json(self, status: int, document: Any) -> None:
+            self.answered = (status, document)
+            super().send_json(status, document)
+
+        def _record(self, path: str, query: str, body: Any) -> None:
+            """One JSON line of the request and the answer (never the token) in the record."""
+            if state.record is None:
+                return
+            status, document = getattr(self, "answered", (0, None))
+            line = {
+                "method": self.command,
+                "path": path,
+                "query": query,
+                "body": body,
+                "status": status,
+                "id": document.get("id") if isinstance(document, dict) else None,
+            }
+            with state.record.open("a", encoding="utf-8") as record:
+                record.write(json.dumps(line) + "\n")
 
         def _webhook(self, path: str) -> None:
             status = (
@@ -100,9 +139,10 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 self.send_json(status, {"ok": False, "message": f"no hook at {path} just now"})
 
         def _api(self, path: str, query: dict[str, list[str]], body: Any) -> None:
+            repo = f"/repos/{re.escape(state.repository)}"
             page = int(query.get("page", ["1"])[0])
             per_page = int(query.get("per_page", ["30"])[0])
-            if m := re.fullmatch(r"/repos/o/r/issues/(\d+)/comments", path):
+            if m := re.fullmatch(rf"{repo}/issues/(\d+)/comments", path):
                 comments = state.comments.setdefault(int(m[1]), [])
                 if self.command == "GET":
                     self.send_json(200, comments[(page - 1) * per_page : page * per_page])
@@ -110,7 +150,7 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 comment = {"id": state.new_id(), "body": body["body"], "html_url": "c"}
                 comments.append(comment)
                 self.send_json(201, comment)
-            elif m := re.fullmatch(r"/repos/o/r/issues/comments/(\d+)", path):
+            elif m := re.fullmatch(rf"{repo}/issues/comments/(\d+)", path):
                 for comments in state.comments.values():
                     for comment in comments:
                         if comment["id"] == int(m[1]):
@@ -118,10 +158,10 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                             self.send_json(200, comment)
                             return
                 self.send_json(404, {"message": "Not Found"})
-            elif path == "/repos/o/r/issues" and self.command == "GET":
+            elif path == f"/repos/{state.repository}/issues" and self.command == "GET":
                 open_issues = [i for i in state.issues if i["state"] == "open"]
                 self.send_json(200, open_issues[(page - 1) * per_page : page * per_page])
-            elif path == "/repos/o/r/issues" and self.command == "POST":
+            elif path == f"/repos/{state.repository}/issues" and self.command == "POST":
                 issue = {
                     "number": len(state.issues) + 1,
                     "state": "open",
@@ -132,7 +172,7 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 }
                 state.issues.append(issue)
                 self.send_json(201, issue)
-            elif (m := re.fullmatch(r"/repos/o/r/issues/(\d+)", path)) and self.command == "PATCH":
+            elif (m := re.fullmatch(rf"{repo}/issues/(\d+)", path)) and self.command == "PATCH":
                 issue = state.issues[int(m[1]) - 1]
                 issue.update({k: v for k, v in body.items() if k in ("title", "body")})
                 self.send_json(200, issue)
@@ -150,3 +190,34 @@ def running_stand_in(token: str, webhook_path: str) -> Iterator[tuple[str, FakeG
     state = FakeGitHub(token=token, webhook_path=webhook_path)
     with serving(_handler(state)) as base:
         yield base, state
+
+
+def serve(argv: list[str]) -> int:
+    """Serve the GitHub API stand-in until stopped (SIGTERM or Ctrl-C); see the module doc."""
+    parser = argparse.ArgumentParser(prog="notify_server.py serve")
+    parser.add_argument("--repository", required=True, help="owner/name the API serves")
+    parser.add_argument("--record", type=Path, required=True, help="JSON lines of every request")
+    args = parser.parse_args(argv)
+    token = os.environ.get("VIBEVOICE_STAND_IN_TOKEN", "")
+    if not token:
+        parser.error("$VIBEVOICE_STAND_IN_TOKEN (the token the API accepts) is not set")
+    args.record.parent.mkdir(parents=True, exist_ok=True)
+    args.record.write_text("", encoding="utf-8")
+    state = FakeGitHub(
+        token=token, webhook_path="/webhook", repository=args.repository, record=args.record
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["serve"]:
+        sys.exit("usage: notify_server.py serve --repository OWNER/NAME --record FILE")
+    sys.exit(serve(sys.argv[2:]))

@@ -64,8 +64,10 @@ def test_offline_the_vulnerability_part_is_unknown_not_clean(
     clean_image: str, tmp_path: Path
 ) -> None:
     release = write_release(tmp_path / "release.json", "tts", clean_image)
-    run = run_session(tmp_path, "--release", str(release), "--db-repository", unreachable_db())
-    assert run.returncode == 0, run.stderr  # non-strict: unknown is not a failure
+    run = run_session(
+        tmp_path, "--release", str(release), "--db-repository", unreachable_db(), "--no-strict"
+    )
+    assert run.returncode == 0, run.stderr  # --no-strict: unknown is not a failure
     report = run.report
     assert report["status"] == "unknown"
     assert report["parts"]["vulnerabilities"]["status"] == "unknown"
@@ -82,7 +84,13 @@ def test_offline_the_vulnerability_part_is_unknown_not_clean(
         tmp_path, "--release", str(release), "--db-repository", unreachable_db(), "--strict"
     )
     assert strict.returncode == 1
-    assert "--strict fails on unknown" in strict.stderr
+    assert "unknown fails under --strict" in strict.stderr
+    # Under CI no flag is needed: the one rule makes unknown a failure there by default.
+    under_ci = run_session(
+        tmp_path, "--release", str(release), "--db-repository", unreachable_db(), ci=True
+    )
+    assert under_ci.returncode == 1, under_ci.stderr
+    assert "unknown fails" in under_ci.stderr
 
 
 def test_a_secret_planted_in_an_image_fails_the_session(leaky_image: str, tmp_path: Path) -> None:

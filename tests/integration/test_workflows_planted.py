@@ -3,10 +3,10 @@
 
 Each test clones the repository's committed HEAD into its own folder, commits one planted
 change there and runs the harness from it; the unplanted clone's run is the passing baseline.
-The harness keeps one state folder (``/home/runner/vibevoice-act``, under a lock), so these
-tests run one after another (pytest here runs without xdist). Two of them stop before act
-starts (the preflight); the others each run the lint job once (a few seconds when the planted
-step comes first, about 35 s for the whole baseline job).
+Each test's harness run keeps its own state folder (``--state-dir``), so no other run on the
+machine holds its lock or replaces its logs; the module's tests share one xdist worker. Two
+of them stop before act starts (the preflight); the others each run the lint job once (a few
+seconds when the planted step comes first, about 35 s for the whole baseline job).
 
 Not planted here, and why: a tool installed system-wide by root (``/usr/local/bin``,
 ``/usr/bin``) is on the runner's PATH too on a shared machine, so "a tool the job does not
@@ -22,7 +22,7 @@ import pwd
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -41,6 +41,8 @@ CI_TEST = Path(".github/workflows/ci-test.yml")
 PR_FEEDBACK = Path(".github/workflows/ci-pr-feedback.yml")
 SET_UP_PYTHON = "      - name: Set up Python\n"
 ROOT_ONLY_TOOL = "cfn-lint"
+TEST_STATES = Path("/home/runner/vibevoice-act-tests")
+STATES: list[Path] = []
 
 
 def _need_act_runner() -> Path:
@@ -70,10 +72,32 @@ def _planted(tmp_path: Path, change: Callable[[Path], None] | None) -> Path:
     return clone
 
 
+@pytest.fixture(autouse=True)
+def _own_state() -> Iterator[None]:
+    """Each test's harness run keeps its state in a folder of its own (the runner's home:
+    act runs as that user), so no other run on the machine can hold its lock or replace its
+    logs; removed afterwards."""
+    yield
+    for state in STATES:
+        shutil.rmtree(state, ignore_errors=True)
+    STATES.clear()
+
+
 def _harness(clone: Path, bin_dir: Path) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    state = TEST_STATES / f"{clone.parent.name}-{os.getpid()}"
+    STATES.append(state)
     return subprocess.run(
-        [sys.executable, "-m", "vibevoice_ci", "workflows", "--run", "ci-test-lint"],
+        [
+            sys.executable,
+            "-m",
+            "vibevoice_ci",
+            "workflows",
+            "--run",
+            "ci-test-lint",
+            "--state-dir",
+            str(state),
+        ],
         cwd=clone,
         env=environ,
         capture_output=True,

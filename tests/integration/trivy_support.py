@@ -166,8 +166,12 @@ def _schema(name: str) -> dict[str, Any]:
     return schema
 
 
-def run_session(folder: Path, *args: str) -> SessionRun:
-    """``python -m vibevoice_ci trivy ARGS`` with its reports and caches under ``folder``."""
+def run_session(folder: Path, *args: str, ci: bool = False) -> SessionRun:
+    """``python -m vibevoice_ci trivy ARGS`` with its reports and caches under ``folder``.
+
+    ``$CI`` is set only when ``ci`` is true, whatever the environment running the tests holds:
+    it decides the default of ``--strict``, and a test must not change meaning under CI.
+    """
     require_tool("trivy")
     env = {
         **os.environ,
@@ -175,6 +179,9 @@ def run_session(folder: Path, *args: str) -> SessionRun:
         "VIBEVOICE_CACHE_DIR": str(folder / "cache"),
     }
     env.pop("GITHUB_STEP_SUMMARY", None)
+    env.pop("CI", None)
+    if ci:
+        env["CI"] = "true"
     result = subprocess.run(
         [sys.executable, "-m", "vibevoice_ci", "trivy", *args],
         cwd=REPO_ROOT,

@@ -46,6 +46,9 @@ class ActInvocation:
     matrix: Mapping[str, str] = field(default_factory=dict)
     job: str | None = None
     actor: str = "runner"
+    # Where act makes each job's host workspace (and looks for ``tool_cache``); its default,
+    # ~/.cache/act, would keep every failed job's copy of the repository for ever.
+    action_cache: Path | None = None
 
 
 def act_argv(binary: str, run: ActInvocation) -> list[str]:
@@ -70,6 +73,8 @@ def act_argv(binary: str, run: ActInvocation) -> list[str]:
         run.actor,
         "--json",
     ]
+    if run.action_cache is not None:
+        argv += ["--action-cache-path", str(run.action_cache)]
     if run.job:
         argv += ["--job", run.job]
     for name, value in sorted(run.env.items()):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from vibevoice_ci.core.command import Command, add_strict_option
 from vibevoice_ci.core.config import PipelineConfig
@@ -26,6 +27,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--user", help="run act as this user (default: runner, when root)")
     parser.add_argument("--repository", help="owner/name for $GITHUB_REPOSITORY")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        help="the runner's state folder (clone, runs, artifacts; one run at a time holds its "
+        "lock); default: ~runner/vibevoice-act",
+    )
     parser.add_argument(
         "--job-env",
         action="append",
@@ -69,6 +76,7 @@ def _run(args: argparse.Namespace, config: PipelineConfig) -> int:
             variables=dict(args.var),
             secrets=secrets,
             strict=args.strict,
+            state_dir=args.state_dir,
         )
         return run_workflows(config, request)
     except ValueError as exc:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 JsonObject = dict[str, Any]
+# The branch the planned pull request comes from (a branch of the same repository).
+PULL_REQUEST_BRANCH = "feature/change"
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ def pull_request(
     *,
     number: int,
     head_sha: str,
-    head_ref: str = "feature/change",
+    head_ref: str = PULL_REQUEST_BRANCH,
     labels: tuple[str, ...] = (),
 ) -> JsonObject:
     """A pull request from a branch of the same repository into its default branch."""

@@ -6,6 +6,12 @@ completion triggers ci-smoke-test, ci-security-images and ci-provenance; and so 
 ``after`` another is given the ``workflow_run`` event of that run (its id, head SHA,
 conclusion), and :func:`trigger_problems` checks that the triggered file really names the
 triggering workflow, so a renamed workflow cannot silently orphan its follow-ups.
+
+A run may ``plant`` a change: a patch (a file of this repository) that the harness applies and
+commits in the runner's clone before the run, so the run's head (``GITHUB_SHA``, the pull
+request's head SHA) really carries it, and takes back out after it. A run that talks to
+GitHub's REST API (``github_api``) gets the API stand-in through ``$GITHUB_API_URL`` and the
+automatic ``GITHUB_TOKEN``, as a runner gives them.
 """
 
 from __future__ import annotations
@@ -36,6 +42,16 @@ class PlannedRun:
     # as CI runs it, fails): the run is UNKNOWN when that step is the only one that failed,
     # FAIL when it passed (a clean result it cannot have) or anything else failed.
     unknown_step: str | None = None
+    # The one step a planned failure must fail at (a run that fails anywhere else, e.g. an
+    # install, did not show what it was planned to show).
+    failing_step: str | None = None
+    # A patch (repository-relative) applied and committed in the runner's clone for this run.
+    plant: str | None = None
+    # The run's jobs reach the GitHub REST API stand-in ($GITHUB_API_URL, github.token).
+    github_api: bool = False
+    # Actions cache keys (prefixes) removed before the run: the cache as a repository that
+    # never saved such an entry has it (e.g. the first nightly perf run: no baseline).
+    evict_cache: tuple[str, ...] = ()
 
 
 CHAIN: tuple[PlannedRun, ...] = (
@@ -100,11 +116,78 @@ CHAIN: tuple[PlannedRun, ...] = (
         why="the weekly dependency audit; no advisory service answers here, so the audit is "
         "unknown and --strict fails it, as it must; the SARIF upload and notify still run",
     ),
+    PlannedRun(
+        "ci-test-lint-planted",
+        "ci-test.yml",
+        "pull_request",
+        job="lint",
+        plant="tests/workflows/plants/lint-defect.patch",
+        expect="failure",
+        failing_step="Run the lint session",
+        why="a pull request whose head carries a planted lint defect (an unused import): "
+        "its lint job fails at the lint session, and only there",
+    ),
+    PlannedRun(
+        "ci-pr-feedback-red",
+        "ci-pr-feedback.yml",
+        "workflow_run",
+        after="ci-test-lint-planted",
+        github_api=True,
+        why="CI test failed on the pull request: the failure comment is posted (GitHub's "
+        "REST API is the stand-in on 127.0.0.1)",
+    ),
+    PlannedRun(
+        "ci-test-lint-pr",
+        "ci-test.yml",
+        "pull_request",
+        job="lint",
+        why="the same pull request, the defect gone: its lint job passes",
+    ),
+    PlannedRun(
+        "ci-pr-feedback-green",
+        "ci-pr-feedback.yml",
+        "workflow_run",
+        after="ci-test-lint-pr",
+        github_api=True,
+        why="CI test passed on the pull request: the earlier failure comment is edited to "
+        "say so (issue 17 defect 9), and no new one is added",
+    ),
+    PlannedRun(
+        "ci-performance-nightly",
+        "ci-performance.yml",
+        "schedule",
+        evict_cache=("perf-state-",),
+        expect="failure",
+        unknown_step="Run the perf session",
+        github_api=True,
+        why="the first nightly perf run (no perf-state cache entry: no baseline): nothing to "
+        "compare is unknown, never a pass, and strict under CI; the baseline is saved from "
+        "it, and the notify job runs and finds no regression to report",
+    ),
+    PlannedRun(
+        "ci-performance-pr",
+        "ci-performance.yml",
+        "pull_request",
+        labels=("perf",),
+        why="a pull request labelled perf, compared with the baseline main's nightly saved "
+        "(the run before it in the chain; alone, with no such entry, it is unknown)",
+    ),
+    PlannedRun(
+        "ci-pr-feedback-perf",
+        "ci-pr-feedback.yml",
+        "workflow_run",
+        after="ci-performance-pr",
+        github_api=True,
+        why="CI performance ran on the pull request: its verdict table is the perf comment",
+    ),
 )
 
 
 def judge(run: PlannedRun, concluded_success: bool, failed: Sequence[str]) -> tuple[Status, str]:
     """The status of a finished run and why (pure): ``failed`` names its failed steps."""
+    if run.failing_step is not None and not concluded_success and set(failed) != {run.failing_step}:
+        named = ", ".join(failed) or "none"
+        return Status.FAIL, f"planned to fail at {run.failing_step!r} alone; failed steps: {named}"
     if run.unknown_step is not None:
         if concluded_success or not failed:
             return Status.FAIL, f"{run.unknown_step!r} passed, which it cannot here (a false clean)"

@@ -37,7 +37,7 @@ class WorkflowRunRecord(ReportModel):
     verdict: str = Field(description="why the status is what it is")
     jobs: list[JobResult]
     seconds: float
-    log: str = Field(description="act's JSON log of the run")
+    log: str = Field(description="act's JSON log of the run (a copy in reports/workflows/logs/)")
     why: str
 
 

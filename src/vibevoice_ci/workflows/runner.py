@@ -58,10 +58,12 @@ class Runner:
     home: Path
     switch_user: bool
     tool_cache: Path
+    state_dir: Path | None = None
 
     @property
     def state(self) -> Path:
-        return self.home / "vibevoice-act"
+        """The state folder: ``--state-dir``, else ``~runner/vibevoice-act``."""
+        return self.state_dir or self.home / "vibevoice-act"
 
     @property
     def workspace(self) -> Path:
@@ -69,7 +71,7 @@ class Runner:
         return self.state / "repository"
 
 
-def find_runner(user: str | None) -> Runner:
+def find_runner(user: str | None, state_dir: Path | None = None) -> Runner:
     """The runner for ``user`` (default: ``runner`` when run as root, else the current user);
     a user that does not exist is a ``UsageError`` naming the setup script."""
     if user is None:
@@ -84,7 +86,13 @@ def find_runner(user: str | None) -> Runner:
     if switch and os.geteuid() != 0:
         raise UsageError(f"only root can run act as {user!r}; run as {user} or pass --user")
     tool_cache = TOOL_CACHE if TOOL_CACHE.is_dir() else Path(entry.pw_dir) / "hostedtoolcache"
-    return Runner(user=user, home=Path(entry.pw_dir), switch_user=switch, tool_cache=tool_cache)
+    return Runner(
+        user=user,
+        home=Path(entry.pw_dir),
+        switch_user=switch,
+        tool_cache=tool_cache,
+        state_dir=state_dir,
+    )
 
 
 @contextmanager
@@ -195,3 +203,65 @@ def clone_workspace(source: Path, runner: Runner) -> str:
         elif not origin.exists():
             (target / name).unlink(missing_ok=True)
     return head
+
+
+PLANTER = ("-c", "user.name=vibevoice-ci planted", "-c", "user.email=planted@vibevoice.invalid")
+
+
+def plant_argv(git: str, workspace: Path, patch: Path, message: str) -> list[list[str]]:
+    """The git commands that apply ``patch`` to the index and work tree of ``workspace`` and
+    commit the index alone (so the clone's copied uncommitted changes stay uncommitted) (pure).
+    ``safe.directory`` lets root run them on the runner's clone; the index's file stats are
+    refreshed first (the clone was handed to the runner, which changes them)."""
+    base = [git, "-c", f"safe.directory={workspace}", "-C", str(workspace)]
+    return [
+        [*base, "update-index", "-q", "--refresh"],
+        [*base, "apply", "--index", str(patch)],
+        [*base, *PLANTER, "commit", "--quiet", "--no-verify", "--message", message],
+    ]
+
+
+def unplant_argv(git: str, workspace: Path, head: str, patch: Path) -> list[list[str]]:
+    """The git commands that take a planted commit back out: HEAD back to ``head`` and the
+    patch reversed in the index and work tree (pure). The planted commit stays in the clone's
+    objects, as a pull request's head stays fetchable on GitHub."""
+    base = [git, "-c", f"safe.directory={workspace}", "-C", str(workspace)]
+    return [
+        [*base, "reset", "--quiet", "--soft", head],
+        [*base, "update-index", "-q", "--refresh"],
+        [*base, "apply", "--index", "--reverse", str(patch)],
+    ]
+
+
+def _git_steps(steps: Sequence[Sequence[str]], what: str) -> None:
+    for argv in steps:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            detail = (done.stderr or done.stdout).strip().splitlines()
+            command = " ".join(arg for arg in argv[5:] if not arg.startswith("user."))
+            raise UsageError(f"{what}: git {command} failed: {' '.join(detail[-2:])}")
+
+
+@contextmanager
+def planted(runner: Runner, head: str, patch: Path) -> Iterator[str]:
+    """Commit ``patch`` on top of ``head`` in the runner's clone for the length of the
+    ``with``; yield the planted commit's SHA. The clone is back at ``head``, with the same work
+    tree, afterwards (also when the run raised)."""
+    git = shutil.which("git")
+    if git is None:
+        raise ToolMissingError("git not found on PATH: apt-get install git")
+    workspace = runner.workspace
+    message = f"planted: {patch.name}"
+    _git_steps(plant_argv(git, workspace, patch, message), f"cannot plant {patch}")
+    try:
+        sha = subprocess.run(
+            [git, "-c", f"safe.directory={workspace}", "-C", str(workspace), "rev-parse", "HEAD"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        give_to(runner, workspace)
+        yield sha
+    finally:
+        _git_steps(unplant_argv(git, workspace, head, patch), f"cannot take {patch} back out")
+        give_to(runner, workspace)

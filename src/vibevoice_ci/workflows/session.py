@@ -8,12 +8,15 @@ that plants a defect); ``workflows.json`` and ``summary.md`` say what each run d
 
 from __future__ import annotations
 
+import glob
 import json
 import pwd
+import re
 import shutil
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +44,7 @@ from vibevoice_ci.workflows.actions import (
     load_workflow,
     write_stand_ins,
 )
+from vibevoice_ci.workflows.github_api import RECORD_NAME, github_api
 from vibevoice_ci.workflows.plan import CHAIN, PlannedRun, judge, select, trigger_problems
 from vibevoice_ci.workflows.reports import JobResult, WorkflowRunRecord, WorkflowsReport
 from vibevoice_ci.workflows.runner import (
@@ -52,6 +56,7 @@ from vibevoice_ci.workflows.runner import (
     find_runner,
     give_to,
     install_binary,
+    planted,
     state_lock,
 )
 
@@ -60,6 +65,9 @@ INTERFACES = Path("tests") / "workflows" / "action_interfaces.toml"
 STAND_IN_SCRIPT = Path("tests") / "workflows" / "standins" / "standin.py"
 DEFAULT_REPOSITORY = "vibevoice/vibevoice-realtime-platform"
 FIRST_RUN_ID = 1001
+LOGS = "logs"  # reports/workflows/logs/<run id>-<key>.log: each run's act log
+ACT_DIR = "act"  # <state>/act: act's --action-cache-path (job folders, tool_cache)
+TOOL_CACHE_LINK = "tool_cache"
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,7 @@ class Request:
     variables: Mapping[str, str] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict)
     strict: bool | None = None
+    state_dir: Path | None = None
 
 
 def preflight(
@@ -106,7 +115,13 @@ def event_payload(
     if run.event == "push":
         return events.push(repository, sha=head)
     if run.event == "pull_request":
-        return events.pull_request(repository, number=1, head_sha=head, labels=run.labels)
+        return events.pull_request(
+            repository,
+            number=1,
+            head_sha=head,
+            head_ref=events.PULL_REQUEST_BRANCH,
+            labels=run.labels,
+        )
     if run.event == "schedule":
         crons = (workflow.get("on") or {}).get("schedule") or [{"cron": "0 0 * * *"}]
         return events.schedule(repository, cron=str(crons[0]["cron"]))
@@ -124,7 +139,7 @@ def run_workflows(config: PipelineConfig, request: Request) -> int:
             print(f"FAIL {problem}")
         print(f"error: {len(problems)} problem(s) GitHub would meet before a step runs")
         return EXIT_CHECK_FAILED
-    runner = find_runner(request.user)
+    runner = find_runner(request.user, request.state_dir)
     with state_lock(runner.state):
         return _run_chain(config, request, chain, workflows, runner)
 
@@ -151,35 +166,104 @@ def _run_chain(
     environ = {**inherited(PASSED_THROUGH), **request.secrets}
     finished: dict[str, events.FinishedRun] = {}
     records: list[WorkflowRunRecord] = []
-    for number, run in enumerate(chain):
-        run_id = FIRST_RUN_ID + number
-        print(f"\n==== {run.key}: {run.workflow} on {run.event} (run {run_id}) ====", flush=True)
-        run_dir = state / "runs" / f"{run_id}-{run.key}"
-        run_dir.mkdir(parents=True, exist_ok=True)
-        payload = event_payload(run, repository, head, workflows[run.workflow], finished)
-        write_text_atomic(run_dir / "event.json", json.dumps(payload, indent=2))
-        give_to(runner, run_dir)
-        invocation = act.ActInvocation(
-            workflow=Path(WORKFLOWS_DIR / run.workflow),
-            event_name=run.event,
-            event_path=run_dir / "event.json",
-            env={
-                "GITHUB_REPOSITORY": request.repository,
-                "GITHUB_RUN_ID": str(run_id),
-                "GITHUB_RUN_ATTEMPT": "1",
-                "VIBEVOICE_ACT_REPOSITORY": str(runner.workspace),
-                "VIBEVOICE_ACT_ARTIFACTS": str(state / "artifacts"),
-                "VIBEVOICE_ACT_CACHE": str(runner.home / "vibevoice-act-cache"),
-                **request.job_env,
-            },
-            variables=request.variables,
-            secrets=request.secrets,
-            local_repositories=local_repositories,
-            matrix=run.matrix,
-            job=run.job,
-            actor=repository.owner,
+    record = config.report_dir("workflows") / RECORD_NAME
+    record.unlink(missing_ok=True)
+    shutil.rmtree(config.report_dir("workflows") / LOGS, ignore_errors=True)
+    with ExitStack() as services:
+        api = (
+            services.enter_context(github_api(root, request.repository, record))
+            if any(run.github_api for run in chain)
+            else None
         )
-        started = time.monotonic()
+        for number, run in enumerate(chain):
+            with ExitStack() as planting:
+                run_head = head
+                if run.plant is not None:
+                    run_head = planting.enter_context(planted(runner, head, root / run.plant))
+                    print(f"planted {run.plant} as {run_head}", flush=True)
+                job_env = dict(request.job_env)
+                run_secrets = dict(request.secrets)
+                if run.github_api and api is not None:
+                    job_env["GITHUB_API_URL"] = api.url
+                    run_secrets["GITHUB_TOKEN"] = api.token
+                evict_cache(runner.home / "vibevoice-act-cache", run.evict_cache)
+                result = _run_one(
+                    config,
+                    run,
+                    run_id=FIRST_RUN_ID + number,
+                    head=run_head,
+                    payload=event_payload(
+                        run, repository, run_head, workflows[run.workflow], finished
+                    ),
+                    runner=runner,
+                    request=request,
+                    state=state,
+                    binary=binary,
+                    local_repositories=local_repositories,
+                    job_env=job_env,
+                    secrets=run_secrets,
+                    environ={**environ, **run_secrets},
+                    passed=(*passed, *(name for name in run_secrets if name not in passed)),
+                )
+            records.append(result)
+            finished[run.key] = events.FinishedRun(
+                workflow_name=str(workflows[run.workflow].get("name", run.workflow)),
+                run_id=result.run_id,
+                event=run.event,
+                head_sha=run_head,
+                head_branch=events.PULL_REQUEST_BRANCH if run.event == "pull_request" else "main",
+                conclusion=result.conclusion,
+                pull_request_number=1 if run.event == "pull_request" else None,
+            )
+    return _report(config, runner, request, records)
+
+
+def _run_one(
+    config: PipelineConfig,
+    run: PlannedRun,
+    *,
+    run_id: int,
+    head: str,
+    payload: Mapping[str, Any],
+    runner: Runner,
+    request: Request,
+    state: Path,
+    binary: Path,
+    local_repositories: Mapping[str, Path],
+    job_env: Mapping[str, str],
+    secrets: Mapping[str, str],
+    environ: Mapping[str, str],
+    passed: Sequence[str],
+) -> WorkflowRunRecord:
+    """Run one planned run through act and judge it; its reports come back into reports/."""
+    print(f"\n==== {run.key}: {run.workflow} on {run.event} (run {run_id}) ====", flush=True)
+    run_dir = state / "runs" / f"{run_id}-{run.key}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run_dir / "event.json", json.dumps(payload, indent=2))
+    give_to(runner, run_dir)
+    invocation = act.ActInvocation(
+        workflow=Path(WORKFLOWS_DIR / run.workflow),
+        event_name=run.event,
+        event_path=run_dir / "event.json",
+        env={
+            "GITHUB_REPOSITORY": request.repository,
+            "GITHUB_RUN_ID": str(run_id),
+            "GITHUB_RUN_ATTEMPT": "1",
+            "VIBEVOICE_ACT_REPOSITORY": str(runner.workspace),
+            "VIBEVOICE_ACT_ARTIFACTS": str(state / "artifacts"),
+            "VIBEVOICE_ACT_CACHE": str(runner.home / "vibevoice-act-cache"),
+            **job_env,
+        },
+        variables=request.variables,
+        secrets=secrets,
+        local_repositories=local_repositories,
+        matrix=run.matrix,
+        job=run.job,
+        actor=events.Repository(request.repository).owner,
+        action_cache=state / ACT_DIR,
+    )
+    started = time.monotonic()
+    try:
         code, lines = act.run_act(
             act.act_argv(str(binary), invocation),
             cwd=runner.workspace,
@@ -187,42 +271,51 @@ def _run_chain(
             env={**act_environment(runner, environ, passed)},
             as_user=as_user_prefix(runner, passed),
         )
-        results = act.job_results(lines)
-        succeeded = (
-            code == 0
-            and bool(results)
-            and all(result in ("success", "skipped") for result in results.values())
-        )
-        conclusion: Literal["success", "failure"] = "success" if succeeded else "failure"
-        status, verdict = judge(run, succeeded, [step for _, step in act.failed_steps(lines)])
-        record = WorkflowRunRecord(
-            key=run.key,
-            workflow=run.workflow,
-            event=run.event,
-            run_id=run_id,
-            head_sha=head,
-            expected=run.expect,
-            conclusion=conclusion,
-            status=status,
-            verdict=verdict,
-            jobs=[JobResult(name=name, result=result) for name, result in sorted(results.items())],
-            seconds=round(time.monotonic() - started, 1),
-            log=str(run_dir / "act.log"),
-            why=run.why,
-        )
-        records.append(record)
-        _collect_reports(state / "artifacts" / str(run_id), config.reports_dir)
-        print(f"{status.upper()} {run.key}: {verdict} ({record.seconds:.0f} s)")
-        finished[run.key] = events.FinishedRun(
-            workflow_name=str(workflows[run.workflow].get("name", run.workflow)),
-            run_id=run_id,
-            event=run.event,
-            head_sha=head,
-            head_branch="main",
-            conclusion=conclusion,
-            pull_request_number=1 if run.event == "pull_request" else None,
-        )
-    return _report(config, runner, request, records)
+    finally:
+        remove_job_workspaces(state / ACT_DIR)
+    results = act.job_results(lines)
+    succeeded = (
+        code == 0
+        and bool(results)
+        and all(result in ("success", "skipped") for result in results.values())
+    )
+    conclusion: Literal["success", "failure"] = "success" if succeeded else "failure"
+    status, verdict = judge(run, succeeded, [step for _, step in act.failed_steps(lines)])
+    # A copy beside workflows.json: the next harness run, from any checkout, empties runs/.
+    log = config.report_dir("workflows") / LOGS / f"{run_id}-{run.key}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run_dir / "act.log", log)
+    record = WorkflowRunRecord(
+        key=run.key,
+        workflow=run.workflow,
+        event=run.event,
+        run_id=run_id,
+        head_sha=head,
+        expected=run.expect,
+        conclusion=conclusion,
+        status=status,
+        verdict=verdict,
+        jobs=[JobResult(name=name, result=result) for name, result in sorted(results.items())],
+        seconds=round(time.monotonic() - started, 1),
+        log=str(log),
+        why=run.why,
+    )
+    _collect_reports(state / "artifacts" / str(run_id), config.reports_dir)
+    print(f"{status.upper()} {run.key}: {verdict} ({record.seconds:.0f} s)")
+    return record
+
+
+def evict_cache(cache_dir: Path, prefixes: Sequence[str]) -> list[Path]:
+    """Remove the cache stand-in's archives whose key starts with one of ``prefixes`` (named
+    as the stand-in names them: other characters than ``[A-Za-z0-9._-]`` become ``_``)."""
+    removed: list[Path] = []
+    for prefix in prefixes:
+        stem = re.sub(r"[^A-Za-z0-9._-]", "_", prefix)
+        for archive in sorted(cache_dir.glob(glob.escape(stem) + "*.tar")):
+            archive.unlink()
+            removed.append(archive)
+            print(f"cache entry {archive.name} removed (planned: no such entry yet)", flush=True)
+    return removed
 
 
 def _collect_reports(artifacts: Path, reports_dir: Path) -> None:
@@ -234,24 +327,35 @@ def _collect_reports(artifacts: Path, reports_dir: Path) -> None:
         shutil.copytree(artifact, target)
 
 
+def remove_job_workspaces(action_cache: Path) -> list[Path]:
+    """Remove the job folders act left under ``action_cache`` (its copy of the repository per
+    job, gigabytes once nox has made its environments there), keeping ``tool_cache``.
+
+    act removes a job's folder only when the job succeeded, and then as the runner user, who
+    cannot remove what a ``sudo`` step wrote; on GitHub each job's machine is thrown away. The
+    harness removes them as root after each run: the log and the reports were kept already.
+    """
+    removed: list[Path] = []
+    for entry in sorted(action_cache.iterdir()) if action_cache.is_dir() else ():
+        if entry.name == TOOL_CACHE_LINK or entry.is_symlink() or not entry.is_dir():
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
 def _fresh_state(runner: Runner) -> Path:
-    """The runner's state folder, with the previous harness run's runs and artifacts gone
-    (the cache stand-in's archives stay, as GitHub's cache does)."""
+    """The runner's state folder, with the previous harness run's runs, artifacts and job
+    folders gone (the cache stand-in's archives stay, as GitHub's cache does)."""
     state = runner.state
-    for stale in ("runs", "artifacts", "actions"):
+    for stale in ("runs", "artifacts", "actions", ACT_DIR):
         shutil.rmtree(state / stale, ignore_errors=True)
     state.mkdir(parents=True, exist_ok=True)
     (runner.home / "vibevoice-act-cache").mkdir(exist_ok=True)
-    # act sets $RUNNER_TOOL_CACHE to ~/.cache/act/tool_cache whatever it is told; there it
-    # leads to the runner's tool cache, as on GitHub.
-    act_tool_cache = runner.home / ".cache" / "act" / "tool_cache"
-    if act_tool_cache.resolve() != runner.tool_cache.resolve():
-        if act_tool_cache.is_dir() and not act_tool_cache.is_symlink():
-            shutil.rmtree(act_tool_cache)
-        act_tool_cache.unlink(missing_ok=True)
-        act_tool_cache.parent.mkdir(parents=True, exist_ok=True)
-        act_tool_cache.symlink_to(runner.tool_cache)
-        give_to(runner, act_tool_cache.parent.parent)
+    # act sets $RUNNER_TOOL_CACHE to <action cache path>/tool_cache whatever it is told; there
+    # it leads to the runner's tool cache, as on GitHub.
+    (state / ACT_DIR).mkdir()
+    (state / ACT_DIR / TOOL_CACHE_LINK).symlink_to(runner.tool_cache)
     give_to(runner, runner.home / "vibevoice-act-cache")
     # A job starts on a fresh machine whose home is the runner's: a folder a root process
     # left in the runner's ~/.cache (a Go build cache, say) would make the next job's

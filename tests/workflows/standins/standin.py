@@ -17,7 +17,8 @@ What each stand-in does instead of the real thing, with the real action's failur
   would download; nothing can be downloaded here).
 * ``actions/cache`` (+ ``/restore``, ``/save``): archives under ``$VIBEVOICE_ACT_CACHE``, found
   by exact key, then by ``restore-keys`` prefix (newest first); saved after the job unless the
-  key hit exactly.
+  key hit exactly. Past ``$VIBEVOICE_ACT_CACHE_LIMIT`` bytes (GitHub's 10 GB per repository by
+  default) the least recently used entries are evicted after a save, as GitHub does.
 * ``actions/upload-artifact`` / ``actions/download-artifact``: directories under
   ``$VIBEVOICE_ACT_ARTIFACTS/<run id>/<name>``; another run's artifacts need ``run-id`` and
   ``github-token``, as on GitHub; a name that was not uploaded fails.
@@ -177,6 +178,25 @@ def _cache_dir() -> Path:
     return Path(env("VIBEVOICE_ACT_CACHE"))
 
 
+# The archive folder that stands for the job's workspace: actions/cache archives paths relative
+# to $GITHUB_WORKSPACE (its tar runs in it), so an entry a job saved from its workspace restores
+# into another job's workspace. act gives each run a workspace folder of its own here.
+WORKSPACE_MEMBER = "@workspace"
+
+
+def _member_name(path: Path) -> str:
+    workspace = Path(env("GITHUB_WORKSPACE"))
+    if path == workspace or workspace in path.parents:
+        return str(Path(WORKSPACE_MEMBER) / path.relative_to(workspace))
+    return str(path).lstrip("/")
+
+
+def _restored_name(name: str) -> str:
+    if name == WORKSPACE_MEMBER or name.startswith(WORKSPACE_MEMBER + "/"):
+        return env("GITHUB_WORKSPACE").lstrip("/") + name.removeprefix(WORKSPACE_MEMBER)
+    return name
+
+
 def _archive(key: str) -> Path:
     return _cache_dir() / (re.sub(r"[^A-Za-z0-9._-]", "_", key) + ".tar")
 
@@ -213,10 +233,16 @@ def cache_restore(_stage: str) -> None:
         return
     chosen = candidates[0]
     exact = chosen == _archive(key)
+    # Last use is the access time (set here, whatever the mount's atime policy); the
+    # modification time stays the creation time that restore-keys order by.
+    os.utime(chosen, (time.time(), chosen.stat().st_mtime))
     if not get_bool("lookup-only", False):
         with tarfile.open(chosen) as archive:
-            # Archives this stand-in wrote itself, of the job's own absolute paths.
-            archive.extractall("/", filter="fully_trusted")  # noqa: S202
+            members = archive.getmembers()
+            for member in members:
+                member.name = _restored_name(member.name)
+            # Archives this stand-in wrote itself, of the job's own paths.
+            archive.extractall("/", members=members, filter="fully_trusted")  # noqa: S202
     matched = chosen.name.removesuffix(".tar")
     save_state("CACHE_RESULT", matched)
     set_output("cache-hit", "true" if exact else "false")
@@ -242,9 +268,37 @@ def cache_save(stage: str) -> None:
     partial = target.with_suffix(".partial")
     with tarfile.open(partial, "w") as archive:
         for path in present:
-            archive.add(path, arcname=str(path).lstrip("/"))
+            archive.add(path, arcname=_member_name(path))
     partial.replace(target)
     print(f"Cache saved with key: {key}")
+    for evicted in evict_least_recently_used(_cache_dir(), _cache_limit()):
+        print(f"Cache entry {evicted.stem} evicted: the entries passed {_cache_limit()} bytes")
+
+
+DEFAULT_CACHE_LIMIT = 10 * 1000**3  # GitHub's default cache size per repository
+
+
+def _cache_limit() -> int:
+    text = os.environ.get("VIBEVOICE_ACT_CACHE_LIMIT", "")
+    try:
+        return int(text) if text else DEFAULT_CACHE_LIMIT
+    except ValueError:
+        raise ActionFailed(f"VIBEVOICE_ACT_CACHE_LIMIT={text!r} is not a number of bytes") from None
+
+
+def evict_least_recently_used(folder: Path, limit: int) -> list[Path]:
+    """Remove the least recently used archives (oldest access time first) until the rest fit in
+    ``limit`` bytes; the newest one stays even if it alone is larger."""
+    archives = sorted(folder.glob("*.tar"), key=lambda path: path.stat().st_atime)
+    total = sum(path.stat().st_size for path in archives)
+    evicted: list[Path] = []
+    for archive in archives[:-1]:
+        if total <= limit:
+            break
+        total -= archive.stat().st_size
+        archive.unlink()
+        evicted.append(archive)
+    return evicted
 
 
 # --- actions/upload-artifact, actions/download-artifact ---------------------------------------

@@ -50,6 +50,9 @@ def test_host_mode_offline_json() -> None:
     assert "--action-offline-mode" in argv
     assert "--json" in argv
     assert _value_after(argv, "--job") == ["lint"]
+    assert "--action-cache-path" not in argv  # act's default unless the harness names one
+    named = act.act_argv("/bin/act", _invocation(action_cache=Path("/state/act")))
+    assert _value_after(named, "--action-cache-path") == ["/state/act"]
 
 
 text = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\0"), max_size=30)

@@ -104,3 +104,9 @@ def test_the_repository_is_named_the_same_everywhere(
     assert payload["repository"]["name"] == name
     assert payload["pull_request"]["head"]["repo"]["full_name"] == f"{owner}/{name}"
     assert [label["name"] for label in payload["pull_request"]["labels"]] == labels
+
+
+def test_a_pull_request_comes_from_the_planned_branch_of_the_same_repository() -> None:
+    payload = events.pull_request(REPOSITORY, number=1, head_sha=SHA)
+    assert payload["pull_request"]["head"]["ref"] == events.PULL_REQUEST_BRANCH
+    assert payload["pull_request"]["head"]["repo"]["full_name"] == REPOSITORY.full_name

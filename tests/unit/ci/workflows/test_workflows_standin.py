@@ -24,6 +24,8 @@ class Job:
     root: Path
     run_id: str = "1001"
     extra: dict[str, str] = field(default_factory=dict)  # more of the job's environment
+    cache: Path | None = None  # the cache stand-in's archives (default: root/cache)
+    cache_limit: str | None = None  # $VIBEVOICE_ACT_CACHE_LIMIT (default: GitHub's 10 GB)
 
     @property
     def workspace(self) -> Path:
@@ -41,9 +43,11 @@ class Job:
             "GITHUB_RUN_ID": self.run_id,
             "RUNNER_TOOL_CACHE": str(self.root / "toolcache"),
             "VIBEVOICE_ACT_ARTIFACTS": str(self.root / "artifacts"),
-            "VIBEVOICE_ACT_CACHE": str(self.root / "cache"),
+            "VIBEVOICE_ACT_CACHE": str(self.cache or self.root / "cache"),
             "VIBEVOICE_ACT_REPOSITORY": str(self.root / "origin"),
         }
+        if self.cache_limit is not None:
+            environ["VIBEVOICE_ACT_CACHE_LIMIT"] = self.cache_limit
         for variable in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE"):
             environ[variable] = str(self.file(variable))
         environ |= self.extra
@@ -132,6 +136,55 @@ def test_cache_restore_by_a_restore_keys_prefix_then_saves_the_new_key(job: Job)
     assert (cached / "old.txt").is_file()
     post = job.run("actions/cache", "post", state=job.values("GITHUB_STATE"), path=str(cached))
     assert "Cache saved with key: Linux-lint-new" in post.stdout
+
+
+def test_a_workspace_path_restores_into_another_jobs_workspace(job: Job) -> None:
+    # act gives each run a workspace of its own; actions/cache archives workspace paths
+    # relative to it, so main's saved .perf-state restores into a pull request's workspace.
+    state = job.workspace / ".perf-state"
+    state.mkdir()
+    (state / "baseline.json").write_text("{}", encoding="utf-8")
+    job.run("actions/cache/save", path=".perf-state", key="perf-state-main-1001")
+    later = Job(job.root / "later", run_id="1002", cache=job.root / "cache")
+    for folder in ("workspace", "files", "home"):
+        (later.root / folder).mkdir(parents=True)
+    restored = later.run(
+        "actions/cache/restore",
+        path=".perf-state",
+        key="perf-state-main-1002",
+        restore_keys="perf-state-main-\n",
+    )
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert later.values("GITHUB_OUTPUT")["cache-matched-key"] == "perf-state-main-1001"
+    assert (later.workspace / ".perf-state" / "baseline.json").read_text(encoding="utf-8") == "{}"
+
+
+def test_past_the_limit_the_least_recently_used_entries_are_evicted(job: Job) -> None:
+    # Three 51 kB archives (40 kB and tar's padding) fit in 160 kB; a fourth does not. The
+    # oldest entry was restored since, so the least recently used is the second one saved.
+    job.cache_limit = "160000"
+    cached = job.workspace / "deps"
+    cached.mkdir()
+    (cached / "blob").write_bytes(os.urandom(40_000))
+    for key in ("Linux-a", "Linux-b", "Linux-c"):
+        assert job.run("actions/cache/save", path="deps", key=key).returncode == 0
+    restored = job.run("actions/cache/restore", path="deps", key="Linux-a")
+    assert job.values("GITHUB_OUTPUT")["cache-hit"] == "true", restored.stdout
+    saved = job.run("actions/cache/save", path="deps", key="Linux-d")
+    assert "Cache entry Linux-b evicted" in saved.stdout
+    assert sorted(p.stem for p in (job.root / "cache").glob("*.tar")) == [
+        "Linux-a",
+        "Linux-c",
+        "Linux-d",
+    ]
+
+
+def test_a_cache_limit_that_is_not_a_number_fails_the_save(job: Job) -> None:
+    (job.workspace / "deps").mkdir()
+    (job.workspace / "deps" / "f").write_text("x", encoding="utf-8")
+    job.cache_limit = "ten gigabytes"
+    result = job.run("actions/cache/save", path="deps", key="k")
+    assert "'ten gigabytes' is not a number of bytes" in _error(result)
 
 
 def test_cache_miss_with_fail_on_cache_miss(job: Job) -> None:
