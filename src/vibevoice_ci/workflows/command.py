@@ -56,6 +56,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="a secret, its value read from this process's environment; repeatable",
     )
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="keep the runs already in reports/workflows/workflows.json (an earlier part of the "
+        "same CI run) and their logs; a run named again replaces its record",
+    )
     add_strict_option(parser)
 
 
@@ -77,6 +83,7 @@ def _run(args: argparse.Namespace, config: PipelineConfig) -> int:
             secrets=secrets,
             strict=args.strict,
             state_dir=args.state_dir,
+            append=args.append,
         )
         return run_workflows(config, request)
     except ValueError as exc:

@@ -33,7 +33,7 @@ from vibevoice_ci.core.outcome import (
     unknown_fails,
     unknown_warning,
 )
-from vibevoice_ci.core.reports import write_report
+from vibevoice_ci.core.reports import read_report, write_report
 from vibevoice_ci.tools import act
 from vibevoice_ci.tools._exec import inherited
 from vibevoice_ci.workflows import events
@@ -82,6 +82,7 @@ class Request:
     secrets: Mapping[str, str] = field(default_factory=dict)
     strict: bool | None = None
     state_dir: Path | None = None
+    append: bool = False  # keep the earlier runs in workflows.json (a later part of one CI run)
 
 
 def preflight(
@@ -167,8 +168,16 @@ def _run_chain(
     finished: dict[str, events.FinishedRun] = {}
     records: list[WorkflowRunRecord] = []
     record = config.report_dir("workflows") / RECORD_NAME
-    record.unlink(missing_ok=True)
-    shutil.rmtree(config.report_dir("workflows") / LOGS, ignore_errors=True)
+    earlier: list[WorkflowRunRecord] = []
+    if request.append:
+        earlier = earlier_runs(config.report_dir("workflows") / "workflows.json", chain)
+        for run in chain:  # a run named again: its new log replaces the old one
+            for stale in (config.report_dir("workflows") / LOGS).glob(f"*-{run.key}.log"):
+                stale.unlink()
+    else:
+        record.unlink(missing_ok=True)
+        shutil.rmtree(config.report_dir("workflows") / LOGS, ignore_errors=True)
+    first_run_id = max((run.run_id for run in earlier), default=FIRST_RUN_ID - 1) + 1
     with ExitStack() as services:
         api = (
             services.enter_context(github_api(root, request.repository, record))
@@ -190,7 +199,7 @@ def _run_chain(
                 result = _run_one(
                     config,
                     run,
-                    run_id=FIRST_RUN_ID + number,
+                    run_id=first_run_id + number,
                     head=run_head,
                     payload=event_payload(
                         run, repository, run_head, workflows[run.workflow], finished
@@ -215,7 +224,17 @@ def _run_chain(
                 conclusion=result.conclusion,
                 pull_request_number=1 if run.event == "pull_request" else None,
             )
-    return _report(config, runner, request, records)
+    return _report(config, runner, request, [*earlier, *records])
+
+
+def earlier_runs(path: Path, chain: Sequence[PlannedRun]) -> list[WorkflowRunRecord]:
+    """The runs an earlier harness run of the same CI run recorded in ``path`` (none when it is
+    absent), without those ``chain`` runs again: their new records replace them."""
+    if not path.is_file():
+        return []
+    again = {run.key for run in chain}
+    report = read_report(path, WorkflowsReport, "the earlier workflows report")
+    return [run for run in report.runs if run.key not in again]
 
 
 def _run_one(
