@@ -544,8 +544,9 @@ def load_config(root: Path | None = None) -> PipelineConfig:
 def with_environment(config: PipelineConfig, environ: Mapping[str, str]) -> PipelineConfig:
     """``config`` with what ``environ`` says applied (pure): the one place the pipeline reads
     its environment variables (documented in docs/ci-cd.md). ``$VIBEVOICE_REPORTS_DIR``,
-    ``$VIBEVOICE_COMPOSE_PROJECT`` and ``$VIBEVOICE_REGISTRY`` override configured values; the
-    rest land in :class:`RunEnvironment`."""
+    ``$VIBEVOICE_COMPOSE_PROJECT``, ``$VIBEVOICE_REGISTRY`` and
+    ``$VIBEVOICE_TRIVY_DB_REPOSITORY`` override configured values; the rest land in
+    :class:`RunEnvironment`."""
     changes: dict[str, Any] = {}
     reports = _setting(environ, "VIBEVOICE_REPORTS_DIR")
     if reports:
@@ -560,6 +561,9 @@ def with_environment(config: PipelineConfig, environ: Mapping[str, str]) -> Pipe
     registry = _setting(environ, "VIBEVOICE_REGISTRY")
     if registry:
         changes["registry"] = registry
+    trivy_db = _setting(environ, "VIBEVOICE_TRIVY_DB_REPOSITORY")
+    if trivy_db:
+        changes["trivy"] = config.trivy.model_copy(update={"db_repository": trivy_db})
     env = changes["env"] = run_environment(environ)
     if env.osv_url:
         changes["audit"] = config.audit.model_copy(update={"osv_url": env.osv_url})

@@ -28,7 +28,13 @@ from release_helpers import (
 )
 
 from vibevoice_ci import cli
-from vibevoice_ci.core.config import ScanException, TrivyConfig, load_config, parse_config
+from vibevoice_ci.core.config import (
+    ScanException,
+    TrivyConfig,
+    load_config,
+    parse_config,
+    with_environment,
+)
 from vibevoice_ci.core.errors import EXIT_BAD_INPUT, ConfigError, ToolFailedError, UsageError
 from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.core.reports import report_json, validate_report, write_report
@@ -683,3 +689,11 @@ def test_trivy_expect_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit) as usage:
         cli.main([*base, "--part", "everything", "--status", "pass"])
     assert usage.value.code == 2
+
+
+def test_the_database_repository_comes_from_the_environment_too() -> None:
+    project = load_config(Path(__file__).resolve().parents[4])
+    local = "127.0.0.1:5000/aquasec/trivy-db:2"
+    changed = with_environment(project, {"VIBEVOICE_TRIVY_DB_REPOSITORY": f" {local} "})
+    assert changed.trivy.db_repository == local
+    assert with_environment(project, {}).trivy.db_repository == project.trivy.db_repository
