@@ -306,6 +306,23 @@ def docker_config(folder: Path, registry: str, user: str, password: str) -> Path
     return folder
 
 
+def password_from(parser: argparse.ArgumentParser, variable: str) -> str:
+    """The password in ``$variable`` (never an argument: it would show in a process list);
+    an empty one is a usage error (exit 2)."""
+    password = os.environ.get(variable, "")
+    if not password:
+        parser.error(f"${variable} is empty: no password to accept")
+    return password
+
+
+def stop_event() -> threading.Event:
+    """An event SIGTERM or SIGINT sets: a server's command waits on it, then cleans up."""
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    return stop
+
+
 def serve(argv: list[str]) -> int:
     """The ``serve`` command (see the module docstring); exit 2 on bad usage."""
     parser = argparse.ArgumentParser(prog="token_registry.py serve")
@@ -317,12 +334,8 @@ def serve(argv: list[str]) -> int:
     parser.add_argument("--port", type=int, default=0, help="the front's port (default: any)")
     parser.add_argument("--address-file", type=Path, help="write 127.0.0.1:PORT here when up")
     args = parser.parse_args(argv)
-    password = os.environ.get(args.password_env, "")
-    if not password:
-        parser.error(f"${args.password_env} is empty: no password to accept")
-    stop = threading.Event()
-    for number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(number, lambda *_: stop.set())
+    password = password_from(parser, args.password_env)
+    stop = stop_event()
     with running_token_registry(args.folder, {args.user: password}, port=args.port) as registry:
         if args.address_file is not None:
             partial = args.address_file.with_name(args.address_file.name + ".partial")

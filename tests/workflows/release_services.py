@@ -26,16 +26,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "integration")]
 sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 
-from token_registry import docker_config, running_token_registry  # noqa: E402
+from token_registry import (  # noqa: E402
+    docker_config,
+    password_from,
+    running_token_registry,
+    stop_event,
+)
 
 from vibevoice_ci.build import base_image  # noqa: E402
 from vibevoice_ci.core.config import load_config  # noqa: E402
@@ -54,12 +57,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--env-file", type=Path, required=True, help="written once all is up")
     parser.add_argument("--buildkit-root", type=Path, default=BUILDKIT_ROOT)
     args = parser.parse_args(argv)
-    password = os.environ.get(args.password_env, "")
-    if not password:
-        parser.error(f"${args.password_env} is empty: no password to accept")
-    stop = threading.Event()
-    for number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(number, lambda *_: stop.set())
+    password = password_from(parser, args.password_env)
+    stop = stop_event()
     config = load_config()
     owner = args.user.lower()
     folder = args.folder.resolve()
