@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from vibevoice_ci.core.errors import ConfigError
 from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.helm import apis, checks, schema
 from vibevoice_ci.helm.manifests import Manifest, ManifestError, parse_documents
@@ -349,8 +350,10 @@ def test_schema_validation_rejects_a_bad_field_and_an_unknown_one() -> None:
 
 def test_schema_validation_needs_a_bundled_version() -> None:
     assert "1.29" in schema.supported_versions()
-    with pytest.raises(ValueError, match=r"no bundled schemas for Kubernetes 1\.10"):
+    with pytest.raises(ConfigError, match=r"no bundled schemas for Kubernetes 1\.10") as caught:
         schema.validate(manifests(), "1.10")
+    assert caught.value.exit_code == 2
+    assert "kubernetes_versions" in str(caught.value)
 
 
 def test_test_hooks_need_resources_but_no_probes() -> None:
