@@ -17,10 +17,13 @@ file (first line) so it never shows in the process list. ``--engine`` names the 
 behind the agent (the agent does not report it): its reply is held to that engine's
 threshold. Give at least one URL.
 
-Prints one line per check (PASS/FAIL with the reason). Exit codes:
+Prints one line per check (PASS/FAIL with the reason). A service that does not answer within
+--wait seconds is one failed check (``tts reachable``, ``agent reachable``, with the reason);
+the other services are still checked, and --json-out holds every service's results (written
+atomically: a temporary file, then a rename). Exit codes:
   0  every check passed
   1  a check failed, or its verdict is unknown (e.g. an unscored engine)
-  2  bad usage, or the URL did not answer within --wait seconds
+  2  bad usage, or a URL did not answer within --wait seconds
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from vibevoice_ci.core.config import load_config
 from vibevoice_ci.core.errors import ConfigError
 from vibevoice_ci.core.files import write_json_atomic
-from vibevoice_ci.core.outcome import Status, overall
+from vibevoice_ci.core.outcome import Outcome, Status, overall
 from vibevoice_ci.smoke.checks import ServiceUnreachableError
 from vibevoice_ci.smoke.session import AGENT, SERVICE, ServiceChecks, run_service_checks
 
@@ -95,22 +98,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     checked: list[ServiceChecks] = []
-    try:
-        for name, url in ((SERVICE, args.tts_url), (AGENT, args.agent_url)):
-            if url:
-                checked.append(
-                    run_service_checks(
-                        name,
-                        url,
-                        token=token,
-                        speech=speech,
-                        engine=args.engine,
-                        wait_seconds=args.wait,
-                    )
+    unreachable: list[str] = []
+    for name, url in ((SERVICE, args.tts_url), (AGENT, args.agent_url)):
+        if not url:
+            continue
+        try:
+            checked.append(
+                run_service_checks(
+                    name,
+                    url,
+                    token=token,
+                    speech=speech,
+                    engine=args.engine,
+                    wait_seconds=args.wait,
                 )
-    except ServiceUnreachableError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+            )
+        except ServiceUnreachableError as exc:
+            unreachable.append(f"{name}: {exc}")
+            checked.append(ServiceChecks([Outcome.of(f"{name} reachable", False, str(exc))]))
     results = [outcome for service in checked for outcome in service.outcomes]
     for result in results:
         print(result.line())
@@ -131,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{counts[Status.PASS]} passed, {counts[Status.FAIL]} failed, "
         f"{counts[Status.UNKNOWN]} unknown"
     )
+    if unreachable:
+        print(f"error: {'; '.join(unreachable)}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK if verdict is Status.PASS else EXIT_FAILED
 
 

@@ -176,12 +176,53 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_unreachable_url_exits_2_after_a_bounded_wait() -> None:
-    result = _run("--tts-url", f"http://127.0.0.1:{_free_port()}", "--wait", "1")
+def test_unreachable_url_exits_2_after_a_bounded_wait(tmp_path: Path) -> None:
+    report = tmp_path / "smoke.json"
+    url = f"http://127.0.0.1:{_free_port()}"
+    result = _run("--tts-url", url, "--wait", "1", "--json-out", str(report))
     assert result.returncode == 2
     assert result.stderr.startswith("error:")
+    assert result.stderr.count("\n") == 1
     assert "unreachable" in result.stderr
     assert "Traceback" not in result.stderr
+    document = json.loads(report.read_text())
+    assert document["status"] == "fail"
+    (check,) = document["checks"]
+    assert (check["name"], check["status"]) == ("tts reachable", "fail")
+    assert check["detail"].startswith(url)
+    assert "unreachable after 1 s" in check["detail"]
+
+
+def test_an_unreachable_service_keeps_the_results_of_the_others(
+    serve: Callable[[Behaviour], str], tmp_path: Path
+) -> None:
+    report = tmp_path / "out" / "smoke.json"
+    agent = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    result = _run(
+        "--tts-url", serve(Behaviour()), "--agent-url", agent, "--wait", "1",
+        "--json-out", str(report),
+    )  # fmt: skip
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    (error,) = [
+        line for line in result.stderr.splitlines() if not line.startswith("[vibevoice-ci]")
+    ]
+    assert error.startswith(f"error: agent: {agent}")
+    assert "unreachable after 1 s" in error
+    document = json.loads(report.read_text())
+    assert document["status"] == "fail"
+    statuses = {c["name"]: c["status"] for c in document["checks"]}
+    assert statuses == {
+        "health": "pass",
+        "ready": "pass",
+        "synthesis": "pass",
+        "metrics": "pass",
+        **dict.fromkeys(SPEECH_CHECKS, "fail"),  # the stand-in sends a tone
+        "agent reachable": "fail",
+    }
+    assert [heard["endpoint"] for heard in document["speech"]] == ["POST /v1/tts", "WS /stream"]
+    assert [path.name for path in report.parent.iterdir()] == ["smoke.json"]  # no temp file
 
 
 @pytest.mark.parametrize(

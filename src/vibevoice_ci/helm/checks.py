@@ -23,6 +23,7 @@ carry (docs/helm.md, "Level 1"):
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -185,7 +186,11 @@ def container_resources(manifests: Sequence[Manifest]) -> Outcome:
 
 def security_context(manifests: Sequence[Manifest]) -> Outcome:
     """Non-root, seccomp RuntimeDefault, read-only root with a writable /tmp, no escalation,
-    all capabilities dropped: on every pod and container the chart renders."""
+    all capabilities dropped: on every pod and container the chart renders.
+
+    Non-root is judged per container (init containers too) on the effective values: a
+    container's ``runAsNonRoot`` and ``runAsUser`` override the pod's, so a container that sets
+    ``runAsNonRoot: false`` or ``runAsUser: 0`` fails even under a non-root pod."""
     problems = []
     checked = 0
     for manifest in _workloads(manifests):
@@ -194,14 +199,16 @@ def security_context(manifests: Sequence[Manifest]) -> Outcome:
             continue
         checked += 1
         pod = spec.get("securityContext") or {}
-        if pod.get("runAsNonRoot") is not True:
-            problems.append(f"{manifest.ref()}: pod securityContext.runAsNonRoot is not true")
         if (pod.get("seccompProfile") or {}).get("type") != "RuntimeDefault":
             problems.append(f"{manifest.ref()}: pod seccompProfile is not RuntimeDefault")
         volumes = {v.get("name"): v for v in spec.get("volumes") or [] if isinstance(v, Mapping)}
         for container in _containers(manifest):
             where = f"{manifest.ref()} container {container.get('name')!r}"
             ctx = container.get("securityContext") or {}
+            problems += [f"{where}: {problem}" for problem in _root_problems(pod, ctx)]
+            seccomp = (ctx.get("seccompProfile") or {}).get("type")
+            if seccomp is not None and seccomp != "RuntimeDefault":
+                problems.append(f"{where}: seccompProfile {seccomp} overrides the pod's")
             if ctx.get("allowPrivilegeEscalation") is not False:
                 problems.append(f"{where}: allowPrivilegeEscalation is not false")
             if ctx.get("privileged") is True:
@@ -226,6 +233,24 @@ def security_context(manifests: Sequence[Manifest]) -> Outcome:
         checked > 0 and not problems,
         "; ".join(problems) or f"{checked} pod spec(s) hardened",
     )
+
+
+def _root_problems(pod: Mapping[str, Any], container: Mapping[str, Any]) -> list[str]:
+    """Why a container may run as root, on its effective ``runAsNonRoot`` and ``runAsUser``
+    (the container's own value where it sets one, else the pod's)."""
+    problems = []
+    for field, bad in (("runAsNonRoot", lambda v: v is not True), ("runAsUser", _is_root)):
+        source = "container" if field in container else "pod"
+        value = container[field] if field in container else pod.get(field)
+        if value is None and bad(value):
+            problems.append(f"{field} is set on neither the container nor the pod")
+        elif bad(value):
+            problems.append(f"{field} is {json.dumps(value)} (the {source}'s securityContext)")
+    return problems
+
+
+def _is_root(user: object) -> bool:
+    return user == 0 and not isinstance(user, bool)
 
 
 def labels(manifests: Sequence[Manifest]) -> Outcome:

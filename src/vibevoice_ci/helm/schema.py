@@ -2,7 +2,8 @@
 
 The schemas are the ones PyPI's ``kubernetes-validate`` bundles (Kubernetes 1.25 onwards,
 strict: unknown fields are errors), so nothing is downloaded. An object whose apiVersion and
-kind have no schema in a target version (a removed API, a typo) fails too.
+kind have no schema in a target version (a removed API, a typo) fails too. A target with no
+bundled schemas (``kubernetes_versions`` naming 1.20) is a ``ConfigError`` (exit 2).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import kubernetes_validate.utils as kv
 
+from vibevoice_ci.core.errors import ConfigError
 from vibevoice_ci.helm.manifests import Manifest
 
 
@@ -34,12 +36,19 @@ def _key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
+def require_targets(targets: Sequence[str]) -> None:
+    """Fail with one ``ConfigError`` line unless every target has bundled schemas."""
+    missing = [target for target in targets if target not in supported_versions()]
+    if missing:
+        raise ConfigError(
+            f"[tool.vibevoice-ci.helm] kubernetes_versions: no bundled schemas for Kubernetes "
+            f"{', '.join(missing)} (kubernetes-validate has {', '.join(supported_versions())})"
+        )
+
+
 def validate(manifests: Sequence[Manifest], target: str) -> list[SchemaProblem]:
     """Every schema violation of ``manifests`` in Kubernetes ``target`` (``"1.35"``)."""
-    if target not in supported_versions():
-        raise ValueError(
-            f"no bundled schemas for Kubernetes {target} (have {', '.join(supported_versions())})"
-        )
+    require_targets([target])
     problems = []
     for manifest in manifests:
         where = f"{manifest.ref()} ({manifest.source})"

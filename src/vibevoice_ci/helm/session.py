@@ -41,7 +41,7 @@ from vibevoice_ci.core.outcome import (
 )
 from vibevoice_ci.core.progress import progress
 from vibevoice_ci.core.reports import Check, write_report
-from vibevoice_ci.helm import static
+from vibevoice_ci.helm import schema, static
 from vibevoice_ci.helm.reports import HelmReport, Level
 from vibevoice_ci.helm.result import LevelResult
 from vibevoice_ci.tools import helm
@@ -127,6 +127,7 @@ def run_helm(
         )
     run.notes += NOT_RUN
     try:
+        schema.require_targets(helm_config.kubernetes_versions)  # before any tool runs
         run.notes.append(f"helm {helm.version()}")
         progress("level 1 (static): lint, render, parse, schemas, APIs")
         static_result = static.run_static(config, helm_config, report_dir)

@@ -72,7 +72,7 @@ def run_tool(
     check: bool = True,
     capture: bool = True,
     stdin_data: str | None = None,
-    timeout: float | None = None,
+    timeout: float,
 ) -> ToolResult:
     """Run ``argv`` (never through a shell) and return its result.
 
@@ -149,7 +149,7 @@ Finding = TypeVar("Finding")
 
 
 def run_linter(
-    argv: Sequence[str], parse: Callable[[str], list[Finding]], *, cwd: Path, timeout: float = 300
+    argv: Sequence[str], parse: Callable[[str], list[Finding]], *, cwd: Path, timeout: float
 ) -> list[Finding]:
     """Run a linter that exits 0 when clean and 1 with findings; return the parsed findings.
 

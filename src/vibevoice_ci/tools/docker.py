@@ -16,6 +16,9 @@ INSTALL_HINT = (
     "or point $VIBEVOICE_DOCKER at a docker CLI"
 )
 
+# A native ``docker build`` of one image: the same bound as a release build (buildx.py).
+BUILD_TIMEOUT = 5400  # seconds
+
 _DIGEST_LINE = re.compile(r"digest:\s*(sha256:[0-9a-f]{64})")
 
 
@@ -124,7 +127,7 @@ def build(
         iidfile=iidfile,
         platform=platform,
     )
-    run_tool(argv, capture=False, env=BUILD_ENV)
+    run_tool(argv, capture=False, env=BUILD_ENV, timeout=BUILD_TIMEOUT)
     return iidfile.read_text(encoding="utf-8").strip()
 
 

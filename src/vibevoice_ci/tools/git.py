@@ -39,7 +39,7 @@ def state(repo: Path) -> GitState:
     """The HEAD commit, its symbolic ref (or the SHA when detached) and whether files changed."""
     binary = git()
     sha = run_tool([binary, "rev-parse", "HEAD"], cwd=repo, timeout=30).stdout.strip()
-    ref_result = run_tool([binary, "symbolic-ref", "-q", "HEAD"], cwd=repo, check=False)
+    ref_result = run_tool([binary, "symbolic-ref", "-q", "HEAD"], cwd=repo, check=False, timeout=30)
     ref = ref_result.stdout.strip() if ref_result.ok else sha
     porcelain = run_tool(
         [binary, "status", "--porcelain", "--untracked-files=no"], cwd=repo, timeout=60

@@ -56,4 +56,4 @@ def parse(output: str) -> list[Finding]:
 
 def run(dockerfiles: Sequence[Path], *, cwd: Path) -> list[Finding]:
     """Lint ``dockerfiles``; findings are data, a crash or a missing file is an error."""
-    return run_linter(argv(hadolint(), dockerfiles), parse, cwd=cwd)
+    return run_linter(argv(hadolint(), dockerfiles), parse, cwd=cwd, timeout=300)

@@ -58,4 +58,4 @@ def parse(output: str) -> list[Finding]:
 
 def run(scripts: Sequence[Path], *, cwd: Path) -> list[Finding]:
     """Check ``scripts``; findings are data, exit 2+ (bad file, bad flag) is an error."""
-    return run_linter(argv(shellcheck(), scripts), parse, cwd=cwd)
+    return run_linter(argv(shellcheck(), scripts), parse, cwd=cwd, timeout=300)

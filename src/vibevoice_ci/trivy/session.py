@@ -59,10 +59,11 @@ def run_trivy(
 ) -> Verdict:
     """Run the session (see the module docstring); returns the verdict when it did not fail."""
     report_dir = config.report_dir(SESSION)
+    release = _release(config, release_file)  # a bad release file is exit 2 before any tool
     binary = trivy.trivy()
     version = trivy.version(binary, expected=config.tools.get("trivy", ""))
     progress(f"trivy {version}")
-    targets, source = _targets(config, release_file, tag)
+    targets, source = _targets(config, release, tag)
     repository = config.trivy.db_repository if db_repository is None else db_repository
     cache_dir = db_cache_dir(config.env.cache_root, repository)
     started = time.monotonic()
@@ -113,15 +114,20 @@ def db_cache_dir(cache_root: Path, repository: str) -> Path:
     return cache_root / "trivy" / f"{name[:60]}-{digest}"
 
 
-def _targets(
-    config: PipelineConfig, release_file: Path | None, tag: str
-) -> tuple[list[ImageTarget], str]:
-    """The image platforms to scan, and where that list came from."""
+def _release(config: PipelineConfig, release_file: Path | None) -> tuple[Release, Path] | None:
+    """The release file (``--release``, else the build's when present), read and validated."""
     default = config.report_dir("build") / "release.json"
     path = release_file or (default if default.is_file() else None)
-    if path is not None:
-        release = read_report(path, Release, "release file")
-        return imagescan.targets_from_release(release), f"release file {path}"
+    return None if path is None else (read_report(path, Release, "release file"), path)
+
+
+def _targets(
+    config: PipelineConfig, release: tuple[Release, Path] | None, tag: str
+) -> tuple[list[ImageTarget], str]:
+    """The image platforms to scan, and where that list came from."""
+    if release is not None:
+        document, path = release
+        return imagescan.targets_from_release(document), f"release file {path}"
     targets = []
     registry = config.registry.rstrip("/").lower()  # image references are lower case
     for service in config.services.values():

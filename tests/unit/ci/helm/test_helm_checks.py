@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from vibevoice_ci.core.errors import ConfigError
 from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.helm import apis, checks, schema
 from vibevoice_ci.helm.manifests import Manifest, ManifestError, parse_documents
@@ -348,8 +350,10 @@ def test_schema_validation_rejects_a_bad_field_and_an_unknown_one() -> None:
 
 def test_schema_validation_needs_a_bundled_version() -> None:
     assert "1.29" in schema.supported_versions()
-    with pytest.raises(ValueError, match=r"no bundled schemas for Kubernetes 1\.10"):
+    with pytest.raises(ConfigError, match=r"no bundled schemas for Kubernetes 1\.10") as caught:
         schema.validate(manifests(), "1.10")
+    assert caught.value.exit_code == 2
+    assert "kubernetes_versions" in str(caught.value)
 
 
 def test_test_hooks_need_resources_but_no_probes() -> None:
@@ -501,3 +505,86 @@ def test_the_agent_network_policy_admits_only_the_test_pod_and_its_ingress() -> 
     outcome = checks.network_policies(manifests(documents), [AGENT], ingress_namespace="i")
     assert outcome.status is Status.FAIL
     assert "admits pods" in outcome.detail
+
+
+# Non-root per container, on the real `helm template` output of the CI values ---------------
+
+RENDERED_CI = (
+    Path(__file__).resolve().parents[3] / "integration/data/reports-real/helm/rendered/ci.yaml"
+)
+
+
+def rendered_ci() -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(RENDERED_CI.read_text(encoding="utf-8")) if d]
+
+
+def tts_pod(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    (deployment,) = [
+        d
+        for d in documents
+        if d["kind"] == "Deployment" and d["metadata"]["labels"][checks.COMPONENT] == "tts"
+    ]
+    spec: dict[str, Any] = deployment["spec"]["template"]["spec"]
+    return spec
+
+
+def test_the_real_rendering_is_hardened() -> None:
+    outcome = checks.security_context(manifests(rendered_ci()))
+    assert outcome.status is Status.PASS, outcome.detail
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ({"runAsNonRoot": False}, "runAsNonRoot is false (the container's securityContext)"),
+        ({"runAsUser": 0}, "runAsUser is 0 (the container's securityContext)"),
+        ({"seccompProfile": {"type": "Unconfined"}}, "seccompProfile Unconfined overrides"),
+    ],
+)
+def test_a_container_that_overrides_the_non_root_pod_fails(
+    override: dict[str, Any], expected: str
+) -> None:
+    documents = rendered_ci()
+    tts_pod(documents)["containers"][0]["securityContext"].update(override)
+
+    outcome = checks.security_context(manifests(documents))
+
+    assert outcome.status is Status.FAIL
+    assert f"Deployment/vibevoice-ci-tts container 'tts': {expected}" in outcome.detail
+
+
+def test_an_init_container_running_as_root_fails_by_name() -> None:
+    documents = rendered_ci()
+    pod = tts_pod(documents)
+    init = copy.deepcopy(pod["containers"][0])
+    init["name"] = "fetch-model"
+    init["securityContext"]["runAsUser"] = 0
+    pod["initContainers"] = [init]
+
+    outcome = checks.security_context(manifests(documents))
+
+    assert outcome.status is Status.FAIL
+    assert "container 'fetch-model': runAsUser is 0" in outcome.detail
+    assert "container 'tts'" not in outcome.detail
+
+
+def test_a_root_pod_user_fails_each_container_that_does_not_override_it() -> None:
+    documents = rendered_ci()
+    pod = tts_pod(documents)
+    pod["securityContext"]["runAsUser"] = 0
+    outcome = checks.security_context(manifests(documents))
+    assert "container 'tts': runAsUser is 0 (the pod's securityContext)" in outcome.detail
+
+    pod["containers"][0]["securityContext"]["runAsUser"] = 10001
+    assert checks.security_context(manifests(documents)).status is Status.PASS
+
+
+def test_a_container_may_set_non_root_where_the_pod_does_not() -> None:
+    documents = good_documents()
+    pod = documents[0]["spec"]["template"]["spec"]
+    del pod["securityContext"]["runAsNonRoot"]
+    outcome = checks.security_context(manifests(documents))
+    assert "runAsNonRoot is set on neither the container nor the pod" in outcome.detail
+
+    pod["containers"][0]["securityContext"]["runAsNonRoot"] = True
+    assert checks.security_context(manifests(documents)).status is Status.PASS

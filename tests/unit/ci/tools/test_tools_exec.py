@@ -132,6 +132,7 @@ def test_run_tool_captures_stdout_and_stderr() -> None:
     result = run_tool(
         [PY, "-c", "import sys; print('out ✓'); print('err', file=sys.stderr)"],
         env={"PYTHONIOENCODING": "utf-8"},
+        timeout=30,
     )
 
     assert result.ok
@@ -143,7 +144,9 @@ def test_run_tool_captures_stdout_and_stderr() -> None:
 
 
 def test_run_tool_nonzero_without_check_returns() -> None:
-    result = run_tool([PY, "-c", "import sys; print('partial'); sys.exit(3)"], check=False)
+    result = run_tool(
+        [PY, "-c", "import sys; print('partial'); sys.exit(3)"], check=False, timeout=30
+    )
 
     assert not result.ok
     assert result.returncode == 3
@@ -154,7 +157,7 @@ def test_run_tool_nonzero_with_check_raises_with_exit_code_and_stderr_tail() -> 
     script = "import sys; [print(f'line {i}', file=sys.stderr) for i in range(1, 9)]; sys.exit(7)"
 
     with pytest.raises(ToolFailedError) as caught:
-        run_tool([PY, "-c", script, "a", "b", "c"])
+        run_tool([PY, "-c", script, "a", "b", "c"], timeout=30)
 
     message = str(caught.value)
     first, *tail = message.splitlines()
@@ -167,7 +170,7 @@ def test_run_tool_nonzero_with_check_raises_with_exit_code_and_stderr_tail() -> 
 
 def test_run_tool_failure_without_stderr_is_one_line() -> None:
     with pytest.raises(ToolFailedError) as caught:
-        run_tool([PY, "-c", "raise SystemExit(2)"])
+        run_tool([PY, "-c", "raise SystemExit(2)"], timeout=30)
 
     assert "\n" not in str(caught.value)
     assert str(caught.value).endswith("exited 2")
@@ -186,14 +189,14 @@ def test_run_tool_missing_binary_raises_tool_missing(tmp_path: Path) -> None:
     missing = str(tmp_path / MISSING)
 
     with pytest.raises(ToolMissingError, match="could not be started") as caught:
-        run_tool([missing, "--version"])
+        run_tool([missing, "--version"], timeout=30)
 
     assert missing in str(caught.value)
 
 
 def test_run_tool_missing_binary_raises_even_without_check() -> None:
     with pytest.raises(ToolMissingError):
-        run_tool([MISSING], check=False)
+        run_tool([MISSING], check=False, timeout=30)
 
 
 def test_run_tool_env_is_merged_with_the_parent_environment(
@@ -202,7 +205,7 @@ def test_run_tool_env_is_merged_with_the_parent_environment(
     monkeypatch.setenv("VIBEVOICE_PARENT_VAR", "parent")
     code = "import os; print(os.environ['VIBEVOICE_PARENT_VAR'], os.environ['VIBEVOICE_CHILD'])"
 
-    result = run_tool([PY, "-c", code], env={"VIBEVOICE_CHILD": "child"})
+    result = run_tool([PY, "-c", code], env={"VIBEVOICE_CHILD": "child"}, timeout=30)
 
     assert result.stdout.split() == ["parent", "child"]
     assert "VIBEVOICE_CHILD" not in os.environ
@@ -214,6 +217,7 @@ def test_run_tool_env_overrides_parent_values(monkeypatch: pytest.MonkeyPatch) -
     result = run_tool(
         [PY, "-c", "import os; print(os.environ['VIBEVOICE_PARENT_VAR'])"],
         env={"VIBEVOICE_PARENT_VAR": "child"},
+        timeout=30,
     )
 
     assert result.stdout == "child\n"
@@ -222,7 +226,7 @@ def test_run_tool_env_overrides_parent_values(monkeypatch: pytest.MonkeyPatch) -
 def test_run_tool_cwd_and_stdin(tmp_path: Path) -> None:
     code = "import os, sys; print(os.getcwd()); print(sys.stdin.read().upper())"
 
-    result = run_tool([PY, "-c", code], cwd=tmp_path, stdin_data="hello")
+    result = run_tool([PY, "-c", code], cwd=tmp_path, stdin_data="hello", timeout=30)
 
     assert result.stdout.splitlines() == [str(tmp_path.resolve()), "HELLO"]
 
@@ -230,7 +234,9 @@ def test_run_tool_cwd_and_stdin(tmp_path: Path) -> None:
 def test_run_tool_never_uses_a_shell(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
 
-    result = run_tool([PY, "-c", "import sys; print(sys.argv[1])", f"x; touch {marker}"])
+    result = run_tool(
+        [PY, "-c", "import sys; print(sys.argv[1])", f"x; touch {marker}"], timeout=30
+    )
 
     assert result.stdout == f"x; touch {marker}\n"
     assert not marker.exists()
@@ -240,6 +246,7 @@ def test_run_tool_without_capture_streams_output(capfd: pytest.CaptureFixture[st
     result = run_tool(
         [PY, "-c", "import sys; print('streamed'); print('to err', file=sys.stderr)"],
         capture=False,
+        timeout=30,
     )
 
     assert (result.stdout, result.stderr) == ("", "")

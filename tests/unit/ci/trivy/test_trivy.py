@@ -583,7 +583,7 @@ def test_a_release_file_of_the_wrong_shape_is_one_line_exit_2(tmp_path: Path) ->
     path.write_text(json.dumps(document), encoding="utf-8")
     config = load_config()
     with pytest.raises(UsageError) as caught:
-        trivy_session._targets(config, path, "latest")
+        trivy_session._release(config, path)
     assert str(caught.value) == f"release file {path}: images.0.platforms: Field required"
     assert caught.value.exit_code == EXIT_BAD_INPUT
 
