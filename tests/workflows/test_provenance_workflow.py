@@ -1,6 +1,7 @@
 """ci-provenance.yml does what the seed design and issue 10 ask of it: after a successful
-build of main or a tag, sign keyless with the only job that holds id-token and attestations
-scopes, from no cache, and keep the report 90 days."""
+build of main or a tag, sign keyless with the only job that holds the id-token scope (and no
+attestations scope: nothing writes GitHub's attestation store), from no cache, and keep the
+report 90 days."""
 
 from __future__ import annotations
 
@@ -57,7 +58,6 @@ def test_only_the_sign_job_holds_the_signing_scopes(
         "actions": "read",
         "packages": "write",
         "id-token": "write",
-        "attestations": "write",
     }
     holders = [
         f"{wf.path.name}:{other.id}"

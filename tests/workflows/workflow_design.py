@@ -169,7 +169,7 @@ WORKFLOWS: Mapping[str, WorkflowRow] = {
     "ci-provenance.yml": WorkflowRow(
         purpose="8. Provenance and signing",
         events={"workflow_run": Event(after_build=True)},
-        jobs={"sign": JobRow(write_scopes=("packages", "id-token", "attestations"))},
+        jobs={"sign": JobRow(write_scopes=("packages", "id-token"))},
     ),
 }
 
