@@ -71,8 +71,8 @@ CONTENT_TYPES = st.one_of(JSON_TYPES, JSON_TYPES, JSON_TYPES, st.binary(max_size
 
 
 class _Errors(logging.Handler):
-    """Every record at ERROR or above, or with a traceback, from any logger (a failed turn
-    is a warning by design; none happens here, as tts runs in-process)."""
+    """Every record at WARNING or above, or with a traceback, from any logger: an unhandled
+    error, and also a failed turn (a warning), which no input may cause with tts working."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
