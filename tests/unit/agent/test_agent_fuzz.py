@@ -287,6 +287,35 @@ def test_no_method_path_query_or_header_gets_a_5xx(
     _assert_well_answered(exchange, logged)
 
 
+@given(
+    path=st.one_of(st.sampled_from(ENDPOINTS), st.text(max_size=20).map(lambda p: "/" + p)),
+    query=st.binary(max_size=200),
+    headers=st.lists(st.tuples(st.binary(min_size=1, max_size=20), st.binary(max_size=40))),
+    subprotocols=SUBPROTOCOLS,
+    messages=st.lists(TURNS, max_size=2),
+)
+def test_no_websocket_path_query_or_header_breaks_the_server(
+    agent: Served,
+    logged: _Errors,
+    path: str,
+    query: bytes,
+    headers: list[tuple[bytes, bytes]],
+    subprotocols: list[str],
+    messages: list[str | bytes],
+) -> None:
+    session = agent.websocket(
+        path, query=query, headers=headers, subprotocols=subprotocols, messages=messages
+    )
+    if path == "/v1/converse":
+        _assert_well_conversed(session, logged)
+        return
+    assert not session.hung, "the handshake hung"
+    assert session.raised is None, f"the app raised {session.raised!r}"
+    assert session.violations == []
+    assert not session.accepted  # no such endpoint: closed at the handshake
+    assert logged.take() == []
+
+
 def test_the_schema_is_a_valid_json_schema_naming_every_kind(agent: Served) -> None:
     Draft202012Validator.check_schema(SCHEMA)
     kinds = {value for name, value in vars(errors).items() if name.isupper()}

@@ -212,6 +212,25 @@ def test_no_method_path_query_or_header_gets_a_5xx(
     _assert_well_answered(exchange, logged)
 
 
+@given(
+    path=st.one_of(st.sampled_from(ENDPOINTS), st.text(max_size=20).map(lambda p: "/" + p)),
+    query=st.binary(max_size=200),
+    headers=st.lists(st.tuples(st.binary(min_size=1, max_size=20), st.binary(max_size=40))),
+)
+def test_no_websocket_path_query_or_header_breaks_the_server(
+    tts: Served, logged: _Errors, path: str, query: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    session = tts.websocket(path, query=query, headers=headers, hold_open=True)
+    if path == "/stream":
+        _assert_well_streamed(session, logged)
+        return
+    assert not session.hung, "the handshake hung"
+    assert session.raised is None, f"the app raised {session.raised!r}"
+    assert session.violations == []
+    assert not session.accepted  # no such endpoint: closed at the handshake
+    assert logged.records == []
+
+
 def test_the_schema_is_a_valid_json_schema_matching_real_errors(tts: Served) -> None:
     Draft202012Validator.check_schema(SCHEMA)
     refused = tts.http("POST", "/v1/tts", headers=[(b"content-type", b"text/plain")])
