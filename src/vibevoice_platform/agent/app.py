@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,7 +24,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from vibevoice_platform.agent import frames
 from vibevoice_platform.agent.auth import AccessLog, BearerAuth
-from vibevoice_platform.agent.errors import BAD_INPUT, DRAINING, AgentError
+from vibevoice_platform.agent.errors import (
+    BAD_INPUT,
+    DRAINING,
+    INTERNAL,
+    METHOD_NOT_ALLOWED,
+    NOT_FOUND,
+    AgentError,
+)
 from vibevoice_platform.agent.history import History, Message
 from vibevoice_platform.agent.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from vibevoice_platform.agent.metrics import AgentMetrics
@@ -44,7 +51,7 @@ from vibevoice_platform.agent.turn import (
     run_turn,
 )
 from vibevoice_platform.common.requests import read_json_body
-from vibevoice_platform.tts.errors import InputError, error_response
+from vibevoice_platform.tts.errors import InputError, printable
 
 log = logging.getLogger("vibevoice_platform.agent")
 
@@ -106,20 +113,32 @@ def create_app(
 async def _http_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, HTTPException):  # pragma: no cover - registered for HTTPException
         raise exc
-    messages = {404: "no such endpoint", 405: "method not allowed for this endpoint"}
-    return error_response(exc.status_code, messages.get(exc.status_code, exc.detail), exc.headers)
+    known = {
+        404: (NOT_FOUND, "no such endpoint"),
+        405: (METHOD_NOT_ALLOWED, "method not allowed for this endpoint"),
+    }
+    kind, message = known.get(exc.status_code, (BAD_INPUT, exc.detail))
+    return _error_json(AgentError(kind, exc.status_code, message), exc.headers)
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s %s: %r", request.method, request.url.path, exc)
-    return error_response(500, "internal error")
+    return _error_json(AgentError(INTERNAL, 500, "internal error"))
 
 
-def _error_json(error: AgentError) -> JSONResponse:
-    headers = {"Retry-After": error.retry_after} if error.retry_after else None
+def _error_json(error: AgentError, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The JSON error body ``{"kind", "error", ...}`` (schema: ``errors.schema.json``)."""
+    headers = dict(headers or {})
+    if error.retry_after:
+        headers["Retry-After"] = error.retry_after
     body = error.to_event()
     del body["type"], body["status"]
-    return JSONResponse(body, status_code=error.status, headers=headers)
+    body["error"] = printable(body["error"])
+    return JSONResponse(body, status_code=error.status, headers=headers or None)
+
+
+def _bad_input(exc: InputError) -> AgentError:
+    return AgentError(BAD_INPUT, exc.status, printable(exc.message))
 
 
 class ReplyResponse(StreamingResponse):
@@ -171,9 +190,7 @@ class _Handlers:
         except InputError as exc:
             state.metrics.errors.labels(kind=BAD_INPUT).inc()
             request.scope["vibevoice.error_kind"] = BAD_INPUT
-            return error_response(exc.status, exc.message)
-        except ClientDisconnect:
-            return error_response(400, "client disconnected while sending the request")
+            return _error_json(_bad_input(exc))
         refusal = state.admit()
         if refusal is not None:
             return _error_json(refusal)
@@ -227,9 +244,12 @@ class _Handlers:
 
     async def _body(self, request: Request) -> bytes:
         limit = self.state.settings.max_turn_chars
-        return await read_json_body(
-            request, self.max_body_bytes, f"a turn is limited to {limit} characters"
-        )
+        try:
+            return await read_json_body(
+                request, self.max_body_bytes, f"a turn is limited to {limit} characters"
+            )
+        except ClientDisconnect:
+            raise InputError(400, "client disconnected while sending the request") from None
 
     async def _turn(
         self, messages: list[Message], started: float, endpoint: str = "/v1/reply"
@@ -294,14 +314,7 @@ class _Handlers:
                     text = parse_turn_message(message["text"], settings.max_turn_chars)
                 except InputError as exc:
                     state.metrics.errors.labels(kind=BAD_INPUT).inc()
-                    await websocket.send_json(
-                        {
-                            "type": "error",
-                            "kind": BAD_INPUT,
-                            "status": exc.status,
-                            "error": exc.message,
-                        }
-                    )
+                    await websocket.send_json(_bad_input(exc).to_event())
                     close_code = 1008
                     await websocket.close(close_code)
                     return

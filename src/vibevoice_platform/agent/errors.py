@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 # Error kinds (the ``kind`` of an error event and the label of ``agent_errors_total``).
-BAD_INPUT = "bad_input"
+BAD_INPUT = "bad_input"  # 400, 413, 415, 422: the request itself is wrong
+NOT_FOUND = "not_found"  # 404: no such endpoint
+METHOD_NOT_ALLOWED = "method_not_allowed"  # 405
 BUSY = "busy"
 DRAINING = "draining"
 TTS_UNAVAILABLE = "tts_unavailable"  # tts refused (429/503) or cannot be reached
@@ -17,7 +19,7 @@ LLM_TIMEOUT = "llm_timeout"
 LLM_UNAVAILABLE = "llm_unavailable"  # the LLM API cannot be reached or dropped the stream
 LLM_FAILED = "llm_failed"  # the LLM API answered an error (status or error event)
 UNAUTHORIZED = "unauthorized"
-INTERNAL = "internal"
+INTERNAL = "internal"  # 500: a bug of the agent, never bad input
 
 
 @dataclass

@@ -33,7 +33,16 @@ class AudioStart:
 class TTSClient:
     """Talks to ``POST /v1/tts`` and ``GET /ready`` of one tts service."""
 
-    def __init__(self, base_url: str, *, timeout: float, voice: str | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        voice: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """``transport`` replaces the network (tests pass an ``httpx.ASGITransport`` of a
+        tts app, to run it in-process)."""
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.voice = voice
@@ -42,6 +51,7 @@ class TTSClient:
             timeout=httpx.Timeout(timeout),
             trust_env=False,
             limits=httpx.Limits(max_keepalive_connections=8, keepalive_expiry=5.0),
+            transport=transport,
         )
 
     async def aclose(self) -> None:

@@ -21,7 +21,17 @@ class InputError(Exception):
 def error_response(
     status: int, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+    """The JSON error body ``{"error": message}`` (schema: ``errors.schema.json``)."""
+    return JSONResponse({"error": printable(message)}, status_code=status, headers=headers)
+
+
+def printable(message: str) -> str:
+    """``message`` as one line of valid UTF-8: line breaks become spaces and a lone surrogate
+    a replacement character. Messages that repeat what a client sent escape it first
+    (``common.requests.shown``); this is the net under them, so that an error can never turn
+    into a 500 (a lone surrogate cannot be encoded) or a second line."""
+    line = " ".join(message.splitlines()) or "error"
+    return line.encode("utf-8", "replace").decode("utf-8")
 
 
 def retry_headers() -> dict[str, str]:

@@ -15,7 +15,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from vibevoice_platform.tts.access_log import access_log, timestamp
 from vibevoice_platform.tts.audio import CHANNELS, SAMPLE_WIDTH, pcm_seconds
 from vibevoice_platform.tts.engines.base import SynthesisOptions, UnknownVoiceError
-from vibevoice_platform.tts.errors import InputError
+from vibevoice_platform.tts.errors import InputError, printable
 from vibevoice_platform.tts.state import ServiceState
 from vibevoice_platform.tts.synthesis import Synthesis
 
@@ -23,6 +23,9 @@ WS_CLOSE_NORMAL = 1000
 WS_CLOSE_POLICY = 1008
 WS_CLOSE_INTERNAL = 1011
 WS_CLOSE_TRY_AGAIN = 1013
+MAX_CLOSE_REASON_BYTES = 123
+"""RFC 6455 5.5: a close frame's payload (2 bytes of code, then the reason) is at most 125
+bytes; the websockets library refuses to send a longer one."""
 
 MAX_CFG = 10.0
 """The largest ``cfg`` accepted (the VibeVoice demo uses 1.5)."""
@@ -231,6 +234,7 @@ class WebSocketStream:
         await self.ws.send_text(json.dumps(frame, separators=(",", ":")))
 
     async def _fail(self, code: int, message: str, *, event: str = "error") -> None:
+        message = printable(message)
         frame = {"type": "error", "event": event, "error": message, "timestamp": timestamp()}
         try:
             await self.ws.send_text(json.dumps(frame, separators=(",", ":")))
@@ -242,4 +246,10 @@ class WebSocketStream:
     async def _close(self, code: int, reason: str = "") -> None:
         self.close_code = code
         if self.ws.application_state == WebSocketState.CONNECTED:
-            await self.ws.close(code=code, reason=reason[:120])
+            await self.ws.close(code=code, reason=close_reason(reason))
+
+
+def close_reason(message: str) -> str:
+    """``message`` cut to fit a close frame: at most 123 bytes of UTF-8, whole characters."""
+    encoded = message.encode("utf-8", "replace")[:MAX_CLOSE_REASON_BYTES]
+    return encoded.decode("utf-8", "ignore")

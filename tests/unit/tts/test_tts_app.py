@@ -199,7 +199,7 @@ BAD_BODIES: list[tuple[str, Any, int, str]] = [
     ("voice not a string", {"text": "Hi.", "voice": 7}, 422, "voice must be"),
     ("empty voice", {"text": "Hi.", "voice": ""}, 422, "voice must be"),
     ("unknown format", {"text": "Hi.", "format": "mp3"}, 422, "format must be one of pcm, wav"),
-    ("unknown field", {"text": "Hi.", "speed": 2}, 422, "unknown field(s) speed"),
+    ("unknown field", {"text": "Hi.", "speed": 2}, 422, 'unknown field(s) "speed"'),
     ("not an object", ["Hi."], 400, "must be an object"),
     ("a bare string", "Hi.", 400, "must be an object"),
 ]
