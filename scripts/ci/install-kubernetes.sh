@@ -5,7 +5,7 @@
 # containerd, the CNI plugins and a static busybox (for the pause image) from Debian.
 #
 #   bash scripts/ci/install-kubernetes.sh [--levels LEVELS] [--phase all|packages|builds]
-#                                         [--plan | --cache-key]
+#                                         [--plan | --cache-key | --cache-files]
 #
 # --levels: the helm session's levels that will run, comma-separated (default: all three);
 #   each installs only what it needs:
@@ -18,11 +18,17 @@
 #   Debian's containerd conflicts with (apt would remove Docker), and level 3 needs root.
 # --phase: all (the default) installs everything the levels need; packages only the Debian
 #   packages; builds only the Go builds (they need none of the packages), so that .ci/run builds
-#   while the packages install. --plan honours it; --cache-key ignores it.
+#   while the packages install. --plan honours it; --cache-key and --cache-files
+#   ignore it.
 # --plan: print what these levels install (apt packages, then the built tools) and exit.
 # --cache-key: print a key naming what these levels build into $VIBEVOICE_CACHE (the pinned
-#   versions, never a whole file that changes for other reasons) and exit.
-# Neither --plan nor --cache-key needs root, go or the network.
+#   versions and a hash of this script, which decides how they are built; never a whole file
+#   that changes for other reasons) and exit.
+# --cache-files: print the built binaries these levels keep, relative to $VIBEVOICE_CACHE, one
+#   a line (bin/<name>-<version>), and exit. They are all a second run needs (it builds nothing
+#   when they are there), so they are what a CI cache keeps: not Go's module and build caches,
+#   which are several GB.
+# None of --plan, --cache-key, --cache-files needs root, go or the network.
 #
 # Idempotent. Go builds are cached under $VIBEVOICE_CACHE (default /var/cache/vibevoice): the
 # module and build caches, and each built binary under a name that carries its version, so a
@@ -37,7 +43,7 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 log() { printf '[install-kubernetes] %s\n' "$*" >&2; }
 die() { printf '[install-kubernetes] error: %s\n' "$*" >&2; exit 1; }
 usage() {
-    die "usage: install-kubernetes.sh [--levels static,cluster,pods] [--phase all|packages|builds] [--plan | --cache-key]"
+    die "usage: install-kubernetes.sh [--levels static,cluster,pods] [--phase all|packages|builds] [--plan | --cache-key | --cache-files]"
 }
 
 levels="static,cluster,pods"
@@ -51,6 +57,7 @@ while [ "$#" -gt 0 ]; do
         --phase=*) phase="${1#--phase=}"; shift ;;
         --plan) mode=plan; shift ;;
         --cache-key) mode="cache-key"; shift ;;
+        --cache-files) mode="cache-files"; shift ;;
         *) usage ;;
     esac
 done
@@ -110,7 +117,21 @@ case "$mode" in
         [ "${#kube_tools[@]}" -gt 0 ] && key+="-kubernetes${kubernetes_version}"
         $want_cluster && key+="-cluster"
         $want_pods && key+="-pods"
+        # How they are built (wrapper module, ldflags) is this script: a change builds afresh.
+        script_hash="$(sha256sum "${BASH_SOURCE[0]}")"
+        key+="-script${script_hash:0:16}"
         printf '%s\n' "$key"
+        exit 0 ;;
+    "cache-files")
+        for name in "${go_tools[@]}"; do
+            case "$name" in
+                helm) printf 'bin/helm-%s\n' "$helm_version" ;;
+                kwok) printf 'bin/kwok-%s\n' "$kwok_version" ;;
+            esac
+        done
+        for name in "${kube_tools[@]+"${kube_tools[@]}"}"; do
+            printf 'bin/%s-%s\n' "$name" "$kubernetes_version"
+        done
         exit 0 ;;
 esac
 

@@ -94,7 +94,7 @@ def cache_kinds(job: Job) -> set[str]:
         path, key = str(step.with_.get("path", "")), str(step.with_.get("key", ""))
         if any(p in path for p in _DEPENDENCY_CACHE_PATHS) and _HASH_LOCK in key:
             kinds.add(UV)
-        if ".cache/vibevoice" in path and "install-kubernetes.sh" in key:
+        if ".cache/vibevoice/bin" in path and key.startswith("kubernetes-tools-"):
             kinds.add(GO_TOOLS)
         if ".perf-state" in path:
             kinds.add(PERF_STATE)

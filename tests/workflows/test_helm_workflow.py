@@ -7,7 +7,9 @@ changes.
   (containerd.io: apt would remove Docker or refuse);
 * the Go build cache is keyed on the pinned versions the script reports (`--cache-key`) and
   the script, never on all of pyproject.toml or uv.lock (every dependency bump wrote a new
-  multi-GB entry), and has no restore-keys (an old entry would grow and be saved again);
+  multi-GB entry), has no restore-keys (an old entry would grow and be saved again), and
+  keeps the built binaries alone (`$VIBEVOICE_CACHE/bin`, where `--cache-files` lists them),
+  not Go's module and build caches (several GB, past what GitHub keeps per repository);
 * the ``paths:`` filter names every file the session's outcome depends on: the chart, the
   helm package and what it imports from core/ and tools/, pyproject.toml, the noxfile, the
   lock, the install script and the workflow itself.
@@ -111,8 +113,9 @@ def install_problems(wf: Workflow) -> list[str]:
 
 def tools_cache_problems(wf: Workflow) -> list[str]:
     """The Go build cache's key names the tools' versions (the script's --cache-key output
-    with the levels the job installs) and the script; no whole-file hash of pyproject.toml
-    or uv.lock, no restore-keys."""
+    with the levels the job installs, which hashes the script too); no whole-file hash of
+    pyproject.toml or uv.lock, no restore-keys; its path is ``$VIBEVOICE_CACHE/bin`` alone,
+    the folder of the built binaries (``--cache-files``)."""
     job = wf.jobs["helm"]
     caches = [
         s for s in uses_of(job, "actions/cache") if ".cache/vibevoice" in str(s.with_.get("path"))
@@ -128,8 +131,11 @@ def tools_cache_problems(wf: Workflow) -> list[str]:
     ]
     if "restore-keys" in cache.with_:
         problems.append("restore-keys: an old entry is restored, grown and saved again")
-    if f"hashFiles('{SCRIPT}')" not in key:
-        problems.append(f"the key {key!r} does not hash {SCRIPT}")
+    cache_folder = {**wf.env, **job.env}.get("VIBEVOICE_CACHE", "")
+    built = f"{cache_folder}/bin"
+    path = str(cache.with_.get("path", "")).strip()
+    if path != built:
+        problems.append(f"caches {path!r}, not the built binaries alone ({built})")
     named = [s for s in job.steps if s.run and "--cache-key" in s.run and str(SCRIPT) in s.run]
     if len(named) != 1 or named[0].index > cache.index:
         problems.append(f"no step before the cache asks {SCRIPT} --cache-key for the key")
@@ -268,8 +274,7 @@ def test_install_rule_catches(
 
 
 MAIN_KEY = (
-    "key: kubernetes-tools-${{ steps.tools-cache.outputs.key }}-"
-    "${{ hashFiles('scripts/ci/install-kubernetes.sh') }}\n",
+    "key: kubernetes-tools-${{ steps.tools-cache.outputs.key }}\n",
     "key: kubernetes-tools-${{ hashFiles('pyproject.toml', 'scripts/ci/install-kubernetes.sh')"
     " }}\n          restore-keys: |\n            kubernetes-tools-\n",
 )
@@ -284,6 +289,15 @@ MAIN_KEY = (
         (
             [('--levels "$KUBERNETES_LEVELS" --cache-key', "--cache-key")],
             "does not pass --levels",
+        ),
+        (
+            [
+                (
+                    "path: /home/runner/.cache/vibevoice/bin\n",
+                    "path: /home/runner/.cache/vibevoice\n",
+                )
+            ],
+            "not the built binaries alone",
         ),
     ],
 )
@@ -373,3 +387,30 @@ def test_the_cache_key_changes_with_the_tools_versions_only(tmp_path: Path) -> N
     )
     assert _cache_key(root, "static,cluster") != key
     assert _cache_key(root, "static,cluster,pods") != _cache_key(root, "static,cluster")
+    (root / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    script = (REPO_ROOT / SCRIPT).read_text(encoding="utf-8")
+    (root / SCRIPT).write_text(script + "# how the tools are built changed\n", encoding="utf-8")
+    assert _cache_key(root, "static,cluster") != key  # the key hashes the script
+
+
+def _cache_files(levels: str) -> list[str]:
+    _refuse_a_script_without(REPO_ROOT, "--cache-files")
+    completed = subprocess.run(
+        ["bash", str(REPO_ROOT / SCRIPT), "--levels", levels, "--cache-files"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout.split()
+
+
+def test_the_cache_keeps_exactly_the_binaries_the_levels_build() -> None:
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    versions = pyproject["tool"]["vibevoice-ci"]["tools"]
+    for levels in ("static", "static,cluster", "static,cluster,pods"):
+        built = plan(levels)["build"]
+        version = {"helm": versions["helm"], "kwok": versions["kwok"]}
+        expected = [f"bin/{name}-{version.get(name, versions['kubernetes'])}" for name in built]
+        assert _cache_files(levels) == expected

@@ -458,7 +458,7 @@ def _is_sarif_upload(step: Step) -> bool:
 
 # Caches of tools built by scripts/ci/ (Go builds keyed by their pinned versions): their
 # contents do not depend on a matrix value, so the legs of a matrix share one entry.
-TOOLS_CACHE_PATHS = ("/home/runner/.cache/vibevoice", "/home/runner/.cache/vibevoice-ci/go")
+TOOLS_CACHE_PATHS = ("/home/runner/.cache/vibevoice/bin", "/home/runner/.cache/vibevoice-ci/go")
 
 
 def _is_tools_cache(step: Step) -> bool:

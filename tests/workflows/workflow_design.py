@@ -103,8 +103,8 @@ class WorkflowRow:
 
 # Cache kinds a job restores (see `cache_kinds` in test_workflow_design.py).
 UV = "uv"  # ~/.cache/uv (and pip), keyed on hashFiles('uv.lock')
-# helm, kwok and the Kubernetes binaries, keyed on their pinned versions as
-# scripts/ci/install-kubernetes.sh --cache-key reports them, and on that script
+# helm, kwok and the Kubernetes binaries (the built files alone), keyed on their pinned
+# versions and that script, as scripts/ci/install-kubernetes.sh --cache-key reports them
 GO_TOOLS = "helm-tools"
 PERF_STATE = "perf-state"  # the perf baseline and history (.perf-state/)
 

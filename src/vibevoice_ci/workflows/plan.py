@@ -12,6 +12,11 @@ commits in the runner's clone before the run, so the run's head (``GITHUB_SHA``,
 request's head SHA) really carries it, and takes back out after it. A run that talks to
 GitHub's REST API (``github_api``) gets the API stand-in through ``$GITHUB_API_URL`` and the
 automatic ``GITHUB_TOKEN``, as a runner gives them.
+
+A run may find an Actions cache entry already saved (``seed_cache``): a warm cache, as a second
+push on GitHub finds the entry the first push's job saved under the same key. The harness
+writes that entry before the run (workflows/seeding.py) from files root built earlier on this
+machine, so the run does not pay a cold build root already paid.
 """
 
 from __future__ import annotations
@@ -23,6 +28,37 @@ from typing import Any, Literal
 from vibevoice_ci.core.outcome import Status
 
 Event = Literal["push", "pull_request", "schedule", "workflow_run"]
+
+
+@dataclass(frozen=True)
+class CacheSeed:
+    """An Actions cache entry a planned run finds already saved (a warm cache, simulated).
+
+    The entry is the one the job itself saves after a cold run: the files ``files_command``
+    lists (relative to ``cache_folder``, the job's folder that the workflow caches), under the
+    key ``key_prefix`` followed by what ``key_command`` prints (the command the workflow's own
+    key step runs). Both commands run in the checkout. The files are copied from ``source``,
+    where root built the same versions; a file missing there stops the run (it would build
+    cold), and an entry already saved under that key is kept, as GitHub never overwrites one.
+    """
+
+    key_prefix: str
+    key_command: tuple[str, ...]
+    files_command: tuple[str, ...]
+    source: str
+    cache_folder: str
+
+
+# ci-helm-validate.yml's Go build cache: helm, kwok and the control plane for levels 1 and 2
+# ($KUBERNETES_LEVELS), as root's `install-kubernetes.sh` built them into its default cache.
+KUBERNETES_TOOLS = ("bash", "scripts/ci/install-kubernetes.sh", "--levels", "static,cluster")
+KUBERNETES_TOOLS_SEED = CacheSeed(
+    key_prefix="kubernetes-tools-",
+    key_command=(*KUBERNETES_TOOLS, "--cache-key"),
+    files_command=(*KUBERNETES_TOOLS, "--cache-files"),
+    source="/var/cache/vibevoice",
+    cache_folder="/home/runner/.cache/vibevoice",
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +88,9 @@ class PlannedRun:
     # Actions cache keys (prefixes) removed before the run: the cache as a repository that
     # never saved such an entry has it (e.g. the first nightly perf run: no baseline).
     evict_cache: tuple[str, ...] = ()
+    # An Actions cache entry written before the run: the run finds it as a second run on
+    # GitHub finds the first one's (a warm cache).
+    seed_cache: CacheSeed | None = None
 
 
 CHAIN: tuple[PlannedRun, ...] = (
@@ -106,6 +145,16 @@ CHAIN: tuple[PlannedRun, ...] = (
         unknown_step="Sign, attest and verify the pushed digests",
         why="the build's follow-up: keyless signing needs GitHub's OIDC token, which no "
         "service here issues, so the sign step cannot reach a verdict (never a pass)",
+    ),
+    PlannedRun(
+        "ci-helm-validate",
+        "ci-helm-validate.yml",
+        "push",
+        seed_cache=KUBERNETES_TOOLS_SEED,
+        why="a push to main that changes the chart: helm levels 1 and 2 as the runner (helm, "
+        "kwok and the control plane from the Go build cache, whose entry is seeded from root's "
+        "builds: a warm cache, as a second push finds the first one's entry); level 3 needs "
+        "root and is accepted as unknown there, .ci/run runs it directly",
     ),
     PlannedRun(
         "ci-security-deps",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import glob
 import json
 import pwd
-import re
 import shutil
 import sys
 import time
@@ -45,7 +44,14 @@ from vibevoice_ci.workflows.actions import (
     write_stand_ins,
 )
 from vibevoice_ci.workflows.github_api import RECORD_NAME, github_api
-from vibevoice_ci.workflows.plan import CHAIN, PlannedRun, judge, select, trigger_problems
+from vibevoice_ci.workflows.plan import (
+    CHAIN,
+    CacheSeed,
+    PlannedRun,
+    judge,
+    select,
+    trigger_problems,
+)
 from vibevoice_ci.workflows.reports import JobResult, WorkflowRunRecord, WorkflowsReport
 from vibevoice_ci.workflows.runner import (
     PASSED_THROUGH,
@@ -59,6 +65,7 @@ from vibevoice_ci.workflows.runner import (
     planted,
     state_lock,
 )
+from vibevoice_ci.workflows.seeding import archive_stem, seed_cache
 
 WORKFLOWS_DIR = Path(".github") / "workflows"
 INTERFACES = Path("tests") / "workflows" / "action_interfaces.toml"
@@ -196,6 +203,8 @@ def _run_chain(
                     job_env["GITHUB_API_URL"] = api.url
                     run_secrets["GITHUB_TOKEN"] = api.token
                 evict_cache(runner.home / "vibevoice-act-cache", run.evict_cache)
+                if run.seed_cache is not None:
+                    _seed(runner, run.seed_cache, root)
                 result = _run_one(
                     config,
                     run,
@@ -324,12 +333,26 @@ def _run_one(
     return record
 
 
+def _seed(runner: Runner, seed: CacheSeed, root: Path) -> None:
+    """Write the planned run's warm cache entry into the cache stand-in's folder."""
+    archive, written = seed_cache(runner.home / "vibevoice-act-cache", seed, root)
+    if written:
+        give_to(runner, archive)
+        print(
+            f"cache entry {archive.name} seeded from {seed.source} (planned: a warm cache, "
+            "as a second push finds the first one's entry)",
+            flush=True,
+        )
+    else:
+        print(f"cache entry {archive.name} already saved: kept", flush=True)
+
+
 def evict_cache(cache_dir: Path, prefixes: Sequence[str]) -> list[Path]:
     """Remove the cache stand-in's archives whose key starts with one of ``prefixes`` (named
     as the stand-in names them: other characters than ``[A-Za-z0-9._-]`` become ``_``)."""
     removed: list[Path] = []
     for prefix in prefixes:
-        stem = re.sub(r"[^A-Za-z0-9._-]", "_", prefix)
+        stem = archive_stem(prefix)
         for archive in sorted(cache_dir.glob(glob.escape(stem) + "*.tar")):
             archive.unlink()
             removed.append(archive)

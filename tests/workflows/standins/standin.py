@@ -16,9 +16,10 @@ What each stand-in does instead of the real thing, with the real action's failur
   put on ``$GITHUB_PATH``, as the real action does on a cache hit; no match fails (the real one
   would download; nothing can be downloaded here).
 * ``actions/cache`` (+ ``/restore``, ``/save``): archives under ``$VIBEVOICE_ACT_CACHE``, found
-  by exact key, then by ``restore-keys`` prefix (newest first); saved after the job unless the
-  key hit exactly. Past ``$VIBEVOICE_ACT_CACHE_LIMIT`` bytes (GitHub's 10 GB per repository by
-  default) the least recently used entries are evicted after a save, as GitHub does.
+  by exact key, then by ``restore-keys`` prefix (newest first), a restored file replacing the
+  old one as GNU tar does (unlinked first); saved after the job unless the key hit exactly.
+  Past ``$VIBEVOICE_ACT_CACHE_LIMIT`` bytes (GitHub's 10 GB per repository by default) the
+  least recently used entries are evicted after a save, as GitHub does.
 * ``actions/upload-artifact`` / ``actions/download-artifact``: directories under
   ``$VIBEVOICE_ACT_ARTIFACTS/<run id>/<name>``; another run's artifacts need ``run-id`` and
   ``github-token``, as on GitHub; a name that was not uploaded fails.
@@ -241,6 +242,7 @@ def cache_restore(_stage: str) -> None:
             members = archive.getmembers()
             for member in members:
                 member.name = _restored_name(member.name)
+                _unlink_old(Path("/", member.name), member)
             # Archives this stand-in wrote itself, of the job's own paths.
             archive.extractall("/", members=members, filter="fully_trusted")  # noqa: S202
     matched = chosen.name.removesuffix(".tar")
@@ -248,6 +250,17 @@ def cache_restore(_stage: str) -> None:
     set_output("cache-hit", "true" if exact else "false")
     set_output("cache-matched-key", matched)
     print(f"Cache restored from key: {matched}")
+
+
+def _unlink_old(target: Path, member: tarfile.TarInfo) -> None:
+    """Remove a file the member replaces before it is written, as GNU tar (the real
+    action's) does: a program still running from the old file (another job on this machine
+    executing a cached tool) then keeps its copy, where writing over it fails with "Text file
+    busy". Folders are merged, never removed."""
+    if member.isdir() or (target.is_dir() and not target.is_symlink()):
+        return
+    if target.is_symlink() or target.exists():
+        target.unlink()
 
 
 def cache_save(stage: str) -> None:

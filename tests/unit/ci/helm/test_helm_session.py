@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from vibevoice_ci.core.errors import (
 from vibevoice_ci.core.outcome import Outcome, Status
 from vibevoice_ci.helm import session as helm_session
 from vibevoice_ci.helm import static
+from vibevoice_ci.helm.result import LevelResult
 from vibevoice_ci.helm.session import choose_levels, verdict
 from vibevoice_ci.tools import helm
 
@@ -228,13 +230,43 @@ def test_a_job_accepts_only_unknowns_the_config_lists_with_their_reason(
     accepted = helm_session.accepted_unknown(config)
     assert accepted["pods"].startswith("level 3 needs root")
     assert set(accepted) == {"pods", "ingress-addons", "networkpolicy-enforcement"}
-    stray = _env_config(repo_root, tmp_path, "cluster: it is slow")
-    with pytest.raises(UsageError, match=r"names cluster, which .* does not list") as refused:
+    stray = _env_config(repo_root, tmp_path, "helm-test: it is slow")
+    with pytest.raises(UsageError, match=r"names helm-test, which .* does not list") as refused:
         helm_session.accepted_unknown(stray)
     assert refused.value.exit_code == 2
     assert "\n" not in str(refused.value)
     # Without the job naming it, a level not run is an unknown that fails under CI.
     assert "pods" not in helm_session.accepted_unknown(_env_config(repo_root, tmp_path, ""))
+
+
+def test_a_run_of_level_3_alone_accepts_level_2_only_when_named(
+    repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """.ci/run runs levels 1 and 2 through ci-helm-validate.yml (act), then level 3 alone
+    (`--level pods`) naming `cluster`: level 2 is reported UNKNOWN (not run, never a pass) with
+    the config's reason, and does not fail under CI; unnamed, it fails."""
+
+    def run_static(*_: Any) -> static.StaticResult:
+        return static.StaticResult(outcomes=[Outcome.of("lint/ci", True, "clean")], notes=[])
+
+    def run_pods(*_: Any) -> LevelResult:
+        return LevelResult("pods", [Outcome.of("helm-test", True, "passed")])
+
+    monkeypatch.setattr(helm, "version", lambda: "3.19.0")
+    monkeypatch.setattr(static, "run_static", run_static)
+    monkeypatch.setattr(helm_session, "_runners", lambda: {"pods": run_pods})
+    unnamed = _env_config(repo_root, tmp_path, "")
+    with pytest.raises(CheckFailedError, match="undecided under CI: cluster"):
+        helm_session.run_helm(unnamed, levels=["pods"])
+    named = _env_config(repo_root, tmp_path, "cluster: ran in ci-helm-validate")
+    helm_session.run_helm(named, levels=["pods"])
+    report = json.loads((named.report_dir("helm") / "helm.json").read_text(encoding="utf-8"))
+    assert [(level["level"], level["status"]) for level in report["levels"]] == [
+        ("static", "pass"),
+        ("cluster", "unknown"),
+        ("pods", "pass"),
+    ]
+    assert report["accepted_unknown"]["cluster"].startswith("level 2 ran in ci-helm-validate")
 
 
 def test_an_accepted_unknown_shows_as_unknown_in_the_report_and_summary(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +139,40 @@ def test_every_unknown_step_is_a_step_of_its_workflow() -> None:
         }
         assert run.unknown_step in names, f"{run.key}: no step {run.unknown_step!r}"
         assert run.expect == "failure", f"{run.key}: an unknown step fails its run"
+
+
+REPO_ROOT = WORKFLOWS.parents[1]
+
+
+def test_the_helm_run_seeds_exactly_the_entry_its_workflow_restores() -> None:
+    """ci-helm-validate's seed is the entry the job itself would save: the key its key step
+    names (the same command, with the job's levels), the folder its cache step keeps, the
+    files the script lists for those levels, from the script's default cache (root's)."""
+    (run,) = [run for run in CHAIN if run.key == "ci-helm-validate"]
+    seed = run.seed_cache
+    assert seed is not None
+    assert (run.workflow, run.event, run.expect) == ("ci-helm-validate.yml", "push", "success")
+    job = _real_files()[run.workflow]["jobs"]["helm"]
+    levels = job["env"]["KUBERNETES_LEVELS"]
+    (key_step,) = [step for step in job["steps"] if "--cache-key" in step.get("run", "")]
+    caches = [
+        step
+        for step in job["steps"]
+        if str(step.get("uses", "")).startswith("actions/cache@")
+        and str(step["with"]["key"]).startswith(seed.key_prefix)
+    ]
+    assert len(caches) == 1
+    cache = caches[0]["with"]
+    step_id = key_step["id"]
+    assert cache["key"] == f"{seed.key_prefix}${{{{ steps.{step_id}.outputs.key }}}}"
+    assert "restore-keys" not in cache  # the seed must match the key exactly
+    assert shlex.join(seed.key_command) in key_step["run"].replace('"$KUBERNETES_LEVELS"', levels)
+    assert seed.files_command == (*seed.key_command[:-1], "--cache-files")
+    assert seed.cache_folder == job["env"]["VIBEVOICE_CACHE"]
+    listed = subprocess.run(
+        seed.files_command, cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert listed
+    assert {str(Path(seed.cache_folder, name).parent) for name in listed} == {cache["path"]}
+    script = (REPO_ROOT / seed.key_command[1]).read_text(encoding="utf-8")
+    assert f'cache="${{VIBEVOICE_CACHE:-{seed.source}}}"' in script

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -119,6 +120,30 @@ def test_cache_restore_by_exact_key_then_post_save_is_skipped(job: Job) -> None:
     post = job.run("actions/cache", "post", state=job.values("GITHUB_STATE"), path=str(cached))
     assert "Cache hit occurred on the primary key, not saving cache." in post.stdout
     assert sorted(p.name for p in (job.root / "cache").iterdir()) == ["Linux-lint-abc.tar"]
+
+
+def test_cache_restore_replaces_a_file_a_running_program_executes(job: Job) -> None:
+    """Another job on the machine may be running a tool from the cached folder (the runner's
+    home is shared here): the restore replaces the file, as GNU tar does, instead of failing
+    with "Text file busy"; the running program keeps its copy."""
+    cached = job.workspace / "tools"
+    cached.mkdir()
+    sleeper = cached / "sleeper"
+    shutil.copy2(shutil.which("sleep") or "/bin/sleep", sleeper)
+    saved = job.run("actions/cache/save", path=str(cached), key="Linux-tools-1")
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    sleeper.unlink()
+    shutil.copy2(shutil.which("sleep") or "/bin/sleep", sleeper)
+    running = subprocess.Popen([str(sleeper), "30"])
+    try:
+        restored = job.run("actions/cache", path=str(cached), key="Linux-tools-1")
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+        assert job.values("GITHUB_OUTPUT")["cache-hit"] == "true"
+        assert running.poll() is None  # still running, from the old file
+        assert os.access(sleeper, os.X_OK)
+    finally:
+        running.kill()
+        running.wait()
 
 
 def test_cache_restore_by_a_restore_keys_prefix_then_saves_the_new_key(job: Job) -> None:
