@@ -64,12 +64,17 @@ def _output(root: Path, argv: Sequence[str]) -> str:
     return run_tool(argv, cwd=root, timeout=120).stdout
 
 
+def seed_key(seed: CacheSeed, root: Path) -> str:
+    """The key the job saves (and restores) the entry under, asked of the workflow's command."""
+    return seed.key_prefix + _output(root, seed.key_command).strip()
+
+
 def seed_cache(cache_dir: Path, seed: CacheSeed, root: Path) -> tuple[Path, bool]:
     """Write the entry ``seed`` describes into ``cache_dir`` (the cache stand-in's folder),
     asking the commands in ``root`` for its key and files; return the archive and whether it
     was written (False: an entry of that key was already saved and is kept). A source file
     that is missing is a ``UsageError`` naming it: the run would otherwise build cold."""
-    key = seed.key_prefix + _output(root, seed.key_command).strip()
+    key = seed_key(seed, root)
     target = archive_path(cache_dir, key)
     if target.is_file():
         return target, False

@@ -25,6 +25,7 @@ from vibevoice_ci.core.errors import EXIT_CHECK_FAILED, UsageError
 from vibevoice_ci.core.files import write_text_atomic
 from vibevoice_ci.core.outcome import (
     Outcome,
+    Status,
     exit_code,
     overall,
     publish_summary,
@@ -65,7 +66,7 @@ from vibevoice_ci.workflows.runner import (
     planted,
     state_lock,
 )
-from vibevoice_ci.workflows.seeding import archive_stem, seed_cache
+from vibevoice_ci.workflows.seeding import archive_stem, seed_cache, seed_key
 
 WORKFLOWS_DIR = Path(".github") / "workflows"
 INTERFACES = Path("tests") / "workflows" / "action_interfaces.toml"
@@ -203,11 +204,11 @@ def _run_chain(
                     job_env["GITHUB_API_URL"] = api.url
                     run_secrets["GITHUB_TOKEN"] = api.token
                 evict_cache(runner.home / "vibevoice-act-cache", run.evict_cache)
-                if run.seed_cache is not None:
-                    _seed(runner, run.seed_cache, root)
+                seeded = _seed(runner, run.seed_cache, root) if run.seed_cache else None
                 result = _run_one(
                     config,
                     run,
+                    seeded_key=seeded,
                     run_id=first_run_id + number,
                     head=run_head,
                     payload=event_payload(
@@ -253,6 +254,7 @@ def _run_one(
     run_id: int,
     head: str,
     payload: Mapping[str, Any],
+    seeded_key: str | None = None,
     runner: Runner,
     request: Request,
     state: Path,
@@ -309,6 +311,9 @@ def _run_one(
     )
     conclusion: Literal["success", "failure"] = "success" if succeeded else "failure"
     status, verdict = judge(run, succeeded, [step for _, step in act.failed_steps(lines)])
+    unrestored = seed_unrestored(seeded_key, [line.message for line in lines])
+    if unrestored and status is not Status.FAIL:
+        status, verdict = Status.FAIL, unrestored
     # A copy beside workflows.json: the next harness run, from any checkout, empties runs/.
     log = config.report_dir("workflows") / LOGS / f"{run_id}-{run.key}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -333,8 +338,17 @@ def _run_one(
     return record
 
 
-def _seed(runner: Runner, seed: CacheSeed, root: Path) -> None:
-    """Write the planned run's warm cache entry into the cache stand-in's folder."""
+def seed_unrestored(key: str | None, messages: Sequence[str]) -> str | None:
+    """Why a run whose cache entry was seeded under ``key`` fails though it may have passed:
+    the job never restored it, so it built cold and the plan's warm cache was not what ran
+    (pure); None when nothing was seeded or the entry was restored."""
+    if key is None or any(f"Cache restored from key: {key}" in text for text in messages):
+        return None
+    return f"the seeded cache entry {key} was not restored (the job built cold, not as planned)"
+
+
+def _seed(runner: Runner, seed: CacheSeed, root: Path) -> str:
+    """Write the planned run's warm cache entry into the cache stand-in's folder; its key."""
     archive, written = seed_cache(runner.home / "vibevoice-act-cache", seed, root)
     if written:
         give_to(runner, archive)
@@ -345,6 +359,7 @@ def _seed(runner: Runner, seed: CacheSeed, root: Path) -> None:
         )
     else:
         print(f"cache entry {archive.name} already saved: kept", flush=True)
+    return seed_key(seed, root)
 
 
 def evict_cache(cache_dir: Path, prefixes: Sequence[str]) -> list[Path]:

@@ -18,6 +18,7 @@ from test_workflows_standin import Job
 from vibevoice_ci.core.errors import ToolFailedError, UsageError
 from vibevoice_ci.workflows.plan import CacheSeed
 from vibevoice_ci.workflows.seeding import archive_path, seed_cache, seed_members
+from vibevoice_ci.workflows.session import seed_unrestored
 
 FILES = ("bin/helm-3.22.0", "bin/kwok-0.8.0")
 KEY = "kubernetes-tools-helm3.22.0-kwok0.8.0"
@@ -159,3 +160,15 @@ def test_a_failing_key_command_stops_the_seed(tmp_path: Path) -> None:
     with pytest.raises(ToolFailedError):
         seed_cache(tmp_path / "cache", seed, tmp_path)
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_seeded_entry_the_job_never_restored_fails_the_run() -> None:
+    key = "kubernetes-tools-helm3.22.0-abc"
+    restored = ["⭐ Run Main Restore the Go build cache", f"Cache restored from key: {key}"]
+    assert seed_unrestored(key, restored) is None
+    assert seed_unrestored(None, []) is None  # nothing seeded, nothing to check
+    cold = ["Cache not found for input keys: kubernetes-tools-helm3.22.0-abd"]
+    why = seed_unrestored(key, cold)
+    assert why is not None
+    assert key in why
+    assert "built cold" in why
