@@ -269,3 +269,29 @@ def test_an_old_commit_a_shallow_clone_lacks_is_refused_with_what_to_do(
     assert "\n" not in str(refused.value)
     assert revisions[OLDER] in str(refused.value)
     assert registry[LATEST] == OLDER
+
+
+def test_the_command_line_flag_allows_the_rollback(
+    make_config: Callable[..., PipelineConfig],
+    registry: dict[str, str],
+    revisions: dict[str, str],
+    history: History,
+    tmp_path: Path,
+) -> None:
+    from vibevoice_ci.cli import parser
+    from vibevoice_ci.promote.command import COMMANDS
+
+    config = make_config()
+    revisions[INDEX] = history.commit("released")
+    revisions[OLDER] = history.commit("newer")
+    registry[LATEST] = OLDER
+    release = write_release(tmp_path / "release.json", released_image(promote_tags=["latest"]))
+    argv = ["promote", "--release", str(release), "--smoke", str(_tested(tmp_path))]
+    (command,) = COMMANDS
+
+    with pytest.raises(CheckFailedError, match="--allow-rollback moves it anyway"):
+        command.run(parser(COMMANDS).parse_args(argv), config)
+    assert registry[LATEST] == OLDER
+
+    command.run(parser(COMMANDS).parse_args([*argv, "--allow-rollback"]), config)
+    assert registry[LATEST] == INDEX
