@@ -167,7 +167,7 @@ def promote(
         )
         if not moves:
             outcomes.append(Outcome("promote", Status.PASS, "this ref promotes no tag"))
-        judged = [_judge(move, config.root, allow_rollback) for move in moves]
+        judged = [_judge(move, config.root, allow_rollback, retries) for move in moves]
         for step in judged:
             after = _apply(step, retries)
             records.append(
@@ -203,15 +203,21 @@ def promote(
     return moves
 
 
-def _judge(move: Move, repo: Path, allow_rollback: bool) -> Judged:
+def _judge(move: Move, repo: Path, allow_rollback: bool, retries: RetryLog) -> Judged:
     """Read what ``move`` would replace and judge it (registry and git reads; nothing moves)."""
+
+    def revision(reference: str) -> str | None:
+        return with_retries(
+            f"revision of {reference}", lambda: crane.revision(reference), log=retries
+        )
+
     before = current_digest(move.target)
-    new_commit = crane.revision(move.source)
+    new_commit = revision(move.source)
     old_commit = new_commit
     if before is None:
         old_commit = None
     elif before != move.digest:
-        old_commit = crane.revision(f"{move.repository}@{before}")
+        old_commit = revision(f"{move.repository}@{before}")
     relation = None
     if before is not None and old_commit and new_commit and old_commit != new_commit:
         relation = git.ancestry(repo, old_commit, new_commit)
