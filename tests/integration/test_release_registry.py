@@ -1,7 +1,8 @@
 """The release flow against a real registry on 127.0.0.1: retries through a flaky proxy,
-fast failure on a permanent error, SBOM referrers, and the promotion gate (crane, real tags).
+fast failure on a permanent error, SBOM referrers, and the promotion gate (crane, real tags,
+images labelled with commits of a real git repository, so latest only moves forward).
 
-No Docker engine needed: crane and Debian's docker-registry only.
+No Docker engine needed: crane, git and Debian's docker-registry only.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from release_support import FlakyProxy, require_tool, running_registry
 
+from git_history import History
 from vibevoice_ci.build import referrers
 from vibevoice_ci.build.reports import Release, ReleaseImage, ReleasePlatform
 from vibevoice_ci.core.config import PipelineConfig, load_config
@@ -38,8 +40,11 @@ def registry(tmp_path: Path) -> Iterator[str]:
         yield address
 
 
-def _push_image(reference: str, content: bytes, tmp_path: Path) -> str:
-    """A one-layer image made and pushed by crane (no Docker); returns its digest."""
+def _push_image(
+    reference: str, content: bytes, tmp_path: Path, *, revision: str | None = None
+) -> str:
+    """A one-layer image made and pushed by crane (no Docker), labelled
+    org.opencontainers.image.revision=``revision`` if given; returns its digest."""
     require_tool("crane")
     layer = tmp_path / f"layer-{len(content)}-{content[:8].hex()}.tar"
     with tarfile.open(layer, "w") as archive:
@@ -51,6 +56,15 @@ def _push_image(reference: str, content: bytes, tmp_path: Path) -> str:
         check=True,
         capture_output=True,
     )
+    if revision is not None:
+        subprocess.run(
+            [
+                *("crane", "mutate", "--insecure", "--label", f"{crane.REVISION}={revision}"),
+                *("-t", reference, reference),
+            ],
+            check=True,
+            capture_output=True,
+        )
     return crane.digest(reference)
 
 
@@ -154,8 +168,16 @@ def test_an_sbom_is_attached_as_a_referrer_of_its_image(registry: str, tmp_path:
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> PipelineConfig:
-    return load_config().model_copy(update={"reports_dir": tmp_path / "reports"})
+def history(tmp_path: Path) -> History:
+    """The checkout promote decides ancestry in: a real repository with real commits."""
+    return History(tmp_path / "checkout")
+
+
+@pytest.fixture
+def config(tmp_path: Path, history: History) -> PipelineConfig:
+    return load_config().model_copy(
+        update={"reports_dir": tmp_path / "reports", "root": history.root}
+    )
 
 
 def _files(tmp_path: Path, release: Release, smoke: SmokeReport) -> tuple[Path, Path]:
@@ -213,12 +235,15 @@ def _smoke(status: str, images: dict[str, str]) -> SmokeReport:
 
 
 def test_a_failed_smoke_leaves_latest_where_it_was_and_a_passing_one_moves_it(
-    registry: str, tmp_path: Path, config: PipelineConfig
+    registry: str, tmp_path: Path, config: PipelineConfig, history: History
 ) -> None:
     repository = f"{registry}/vibevoice/vibevoice-tts"
-    old = _push_image(f"{repository}:old", b"the image latest points at", tmp_path)
+    old_commit, new_commit = history.commit("older"), history.commit("released")
+    old = _push_image(
+        f"{repository}:old", b"the image latest points at", tmp_path, revision=old_commit
+    )
     crane.tag(f"{repository}@{old}", "latest")
-    new = _push_image(f"{repository}:0123456789ab", b"the new build", tmp_path)
+    new = _push_image(f"{repository}:0123456789ab", b"the new build", tmp_path, revision=new_commit)
     release = _release(repository, new)
     tested = {"tts": f"{repository}@{new}"}
 
@@ -249,4 +274,57 @@ def test_a_failed_smoke_leaves_latest_where_it_was_and_a_passing_one_moves_it(
     assert [m.target for m in moves] == [f"{repository}:latest"]
     assert crane.digest(f"{repository}:latest") == new
     report = json.loads((config.report_dir("promote") / "promote.json").read_text())
-    assert report["moves"] == [{"target": f"{repository}:latest", "before": old, "after": new}]
+    assert report["moves"] == [
+        {
+            "target": f"{repository}:latest",
+            "before": old,
+            "after": new,
+            "commit_before": old_commit,
+            "commit_after": new_commit,
+            "direction": "forward",
+        }
+    ]
+
+
+def test_latest_never_moves_backwards_unless_a_rollback_is_allowed(
+    registry: str, tmp_path: Path, config: PipelineConfig, history: History
+) -> None:
+    # An old smoke run re-run (or finishing last) after latest moved on to a later commit.
+    repository = f"{registry}/vibevoice/vibevoice-tts"
+    stale_commit, current_commit = history.commit("released"), history.commit("later")
+    stale = _push_image(f"{repository}:stale", b"the old build", tmp_path, revision=stale_commit)
+    current = _push_image(
+        f"{repository}:current", b"the build latest holds", tmp_path, revision=current_commit
+    )
+    crane.tag(f"{repository}@{current}", "latest")
+    release_file, smoke_file = _files(
+        tmp_path, _release(repository, stale), _smoke("pass", {"tts": f"{repository}@{stale}"})
+    )
+
+    with pytest.raises(CheckFailedError, match=r"refusing to move .* backwards") as refused:
+        promote.promote(config, release_file=release_file, smoke_file=smoke_file)
+    assert f"{stale_commit} does not descend from {current_commit}" in str(refused.value)
+    assert crane.digest(f"{repository}:latest") == current
+    report = json.loads((config.report_dir("promote") / "promote.json").read_text())
+    assert (report["status"], report["moves"]) == ("fail", [])
+
+    # the rollback runbook: the same move, allowed by the flag, says it was a rollback
+    promote.promote(config, release_file=release_file, smoke_file=smoke_file, allow_rollback=True)
+    assert crane.digest(f"{repository}:latest") == stale
+    report = json.loads((config.report_dir("promote") / "promote.json").read_text())
+    assert report["moves"] == [
+        {
+            "target": f"{repository}:latest",
+            "before": current,
+            "after": stale,
+            "commit_before": current_commit,
+            "commit_after": stale_commit,
+            "direction": "rollback",
+        }
+    ]
+
+    # promoting it again is the same commit: a no-op move, no flag needed
+    promote.promote(config, release_file=release_file, smoke_file=smoke_file)
+    report = json.loads((config.report_dir("promote") / "promote.json").read_text())
+    assert report["moves"][0]["direction"] == "same"
+    assert crane.digest(f"{repository}:latest") == stale

@@ -113,7 +113,12 @@ def test_promote_runs_only_after_smoke_and_alone_may_move_tags(
     assert promote.permissions == {"contents": "read", "actions": "read", "packages": "write"}
     found = job_session(promote)
     assert found is not None
-    assert (found.session, found.posarg) == ("promote", None)
+    assert (found.session, found.posarg) == ("promote", None)  # never --allow-rollback
+    # the built commit with its whole history: promote moves a tag only to a descendant of
+    # the commit it holds, which a shallow clone does not have
+    (checkout,) = uses_of(promote, "actions/checkout")
+    assert "github.event.workflow_run.head_sha" in str(checkout.with_.get("ref"))
+    assert checkout.with_.get("fetch-depth") == 0
     downloads = {step.with_.get("name") for step in uses_of(promote, "actions/download-artifact")}
     assert downloads == {"reports-build", "reports-smoke"}
     (login,) = uses_of(promote, "docker/login-action")

@@ -13,6 +13,12 @@ from vibevoice_ci.core.errors import EXIT_OK
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--release", type=Path, help="default: reports/build/release.json")
     parser.add_argument("--smoke", type=Path, help="default: reports/smoke/smoke.json")
+    parser.add_argument(
+        "--allow-rollback",
+        action="store_true",
+        help="move a tag to a commit that does not descend from the one it holds "
+        "(the rollback runbook, docs/ci-cd.md)",
+    )
 
 
 def _run(args: argparse.Namespace, config: PipelineConfig) -> int:
@@ -23,6 +29,7 @@ def _run(args: argparse.Namespace, config: PipelineConfig) -> int:
         config,
         release_file=args.release or config.report_dir("build") / RELEASE_FILE,
         smoke_file=args.smoke or config.report_dir("smoke") / "smoke.json",
+        allow_rollback=args.allow_rollback,
     )
     return EXIT_OK
 

@@ -21,6 +21,16 @@ class MovedTag(ReportModel):
     target: str = Field(description="repository:tag")
     before: str | None = Field(description="the digest it pointed at before; null: absent")
     after: str = Field(description="the digest it points at now, read back from the registry")
+    commit_before: str | None = Field(
+        description="the commit (org.opencontainers.image.revision) of the image it pointed at; "
+        "null: an absent tag, or no label"
+    )
+    commit_after: str | None = Field(description="the commit of the released image; null: no label")
+    direction: Literal["created", "forward", "same", "rollback"] = Field(
+        description="created: the tag was absent; forward: commit_before is an ancestor of "
+        "commit_after; same: same digest or commit (a re-promote); rollback: not forward, moved "
+        "because --allow-rollback was given"
+    )
 
 
 class PromoteReport(ReportModel):

@@ -5,6 +5,13 @@ and which tags it should carry; the smoke session's ``smoke.json`` says whether 
 passed and which image references it pulled and ran. Promotion happens only when the smoke
 verdict is pass, the container was tested, and every released service was tested at exactly
 its released digest. Anything else leaves every tag where it was (exit 1).
+
+Tags only move forward: before anything moves, each tag's current commit (its image's
+``org.opencontainers.image.revision``) must be an ancestor of, or the same as, the commit the
+release was built from (``git merge-base --is-ancestor`` in this checkout). A move backwards or
+sideways, or one whose old commit this checkout does not hold (a shallow clone: fetch the
+history), is refused unless ``--allow-rollback`` (the rollback runbook) is given. :func:`judge`
+is the rule; an absent tag moves, the same commit moves as a no-op.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from vibevoice_ci.build.reports import Release, Retry
 from vibevoice_ci.core.config import PipelineConfig
@@ -22,7 +30,7 @@ from vibevoice_ci.core.reports import read_report, write_report
 from vibevoice_ci.core.retry import RetryLog, with_retries
 from vibevoice_ci.promote.reports import MovedTag, PromoteReport
 from vibevoice_ci.smoke.reports import SmokeReport
-from vibevoice_ci.tools import crane
+from vibevoice_ci.tools import crane, git
 from vibevoice_ci.tools._exec import run_tool
 
 
@@ -72,6 +80,53 @@ def plan(release: Release, smoke: SmokeReport) -> list[Move]:
     return moves
 
 
+Direction = Literal["created", "forward", "same", "rollback"]
+
+
+def judge(
+    target: str,
+    *,
+    before: str | None,
+    after: str,
+    old_commit: str | None,
+    new_commit: str | None,
+    relation: git.Ancestry | None,
+    allow_rollback: bool,
+) -> Direction:
+    """Whether moving ``target`` from digest ``before`` (None: absent) to ``after`` goes
+    forward (pure). ``old_commit``/``new_commit`` are the images' revisions (None: not
+    labelled); ``relation`` is git's answer for the two (None where it was not asked).
+
+    created: the tag was absent; same: same digest or same commit (a re-promote); forward:
+    the old commit is an ancestor of the new; rollback: anything else, allowed only with
+    ``allow_rollback``, else a one-line CheckFailedError saying why and what to do.
+    """
+    if before is None:
+        return "created"
+    if before == after or (old_commit is not None and old_commit == new_commit):
+        return "same"
+    if relation is git.Ancestry.ANCESTOR:
+        return "forward"
+    if relation is git.Ancestry.SAME:
+        return "same"
+    if allow_rollback:
+        return "rollback"
+    if old_commit is None or new_commit is None:
+        which = f"{target} ({before})" if old_commit is None else f"the release ({after})"
+        reason = f"{which} carries no {crane.REVISION} label, so its commit is unknown"
+    elif relation is git.Ancestry.UNKNOWN:
+        reason = (
+            f"commit {old_commit} that {target} holds (or {new_commit}) is not in this "
+            "checkout, a shallow clone: fetch the history (git fetch --unshallow; "
+            "actions/checkout with fetch-depth: 0) and promote again"
+        )
+    else:
+        reason = f"{new_commit} does not descend from {old_commit}, the commit {target} holds"
+    raise CheckFailedError(
+        f"refusing to move {target} backwards: {reason}; --allow-rollback moves it anyway"
+    )
+
+
 def current_digest(reference: str) -> str | None:
     """The digest a tag points at now, or None where the tag does not exist."""
     result = run_tool(
@@ -80,8 +135,26 @@ def current_digest(reference: str) -> str | None:
     return result.stdout.strip() if result.ok else None
 
 
-def promote(config: PipelineConfig, *, release_file: Path, smoke_file: Path) -> list[Move]:
-    """Apply :func:`plan`; write ``promote.json`` and the summary on every path."""
+@dataclass(frozen=True)
+class Judged:
+    """A move with what it was judged on: the digests and commits before and after."""
+
+    move: Move
+    before: str | None
+    commit_before: str | None
+    commit_after: str | None
+    direction: Direction
+
+
+def promote(
+    config: PipelineConfig,
+    *,
+    release_file: Path,
+    smoke_file: Path,
+    allow_rollback: bool = False,
+) -> list[Move]:
+    """Apply :func:`plan`, every move judged by :func:`judge` before any tag moves; write
+    ``promote.json`` and the summary on every path."""
     report_dir = config.report_dir("promote")
     retries = RetryLog()
     outcomes: list[Outcome] = []
@@ -94,10 +167,26 @@ def promote(config: PipelineConfig, *, release_file: Path, smoke_file: Path) -> 
         )
         if not moves:
             outcomes.append(Outcome("promote", Status.PASS, "this ref promotes no tag"))
-        for move in moves:
-            before, after = _apply(move, retries)
-            records.append(MovedTag(target=move.target, before=before, after=after))
-            outcomes.append(Outcome(move.target, Status.PASS, f"{before or 'absent'} -> {after}"))
+        judged = [_judge(move, config.root, allow_rollback, retries) for move in moves]
+        for step in judged:
+            after = _apply(step, retries)
+            records.append(
+                MovedTag(
+                    target=step.move.target,
+                    before=step.before,
+                    after=after,
+                    commit_before=step.commit_before,
+                    commit_after=step.commit_after,
+                    direction=step.direction,
+                )
+            )
+            outcomes.append(
+                Outcome(
+                    step.move.target,
+                    Status.PASS,
+                    f"{step.before or 'absent'} -> {after} ({step.direction})",
+                )
+            )
     except PipelineError as exc:
         outcomes.append(Outcome("promote", Status.FAIL, str(exc)))
         raise
@@ -114,16 +203,52 @@ def promote(config: PipelineConfig, *, release_file: Path, smoke_file: Path) -> 
     return moves
 
 
-def _apply(move: Move, retries: RetryLog) -> tuple[str | None, str]:
-    """Move one tag; return the digest it pointed at before (None: absent) and after."""
+def _judge(move: Move, repo: Path, allow_rollback: bool, retries: RetryLog) -> Judged:
+    """Read what ``move`` would replace and judge it (registry and git reads; nothing moves)."""
+
+    def revision(reference: str) -> str | None:
+        return with_retries(
+            f"revision of {reference}", lambda: crane.revision(reference), log=retries
+        )
+
     before = current_digest(move.target)
-    progress(f"promote {move.target}: {before or 'absent'} -> {move.digest}")
-    with_retries(f"tag {move.target}", lambda: crane.tag(move.source, move.tag), log=retries)
+    new_commit = revision(move.source)
+    old_commit = new_commit
+    if before is None:
+        old_commit = None
+    elif before != move.digest:
+        old_commit = revision(f"{move.repository}@{before}")
+    relation = None
+    if before is not None and old_commit and new_commit and old_commit != new_commit:
+        relation = git.ancestry(repo, old_commit, new_commit)
+    direction = judge(
+        move.target,
+        before=before,
+        after=move.digest,
+        old_commit=old_commit,
+        new_commit=new_commit,
+        relation=relation,
+        allow_rollback=allow_rollback,
+    )
+    return Judged(move, before, old_commit, new_commit, direction)
+
+
+def _apply(step: Judged, retries: RetryLog) -> str:
+    """Move one judged tag (a tag already at the digest is left alone); return the digest it
+    points at after, read back."""
+    move = step.move
+    progress(f"promote {move.target}: {step.before or 'absent'} -> {move.digest}, {step.direction}")
+    if step.before != move.digest:
+        with_retries(f"tag {move.target}", lambda: crane.tag(move.source, move.tag), log=retries)
     after = with_retries(f"digest of {move.target}", lambda: crane.digest(move.target), log=retries)
     if after != move.digest:
         raise CheckFailedError(f"{move.target} points at {after}, not {move.digest}")
-    return before, after
+    return after
 
 
 def _notes(release_file: Path) -> Sequence[str]:
-    return [f"release file `{release_file}`", "tags move only after smoke passed on the digest"]
+    return [
+        f"release file `{release_file}`",
+        "tags move only after smoke passed on the digest, and only forward in git history "
+        "unless --allow-rollback",
+    ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vibevoice_ci.core.errors import ToolFailedError
+from vibevoice_ci.core.image_reference import parse_reference
 from vibevoice_ci.tools._exec import find_tool, run_tool
 from vibevoice_ci.tools._output import json_object
 
@@ -103,3 +104,34 @@ def index_entries(document: Mapping[str, Any]) -> list[PlatformEntry]:
             PlatformEntry(name, str(item["digest"]), int(item["size"]), str(item["mediaType"]))
         )
     return entries
+
+
+REVISION = "org.opencontainers.image.revision"
+
+
+def revision_in(document: Mapping[str, Any]) -> str | None:
+    """The ``org.opencontainers.image.revision`` a manifest or index carries as an annotation,
+    or an image configuration as a label; None where it carries none (pure)."""
+    annotations = document.get("annotations")
+    image_config = document.get("config")
+    labels = image_config.get("Labels") if isinstance(image_config, Mapping) else None
+    for source in (annotations, labels):
+        if isinstance(source, Mapping) and isinstance(source.get(REVISION), str):
+            return str(source[REVISION]) or None
+    return None
+
+
+def revision(reference: str) -> str | None:
+    """The commit ``reference`` was built from: the index's annotation (the release build
+    writes it), else the image configuration's label (of the first platform of an index)."""
+    document = manifest(reference)
+    found = revision_in(document)
+    if found:
+        return found
+    if "manifests" in document:
+        entries = index_entries(document)
+        if not entries:
+            return None
+        name = parse_reference(reference).name
+        return revision_in(config(f"{name}@{entries[0].digest}"))
+    return revision_in(config(reference))

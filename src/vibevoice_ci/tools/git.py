@@ -1,12 +1,14 @@
-"""git: the commit, ref and cleanliness of the work tree that a build records."""
+"""git: the commit, ref and cleanliness of the work tree that a build records, and whether one
+commit descends from another (promote)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
-from vibevoice_ci.core.errors import ToolMissingError
-from vibevoice_ci.tools._exec import find_tool, run_tool
+from vibevoice_ci.core.errors import ToolFailedError, ToolMissingError
+from vibevoice_ci.tools._exec import failure_message, find_tool, run_tool
 
 INSTALL_HINT = "install git (Debian: apt-get install git)"
 
@@ -51,3 +53,34 @@ def state(repo: Path) -> GitState:
         timeout=30,
     ).stdout.strip()
     return GitState(sha=sha, ref=ref, dirty=bool(porcelain.strip()), committed_at=committed_at)
+
+
+class Ancestry(Enum):
+    """How an old commit relates to a new one in a checkout (``git merge-base --is-ancestor``)."""
+
+    SAME = "same"
+    ANCESTOR = "ancestor"  # old is an ancestor of new: new is a descendant
+    NOT_ANCESTOR = "not-ancestor"
+    UNKNOWN = "unknown"  # the checkout does not hold the old (or new) commit: a shallow clone
+
+
+def ancestry(repo: Path, old: str, new: str) -> Ancestry:
+    """Whether ``old`` is ``new``, an ancestor of it, or neither, in ``repo``'s history; UNKNOWN
+    where either commit is not in the checkout (never a guess)."""
+    binary = git()
+    for commit in (old, new):
+        known = run_tool(
+            [binary, "cat-file", "-e", f"{commit}^{{commit}}"], cwd=repo, check=False, timeout=30
+        )
+        if not known.ok:
+            return Ancestry.UNKNOWN
+    if old == new:
+        return Ancestry.SAME
+    result = run_tool(
+        [binary, "merge-base", "--is-ancestor", old, new], cwd=repo, check=False, timeout=30
+    )
+    if result.returncode == 0:
+        return Ancestry.ANCESTOR
+    if result.returncode == 1:
+        return Ancestry.NOT_ANCESTOR
+    raise ToolFailedError(failure_message(result))

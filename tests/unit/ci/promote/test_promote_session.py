@@ -1,5 +1,6 @@
-"""``promote`` end to end over a fake registry: promote.json as the session writes it, checked
-against the committed schema, and its inputs read through their writers' models."""
+"""``promote`` end to end over a fake registry and a real git repository in tmp_path (the
+config's root): promote.json as the session writes it, checked against the committed schema,
+its inputs read through their writers' models, and tags that move only forward in history."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from release_helpers import INDEX, released_image, write_release
 from schema_helpers import assert_matches_schema
 
+from git_history import History
 from vibevoice_ci.core.config import PipelineConfig
 from vibevoice_ci.core.errors import EXIT_BAD_INPUT, CheckFailedError, UsageError
 from vibevoice_ci.core.outcome import Status
@@ -21,10 +23,18 @@ from vibevoice_ci.smoke.reports import SmokeReport
 from vibevoice_ci.tools import crane
 
 REPOSITORY = "127.0.0.1:5000/v/vibevoice-tts"
+LATEST = f"{REPOSITORY}:latest"
+OLDER = "sha256:" + "0" * 64  # an image built from another commit
 
 
 @pytest.fixture
-def registry(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def revisions() -> dict[str, str]:
+    """The fake registry's images' org.opencontainers.image.revision (digest -> commit)."""
+    return {}
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch, revisions: dict[str, str]) -> dict[str, str]:
     """A fake registry's tags (reference -> digest), moved by crane.tag."""
     tags: dict[str, str] = {}
 
@@ -35,7 +45,16 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.setattr(promote, "current_digest", lambda reference: tags.get(reference))
     monkeypatch.setattr(crane, "tag", tag)
     monkeypatch.setattr(crane, "digest", lambda reference: tags[reference])
+    monkeypatch.setattr(
+        crane, "revision", lambda reference: revisions.get(reference.partition("@")[2])
+    )
     return tags
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> History:
+    """A real git repository at the config's root (make_config roots it in tmp_path)."""
+    return History(tmp_path)
 
 
 def _smoke(path: Path, status: Status, images: dict[str, str]) -> Path:
@@ -56,15 +75,29 @@ def _smoke(path: Path, status: Status, images: dict[str, str]) -> Path:
     return path
 
 
-def _promote(config: PipelineConfig, tmp_path: Path, smoke: Path) -> Any:
+def _promote(
+    config: PipelineConfig, tmp_path: Path, smoke: Path, *, allow_rollback: bool = False
+) -> Any:
     release = write_release(tmp_path / "release.json", released_image(promote_tags=["latest"]))
-    return promote.promote(config, release_file=release, smoke_file=smoke)
+    return promote.promote(
+        config, release_file=release, smoke_file=smoke, allow_rollback=allow_rollback
+    )
+
+
+def _report(config: PipelineConfig) -> Any:
+    return assert_matches_schema(
+        config.report_dir("promote") / "promote.json", "promote/promote.schema.json"
+    )
 
 
 def test_a_promotion_writes_a_report_that_matches_its_schema(
-    make_config: Callable[..., PipelineConfig], registry: dict[str, str], tmp_path: Path
+    make_config: Callable[..., PipelineConfig],
+    registry: dict[str, str],
+    revisions: dict[str, str],
+    tmp_path: Path,
 ) -> None:
     config = make_config()
+    revisions[INDEX] = "a" * 40
     smoke = _smoke(tmp_path / "smoke.json", Status.PASS, {"tts": f"{REPOSITORY}@{INDEX}"})
 
     [move] = _promote(config, tmp_path, smoke)
@@ -75,7 +108,16 @@ def test_a_promotion_writes_a_report_that_matches_its_schema(
     )
     assert report == {
         "status": "pass",
-        "moves": [{"target": move.target, "before": None, "after": INDEX}],
+        "moves": [
+            {
+                "target": move.target,
+                "before": None,
+                "after": INDEX,
+                "commit_before": None,
+                "commit_after": "a" * 40,
+                "direction": "created",
+            }
+        ],
         "retries": [],
     }
 
@@ -113,3 +155,143 @@ def test_a_smoke_report_of_the_wrong_shape_is_one_line_exit_2(
     assert_matches_schema(
         config.report_dir("promote") / "promote.json", "promote/promote.schema.json"
     )
+
+
+# --- latest only moves forward -----------------------------------------------------------------
+
+
+def _tested(tmp_path: Path) -> Path:
+    return _smoke(tmp_path / "smoke.json", Status.PASS, {"tts": f"{REPOSITORY}@{INDEX}"})
+
+
+def test_a_move_to_a_descendant_goes_forward(
+    make_config: Callable[..., PipelineConfig],
+    registry: dict[str, str],
+    revisions: dict[str, str],
+    history: History,
+    tmp_path: Path,
+) -> None:
+    config = make_config()
+    revisions[OLDER] = history.commit("older")
+    revisions[INDEX] = history.commit("released")
+    registry[LATEST] = OLDER
+
+    _promote(config, tmp_path, _tested(tmp_path))
+
+    assert registry[LATEST] == INDEX
+    [moved] = _report(config)["moves"]
+    assert (moved["before"], moved["after"]) == (OLDER, INDEX)
+    assert (moved["commit_before"], moved["commit_after"]) == (revisions[OLDER], revisions[INDEX])
+    assert moved["direction"] == "forward"
+
+
+def test_a_move_backwards_is_refused_and_latest_stays(
+    make_config: Callable[..., PipelineConfig],
+    registry: dict[str, str],
+    revisions: dict[str, str],
+    history: History,
+    tmp_path: Path,
+) -> None:
+    config = make_config()
+    revisions[INDEX] = history.commit("released")  # an old smoke run re-run ...
+    revisions[OLDER] = history.commit("newer")  # ... after latest moved on to a later commit
+    registry[LATEST] = OLDER
+
+    with pytest.raises(CheckFailedError) as refused:
+        _promote(config, tmp_path, _tested(tmp_path))
+
+    assert str(refused.value) == (
+        f"refusing to move {LATEST} backwards: {revisions[INDEX]} does not descend from "
+        f"{revisions[OLDER]}, the commit {LATEST} holds; --allow-rollback moves it anyway"
+    )
+    assert registry[LATEST] == OLDER
+    report = _report(config)
+    assert (report["status"], report["moves"]) == ("fail", [])
+
+
+def test_a_move_backwards_with_allow_rollback_moves_and_says_so(
+    make_config: Callable[..., PipelineConfig],
+    registry: dict[str, str],
+    revisions: dict[str, str],
+    history: History,
+    tmp_path: Path,
+) -> None:
+    config = make_config()
+    revisions[INDEX] = history.commit("released")
+    revisions[OLDER] = history.commit("newer")
+    registry[LATEST] = OLDER
+
+    _promote(config, tmp_path, _tested(tmp_path), allow_rollback=True)
+
+    assert registry[LATEST] == INDEX
+    report = _report(config)
+    assert report["status"] == "pass"
+    [moved] = report["moves"]
+    assert (moved["commit_before"], moved["direction"]) == (revisions[OLDER], "rollback")
+
+
+def test_the_same_commit_is_a_re_promote(
+    make_config: Callable[..., PipelineConfig],
+    registry: dict[str, str],
+    revisions: dict[str, str],
+    history: History,
+    tmp_path: Path,
+) -> None:
+    config = make_config()
+    revisions[INDEX] = revisions[OLDER] = history.commit("released, built twice")
+    registry[LATEST] = OLDER
+
+    _promote(config, tmp_path, _tested(tmp_path))
+    assert registry[LATEST] == INDEX
+    assert _report(config)["moves"][0]["direction"] == "same"
+
+    _promote(config, tmp_path, _tested(tmp_path))  # the same digest again: a no-op
+    [moved] = _report(config)["moves"]
+    assert (moved["before"], moved["after"], moved["direction"]) == (INDEX, INDEX, "same")
+
+
+def test_an_old_commit_a_shallow_clone_lacks_is_refused_with_what_to_do(
+    make_config: Callable[..., PipelineConfig],
+    registry: dict[str, str],
+    revisions: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    upstream = History(tmp_path / "upstream")
+    revisions[OLDER] = upstream.commit("older")
+    revisions[INDEX] = upstream.commit("released")
+    upstream.shallow_clone(tmp_path / "checkout")
+    config = make_config().model_copy(update={"root": tmp_path / "checkout"})
+    registry[LATEST] = OLDER
+
+    with pytest.raises(CheckFailedError, match="fetch the history") as refused:
+        _promote(config, tmp_path, _tested(tmp_path))
+
+    assert "\n" not in str(refused.value)
+    assert revisions[OLDER] in str(refused.value)
+    assert registry[LATEST] == OLDER
+
+
+def test_the_command_line_flag_allows_the_rollback(
+    make_config: Callable[..., PipelineConfig],
+    registry: dict[str, str],
+    revisions: dict[str, str],
+    history: History,
+    tmp_path: Path,
+) -> None:
+    from vibevoice_ci.cli import parser
+    from vibevoice_ci.promote.command import COMMANDS
+
+    config = make_config()
+    revisions[INDEX] = history.commit("released")
+    revisions[OLDER] = history.commit("newer")
+    registry[LATEST] = OLDER
+    release = write_release(tmp_path / "release.json", released_image(promote_tags=["latest"]))
+    argv = ["promote", "--release", str(release), "--smoke", str(_tested(tmp_path))]
+    (command,) = COMMANDS
+
+    with pytest.raises(CheckFailedError, match="--allow-rollback moves it anyway"):
+        command.run(parser(COMMANDS).parse_args(argv), config)
+    assert registry[LATEST] == OLDER
+
+    command.run(parser(COMMANDS).parse_args([*argv, "--allow-rollback"]), config)
+    assert registry[LATEST] == INDEX
