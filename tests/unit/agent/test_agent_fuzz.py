@@ -23,6 +23,7 @@ from jsonschema import Draft202012Validator
 import vibevoice_platform.agent
 from asgi_exchange import HTTPExchange, Served, WebSocketSession, served
 from json_documents import bodies, documents, near, split
+from request_parts import HEADERS, METHODS, RAW_QUERIES, paths
 from vibevoice_platform.agent import errors
 from vibevoice_platform.agent.app import create_app
 from vibevoice_platform.agent.frames import MEDIA_TYPE, decode_reply
@@ -270,10 +271,10 @@ def test_no_credential_gets_a_5xx(
 @example(method="GET", path="/v1/reply", query=b"", headers=[])
 @example(method="GET", path="/nowhere", query=b"", headers=[])
 @given(
-    method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "BREW"]),
-    path=st.one_of(st.sampled_from(ENDPOINTS), st.text(max_size=20).map(lambda p: "/" + p)),
-    query=st.binary(max_size=200),
-    headers=st.lists(st.tuples(st.binary(min_size=1, max_size=20), st.binary(max_size=40))),
+    method=METHODS,
+    path=paths(ENDPOINTS),
+    query=RAW_QUERIES,
+    headers=HEADERS,
 )
 def test_no_method_path_query_or_header_gets_a_5xx(
     agent: Served,
@@ -288,9 +289,9 @@ def test_no_method_path_query_or_header_gets_a_5xx(
 
 
 @given(
-    path=st.one_of(st.sampled_from(ENDPOINTS), st.text(max_size=20).map(lambda p: "/" + p)),
-    query=st.binary(max_size=200),
-    headers=st.lists(st.tuples(st.binary(min_size=1, max_size=20), st.binary(max_size=40))),
+    path=paths(ENDPOINTS),
+    query=RAW_QUERIES,
+    headers=HEADERS,
     subprotocols=SUBPROTOCOLS,
     messages=st.lists(TURNS, max_size=2),
 )

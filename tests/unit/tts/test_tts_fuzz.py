@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator
 import vibevoice_platform.tts
 from asgi_exchange import HTTPExchange, Served, WebSocketSession, served
 from json_documents import bodies, split
+from request_parts import HEADERS, METHODS, RAW_QUERIES, paths
 from vibevoice_platform.tts.app import create_app
 from vibevoice_platform.tts.engines import Engine
 from vibevoice_platform.tts.settings import Settings
@@ -195,10 +196,10 @@ def test_no_query_string_breaks_the_stream(
 
 
 @given(
-    method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "BREW"]),
-    path=st.one_of(st.sampled_from(ENDPOINTS), st.text(max_size=20).map(lambda p: "/" + p)),
-    query=st.binary(max_size=200),
-    headers=st.lists(st.tuples(st.binary(min_size=1, max_size=20), st.binary(max_size=40))),
+    method=METHODS,
+    path=paths(ENDPOINTS),
+    query=RAW_QUERIES,
+    headers=HEADERS,
 )
 def test_no_method_path_query_or_header_gets_a_5xx(
     tts: Served,
@@ -213,9 +214,9 @@ def test_no_method_path_query_or_header_gets_a_5xx(
 
 
 @given(
-    path=st.one_of(st.sampled_from(ENDPOINTS), st.text(max_size=20).map(lambda p: "/" + p)),
-    query=st.binary(max_size=200),
-    headers=st.lists(st.tuples(st.binary(min_size=1, max_size=20), st.binary(max_size=40))),
+    path=paths(ENDPOINTS),
+    query=RAW_QUERIES,
+    headers=HEADERS,
 )
 def test_no_websocket_path_query_or_header_breaks_the_server(
     tts: Served, logged: _Errors, path: str, query: bytes, headers: list[tuple[bytes, bytes]]
