@@ -207,3 +207,122 @@ def test_markdown_lists_blocking_first() -> None:
     text = render_findings_markdown(result)
     assert text.index("Blocking (1)") < text.index("Listed (below the gate) (1)")
     assert "| CVE-1 | CRITICAL | pkg | 1.0 | 1.1 |" in text
+
+
+# --------------------------------------------------------------------------------------------
+# The boundaries and outputs (each test fails if a boundary or an output moves)
+
+
+@pytest.mark.parametrize(
+    ("score", "severity"),
+    [
+        (10.0, Severity.CRITICAL),
+        (9.0, Severity.CRITICAL),
+        (8.9, Severity.HIGH),
+        (7.0, Severity.HIGH),
+        (6.9, Severity.MEDIUM),
+        (4.0, Severity.MEDIUM),
+        (3.9, Severity.LOW),
+        (0.1, Severity.LOW),
+        (0.0, Severity.UNKNOWN),
+    ],
+)
+def test_a_cvss_score_at_each_boundary_takes_the_higher_rating(
+    score: float, severity: Severity
+) -> None:
+    assert Severity.from_cvss_score(score) is severity
+
+
+@given(st.integers(min_value=0, max_value=100))
+def test_the_cvss_rating_follows_the_specification_table(tenths: int) -> None:
+    score = tenths / 10
+    expected = (
+        Severity.CRITICAL
+        if tenths >= 90
+        else Severity.HIGH
+        if tenths >= 70
+        else Severity.MEDIUM
+        if tenths >= 40
+        else Severity.LOW
+        if tenths >= 1
+        else Severity.UNKNOWN
+    )
+    assert Severity.from_cvss_score(score) is expected
+
+
+def test_an_allow_list_entry_holds_on_its_expiry_day_and_fails_the_day_after() -> None:
+    vulnerability = finding("CVE-7", Severity.CRITICAL)
+    entry = AllowListEntry("CVE-7", "mitigated by the proxy", expires=TODAY)
+    on_the_day = gate([scan(vulnerability)], fail_at=Severity.HIGH, allow_list=[entry], today=TODAY)
+    assert not entry.expired(TODAY)
+    assert overall(on_the_day.outcomes) is Status.PASS
+    assert [o.name for o in on_the_day.outcomes] == ["pip-audit: tts"]
+    assert on_the_day.allowed == (vulnerability,)
+
+    day_after = date(2026, 12, 1)
+    late = gate([scan(vulnerability)], fail_at=Severity.HIGH, allow_list=[entry], today=day_after)
+    assert entry.expired(day_after)
+    assert overall(late.outcomes) is Status.FAIL
+    assert late.outcomes[-1] == Outcome(
+        "allow-list: CVE-7",
+        Status.FAIL,
+        "expired on 2026-11-30 (mitigated by the proxy): "
+        "fix the finding or renew the entry with a new reason",
+    )
+
+
+@pytest.mark.parametrize(
+    ("severity", "level", "score"),
+    [
+        (Severity.CRITICAL, "error", "9.5"),
+        (Severity.HIGH, "error", "8.0"),
+        (Severity.UNKNOWN, "error", "8.0"),
+        (Severity.MEDIUM, "warning", "5.5"),
+        (Severity.LOW, "warning", "2.0"),
+    ],
+)
+def test_the_sarif_level_and_security_severity_of_each_severity(
+    severity: Severity, level: str, score: str
+) -> None:
+    log = to_sarif([scan(finding("CVE-3", severity))], min_severity=Severity.LOW, artifact_uri="x")
+    run = log["runs"][0]
+    (rule,) = run["tool"]["driver"]["rules"]
+    (result,) = run["results"]
+    assert result["level"] == level
+    assert rule["defaultConfiguration"] == {"level": level}
+    assert rule["properties"]["security-severity"] == score
+    assert rule["properties"]["tags"] == ["security", "vulnerability", severity.value]
+
+
+def test_a_sarif_result_says_where_what_and_the_fix() -> None:
+    fixed = finding("CVE-4", Severity.HIGH, "openssl")
+    unfixed = Vulnerability("CVE-5", Severity.HIGH, "numpy", "2.0")
+    log = to_sarif([scan(fixed, unfixed)], min_severity=Severity.HIGH, artifact_uri="uv.lock")
+    assert log["$schema"] == "https://json.schemastore.org/sarif-2.1.0.json"
+    first, second = log["runs"][0]["results"]
+    assert first["message"]["text"] == (
+        "openssl 1.0 in tts is affected by CVE-4 (HIGH); fixed in 1.1"
+    )
+    assert (
+        second["message"]["text"] == "numpy 2.0 in tts is affected by CVE-5 (HIGH); no fix released"
+    )
+    assert first["locations"] == [
+        {"physicalLocation": {"artifactLocation": {"uri": "uv.lock"}, "region": {"startLine": 1}}}
+    ]
+    assert first["partialFingerprints"] == {"vulnerability": "CVE-4/openssl/tts"}
+
+
+def test_a_finding_exactly_at_the_gate_blocks_and_one_just_below_is_listed() -> None:
+    at, below = finding("CVE-A", Severity.MEDIUM), finding("CVE-B", Severity.LOW)
+    result = gate([scan(at, below)], fail_at=Severity.MEDIUM, today=TODAY)
+    assert result.blocking == (at,)
+    assert result.listed == (below,)
+    assert result.outcomes == (
+        Outcome("pip-audit: tts", Status.FAIL, "1 finding(s) at MEDIUM or above: CVE-A"),
+    )
+    clean = gate([scan(below)], fail_at=Severity.MEDIUM, today=TODAY)
+    assert clean.outcomes == (
+        Outcome(
+            "pip-audit: tts", Status.PASS, "10 checked; nothing at MEDIUM or above (1 low listed)"
+        ),
+    )
