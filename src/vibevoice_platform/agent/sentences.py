@@ -30,14 +30,14 @@ class SentenceSplitter:
             raise ValueError("max_chars must be at least 1")
         self.max_chars = max_chars
         self._current: list[str] = []
-        self._last_visible = ""
-        """The last character of the current sentence that is not a closer or whitespace."""
         self._after_terminator = False
 
     def feed(self, text: str) -> list[str]:
         """Add ``text``; return the sentences it completed (stripped, never empty)."""
         done: list[str] = []
         for char in text:
+            if char.isspace() and not self._current:
+                continue  # whitespace before a sentence is not part of it, nor of its length
             if char.isspace() and self._ends_here(char):
                 self._emit(done)
                 continue
@@ -57,11 +57,10 @@ class SentenceSplitter:
         return done
 
     def _ends_here(self, char: str) -> bool:
-        if not "".join(self._current).strip():
-            return False
         if char in "\n\r\u2028\u2029" or self._after_terminator:
             return True
-        return len(self._current) >= self.max_chars
+        # at the first whitespace after a word: trailing whitespace would be stripped off
+        return len(self._current) >= self.max_chars and not self._current[-1].isspace()
 
     def _emit(self, done: list[str]) -> None:
         sentence = "".join(self._current).strip()
