@@ -31,7 +31,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         "--state-dir",
         type=Path,
         help="the runner's state folder (clone, runs, artifacts; one run at a time holds its "
-        "lock); default: ~runner/vibevoice-act",
+        "lock); default: ~runner/vibevoice-act. The Actions cache stand-in's entries stay in "
+        "~runner/vibevoice-act-cache, shared by every state folder as GitHub's cache is by "
+        "every run",
     )
     parser.add_argument(
         "--job-env",

@@ -66,6 +66,12 @@ class Runner:
         return self.state_dir or self.home / "vibevoice-act"
 
     @property
+    def cache_dir(self) -> Path:
+        """The Actions cache stand-in's folder, ``~runner/vibevoice-act-cache``: one for every
+        state folder, as GitHub keeps one cache per repository whatever the run."""
+        return self.home / "vibevoice-act-cache"
+
+    @property
     def workspace(self) -> Path:
         """Where act starts (GitHub's ``/home/runner/work/<repo>/<repo>``)."""
         return self.state / "repository"

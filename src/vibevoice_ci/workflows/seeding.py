@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import tarfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from vibevoice_ci.core.errors import UsageError
@@ -69,15 +70,24 @@ def seed_key(seed: CacheSeed, root: Path) -> str:
     return seed.key_prefix + _output(root, seed.key_command).strip()
 
 
-def seed_cache(cache_dir: Path, seed: CacheSeed, root: Path) -> tuple[Path, bool]:
+@dataclass(frozen=True)
+class SeededEntry:
+    """A seeded cache entry: its key, its archive, and whether this run wrote it (False: an
+    entry of that key was already saved and is kept)."""
+
+    key: str
+    archive: Path
+    written: bool
+
+
+def seed_cache(cache_dir: Path, seed: CacheSeed, root: Path) -> SeededEntry:
     """Write the entry ``seed`` describes into ``cache_dir`` (the cache stand-in's folder),
-    asking the commands in ``root`` for its key and files; return the archive and whether it
-    was written (False: an entry of that key was already saved and is kept). A source file
+    asking the commands in ``root`` for its key (once) and files. A source file
     that is missing is a ``UsageError`` naming it: the run would otherwise build cold."""
     key = seed_key(seed, root)
     target = archive_path(cache_dir, key)
     if target.is_file():
-        return target, False
+        return SeededEntry(key, target, written=False)
     members = seed_members(seed, _output(root, seed.files_command).split())
     missing = missing_sources(members)
     if missing:
@@ -91,4 +101,4 @@ def seed_cache(cache_dir: Path, seed: CacheSeed, root: Path) -> tuple[Path, bool
         for source, member in members:
             archive.add(source, arcname=member, recursive=False)
     partial.replace(target)
-    return target, True
+    return SeededEntry(key, target, written=True)

@@ -66,7 +66,7 @@ from vibevoice_ci.workflows.runner import (
     planted,
     state_lock,
 )
-from vibevoice_ci.workflows.seeding import archive_stem, seed_cache, seed_key
+from vibevoice_ci.workflows.seeding import archive_stem, seed_cache
 
 WORKFLOWS_DIR = Path(".github") / "workflows"
 INTERFACES = Path("tests") / "workflows" / "action_interfaces.toml"
@@ -203,7 +203,7 @@ def _run_chain(
                 if run.github_api and api is not None:
                     job_env["GITHUB_API_URL"] = api.url
                     run_secrets["GITHUB_TOKEN"] = api.token
-                evict_cache(runner.home / "vibevoice-act-cache", run.evict_cache)
+                evict_cache(runner.cache_dir, run.evict_cache)
                 seeded = _seed(runner, run.seed_cache, root) if run.seed_cache else None
                 result = _run_one(
                     config,
@@ -281,7 +281,7 @@ def _run_one(
             "GITHUB_RUN_ATTEMPT": "1",
             "VIBEVOICE_ACT_REPOSITORY": str(runner.workspace),
             "VIBEVOICE_ACT_ARTIFACTS": str(state / "artifacts"),
-            "VIBEVOICE_ACT_CACHE": str(runner.home / "vibevoice-act-cache"),
+            "VIBEVOICE_ACT_CACHE": str(runner.cache_dir),
             **job_env,
         },
         variables=request.variables,
@@ -349,17 +349,17 @@ def seed_unrestored(key: str | None, messages: Sequence[str]) -> str | None:
 
 def _seed(runner: Runner, seed: CacheSeed, root: Path) -> str:
     """Write the planned run's warm cache entry into the cache stand-in's folder; its key."""
-    archive, written = seed_cache(runner.home / "vibevoice-act-cache", seed, root)
-    if written:
-        give_to(runner, archive)
+    entry = seed_cache(runner.cache_dir, seed, root)
+    if entry.written:
+        give_to(runner, entry.archive)
         print(
-            f"cache entry {archive.name} seeded from {seed.source} (planned: a warm cache, "
-            "as a second push finds the first one's entry)",
+            f"cache entry {entry.archive.name} seeded from {seed.source} (planned: a warm "
+            "cache, as a second push finds the first one's entry)",
             flush=True,
         )
     else:
-        print(f"cache entry {archive.name} already saved: kept", flush=True)
-    return seed_key(seed, root)
+        print(f"cache entry {entry.archive.name} already saved: kept", flush=True)
+    return entry.key
 
 
 def evict_cache(cache_dir: Path, prefixes: Sequence[str]) -> list[Path]:
@@ -408,12 +408,12 @@ def _fresh_state(runner: Runner) -> Path:
     for stale in ("runs", "artifacts", "actions", ACT_DIR):
         shutil.rmtree(state / stale, ignore_errors=True)
     state.mkdir(parents=True, exist_ok=True)
-    (runner.home / "vibevoice-act-cache").mkdir(exist_ok=True)
+    (runner.cache_dir).mkdir(exist_ok=True)
     # act sets $RUNNER_TOOL_CACHE to <action cache path>/tool_cache whatever it is told; there
     # it leads to the runner's tool cache, as on GitHub.
     (state / ACT_DIR).mkdir()
     (state / ACT_DIR / TOOL_CACHE_LINK).symlink_to(runner.tool_cache)
-    give_to(runner, runner.home / "vibevoice-act-cache")
+    give_to(runner, runner.cache_dir)
     # A job starts on a fresh machine whose home is the runner's: a folder a root process
     # left in the runner's ~/.cache (a Go build cache, say) would make the next job's
     # `mkdir ~/.cache/vibevoice-ci/trivy` fail here where it cannot on GitHub.

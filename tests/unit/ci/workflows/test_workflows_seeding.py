@@ -93,8 +93,10 @@ def test_the_seeded_entry_is_the_one_the_stand_in_saves_for_the_same_folder(
 ) -> None:
     seed = _seed(tmp_path)
     _built(seed)
-    archive, written = seed_cache(tmp_path / "seeded", seed, tmp_path)
-    assert written
+    entry = seed_cache(tmp_path / "seeded", seed, tmp_path)
+    archive = entry.archive
+    assert entry.written
+    assert entry.key == KEY
     assert archive == archive_path(tmp_path / "seeded", KEY)
     assert archive.name == f"{KEY}.tar"
 
@@ -140,8 +142,8 @@ def test_an_entry_already_saved_under_the_key_is_kept(tmp_path: Path) -> None:
     cache.mkdir()
     earlier = archive_path(cache, KEY)
     earlier.write_bytes(b"the first push's entry")
-    archive, written = seed_cache(cache, seed, tmp_path)
-    assert (archive, written) == (earlier, False)
+    entry = seed_cache(cache, seed, tmp_path)
+    assert (entry.key, entry.archive, entry.written) == (KEY, earlier, False)
     assert earlier.read_bytes() == b"the first push's entry"
 
 
