@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,11 @@ def stand_in() -> Iterator[tuple[str, FakeGitHub]]:
 
 def osv_record(advisory: planted_db.PlantedAdvisory, version: str) -> dict[str, Any]:
     """The advisory as OSV serves it: GitHub's record (the one the trivy database is built
-    from), listing the affected version the replay matches a query on."""
+    from), listing the affected version the replay matches a query on.
+
+    Made here, not kept in tests/data/audit/osv/: it must name the version tts.txt pins today
+    (as the trivy advisory follows it), and those records belong to the recorded pip-audit
+    runs over tests/data/audit/requirements.txt."""
     record = planted_db.ghsa_record(advisory)
     record["affected"][0]["versions"] = [version]
     return record
@@ -117,7 +122,7 @@ def scan(
     return trivy.report, audit_report(folder / "reports")
 
 
-def notify_security(envdir: Path, reports: Path, base: str) -> Any:
+def notify_security(envdir: Path, reports: Path, base: str) -> subprocess.CompletedProcess[str]:
     """``nox -s notify -- security`` in a push to main's environment (no other run's GitHub,
     Slack or pipeline settings, no ``$CI``), its webhook the stand-in."""
     env = {
@@ -146,7 +151,6 @@ def notify_report(reports: Path) -> dict[str, Any]:
 
 
 def test_planted_critical_advisories_in_real_scans_fire_the_alert(
-    registry: str,
     trivy_db: str,
     vulnerable_image: str,
     nox_envdir: Path,
@@ -190,7 +194,6 @@ def test_planted_critical_advisories_in_real_scans_fire_the_alert(
 
 
 def test_without_the_planted_advisories_nothing_is_sent_and_the_skip_is_said(
-    registry: str,
     trivy_db: str,
     fixed_image: str,
     nox_envdir: Path,
