@@ -20,8 +20,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
+from audit_support import VENV_BIN, audit_report, run_audit_session
 
 from loopback import closed_port_url
 from osv_replay import DATA, running_osv
@@ -33,10 +33,6 @@ from vibevoice_ci.core.vulnerabilities import Severity
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-AUDIT_SCHEMA = json.loads(
-    (REPO_ROOT / "src" / "vibevoice_ci" / "audit" / "audit.schema.json").read_text()
-)
-VENV_BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(autouse=True)
@@ -46,31 +42,14 @@ def _pip_audit_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
     assert shutil.which("pip-audit"), "pip-audit is not installed: uv sync --extra audit"
 
 
-def _cli(*args: str, osv_url: str, reports: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "VIBEVOICE_OSV_URL": osv_url,
-        "VIBEVOICE_REPORTS_DIR": str(reports),
-    }
-    env.pop("CI", None)
-    return subprocess.run(
-        [sys.executable, "-m", "vibevoice_ci", "audit", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-
 def test_unreachable_service_is_unknown_never_a_pass(tmp_path: Path) -> None:
     url = closed_port_url()
-    lenient = _cli("--target", "tts", "--target", "ci-tools", osv_url=url, reports=tmp_path)
+    lenient = run_audit_session(
+        "--target", "tts", "--target", "ci-tools", osv_url=url, reports=tmp_path
+    )
     assert lenient.returncode == 0, lenient.stderr
     assert "This is NOT a pass" in lenient.stderr
-    document = json.loads((tmp_path / "audit" / "audit.json").read_text())
-    jsonschema.validate(document, AUDIT_SCHEMA)
+    document = audit_report(tmp_path)
     assert document["status"] == "unknown"
     assert document["checked"] == 0
     assert document["unchecked"] > 10
@@ -89,7 +68,7 @@ def test_unreachable_service_is_unknown_never_a_pass(tmp_path: Path) -> None:
     )  # fmt: skip
     assert expect.returncode == 0, expect.stderr
 
-    strict = _cli("--target", "tts", "--strict", osv_url=url, reports=tmp_path)
+    strict = run_audit_session("--target", "tts", "--strict", osv_url=url, reports=tmp_path)
     assert strict.returncode == 1
     assert "--strict fails on unknown" in strict.stderr
     assert "Traceback" not in strict.stderr

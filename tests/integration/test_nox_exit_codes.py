@@ -6,32 +6,12 @@ nox turns any failed session into exit 1; the noxfile's ``pipeline``/``stop`` en
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from nox_support import run_nox as nox
 
 pytestmark = pytest.mark.integration
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def nox(
-    envdir: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    found = shutil.which("nox")
-    if found is None:
-        pytest.fail("nox is not installed (python3 -m pip install nox uv)")
-    return subprocess.run(
-        [found, "-f", str(REPO_ROOT / "noxfile.py"), "--envdir", str(envdir), *args],
-        cwd=REPO_ROOT,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
 
 
 def test_a_usage_error_in_the_noxfile_is_exit_2(tmp_path: Path) -> None:

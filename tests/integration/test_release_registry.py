@@ -23,11 +23,12 @@ from vibevoice_ci.build.reports import Release, ReleaseImage, ReleasePlatform
 from vibevoice_ci.core.config import PipelineConfig, load_config
 from vibevoice_ci.core.errors import CheckFailedError, ToolFailedError
 from vibevoice_ci.core.image_reference import parse_reference
-from vibevoice_ci.core.outcome import Status
+from vibevoice_ci.core.outcome import Outcome, Status
 from vibevoice_ci.core.reports import write_report
 from vibevoice_ci.core.retry import RetriesExhaustedError, RetryLog, RetryPolicy, with_retries
 from vibevoice_ci.promote import session as promote
 from vibevoice_ci.smoke.reports import SmokeReport
+from vibevoice_ci.smoke.session import SmokeRun
 from vibevoice_ci.tools import crane
 
 pytestmark = pytest.mark.integration
@@ -221,17 +222,16 @@ def _release(repository: str, digest: str) -> Release:
 def _smoke(status: str, images: dict[str, str]) -> SmokeReport:
     """smoke.json as the smoke session writes it, with the container's verdict ``status``."""
     verdict = Status(status)
-    return SmokeReport(
-        status=verdict,
-        mode_requested="docker",
+    run = SmokeRun(
+        requested="docker",
         mode="docker",
         target="http://127.0.0.1:18000",
-        container=verdict,
-        checks=[],
+        checks=[Outcome("tts GET /health", verdict, "HTTP 200" if status == "pass" else "503")],
         notes=[],
+        container=verdict,
         images=images,
-        speech=[],
     )
+    return run.report()
 
 
 def test_a_failed_smoke_leaves_latest_where_it_was_and_a_passing_one_moves_it(

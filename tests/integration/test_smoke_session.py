@@ -17,14 +17,20 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
+from vibevoice_ci.build.reports import Release, ReleaseImage, ReleasePlatform
 from vibevoice_ci.core.config import load_config
 from vibevoice_ci.core.errors import EXIT_OK, EXIT_TOOL_MISSING
+from vibevoice_ci.core.reports import write_report
 
 pytestmark = pytest.mark.integration
 
 ROOT = load_config().root
+SOURCES = ROOT / "src" / "vibevoice_ci"
+SMOKE_SCHEMA = json.loads((SOURCES / "smoke" / "smoke.schema.json").read_text())
+PROMOTE_SCHEMA = json.loads((SOURCES / "promote" / "promote.schema.json").read_text())
 KILLING_WRAPPER = """\
 #!{python}
 import os, signal, sys
@@ -81,6 +87,79 @@ def test_smoke_under_ci_without_an_engine_exits_3_with_a_report(
     document = _report(tmp_path)
     assert document["status"] == "unknown"
     assert document["container"] == "unknown"
+
+
+def _release(path: Path) -> Path:
+    """A passing release.json (through the release build's model) asking to move ``latest``."""
+    repository = "127.0.0.1:9/vibevoice/vibevoice-tts"  # never contacted: nothing may move
+    digest = "sha256:" + "1" * 64
+    image = ReleaseImage(
+        service="tts",
+        repository=repository,
+        tag="0123456789ab",
+        digest=digest,
+        reference=f"{repository}@{digest}",
+        platforms=[
+            ReleasePlatform(
+                platform="linux/amd64",
+                digest=digest,
+                sbom="sbom/tts-linux-amd64.spdx.json",
+                sbom_referrer="sha256:" + "0" * 64,
+            )
+        ],
+        promote_tags=["latest"],
+        build_seconds=0.0,
+        log="logs/tts.log",
+    )
+    release = Release(
+        status="pass",
+        registry=repository.rsplit("/", 1)[0],
+        platforms=["linux/amd64"],
+        images=[image],
+        retries=[],
+        notes=[],
+    )
+    write_report(path, release)
+    return path
+
+
+def test_promote_reads_a_real_smoke_run_that_tested_no_image_and_moves_nothing(
+    tmp_path: Path,
+) -> None:
+    """promote is fed smoke.json as the smoke session wrote it, in the test: a run under CI
+    with no Docker CLI, asked to test the release's image, could test nothing (exit 3,
+    unknown); promote refuses on that document (exit 1) and records that nothing moved."""
+    reports = tmp_path / "reports"
+    release = _release(tmp_path / "release.json")
+    smoke = _smoke(
+        reports,
+        {"CI": "true", "VIBEVOICE_DOCKER": "/nonexistent/docker"},
+        "--release",
+        str(release),
+    )
+    assert smoke.returncode == EXIT_TOOL_MISSING, smoke.stderr
+    smoke_file = reports / "smoke" / "smoke.json"
+    document = _report(reports)
+    jsonschema.validate(document, SMOKE_SCHEMA)
+    assert (document["status"], document["container"], document["images"]) == (
+        "unknown",
+        "unknown",
+        {},
+    )
+
+    environ = {k: v for k, v in os.environ.items() if k not in {"GITHUB_STEP_SUMMARY", "CI"}}
+    promote = subprocess.run(
+        [sys.executable, "-m", "vibevoice_ci", "promote", "--release", str(release),
+         "--smoke", str(smoke_file)],
+        cwd=ROOT, env={**environ, "VIBEVOICE_REPORTS_DIR": str(reports)},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert promote.returncode == 1, promote.stderr
+    errors = [line for line in promote.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == ["error: smoke verdict is 'unknown', not pass: tags left unchanged"]
+    moved = json.loads((reports / "promote" / "promote.json").read_text())
+    jsonschema.validate(moved, PROMOTE_SCHEMA)
+    assert (moved["status"], moved["moves"]) == ("fail", [])
 
 
 @pytest.mark.docker

@@ -2,18 +2,26 @@
 
 Every folder directly under reports/ is one session (a CI artifact folder named
 ``reports-<session>`` is read as ``<session>``). What a folder says is decided by the pure
-rules in :mod:`vibevoice_ci.report.documents`; a file that cannot be read makes that
-session *unknown* with the reason, never a crash.
+rules in :mod:`vibevoice_ci.report.documents`; a file that cannot be read, or a status
+document of another shape than its session writes, makes that session *unknown* with the
+reason, never a crash and never a status taken on trust.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
+from vibevoice_ci.build.reports import Release
+from vibevoice_ci.core.errors import UsageError
 from vibevoice_ci.core.outcome import Status
+from vibevoice_ci.core.reports import validate_report
 from vibevoice_ci.report import documents as docs
+from vibevoice_ci.report.expect import STATUS_DOCUMENTS
 from vibevoice_ci.report.model import (
     Overview,
     SessionReport,
@@ -25,6 +33,9 @@ from vibevoice_ci.report.model import (
 
 # Files besides the status document that may record the commit or the time of a run.
 _CONTEXT_FILES = ("build-metadata.json", "metrics.json", "release.json")
+# A status document's file name -> the model its session writes it with: the documents
+# expect-status reads, and the build's release.json (its status document, docs.STATUS_FILES).
+DOCUMENT_MODELS: Mapping[str, type[BaseModel]] = {**STATUS_DOCUMENTS, "release.json": Release}
 # Files the reader writes itself at the top of reports/ (never a session).
 OWN_FILES = ("index.html", "summary.md", "index.png")
 _MAX_FILES = 2000
@@ -69,6 +80,7 @@ def read_session(folder: Path) -> SessionReport:
             verdict = docs.Verdict(Status.UNKNOWN, f"{source} could not be read", source)
         else:
             document, problem = docs.parse_json_document(text, source)
+            problem = problem or shape_problem(document, status_file.name, source)
             verdict = (
                 docs.Verdict(Status.UNKNOWN, problem, source)
                 if problem
@@ -109,6 +121,22 @@ def read_session(folder: Path) -> SessionReport:
         summary_markdown=summary,
         document=document,
     )
+
+
+def shape_problem(document: Any, file_name: str, source: str) -> str | None:
+    """Why ``document`` is not of the shape its session writes (checked through the model its
+    writer writes it with, :data:`DOCUMENT_MODELS`), or None.
+
+    A document of another shape is unknown with this one line, never its ``status`` taken on
+    trust: a hand-made ``{"status": "pass"}`` is not a passed smoke test."""
+    model = DOCUMENT_MODELS.get(file_name)
+    if model is None:
+        return None
+    try:
+        validate_report(document, model, source)
+    except UsageError as exc:
+        return f"{exc} (not the shape its session writes)"
+    return None
 
 
 def _files(folder: Path) -> list[str]:

@@ -16,10 +16,10 @@ from schema_helpers import assert_matches_schema
 from git_history import History
 from vibevoice_ci.core.config import PipelineConfig
 from vibevoice_ci.core.errors import EXIT_BAD_INPUT, CheckFailedError, UsageError
-from vibevoice_ci.core.outcome import Status
+from vibevoice_ci.core.outcome import Outcome, Status
 from vibevoice_ci.core.reports import write_report
 from vibevoice_ci.promote import session as promote
-from vibevoice_ci.smoke.reports import SmokeReport
+from vibevoice_ci.smoke.session import SmokeRun
 from vibevoice_ci.tools import crane
 
 REPOSITORY = "127.0.0.1:5000/v/vibevoice-tts"
@@ -58,20 +58,18 @@ def history(tmp_path: Path) -> History:
 
 
 def _smoke(path: Path, status: Status, images: dict[str, str]) -> Path:
-    write_report(
-        path,
-        SmokeReport(
-            status=status,
-            mode_requested="docker",
-            mode="docker",
-            target="http://127.0.0.1:18000",
-            container=status,
-            checks=[],
-            notes=[],
-            images=images,
-            speech=[],
-        ),
+    """smoke.json as the smoke session writes it (its ``SmokeRun``) after a docker run of
+    ``images`` whose health check came out ``status``."""
+    run = SmokeRun(
+        requested="docker",
+        mode="docker",
+        target="http://127.0.0.1:18000",
+        checks=[Outcome("tts GET /health", status, "HTTP 200" if status is Status.PASS else "503")],
+        notes=[],
+        container=status,
+        images=images,
     )
+    write_report(path, run.report())
     return path
 
 

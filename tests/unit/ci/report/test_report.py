@@ -6,19 +6,25 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from release_helpers import release, released_image
 from scanner_helpers import audit_json, trivy_json
 
+from vibevoice_ci.core.config import PipelineConfig
+from vibevoice_ci.core.errors import UsageError
 from vibevoice_ci.core.outcome import Outcome, Status, render_summary
 from vibevoice_ci.core.vulnerabilities import Severity, Vulnerability
+from vibevoice_ci.promote import session as promote
 from vibevoice_ci.report import documents as docs
 from vibevoice_ci.report.model import Overview, SessionReport, artifacts, classify, session_name
-from vibevoice_ci.report.read import read_overview, read_session
+from vibevoice_ci.report.read import DOCUMENT_MODELS, read_overview, read_session
 from vibevoice_ci.report.reasons import decisive, group_reasons, split_detail
 from vibevoice_ci.report.render import render_html, render_markdown
 from vibevoice_ci.report.session import line_problems, page_problems
@@ -192,6 +198,11 @@ def test_a_failed_junit_case_is_listed_with_its_message() -> None:
     assert verdict.checks == (Outcome("m::t", Status.FAIL, "assert 1 == 2"),)
 
 
+def _session_of(document_name: str) -> str:
+    """The session whose folder holds the status document ``document_name``."""
+    return "build" if document_name == "release.json" else document_name.removesuffix(".json")
+
+
 def _folder(root: Path, name: str, files: dict[str, str]) -> Path:
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -204,39 +215,85 @@ def _folder(root: Path, name: str, files: dict[str, str]) -> Path:
 @pytest.mark.parametrize(
     ("files", "status", "phrase"),
     [
-        ({"audit.json": "{not json"}, Status.UNKNOWN, "audit/audit.json is not valid JSON"),
-        ({"audit.json": "[1, 2]"}, Status.UNKNOWN, "not a JSON object"),
-        ({"audit.json": '{"status": "green"}'}, Status.UNKNOWN, "no valid status"),
-        ({"audit.json": '{"checks": []}'}, Status.UNKNOWN, "no valid status"),
-        ({"notes.txt": "hello"}, Status.UNKNOWN, "no status document (audit.json"),
+        ({"licenses.json": "{not json"}, Status.UNKNOWN, "licenses/licenses.json is not valid"),
+        ({"licenses.json": "[1, 2]"}, Status.UNKNOWN, "not a JSON object"),
+        ({"licenses.json": '{"status": "green"}'}, Status.UNKNOWN, "no valid status"),
+        ({"licenses.json": '{"checks": []}'}, Status.UNKNOWN, "no valid status"),
+        ({"notes.txt": "hello"}, Status.UNKNOWN, "no status document (licenses.json"),
         ({"summary.md": "## x\n\nno verdict here\n"}, Status.UNKNOWN, "no verdict line"),
         (
             {
-                "audit.json": json.dumps(
+                "licenses.json": json.dumps(
                     {
                         "status": "fail",
                         "checks": [
-                            {
-                                "name": "pip-audit",
-                                "status": "fail",
-                                "detail": "2 vulnerable packages",
-                            }
+                            {"name": "licenses", "status": "fail", "detail": "2 GPL packages"}
                         ],
                     }
                 )
             },
             Status.FAIL,
-            "pip-audit: 2 vulnerable packages",
+            "licenses: 2 GPL packages",
         ),
-        ({"audit.json": '{"status": "pass"}'}, Status.PASS, "passed"),
+        ({"licenses.json": '{"status": "pass"}'}, Status.PASS, "passed"),
     ],
 )
 def test_a_new_sessions_folder_is_read_by_the_convention(
     tmp_path: Path, files: dict[str, str], status: Status, phrase: str
 ) -> None:
-    report = read_session(_folder(tmp_path, "audit", files))
+    """A session no model covers yet (``licenses``) is read by the convention alone."""
+    report = read_session(_folder(tmp_path, "licenses", files))
     assert report.status is status
     assert phrase in report.verdict.reason
+
+
+# The sessions' status documents (perf's verdict is read from its summary.md, not verdict.json).
+STATUS_FILES = sorted(set(DOCUMENT_MODELS) - {"verdict.json"})
+
+
+@pytest.mark.parametrize("name", STATUS_FILES)
+def test_a_known_sessions_document_of_another_shape_is_unknown_not_its_status(
+    tmp_path: Path, name: str
+) -> None:
+    """A hand-made ``{"status": "pass"}`` as a session's status document is not that session
+    passing: it is unknown, with the one line saying which field is wrong."""
+    session = _session_of(name)
+    report = read_session(_folder(tmp_path, session, {name: '{"status": "pass", "checks": []}'}))
+    assert report.status is Status.UNKNOWN
+    assert report.verdict.reason.startswith(f"{session}/{name}: ")
+    assert report.verdict.reason.endswith("(not the shape its session writes)")
+    assert "\n" not in report.verdict.reason
+
+
+def test_the_scanners_documents_as_their_writers_write_them_are_read_as_their_status(
+    tmp_path: Path,
+) -> None:
+    critical = Vulnerability("CVE-1", Severity.CRITICAL, "zlib", "1.2", "1.3")
+    audit = _folder(tmp_path, "audit", {"audit.json": json.dumps(audit_json(critical))})
+    trivy = _folder(tmp_path, "trivy", {"trivy.json": json.dumps(trivy_json())})
+    assert read_session(audit).status is Status.FAIL
+    assert read_session(trivy).status is Status.PASS
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    name=st.sampled_from(STATUS_FILES),
+    document=json_values
+    | st.fixed_dictionaries(
+        {"status": st.sampled_from(["pass", "fail", "unknown"])},
+        optional={"checks": json_values, "notes": json_values, "images": json_values},
+    ),
+)
+def test_a_known_sessions_document_passes_only_in_its_writers_shape(
+    name: str, document: object
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        files = {name: json.dumps(document)}
+        report = read_session(_folder(Path(folder), _session_of(name), files))
+    if report.status is not Status.UNKNOWN:
+        DOCUMENT_MODELS[name].model_validate(document)  # it is of its writer's shape
+        assert isinstance(document, dict)
+        assert document["status"] == report.status.value
 
 
 def test_a_status_file_that_cannot_be_read_is_unknown_not_a_crash(tmp_path: Path) -> None:
@@ -247,16 +304,17 @@ def test_a_status_file_that_cannot_be_read_is_unknown_not_a_crash(tmp_path: Path
     assert "could not be read" in report.verdict.reason
 
 
-def test_a_document_without_checks_takes_the_summarys_reason(tmp_path: Path) -> None:
-    summary = render_summary("promote", [Outcome("promote", Status.FAIL, "release file gone")])
-    folder = _folder(
-        tmp_path,
-        "promote",
-        {"promote.json": '{"status": "fail", "moves": []}', "summary.md": summary},
-    )
-    report = read_session(folder)
+def test_a_document_without_checks_takes_the_summarys_reason(
+    make_config: Callable[..., PipelineConfig], tmp_path: Path
+) -> None:
+    """promote.json and summary.md as the promote session writes them when it fails."""
+    config = make_config()
+    gone = tmp_path / "gone.json"
+    with pytest.raises(UsageError):
+        promote.promote(config, release_file=gone, smoke_file=tmp_path / "smoke.json")
+    report = read_session(config.report_dir("promote"))
     assert report.status is Status.FAIL
-    assert "release file gone" in report.verdict.reason
+    assert f"release file {gone} not found" in report.verdict.reason
 
 
 def test_commit_and_time_come_from_what_the_folder_records(tmp_path: Path) -> None:
@@ -265,7 +323,7 @@ def test_commit_and_time_come_from_what_the_folder_records(tmp_path: Path) -> No
         tmp_path,
         "build",
         {
-            "release.json": '{"status": "pass", "images": []}',
+            "release.json": release(released_image("tts")).model_dump_json(),
             "build-metadata.json": json.dumps(
                 [{"git_sha": sha, "build_timestamp": "2026-11-30T13:05:34Z"}]
             ),
