@@ -30,7 +30,7 @@ from typing import Literal
 
 from vibevoice_ci.build.reports import Release, Retry
 from vibevoice_ci.core.config import PipelineConfig
-from vibevoice_ci.core.errors import CheckFailedError, PipelineError
+from vibevoice_ci.core.errors import CheckFailedError, PipelineError, UsageError
 from vibevoice_ci.core.outcome import (
     Outcome,
     Status,
@@ -179,6 +179,9 @@ def promote(
     records: list[MovedTag] = []
     gate: RequiredTests | None = None
     try:
+        problem = tests_gate.skip_problem(skip_tests)
+        if problem:
+            raise UsageError(problem)
         moves = plan(
             read_report(release_file, Release, "release file"),
             read_report(smoke_file, SmokeReport, "smoke report"),

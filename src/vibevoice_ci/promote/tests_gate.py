@@ -107,10 +107,18 @@ def unknown_gate(workflow: str, commit: str | None, why: str) -> RequiredTests:
     return RequiredTests(status="unknown", workflow=workflow, commit=commit, run=None, detail=why)
 
 
+def skip_problem(reason: str | None) -> str | None:
+    """Why ``--no-require-tests REASON`` is unusable (a blank reason), else None (pure)."""
+    if reason is not None and not reason.strip():
+        return f"{SKIP_FLAG} needs a reason (why this run may skip the tests gate)"
+    return None
+
+
 def skipped_gate(workflow: str, commit: str | None, reason: str) -> RequiredTests:
     """The gate skipped by ``--no-require-tests REASON`` (pure); a blank reason is exit 2."""
-    if not reason.strip():
-        raise UsageError(f"{SKIP_FLAG} needs a reason (why this run may skip the tests gate)")
+    problem = skip_problem(reason)
+    if problem:
+        raise UsageError(problem)
     return RequiredTests(
         status="skipped",
         workflow=workflow,

@@ -266,6 +266,9 @@ def option_problems(options: SignOptions, env: RunEnvironment) -> list[str]:
             )
     elif options.verify_only and options.key is None:
         problems.append("--verify-only needs --key (its .pub beside it) or --keyless")
+    skip = tests_gate.skip_problem(options.skip_tests)
+    if skip:
+        problems.append(skip)
     return problems
 
 

@@ -352,6 +352,7 @@ def test_a_blank_skip_reason_is_bad_usage_and_nothing_moves(
 
     assert caught.value.exit_code == EXIT_BAD_INPUT
     assert registry == {}
+    assert _report(config)["tests"] is None  # refused before anything was read
 
 
 def test_without_an_api_the_gate_is_unknown_which_fails_under_ci_and_nothing_moves(
