@@ -4,7 +4,11 @@ writer, read back as ``--append`` reads it), which promote's tests gate then jud
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vibevoice_ci.core.reports import write_report
 from vibevoice_ci.promote import tests_gate
@@ -19,6 +23,7 @@ HEAD = "1" * 40
 PLANTED = "2" * 40
 
 
+@functools.cache
 def _names() -> dict[str, str]:
     """Each workflow file's ``name:``, as the session reads them."""
     files = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
@@ -119,3 +124,42 @@ def test_the_release_follow_ups_that_promote_and_sign_get_the_api_stand_in() -> 
 def test_the_stand_in_is_told_where_the_runs_are() -> None:
     argv = stand_in_argv("/py", Path("/s.py"), "o/n", Path("/rec"), Path("/runs.json"))
     assert argv[-2:] == ["--runs", "/runs.json"]
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([run.key for run in CHAIN]),
+            st.sampled_from([HEAD, PLANTED]),
+            st.sampled_from(["success", "failure", "not run"]),
+        ),
+        max_size=12,
+    )
+)
+def test_the_gate_over_the_listed_runs_trusts_the_last_ci_test_push_of_the_commit(
+    runs: list[tuple[str, str, str]],
+) -> None:
+    records = [
+        _record(key, 1001 + number, head, conclusion)
+        for number, (key, head, conclusion) in enumerate(runs)
+    ]
+
+    gate = tests_gate.judge_runs(
+        api_runs(records, _names(), "o/n"), workflow="CI test", commit=HEAD
+    )
+
+    tested = [
+        r
+        for r in records
+        if r.workflow == "ci-test.yml"
+        and r.event == "push"
+        and r.head_sha == HEAD
+        and r.conclusion != "not run"
+    ]
+    if not tested:
+        assert (gate.status, gate.run) == ("fail", None)
+        return
+    assert gate.run is not None
+    assert gate.run.id == tested[-1].run_id
+    assert gate.status == ("pass" if tested[-1].conclusion == "success" else "fail")
