@@ -1,5 +1,8 @@
-"""A stand-in on 127.0.0.1 for a webhook and for the part of GitHub's REST API the
-notifications use (issue comments and issues), keeping what it was sent.
+"""A stand-in on 127.0.0.1 for a webhook and for the part of GitHub's REST API the pipeline
+uses (issue comments and issues for the notifications; a commit's workflow runs, ``GET
+/repos/{owner}/{name}/actions/runs?head_sha=``, for promote's and sign's tests gate), keeping
+what it was sent. The workflow runs it lists are the ones a test puts in
+``FakeGitHub.workflow_runs``, or, served as a program, those of ``--runs FILE``.
 
 For the client's own tests it can also answer a path with a redirect, answer the webhook with
 a queue of statuses, answer late, and echo what it was sent in its errors (as careless servers
@@ -11,7 +14,9 @@ Run as a program (``python tests/integration/notify_server.py serve --repository
 takes the token it accepts from ``$VIBEVOICE_STAND_IN_TOKEN`` (never from its arguments), and
 appends every API request it answers to FILE as one JSON line (method, path, query, body, the
 status it answered and the id of the object it answered with; never the token). A request
-without the token is answered 401, and recorded so."""
+without the token is answered 401, and recorded so. ``--runs FILE`` (a JSON list of workflow
+runs as the API spells them, which the harness rewrites as its runs finish) is read again for
+each request; FILE absent is no run."""
 
 from __future__ import annotations
 
@@ -55,6 +60,8 @@ class FakeGitHub:
     requests: list[Received] = field(default_factory=list)
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     issues: list[dict[str, Any]] = field(default_factory=list)
+    workflow_runs: list[dict[str, Any]] = field(default_factory=list)  # as the API lists them
+    runs_file: Path | None = None  # read for each request instead, when given
     webhook_status: int = 200
     webhook_statuses: list[int] = field(default_factory=list)  # answered first, in order
     redirects: dict[str, tuple[int, str]] = field(default_factory=dict)  # path: status, Location
@@ -66,6 +73,16 @@ class FakeGitHub:
     def new_id(self) -> int:
         self.next_id += 1
         return self.next_id
+
+    def runs(self) -> list[dict[str, Any]]:
+        """The workflow runs it lists: ``runs_file``'s (read now), else ``workflow_runs``."""
+        if self.runs_file is None:
+            return self.workflow_runs
+        try:
+            document = json.loads(self.runs_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        return [run for run in document if isinstance(run, dict)]
 
     def webhook_posts(self) -> list[Received]:
         return [r for r in self.requests if r.path == self.webhook_path]
@@ -142,7 +159,9 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             repo = f"/repos/{re.escape(state.repository)}"
             page = int(query.get("page", ["1"])[0])
             per_page = int(query.get("per_page", ["30"])[0])
-            if m := re.fullmatch(rf"{repo}/issues/(\d+)/comments", path):
+            if path == f"/repos/{state.repository}/actions/runs" and self.command == "GET":
+                self._workflow_runs(query, page, per_page)
+            elif m := re.fullmatch(rf"{repo}/issues/(\d+)/comments", path):
                 comments = state.comments.setdefault(int(m[1]), [])
                 if self.command == "GET":
                     self.send_json(200, comments[(page - 1) * per_page : page * per_page])
@@ -179,6 +198,15 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             else:
                 self.send_json(404, {"message": "Not Found"})
 
+        def _workflow_runs(self, query: dict[str, list[str]], page: int, per_page: int) -> None:
+            """The API's list: the newest first, only ``head_sha``'s when it is given."""
+            runs = state.runs()
+            if "head_sha" in query:
+                runs = [run for run in runs if run.get("head_sha") == query["head_sha"][0]]
+            runs = sorted(runs, key=lambda run: int(run.get("id") or 0), reverse=True)
+            shown = runs[(page - 1) * per_page : page * per_page]
+            self.send_json(200, {"total_count": len(runs), "workflow_runs": shown})
+
         do_GET = do_POST = do_PATCH = _handle
 
     return Handler
@@ -197,14 +225,19 @@ def serve(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="notify_server.py serve")
     parser.add_argument("--repository", required=True, help="owner/name the API serves")
     parser.add_argument("--record", type=Path, required=True, help="JSON lines of every request")
+    parser.add_argument("--runs", type=Path, help="a JSON list of the workflow runs it lists")
     args = parser.parse_args(argv)
     token = os.environ.get("VIBEVOICE_STAND_IN_TOKEN", "")
     if not token:
         parser.error("$VIBEVOICE_STAND_IN_TOKEN (the token the API accepts) is not set")
     args.record.parent.mkdir(parents=True, exist_ok=True)
-    args.record.write_text("", encoding="utf-8")
+    args.record.touch()  # appended to: the harness keeps an earlier invocation's (--append)
     state = FakeGitHub(
-        token=token, webhook_path="/webhook", repository=args.repository, record=args.record
+        token=token,
+        webhook_path="/webhook",
+        repository=args.repository,
+        record=args.record,
+        runs_file=args.runs,
     )
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
@@ -219,5 +252,7 @@ def serve(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     if sys.argv[1:2] != ["serve"]:
-        sys.exit("usage: notify_server.py serve --repository OWNER/NAME --record FILE")
+        sys.exit(
+            "usage: notify_server.py serve --repository OWNER/NAME --record FILE [--runs FILE]"
+        )
     sys.exit(serve(sys.argv[2:]))

@@ -1,4 +1,4 @@
-"""``vibevoice_ci.notify.http`` in this process against the stand-in webhook and GitHub API on
+"""``vibevoice_ci.tools.http`` in this process against the stand-in webhook and GitHub API on
 127.0.0.1: JSON both ways, retries, timeouts, redirects, proxies, and no secret in any error,
 retry line or log line, even when the server echoes it back."""
 
@@ -14,8 +14,8 @@ from loopback import closed_port_url
 from vibevoice_ci.core.environment import Secret
 from vibevoice_ci.core.errors import UsageError
 from vibevoice_ci.core.retry import RetriesExhaustedError, RetryLog, RetryPolicy
-from vibevoice_ci.notify import http
-from vibevoice_ci.notify.http import HttpError, request_json
+from vibevoice_ci.tools import http
+from vibevoice_ci.tools.http import HttpError, request_json
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +54,7 @@ def test_json_goes_out_and_comes_back(stand_in: tuple[str, FakeGitHub]) -> None:
     (sent,) = state.requests
     assert sent.body == {"text": "hi"}
     assert sent.headers["content-type"].startswith("application/json")
-    assert sent.headers["user-agent"] == "vibevoice-ci-notify"
+    assert sent.headers["user-agent"] == "vibevoice-ci"
     assert "authorization" not in sent.headers
 
 

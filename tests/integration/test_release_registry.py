@@ -181,6 +181,20 @@ def config(tmp_path: Path, history: History) -> PipelineConfig:
     )
 
 
+def _promote(
+    config: PipelineConfig, release_file: Path, smoke_file: Path, *, allow_rollback: bool = False
+) -> list[promote.Move]:
+    """The promote session on a local registry; its tests gate (the commit's CI test run on
+    GitHub) is skipped, saying why: tests/integration/test_promote_tests_gate.py covers it."""
+    return promote.promote(
+        config,
+        release_file=release_file,
+        smoke_file=smoke_file,
+        allow_rollback=allow_rollback,
+        skip_tests="a local registry: this test is about the smoke and forward-only gates",
+    )
+
+
 def _files(tmp_path: Path, release: Release, smoke: SmokeReport) -> tuple[Path, Path]:
     release_file, smoke_file = tmp_path / "release.json", tmp_path / "smoke.json"
     write_report(release_file, release)
@@ -264,13 +278,13 @@ def test_a_failed_smoke_leaves_latest_where_it_was_and_a_passing_one_moves_it(
     other = _smoke("pass", {"tts": f"{repository}@{old}"})
     release_file, smoke_file = _files(tmp_path, release, other)
     with pytest.raises(CheckFailedError, match="did not test"):
-        promote.promote(config, release_file=release_file, smoke_file=smoke_file)
+        _promote(config, release_file, smoke_file)
     assert crane.digest(f"{repository}:latest") == old
 
     # smoke passed on exactly the new digest: latest moves to it
     passed = _smoke("pass", tested)
     release_file, smoke_file = _files(tmp_path, release, passed)
-    moves = promote.promote(config, release_file=release_file, smoke_file=smoke_file)
+    moves = _promote(config, release_file, smoke_file)
     assert [m.target for m in moves] == [f"{repository}:latest"]
     assert crane.digest(f"{repository}:latest") == new
     report = json.loads((config.report_dir("promote") / "promote.json").read_text())
@@ -302,14 +316,14 @@ def test_latest_never_moves_backwards_unless_a_rollback_is_allowed(
     )
 
     with pytest.raises(CheckFailedError, match=r"refusing to move .* backwards") as refused:
-        promote.promote(config, release_file=release_file, smoke_file=smoke_file)
+        _promote(config, release_file, smoke_file)
     assert f"{stale_commit} does not descend from {current_commit}" in str(refused.value)
     assert crane.digest(f"{repository}:latest") == current
     report = json.loads((config.report_dir("promote") / "promote.json").read_text())
     assert (report["status"], report["moves"]) == ("fail", [])
 
     # the rollback runbook: the same move, allowed by the flag, says it was a rollback
-    promote.promote(config, release_file=release_file, smoke_file=smoke_file, allow_rollback=True)
+    _promote(config, release_file, smoke_file, allow_rollback=True)
     assert crane.digest(f"{repository}:latest") == stale
     report = json.loads((config.report_dir("promote") / "promote.json").read_text())
     assert report["moves"] == [
@@ -324,7 +338,7 @@ def test_latest_never_moves_backwards_unless_a_rollback_is_allowed(
     ]
 
     # promoting it again is the same commit: a no-op move, no flag needed
-    promote.promote(config, release_file=release_file, smoke_file=smoke_file)
+    _promote(config, release_file, smoke_file)
     report = json.loads((config.report_dir("promote") / "promote.json").read_text())
     assert report["moves"][0]["direction"] == "same"
     assert crane.digest(f"{repository}:latest") == stale

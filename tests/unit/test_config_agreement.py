@@ -1,4 +1,5 @@
-"""The Dockerfiles and the compose file agree with [tool.vibevoice-ci] (the one source of truth)."""
+"""The Dockerfiles, the compose file and the workflows agree with [tool.vibevoice-ci] (the one
+source of truth)."""
 
 from __future__ import annotations
 
@@ -116,3 +117,12 @@ def test_the_smoke_recogniser_stays_out_of_the_service_images(service: ServiceCo
     requirements = service.requirements.read_text(encoding="utf-8").lower()
 
     assert not re.search(r"^(pocketsphinx|sounddevice)\b", requirements, re.MULTILINE)
+
+
+def test_promote_and_sign_require_the_workflow_ci_test_yml_is_named() -> None:
+    """The tests gate looks runs up by the workflow's name: a renamed ci-test.yml would leave
+    every commit untested (and nothing would move) unless the config follows."""
+    workflow = CONFIG.root / ".github" / "workflows" / "ci-test.yml"
+    name = yaml.safe_load(workflow.read_text(encoding="utf-8"))["name"]
+    assert CONFIG.promote.required_workflow == name
+    assert CONFIG.sign.required_workflow == name

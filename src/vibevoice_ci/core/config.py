@@ -339,11 +339,26 @@ class SpeechCheckConfig(_Table):
         return self
 
 
+# The workflow (its `name:`) whose run of a commit must have concluded success before promote
+# moves a tag to, or sign signs, an image of that commit (docs/ci-cd.md, "Only tested commits").
+REQUIRED_WORKFLOW = "CI test"
+
+
+class PromoteConfig(_Table):
+    """The promote session's gate (``[tool.vibevoice-ci.promote]``): the commit's run of
+    ``required_workflow`` must have concluded success before a tag moves."""
+
+    required_workflow: Text = REQUIRED_WORKFLOW
+
+
 class SignConfig(_Table):
     """The sign session's keyless identity (``[tool.vibevoice-ci.sign]``; docs/ci-cd.md,
     "Signing and provenance"): the certificate of a keyless signature must name
     ``certificate_identity`` (``{repository}``: ``$GITHUB_REPOSITORY``), issued by
-    ``certificate_oidc_issuer``."""
+    ``certificate_oidc_issuer``; and the commit's run of ``required_workflow`` must have
+    concluded success before anything is signed."""
+
+    required_workflow: Text = REQUIRED_WORKFLOW
 
     certificate_identity: Text = (
         "https://github.com/{repository}/.github/workflows/ci-provenance.yml@refs/heads/main"
@@ -468,6 +483,7 @@ class PipelineConfig(_Table):
     env: SkipJsonSchema[InstanceOf[RunEnvironment]] = RunEnvironment()
     perf: PerfConfig = PerfConfig()
     helm: HelmConfig | None = None
+    promote: PromoteConfig = PromoteConfig()
     sign: SignConfig = SignConfig()
     audit: AuditConfig = AuditConfig()
     trivy: TrivyConfig = TrivyConfig()

@@ -35,13 +35,13 @@ from vibevoice_ci.core.reports import read_report, write_report
 from vibevoice_ci.core.retry import RetryLog
 from vibevoice_ci.core.vulnerability_models import OutcomeDocument
 from vibevoice_ci.notify import messages
-from vibevoice_ci.notify.github import GitHub, Posted
-from vibevoice_ci.notify.http import check_url, redact, request_json
 from vibevoice_ci.notify.reports import NotifyReport
 from vibevoice_ci.perf.reports import PerfVerdict
 from vibevoice_ci.report.model import Overview
 from vibevoice_ci.report.read import read_overview
 from vibevoice_ci.report.security import security_findings_of
+from vibevoice_ci.tools.github import GitHub, Posted
+from vibevoice_ci.tools.http import check_url, redact, request_json
 
 SESSION = "notify"
 EVENTS = ("failure", "security", "perf")

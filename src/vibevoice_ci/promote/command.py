@@ -19,6 +19,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         help="move a tag to a commit that does not descend from the one it holds "
         "(the rollback runbook, docs/ci-cd.md)",
     )
+    parser.add_argument(
+        "--no-require-tests",
+        metavar="REASON",
+        help="move tags without checking that the commit's CI test run concluded success "
+        "(recorded in promote.json with REASON); default: that run must have passed",
+    )
 
 
 def _run(args: argparse.Namespace, config: PipelineConfig) -> int:
@@ -30,6 +36,7 @@ def _run(args: argparse.Namespace, config: PipelineConfig) -> int:
         release_file=args.release or config.report_dir("build") / RELEASE_FILE,
         smoke_file=args.smoke or config.report_dir("smoke") / "smoke.json",
         allow_rollback=args.allow_rollback,
+        skip_tests=args.no_require_tests,
     )
     return EXIT_OK
 

@@ -12,6 +12,13 @@ release was built from (``git merge-base --is-ancestor`` in this checkout). A mo
 sideways, or one whose old commit this checkout does not hold (a shallow clone: fetch the
 history), is refused unless ``--allow-rollback`` (the rollback runbook) is given. :func:`judge`
 is the rule; an absent tag moves, the same commit moves as a no-op.
+
+Only tested commits move: before any tag moves, the commit the released images were built from
+(their revision label) must have a run of the required workflow (``CI test``) that concluded
+success, as GitHub's REST API lists that commit's runs (``promote/tests_gate.py``). A failed,
+unfinished or missing run refuses (exit 1), naming the run; an API that cannot be asked is
+unknown, which fails under CI. ``--no-require-tests REASON`` skips that check, saying why;
+promote.json records the run trusted (or the skip).
 """
 
 from __future__ import annotations
@@ -23,12 +30,20 @@ from typing import Literal
 
 from vibevoice_ci.build.reports import Release, Retry
 from vibevoice_ci.core.config import PipelineConfig
-from vibevoice_ci.core.errors import CheckFailedError, PipelineError
-from vibevoice_ci.core.outcome import Outcome, Status, publish_summary, render_summary
+from vibevoice_ci.core.errors import CheckFailedError, PipelineError, UsageError
+from vibevoice_ci.core.outcome import (
+    Outcome,
+    Status,
+    overall,
+    publish_summary,
+    render_summary,
+    unknown_warning,
+)
 from vibevoice_ci.core.progress import progress
 from vibevoice_ci.core.reports import read_report, write_report
 from vibevoice_ci.core.retry import RetryLog, with_retries
-from vibevoice_ci.promote.reports import MovedTag, PromoteReport
+from vibevoice_ci.promote import tests_gate
+from vibevoice_ci.promote.reports import MovedTag, PromoteReport, RequiredTests
 from vibevoice_ci.smoke.reports import SmokeReport
 from vibevoice_ci.tools import crane, git
 from vibevoice_ci.tools._exec import run_tool
@@ -152,15 +167,21 @@ def promote(
     release_file: Path,
     smoke_file: Path,
     allow_rollback: bool = False,
+    skip_tests: str | None = None,
 ) -> list[Move]:
-    """Apply :func:`plan`, every move judged by :func:`judge` before any tag moves; write
-    ``promote.json`` and the summary on every path."""
+    """Apply :func:`plan`, every move judged by :func:`judge` and the commit's tests checked
+    (:func:`tests_gate.check_tests`; ``skip_tests``: the reason to skip that) before any tag
+    moves; write ``promote.json`` and the summary on every path."""
     report_dir = config.report_dir("promote")
     retries = RetryLog()
     outcomes: list[Outcome] = []
     moves: list[Move] = []
     records: list[MovedTag] = []
+    gate: RequiredTests | None = None
     try:
+        problem = tests_gate.skip_problem(skip_tests)
+        if problem:
+            raise UsageError(problem)
         moves = plan(
             read_report(release_file, Release, "release file"),
             read_report(smoke_file, SmokeReport, "smoke report"),
@@ -168,6 +189,11 @@ def promote(
         if not moves:
             outcomes.append(Outcome("promote", Status.PASS, "this ref promotes no tag"))
         judged = [_judge(move, config.root, allow_rollback, retries) for move in moves]
+        if judged:
+            gate = _check_tests(config, judged, skip_tests, retries, outcomes)
+            if tests_gate.gate_stops(gate, ci=config.env.ci):
+                unknown = " (unknown fails under CI)" if gate.status == "unknown" else ""
+                raise CheckFailedError(f"{gate.detail}{unknown}: tags left unchanged")
         for step in judged:
             after = _apply(step, retries)
             records.append(
@@ -194,13 +220,38 @@ def promote(
         write_report(
             report_dir / "promote.json",
             PromoteReport(
-                status="pass" if all(o.passed for o in outcomes) and outcomes else "fail",
+                status=overall(outcomes) if outcomes else Status.FAIL,
+                tests=gate,
                 moves=records,
                 retries=Retry.all_of(retries),
             ),
         )
-        publish_summary(report_dir, render_summary("promote", outcomes, _notes(release_file)))
+        notes = [*_notes(release_file), *([tests_gate.gate_note(gate)] if gate else [])]
+        publish_summary(report_dir, render_summary("promote", outcomes, notes))
     return moves
+
+
+def _check_tests(
+    config: PipelineConfig,
+    judged: Sequence[Judged],
+    skip: str | None,
+    retries: RetryLog,
+    outcomes: list[Outcome],
+) -> RequiredTests:
+    """The tests gate for the released commit, recorded in ``outcomes`` and printed."""
+    commit, why = tests_gate.the_commit(step.commit_after for step in judged)
+    workflow = config.promote.required_workflow
+    gate = tests_gate.check_tests(
+        config.env, workflow, commit, why_no_commit=why, skip=skip, log=retries
+    )
+    outcome = tests_gate.gate_outcome(gate)
+    progress(outcome.line() if outcome else tests_gate.gate_note(gate))
+    if outcome is not None:
+        outcomes.append(outcome)
+    warning = unknown_warning("promote: the tests gate", outcome.status) if outcome else None
+    if warning and not tests_gate.gate_stops(gate, ci=config.env.ci):
+        progress(warning)
+    return gate
 
 
 def _judge(move: Move, repo: Path, allow_rollback: bool, retries: RetryLog) -> Judged:

@@ -6,7 +6,8 @@ The convention a session follows so that ``nox -s report`` and ``nox -s notify``
 1. **A status document**: ``reports/<session>/<session>.json``, a JSON object whose
    ``status`` is ``"pass"``, ``"fail"`` or ``"unknown"``. Optional fields the reader shows:
    ``checks`` (a list of ``{"name", "status", "detail"}``, as ``report.Outcome.to_json``
-   writes), ``notes`` (a list of text), ``git_sha`` and ``timestamp`` (ISO 8601, UTC). A
+   writes), ``notes`` (a list of text), ``git_sha`` (else ``tests.commit``: the commit
+   promote's and sign's tests gate checked) and ``timestamp`` (ISO 8601, UTC). A
    scanner's findings are read through its own model (:mod:`vibevoice_ci.report.security`).
    A folder named in :data:`STATUS_FILES` uses that file instead (the build's ``release.json``).
 2. **The summary's verdict line**: ``summary.md`` as ``report.render_summary`` writes it
@@ -90,7 +91,7 @@ def verdict_from_document(document: Any, source: str) -> Verdict:
         _reason(status, checks, document),
         source,
         checks,
-        git_sha=_sha(document.get("git_sha")),
+        git_sha=_sha(document.get("git_sha")) or _sha(_tested_commit(document)),
         timestamp=_text(document.get("timestamp")) or _text(document.get("generated_at")),
     )
 
@@ -232,6 +233,12 @@ def _short(text: str, limit: int = 160) -> str:
 
 def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _tested_commit(document: dict[str, Any]) -> Any:
+    """The commit promote's and sign's tests gate checked (``tests.commit``), if any."""
+    tests = document.get("tests")
+    return tests.get("commit") if isinstance(tests, dict) else None
 
 
 def _sha(value: Any) -> str | None:

@@ -29,6 +29,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="only verify what the registry holds (with --key's .pub, or --keyless)",
     )
+    parser.add_argument(
+        "--no-require-tests",
+        metavar="REASON",
+        help="sign without checking that the commit's CI test run concluded success "
+        "(recorded in sign.json with REASON); default: that run must have passed",
+    )
 
 
 def _run(args: argparse.Namespace, config: PipelineConfig) -> int:
@@ -36,7 +42,10 @@ def _run(args: argparse.Namespace, config: PipelineConfig) -> int:
     from vibevoice_ci.sign.session import SignOptions, run_sign
 
     release = args.release or config.report_dir("build") / RELEASE_FILE
-    run_sign(config, SignOptions(release, args.keyless, args.key, args.verify_only))
+    run_sign(
+        config,
+        SignOptions(release, args.keyless, args.key, args.verify_only, args.no_require_tests),
+    )
     return EXIT_OK
 
 

@@ -17,6 +17,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from vibevoice_ci.core.outcome import Status
 from vibevoice_ci.core.reports import Check, ReportModel
+from vibevoice_ci.promote.reports import RequiredTests
 
 
 def _absent_when_none(value: object) -> bool:
@@ -60,6 +61,10 @@ class SignReport(ReportModel):
     cosign_version: str | None = Field(description="null: cosign was not reached")
     public_key: str | None = Field(
         description="the published public key's file name (key mode); null: none"
+    )
+    tests: RequiredTests | None = Field(
+        description="the tests gate (the commit's CI test run, as for promote); null: not "
+        "reached (bad options or release documents) or --verify-only (nothing signed)"
     )
     images: list[SignedImage]
     checks: list[Check]

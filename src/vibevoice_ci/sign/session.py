@@ -14,6 +14,14 @@ service (docs/ci-cd.md, "Signing and provenance"):
    of both kinds, whose verified statements must have the image's digest as subject and carry
    exactly what was attested (the provenance also passes :func:`provenance_problems`).
 
+Before 1, the commit the images were built from (``build-metadata.json``'s ``git_sha``) must
+have a run of the required workflow (``CI test``) that concluded success, as GitHub's REST API
+lists that commit's runs (``promote/tests_gate.py``, the rule promote follows too): a failed,
+unfinished or missing run fails and nothing is signed; an API that cannot be asked is unknown
+(under CI that fails, and nothing is signed). ``--no-require-tests REASON`` skips the check,
+saying why; ``sign.json`` records the run trusted (or the skip). ``verify_only`` signs nothing
+and skips the check.
+
 Each check is one ``Outcome`` per image; ``reports/sign/sign.json`` and ``summary.md`` are
 written on every path. ``verify_only`` skips 1-3 (checking what a registry already holds).
 """
@@ -47,7 +55,9 @@ from vibevoice_ci.core.outcome import (
 )
 from vibevoice_ci.core.progress import progress
 from vibevoice_ci.core.reports import Check, read_report, write_report
-from vibevoice_ci.core.retry import is_transient
+from vibevoice_ci.core.retry import RetryLog, is_transient
+from vibevoice_ci.promote import tests_gate
+from vibevoice_ci.promote.reports import RequiredTests
 from vibevoice_ci.sign import provenance
 from vibevoice_ci.sign.reports import SignedImage, SignedPlatform, SignReport
 from vibevoice_ci.tools import cosign
@@ -69,6 +79,7 @@ class SignOptions:
     keyless: bool = False
     key: Path | None = None  # an existing cosign.key (its .pub beside it); None: a new pair
     verify_only: bool = False
+    skip_tests: str | None = None  # --no-require-tests: why the tests gate is skipped
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,7 @@ class _Run:
     images: list[SignedImage] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     cosign_version: str | None = None
+    tests: RequiredTests | None = None
 
 
 # --- planning (pure) -----------------------------------------------------------------------
@@ -254,6 +266,9 @@ def option_problems(options: SignOptions, env: RunEnvironment) -> list[str]:
             )
     elif options.verify_only and options.key is None:
         problems.append("--verify-only needs --key (its .pub beside it) or --keyless")
+    skip = tests_gate.skip_problem(options.skip_tests)
+    if skip:
+        problems.append(skip)
     return problems
 
 
@@ -266,6 +281,8 @@ def _run(config: PipelineConfig, options: SignOptions, run: _Run, report_dir: Pa
     records = read_build_document(
         release_dir / METADATA_FILE, BuildMetadataFile, "build metadata"
     ).root
+    if not options.verify_only and not _tests_passed(config, options, images, records, run):
+        return  # nothing is signed for a commit whose tests did not pass
     binary = cosign.cosign()
     run.cosign_version = cosign.check_version(binary, config.tools.get("cosign", ""))
     password = config.env.cosign_password.reveal() if config.env.cosign_password else None
@@ -276,6 +293,43 @@ def _run(config: PipelineConfig, options: SignOptions, run: _Run, report_dir: Pa
                 _sign_and_attest(binary, targets, mode, password, run)
             for target in targets:
                 run.outcomes += _verify(binary, target, mode, password)
+
+
+def released_commits(
+    images: Sequence[ReleaseImage], records: Sequence[BuildRecord]
+) -> list[str | None]:
+    """The commit of each build record of the released images (pure); a released image with no
+    record is None (its commit is unknown)."""
+    digests = {image.digest for image in images}
+    commits: list[str | None] = [r.git_sha for r in records if r.digest in digests]
+    recorded = {r.digest for r in records}
+    return commits + [None for digest in digests if digest not in recorded]
+
+
+def _tests_passed(
+    config: PipelineConfig,
+    options: SignOptions,
+    images: Sequence[ReleaseImage],
+    records: Sequence[BuildRecord],
+    run: _Run,
+) -> bool:
+    """The tests gate (recorded in ``run``): False when it stops the signing."""
+    commit, why = tests_gate.the_commit(released_commits(images, records))
+    gate = tests_gate.check_tests(
+        config.env,
+        config.sign.required_workflow,
+        commit,
+        why_no_commit=why,
+        skip=options.skip_tests,
+        log=RetryLog(),
+    )
+    run.tests = gate
+    run.notes.append(tests_gate.gate_note(gate))
+    outcome = tests_gate.gate_outcome(gate)
+    if outcome is not None:
+        run.outcomes.append(outcome)
+    progress(outcome.line() if outcome else tests_gate.gate_note(gate))
+    return not tests_gate.gate_stops(gate, ci=config.env.ci)
 
 
 @contextlib.contextmanager
@@ -491,6 +545,7 @@ def _write_reports(report_dir: Path, run: _Run, options: SignOptions) -> None:
             release_file=str(options.release_file),
             cosign_version=run.cosign_version,
             public_key=PUBLIC_KEY_FILE if (report_dir / PUBLIC_KEY_FILE).is_file() else None,
+            tests=run.tests,
             images=run.images,
             checks=[Check.of(outcome) for outcome in run.outcomes],
             notes=run.notes,

@@ -122,8 +122,11 @@ CHAIN: tuple[PlannedRun, ...] = (
         "ci-smoke-test.yml",
         "workflow_run",
         after="ci-build-push",
+        github_api=True,
         why="the build's follow-up: its reports-build artifact downloaded across runs, the "
-        "pushed digests pulled and smoke-tested, then promote moves latest",
+        "pushed digests pulled and smoke-tested, then promote moves latest once the commit's "
+        "CI test run concluded success (the runs this harness executed, ci-test-lint's "
+        "included, listed by the REST API stand-in)",
     ),
     PlannedRun(
         "ci-security-images",
@@ -143,8 +146,10 @@ CHAIN: tuple[PlannedRun, ...] = (
         after="ci-build-push",
         expect="failure",
         unknown_step="Sign, attest and verify the pushed digests",
+        github_api=True,
         why="the build's follow-up: keyless signing needs GitHub's OIDC token, which no "
-        "service here issues, so the sign step cannot reach a verdict (never a pass)",
+        "service here issues, so the sign step cannot reach a verdict (never a pass); it "
+        "stops there, before its tests gate asks the REST API stand-in",
     ),
     PlannedRun(
         "ci-helm-validate",

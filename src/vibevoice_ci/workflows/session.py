@@ -44,7 +44,7 @@ from vibevoice_ci.workflows.actions import (
     load_workflow,
     write_stand_ins,
 )
-from vibevoice_ci.workflows.github_api import RECORD_NAME, github_api
+from vibevoice_ci.workflows.github_api import RECORD_NAME, RUNS_NAME, github_api, write_api_runs
 from vibevoice_ci.workflows.plan import (
     CHAIN,
     CacheSeed,
@@ -186,9 +186,20 @@ def _run_chain(
         record.unlink(missing_ok=True)
         shutil.rmtree(config.report_dir("workflows") / LOGS, ignore_errors=True)
     first_run_id = max((run.run_id for run in earlier), default=FIRST_RUN_ID - 1) + 1
+    names = {file: str(data.get("name", file)) for file, data in workflows.items()}
+    api_runs = config.report_dir("workflows") / RUNS_NAME
+    write_api_runs(api_runs, earlier, names, request.repository)
     with ExitStack() as services:
         api = (
-            services.enter_context(github_api(root, request.repository, record))
+            services.enter_context(
+                github_api(
+                    root,
+                    request.repository,
+                    record,
+                    runs=api_runs,
+                    token=request.secrets.get("GITHUB_TOKEN"),
+                )
+            )
             if any(run.github_api for run in chain)
             else None
         )
@@ -225,6 +236,7 @@ def _run_chain(
                     passed=(*passed, *(name for name in run_secrets if name not in passed)),
                 )
             records.append(result)
+            write_api_runs(api_runs, [*earlier, *records], names, request.repository)
             finished[run.key] = events.FinishedRun(
                 workflow_name=str(workflows[run.workflow].get("name", run.workflow)),
                 run_id=result.run_id,

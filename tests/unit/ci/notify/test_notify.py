@@ -28,7 +28,6 @@ from vibevoice_ci.core.outcome import Outcome, Status, publish_summary, render_s
 from vibevoice_ci.core.reports import report_json, validate_report, write_report
 from vibevoice_ci.core.vulnerabilities import Severity, Vulnerability
 from vibevoice_ci.notify import messages as m
-from vibevoice_ci.notify.http import HttpError, check_url, is_allowed_url, redact, shown_url
 from vibevoice_ci.notify.reports import NotifyReport
 from vibevoice_ci.notify.session import run_notify
 from vibevoice_ci.perf import regression
@@ -36,6 +35,7 @@ from vibevoice_ci.perf.reports import PerfVerdict
 from vibevoice_ci.report.documents import Verdict
 from vibevoice_ci.report.model import Overview, SessionReport
 from vibevoice_ci.report.security import VulnerabilityCounts, security_findings_of
+from vibevoice_ci.tools.http import HttpError, check_url, is_allowed_url, redact, shown_url
 
 REPO = Path(__file__).resolve().parents[4]
 CONTEXT = m.RunContext(

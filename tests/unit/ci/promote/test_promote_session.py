@@ -19,6 +19,7 @@ from vibevoice_ci.core.errors import EXIT_BAD_INPUT, CheckFailedError, UsageErro
 from vibevoice_ci.core.outcome import Outcome, Status
 from vibevoice_ci.core.reports import write_report
 from vibevoice_ci.promote import session as promote
+from vibevoice_ci.report.read import read_session
 from vibevoice_ci.smoke.session import SmokeRun
 from vibevoice_ci.tools import crane
 
@@ -73,12 +74,26 @@ def _smoke(path: Path, status: Status, images: dict[str, str]) -> Path:
     return path
 
 
+SKIP = "a fake registry: these tests are about the smoke and forward-only gates"
+
+
 def _promote(
-    config: PipelineConfig, tmp_path: Path, smoke: Path, *, allow_rollback: bool = False
+    config: PipelineConfig,
+    tmp_path: Path,
+    smoke: Path,
+    *,
+    allow_rollback: bool = False,
+    skip_tests: str | None = SKIP,
 ) -> Any:
+    """The session, its tests gate skipped unless ``skip_tests`` is None (then no API is
+    configured: the gate is unknown; test_promote_tests_gate.py asks a stand-in API)."""
     release = write_release(tmp_path / "release.json", released_image(promote_tags=["latest"]))
     return promote.promote(
-        config, release_file=release, smoke_file=smoke, allow_rollback=allow_rollback
+        config,
+        release_file=release,
+        smoke_file=smoke,
+        allow_rollback=allow_rollback,
+        skip_tests=skip_tests,
     )
 
 
@@ -106,6 +121,13 @@ def test_a_promotion_writes_a_report_that_matches_its_schema(
     )
     assert report == {
         "status": "pass",
+        "tests": {
+            "status": "skipped",
+            "workflow": "CI test",
+            "commit": "a" * 40,
+            "run": None,
+            "detail": f"--no-require-tests: {SKIP}",
+        },
         "moves": [
             {
                 "target": move.target,
@@ -293,3 +315,91 @@ def test_the_command_line_flag_allows_the_rollback(
 
     command.run(parser(COMMANDS).parse_args([*argv, "--allow-rollback"]), config)
     assert registry[LATEST] == INDEX
+
+
+# --- only tested commits move ----------------------------------------------------------------
+
+
+def test_a_skipped_tests_gate_is_said_with_its_reason_in_the_summary(
+    make_config: Callable[..., PipelineConfig],
+    registry: dict[str, str],
+    revisions: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    config = make_config(CI="true")
+    revisions[INDEX] = "a" * 40
+
+    _promote(config, tmp_path, _tested(tmp_path), skip_tests="the rollback runbook, step 3")
+
+    assert registry == {LATEST: INDEX}
+    summary = (config.report_dir("promote") / "summary.md").read_text(encoding="utf-8")
+    assert "tests gate SKIPPED (--no-require-tests: the rollback runbook, step 3)" in summary
+
+
+def test_a_blank_skip_reason_is_bad_usage_and_nothing_moves(
+    make_config: Callable[..., PipelineConfig],
+    registry: dict[str, str],
+    revisions: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    config = make_config()
+    revisions[INDEX] = "a" * 40
+
+    with pytest.raises(UsageError, match="--no-require-tests needs a reason") as caught:
+        _promote(config, tmp_path, _tested(tmp_path), skip_tests="  ")
+
+    assert caught.value.exit_code == EXIT_BAD_INPUT
+    assert registry == {}
+    assert _report(config)["tests"] is None  # refused before anything was read
+
+
+def test_without_an_api_the_gate_is_unknown_which_fails_under_ci_and_nothing_moves(
+    make_config: Callable[..., PipelineConfig],
+    registry: dict[str, str],
+    revisions: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    config = make_config(CI="true")
+    revisions[INDEX] = "a" * 40
+
+    with pytest.raises(CheckFailedError, match="GITHUB_TOKEN, GITHUB_REPOSITORY not set"):
+        _promote(config, tmp_path, _tested(tmp_path), skip_tests=None)
+
+    assert registry == {}
+    report = _report(config)
+    assert (report["status"], report["moves"]) == ("fail", [])
+    assert (report["tests"]["status"], report["tests"]["commit"]) == ("unknown", "a" * 40)
+
+
+def test_outside_ci_an_unknown_gate_moves_with_the_verdict_unknown_never_pass(
+    make_config: Callable[..., PipelineConfig],
+    registry: dict[str, str],
+    revisions: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = make_config()
+    revisions[INDEX] = "a" * 40
+
+    _promote(config, tmp_path, _tested(tmp_path), skip_tests=None)
+
+    assert registry == {LATEST: INDEX}
+    assert _report(config)["status"] == "unknown"
+    assert "WARNING: promote: the tests gate verdict is UNKNOWN" in capsys.readouterr().err
+    page = read_session(config.report_dir("promote"))  # the report page's reader
+    assert (page.status, page.commit) == (Status.UNKNOWN, "a" * 40)
+    assert [c.name for c in page.verdict.checks if c.status is Status.UNKNOWN] == [
+        f"CI test of {'a' * 12}"
+    ]
+
+
+def test_an_image_without_a_revision_leaves_the_commit_and_the_gate_unknown(
+    make_config: Callable[..., PipelineConfig], registry: dict[str, str], tmp_path: Path
+) -> None:
+    config = make_config(CI="true", GITHUB_TOKEN="t", GITHUB_REPOSITORY="o/r")  # noqa: S106
+
+    with pytest.raises(CheckFailedError, match="which commit to check is unknown"):
+        _promote(config, tmp_path, _tested(tmp_path), skip_tests=None)
+
+    assert registry == {}
+    assert _report(config)["tests"]["commit"] is None

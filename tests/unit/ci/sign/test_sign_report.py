@@ -30,6 +30,7 @@ class FakeCosign:
 
     def __init__(self) -> None:
         self.attested: dict[tuple[str, str], Any] = {}
+        self.commands: list[str] = []
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(cosign, "cosign", lambda: "cosign")
@@ -47,6 +48,7 @@ class FakeCosign:
 
     def run(self, argv: Sequence[str], *, password: str | None, check: bool = True) -> Any:
         command, reference = argv[1], argv[-1]
+        self.commands.append(command)
         stdout = ""
         if command == "attest":
             kind = argv[argv.index("--type") + 1]
@@ -73,6 +75,9 @@ class FakeCosign:
             "predicate": predicate,
         }
         return [cosign.Statement(cosign.PREDICATE_TYPES[kind], (digest,), predicate, raw)]
+
+
+SKIP = "a fake cosign: these tests are about the report"
 
 
 def _release_files(folder: Path, records: list[dict[str, Any]]) -> Path:
@@ -108,11 +113,16 @@ def test_a_signed_release_writes_a_report_that_matches_its_schema(
     config = make_config()
     release = _release_files(tmp_path, metadata_records())
 
-    outcomes = sign.run_sign(config, sign.SignOptions(release))
+    outcomes = sign.run_sign(config, sign.SignOptions(release, skip_tests=SKIP))
 
     assert {outcome.status for outcome in outcomes} == {Status.PASS}
     report = assert_matches_schema(config.report_dir("sign") / "sign.json", "sign/sign.schema.json")
     assert (report["status"], report["public_key"]) == ("pass", "cosign.pub")
+    assert (report["tests"]["status"], report["tests"]["detail"]) == (
+        "skipped",
+        f"--no-require-tests: {SKIP}",
+    )
+    assert f"tests gate SKIPPED (--no-require-tests: {SKIP})" in " ".join(report["notes"])
     [image] = report["images"]
     assert image["provenance"] == "provenance/tts.intoto.json"
     assert [p["platform"] for p in image["platforms"]] == ["linux/amd64", "linux/arm64"]
@@ -129,7 +139,7 @@ def test_an_image_without_a_provenance_is_reported_without_one(
     release = _release_files(tmp_path, records)
 
     with pytest.raises(CheckFailedError, match="tts provenance"):
-        sign.run_sign(config, sign.SignOptions(release))
+        sign.run_sign(config, sign.SignOptions(release, skip_tests=SKIP))
 
     report = assert_matches_schema(config.report_dir("sign") / "sign.json", "sign/sign.schema.json")
     assert report["status"] == "fail"
@@ -137,3 +147,51 @@ def test_an_image_without_a_provenance_is_reported_without_one(
     assert "provenance" not in image  # absent, never null, as before the model
     failed = [check for check in report["checks"] if check["status"] == "fail"]
     assert [check["name"] for check in failed] == ["tts provenance"]
+
+
+def test_without_an_api_under_ci_nothing_is_signed_and_the_gate_is_reported_unknown(
+    make_config: Callable[..., PipelineConfig], fake_cosign: FakeCosign, tmp_path: Path
+) -> None:
+    config = make_config(CI="true")
+    records = metadata_records()
+    release = _release_files(tmp_path, records)
+
+    with pytest.raises(CheckFailedError, match="sign: unknown"):
+        sign.run_sign(config, sign.SignOptions(release))
+
+    assert fake_cosign.commands == []
+    report = assert_matches_schema(config.report_dir("sign") / "sign.json", "sign/sign.schema.json")
+    assert report["status"] == "unknown"
+    assert (report["tests"]["status"], report["tests"]["commit"]) == (
+        "unknown",
+        records[0]["git_sha"],
+    )
+    [check] = report["checks"]
+    assert (check["name"], check["status"]) == (
+        f"CI test of {records[0]['git_sha'][:12]}",
+        "unknown",
+    )
+
+
+def test_verify_only_signs_nothing_and_asks_for_no_tests(
+    make_config: Callable[..., PipelineConfig], fake_cosign: FakeCosign, tmp_path: Path
+) -> None:
+    config = make_config(CI="true")
+    release = _release_files(tmp_path, metadata_records())
+    sign.run_sign(config, sign.SignOptions(release, skip_tests=SKIP))
+    key = config.report_dir("sign") / "cosign.pub"
+    key.with_suffix(".key").write_text("private", encoding="utf-8")
+
+    sign.run_sign(config, sign.SignOptions(release, key=key.with_suffix(".key"), verify_only=True))
+
+    report = assert_matches_schema(config.report_dir("sign") / "sign.json", "sign/sign.schema.json")
+    assert (report["status"], report["tests"]) == ("pass", None)
+
+
+def test_the_released_commits_are_the_records_of_the_released_digests(tmp_path: Path) -> None:
+    records = metadata_records()
+    image, typed = read(release_image(), records)
+    other = typed[0].model_copy(update={"digest": "sha256:" + "9" * 64, "git_sha": "f" * 40})
+
+    assert set(sign.released_commits([image], [*typed, other])) == {records[0]["git_sha"]}
+    assert sign.released_commits([image], []) == [None]

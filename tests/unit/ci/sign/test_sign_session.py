@@ -270,6 +270,7 @@ GITHUB = RunEnvironment(github_repository="o/r", oidc_available=True)
         ),
         (sign.SignOptions(Path("r"), keyless=True, key=Path("k")), GITHUB, ["exclude"]),
         (sign.SignOptions(Path("r"), verify_only=True), RunEnvironment(), ["--verify-only"]),
+        (sign.SignOptions(Path("r"), skip_tests=" "), RunEnvironment(), ["--no-require-tests"]),
     ],
 )
 def test_option_problems(

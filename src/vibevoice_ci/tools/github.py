@@ -1,5 +1,6 @@
-"""The GitHub REST calls the notifications make: a PR comment updated in place, and an issue
-per regression, found again by its marker (never a second one while the first is open)."""
+"""The GitHub REST calls the pipeline makes: for notify, a PR comment updated in place and an
+issue per regression, found again by its marker (never a second one while the first is open);
+for promote and sign, the workflow runs of a commit (:meth:`GitHub.workflow_runs`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from urllib.parse import quote
 
 from vibevoice_ci.core.environment import Secret
 from vibevoice_ci.core.retry import RetryLog
-from vibevoice_ci.notify.http import check_url, request_json
+from vibevoice_ci.tools.http import HttpError, check_url, request_json
 
 MAX_PAGES = 10
 PER_PAGE = 100
@@ -63,6 +64,18 @@ class GitHub:
             yield from (row for row in rows if isinstance(row, dict))
             if len(rows) < PER_PAGE:
                 return
+
+    def workflow_runs(self, head_sha: str) -> list[dict[str, Any]]:
+        """The workflow runs of commit ``head_sha`` (``GET /actions/runs?head_sha=``), as the
+        API lists them: its first ``PER_PAGE`` (the newest first), every one a JSON object."""
+        document = self._call(
+            "GET", f"/actions/runs?head_sha={quote(head_sha)}&per_page={PER_PAGE}"
+        )
+        runs = document.get("workflow_runs") if isinstance(document, dict) else None
+        if not isinstance(runs, list):
+            where = self._url("/actions/runs")
+            raise HttpError(f"GET {where}: no workflow_runs list in the answer", transient=False)
+        return [run for run in runs if isinstance(run, dict)]
 
     def upsert_comment(self, pull_request: int, marker: str, body: str) -> Posted:
         """Update the PR's comment that carries ``marker``, or create it."""

@@ -1,5 +1,6 @@
-"""The notifications' one HTTP client: JSON over httpx, retried when transient, and never a
-secret in what it prints, logs or raises.
+"""The pipeline's one JSON-over-HTTP client (the notifications' webhook and GitHub's REST API,
+for notify, promote and sign): httpx, retried when transient, and never a secret in what it
+prints, logs or raises.
 
 A URL that carries a secret (a Slack webhook's path is its credential) is named by its host
 alone; every message this module makes, and every line httpx logs while it sends, also has
@@ -28,7 +29,7 @@ from vibevoice_ci.core.retry import RetryLog, RetryPolicy, is_transient_status, 
 
 TIMEOUT_SECONDS = 15.0
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-USER_AGENT = "vibevoice-ci-notify"
+USER_AGENT = "vibevoice-ci"
 POLICY = RetryPolicy(attempts=3, base_delay=1.0, max_delay=4.0, budget_seconds=60.0)
 # httpx logs each request's full URL (a webhook's secret path) at INFO; httpcore's DEBUG lines
 # name the host and port only.
