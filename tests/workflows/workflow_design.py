@@ -48,12 +48,14 @@ SESSIONS: Mapping[str, SessionRow] = {
     "tests": SessionRow(90, 30, "tests 30 + a cold install of their tools; Retention 30"),
     "build": SessionRow(60, 14, "Timeout Handling: builds 60; Retention: build logs 14"),
     "smoke": SessionRow(30, 30, "a test of the built images: tests 30; test results 30"),
-    "promote": SessionRow(15, 14, "moves tags with crane (seconds); its record is a build log"),
+    # promote and sign first wait for the commit's CI test run (tests_wait_seconds, 40 min):
+    # test_tests_gate_wait.py checks the timeout covers that wait and the session's work.
+    "promote": SessionRow(55, 14, "waits for CI test, moves tags with crane; a build log"),
     "helm": SessionRow(45, 14, "cold Go builds of the control plane take ~20 min; logs 14"),
     "perf": SessionRow(45, 90, "Timeout Handling: benchmarks 45; performance metrics 90"),
     "audit": SessionRow(15, 90, "pip-audit of the lock is minutes; security reports 90"),
     "trivy": SessionRow(60, 90, "every image and platform pulled and scanned, DB download; 90"),
-    "sign": SessionRow(30, 90, "cosign built from source (~4 min), sign + verify; reports 90"),
+    "sign": SessionRow(70, 90, "waits for CI test; cosign built (~4 min), sign + verify; 90"),
     "notify": SessionRow(10, 14, "Notification Strategy: sends a message; its record is a log"),
 }
 

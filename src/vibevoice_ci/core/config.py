@@ -342,6 +342,7 @@ class SpeechCheckConfig(_Table):
 # The workflow (its `name:`) whose run of a commit must have concluded success before promote
 # moves a tag to, or sign signs, an image of that commit (docs/ci-cd.md, "Only tested commits").
 REQUIRED_WORKFLOW = "CI test"
+TESTS_WAIT_SECONDS = 2400
 
 
 class PromoteConfig(_Table):
@@ -349,6 +350,9 @@ class PromoteConfig(_Table):
     ``required_workflow`` must have concluded success before a tag moves."""
 
     required_workflow: Text = REQUIRED_WORKFLOW
+    # How long to wait for that run while it is still queued or running (GitHub starts it
+    # beside the build; it may not have concluded when the build's follow-up starts).
+    tests_wait_seconds: Count = TESTS_WAIT_SECONDS
 
 
 class SignConfig(_Table):
@@ -359,6 +363,7 @@ class SignConfig(_Table):
     concluded success before anything is signed."""
 
     required_workflow: Text = REQUIRED_WORKFLOW
+    tests_wait_seconds: Count = TESTS_WAIT_SECONDS
 
     certificate_identity: Text = (
         "https://github.com/{repository}/.github/workflows/ci-provenance.yml@refs/heads/main"

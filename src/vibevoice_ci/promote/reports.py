@@ -76,7 +76,9 @@ class PromoteReport(ReportModel):
         "commit's tests passed could not be decided (allowed outside CI only, with a warning)"
     )
     tests: RequiredTests | None = Field(
-        description="the tests gate; null: not reached (nothing to move, or refused before)"
+        default=None,
+        description="the tests gate; null: not reached (nothing to move, or refused before); "
+        "absent from documents written before the gate existed",
     )
     moves: list[MovedTag]
     retries: list[Retry]

@@ -242,7 +242,13 @@ def _check_tests(
     commit, why = tests_gate.the_commit(step.commit_after for step in judged)
     workflow = config.promote.required_workflow
     gate = tests_gate.check_tests(
-        config.env, workflow, commit, why_no_commit=why, skip=skip, log=retries
+        config.env,
+        workflow,
+        commit,
+        why_no_commit=why,
+        skip=skip,
+        log=retries,
+        wait=config.promote.tests_wait_seconds,
     )
     outcome = tests_gate.gate_outcome(gate)
     progress(outcome.line() if outcome else tests_gate.gate_note(gate))

@@ -12,22 +12,30 @@ cannot be asked (no token, no repository, no answer; ``$GITHUB_API_URL`` default
 api.github.com) is unknown, as is a commit nobody knows;
 under CI unknown fails (``core.outcome.unknown_fails``). ``--no-require-tests REASON`` skips the
 check, recorded with its reason.
+
+GitHub starts the required workflow beside the build, so when the build's follow-up asks, the
+run may still be queued or running (or not listed yet): :func:`await_verdict` asks again every
+``POLL_SECONDS`` until it has concluded or ``tests_wait_seconds`` have passed, saying each time
+what it waits for; then the verdict is the rule's (a run still not completed fails).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from vibevoice_ci.core.environment import RunEnvironment
 from vibevoice_ci.core.errors import ToolFailedError, UsageError
 from vibevoice_ci.core.outcome import Outcome, Status, unknown_fails
+from vibevoice_ci.core.progress import progress
 from vibevoice_ci.core.retry import RetryLog
 from vibevoice_ci.promote.reports import RequiredTests, TrustedRun
 from vibevoice_ci.tools.github import GitHub
 
 TESTED_EVENT = "push"  # a pull_request run's head_sha is the PR head, but it tested a merge
 SKIP_FLAG = "--no-require-tests"
+POLL_SECONDS = 30.0
 
 
 def trusted_run(row: Mapping[str, Any]) -> TrustedRun | None:
@@ -102,6 +110,42 @@ def judge_runs(rows: Sequence[Mapping[str, Any]], *, workflow: str, commit: str)
     )
 
 
+def still_pending(rows: Sequence[Mapping[str, Any]], *, workflow: str, commit: str) -> bool:
+    """Whether the verdict may still change by waiting: no such run listed yet, or the newest
+    one not completed (pure)."""
+    run = newest_run(rows, workflow=workflow, commit=commit)
+    return run is None or run.status != "completed"
+
+
+def await_verdict(
+    fetch: Callable[[], Sequence[Mapping[str, Any]]],
+    *,
+    workflow: str,
+    commit: str,
+    wait: float,
+    poll: float = POLL_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    say: Callable[[str], None] = progress,
+) -> RequiredTests:
+    """Judge ``fetch()``'s runs, asking again every ``poll`` s while :func:`still_pending`,
+    for at most ``wait`` s; each wait is said (``say``) with the time left."""
+    deadline = clock() + wait
+    while True:
+        rows = fetch()
+        verdict = judge_runs(rows, workflow=workflow, commit=commit)
+        left = deadline - clock()
+        if not still_pending(rows, workflow=workflow, commit=commit) or left <= 0:
+            return verdict
+        run = newest_run(rows, workflow=workflow, commit=commit)
+        state = f"{_named(run)} is {run.status or 'not completed'}" if run else "no run listed"
+        say(
+            f"waiting for {workflow!r} on {commit[:12]} ({state}): asking again in "
+            f"{min(poll, left):.0f} s, {left:.0f} s left of tests_wait_seconds"
+        )
+        sleep(min(poll, left))
+
+
 def unknown_gate(workflow: str, commit: str | None, why: str) -> RequiredTests:
     """The gate when it cannot be decided (pure)."""
     return RequiredTests(status="unknown", workflow=workflow, commit=commit, run=None, detail=why)
@@ -148,8 +192,10 @@ def check_tests(
     why_no_commit: str = "",
     skip: str | None = None,
     log: RetryLog | None = None,
+    wait: float = 0.0,
 ) -> RequiredTests:
-    """Ask GitHub's REST API for ``commit``'s runs and judge them (the edge of this module)."""
+    """Ask GitHub's REST API for ``commit``'s runs and judge them, waiting up to ``wait`` s for
+    a run not yet concluded (the edge of this module)."""
     if skip is not None:
         return skipped_gate(workflow, commit, skip)
     if commit is None:
@@ -171,10 +217,11 @@ def check_tests(
         )
     api = GitHub(env.github_api_url, env.github_repository, env.github_token, log or RetryLog())
     try:
-        rows = api.workflow_runs(commit)
+        return await_verdict(
+            lambda: api.workflow_runs(commit), workflow=workflow, commit=commit, wait=wait
+        )
     except ToolFailedError as exc:
         return unknown_gate(workflow, commit, f"the workflow runs of {commit}: {exc}")
-    return judge_runs(rows, workflow=workflow, commit=commit)
 
 
 def gate_outcome(gate: RequiredTests) -> Outcome | None:

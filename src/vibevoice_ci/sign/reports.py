@@ -63,8 +63,10 @@ class SignReport(ReportModel):
         description="the published public key's file name (key mode); null: none"
     )
     tests: RequiredTests | None = Field(
+        default=None,
         description="the tests gate (the commit's CI test run, as for promote); null: not "
-        "reached (bad options or release documents) or --verify-only (nothing signed)"
+        "reached (bad options or release documents) or --verify-only (nothing signed); absent "
+        "from documents written before the gate existed",
     )
     images: list[SignedImage]
     checks: list[Check]

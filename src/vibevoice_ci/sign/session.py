@@ -322,6 +322,7 @@ def _tests_passed(
         why_no_commit=why,
         skip=options.skip_tests,
         log=RetryLog(),
+        wait=config.sign.tests_wait_seconds,
     )
     run.tests = gate
     run.notes.append(tests_gate.gate_note(gate))

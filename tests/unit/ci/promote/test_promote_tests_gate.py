@@ -211,3 +211,101 @@ def test_the_gate_stops_on_a_fail_and_on_an_unknown_under_ci(
     assert (outcome is None) == (status == "skipped")
     if outcome is not None:
         assert outcome.status is Status(status)
+
+
+class FakeClock:
+    """Time that passes only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def _awaited(
+    answers: list[list[dict[str, Any]]], wait: float, poll: float = 30.0
+) -> tuple[RequiredTests, FakeClock, list[str], int]:
+    """``await_verdict`` over ``answers`` (one per ask; the last repeats), a fake clock."""
+    clock, said, asked = FakeClock(), [], [0]
+
+    def fetch() -> list[dict[str, Any]]:
+        asked[0] += 1
+        return answers[min(asked[0], len(answers)) - 1]
+
+    gate = tests_gate.await_verdict(
+        fetch,
+        workflow=WORKFLOW,
+        commit=COMMIT,
+        wait=wait,
+        poll=poll,
+        clock=clock,
+        sleep=clock.sleep,
+        say=said.append,
+    )
+    return gate, clock, said, asked[0]
+
+
+def test_a_run_still_running_is_waited_for_and_then_trusted() -> None:
+    running = [run(10, status="in_progress", conclusion=None)]
+    gate, clock, said, asked = _awaited([[], running, running, [run(10)]], wait=2400)
+    assert gate.status == "pass"
+    assert gate.run is not None and gate.run.id == 10
+    assert asked == 4
+    assert clock.slept == [30.0, 30.0, 30.0]
+    assert said[0].startswith(f"waiting for 'CI test' on {COMMIT[:12]} (no run listed)")
+    assert "(run 10 (#10, attempt 1) (https://github.com/o/r/actions/runs/10) is in_progress)" in (
+        said[1]
+    )
+    assert said[1].endswith("asking again in 30 s, 2370 s left of tests_wait_seconds")
+
+
+def test_a_run_still_running_when_the_wait_is_over_fails() -> None:
+    running = [run(10, status="queued", conclusion=None)]
+    gate, clock, said, asked = _awaited([running], wait=70)
+    assert gate.status == "fail"
+    assert "is queued, not completed" in gate.detail
+    assert clock.slept == [30.0, 30.0, 10.0]  # never past the wait
+    assert clock.now == 70
+    assert asked == 4
+
+
+@pytest.mark.parametrize("conclusion", ["success", "failure"])
+def test_a_concluded_run_is_judged_at_once(conclusion: str) -> None:
+    gate, clock, said, asked = _awaited([[run(10, conclusion=conclusion)]], wait=2400)
+    assert gate.status == ("pass" if conclusion == "success" else "fail")
+    assert (clock.slept, said, asked) == ([], [], 1)
+
+
+def test_without_a_wait_a_running_run_fails_at_once() -> None:
+    gate, clock, said, asked = _awaited([[run(10, status="in_progress", conclusion=None)]], 0)
+    assert gate.status == "fail"
+    assert (clock.slept, said, asked) == ([], [], 1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    pending=st.integers(0, 5),
+    wait=st.integers(0, 300),
+    poll=st.integers(1, 60),
+    final=st.sampled_from(CONCLUSIONS),
+)
+def test_the_wait_is_bounded_and_the_concluded_run_decides(
+    pending: int, wait: int, poll: int, final: str
+) -> None:
+    running = [run(10, status="in_progress", conclusion=None)]
+    answers = [running] * pending + [[run(10, conclusion=final)]]
+    gate, clock, said, asked = _awaited(answers, wait=wait, poll=poll)
+    assert clock.now <= wait
+    assert all(0 < seconds <= poll for seconds in clock.slept)
+    assert len(said) == len(clock.slept) == asked - 1
+    if asked == pending + 1:  # it saw the run conclude
+        assert gate.status == ("pass" if final == "success" else "fail")
+    else:  # the wait ran out first
+        assert gate.status == "fail"
+        assert clock.now == wait
