@@ -32,7 +32,8 @@ def test_a_gated_job_outlasts_the_wait_for_the_tests(
     assert sorted(name for name, _ in gated) == ["ci-provenance.yml", "ci-smoke-test.yml"]
     for name, job in gated:
         found = job_session(job)
-        assert found is not None and found.session is not None
+        assert found is not None
+        assert found.session is not None
         needed = waits[found.session] / 60 + WORK_MINUTES
         assert isinstance(job.timeout_minutes, int)
         assert job.timeout_minutes >= needed, (

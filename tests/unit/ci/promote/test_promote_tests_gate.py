@@ -255,19 +255,21 @@ def test_a_run_still_running_is_waited_for_and_then_trusted() -> None:
     running = [run(10, status="in_progress", conclusion=None)]
     gate, clock, said, asked = _awaited([[], running, running, [run(10)]], wait=2400)
     assert gate.status == "pass"
-    assert gate.run is not None and gate.run.id == 10
+    assert gate.run is not None
+    assert gate.run.id == 10
     assert asked == 4
     assert clock.slept == [30.0, 30.0, 30.0]
     assert said[0].startswith(f"waiting for 'CI test' on {COMMIT[:12]} (no run listed)")
-    assert "(run 10 (#10, attempt 1) (https://github.com/o/r/actions/runs/10) is in_progress)" in (
-        said[1]
+    assert (
+        "(run 10 (#10, attempt 1) (https://github.com/o/r/actions/runs/10) is in_progress)"
+        in (said[1])
     )
     assert said[1].endswith("asking again in 30 s, 2370 s left of tests_wait_seconds")
 
 
 def test_a_run_still_running_when_the_wait_is_over_fails() -> None:
     running = [run(10, status="queued", conclusion=None)]
-    gate, clock, said, asked = _awaited([running], wait=70)
+    gate, clock, _said, asked = _awaited([running], wait=70)
     assert gate.status == "fail"
     assert "is queued, not completed" in gate.detail
     assert clock.slept == [30.0, 30.0, 10.0]  # never past the wait
