@@ -204,11 +204,11 @@ def _run_chain(
                     job_env["GITHUB_API_URL"] = api.url
                     run_secrets["GITHUB_TOKEN"] = api.token
                 evict_cache(runner.cache_dir, run.evict_cache)
-                seeded = _seed(runner, run.seed_cache, root) if run.seed_cache else None
+                seeded = tuple(_seed(runner, seed, root) for seed in run.seed_caches)
                 result = _run_one(
                     config,
                     run,
-                    seeded_key=seeded,
+                    seeded_keys=seeded,
                     run_id=first_run_id + number,
                     head=run_head,
                     payload=event_payload(
@@ -254,7 +254,7 @@ def _run_one(
     run_id: int,
     head: str,
     payload: Mapping[str, Any],
-    seeded_key: str | None = None,
+    seeded_keys: Sequence[str] = (),
     runner: Runner,
     request: Request,
     state: Path,
@@ -311,7 +311,7 @@ def _run_one(
     )
     conclusion: Literal["success", "failure"] = "success" if succeeded else "failure"
     status, verdict = judge(run, succeeded, [step for _, step in act.failed_steps(lines)])
-    unrestored = seed_unrestored(seeded_key, [line.message for line in lines])
+    unrestored = seed_unrestored(seeded_keys, [line.message for line in lines])
     if unrestored and status is not Status.FAIL:
         status, verdict = Status.FAIL, unrestored
     # A copy beside workflows.json: the next harness run, from any checkout, empties runs/.
@@ -338,13 +338,22 @@ def _run_one(
     return record
 
 
-def seed_unrestored(key: str | None, messages: Sequence[str]) -> str | None:
-    """Why a run whose cache entry was seeded under ``key`` fails though it may have passed:
-    the job never restored it, so it built cold and the plan's warm cache was not what ran
-    (pure); None when nothing was seeded or the entry was restored."""
-    if key is None or any(f"Cache restored from key: {key}" in text for text in messages):
+def seed_unrestored(keys: Sequence[str], messages: Sequence[str]) -> str | None:
+    """Why a run whose cache entries were seeded under ``keys`` fails though it may have
+    passed: a job never restored one, so it built cold and the plan's warm cache was not what
+    ran (pure); None when nothing was seeded or every entry was restored."""
+    missed = [
+        key
+        for key in keys
+        if not any(f"Cache restored from key: {key}" in text for text in messages)
+    ]
+    if not missed:
         return None
-    return f"the seeded cache entry {key} was not restored (the job built cold, not as planned)"
+    entries = "entry" if len(missed) == 1 else "entries"
+    return (
+        f"the seeded cache {entries} {', '.join(missed)} not restored "
+        "(the job built cold, not as planned)"
+    )
 
 
 def _seed(runner: Runner, seed: CacheSeed, root: Path) -> str:
