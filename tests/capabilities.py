@@ -14,16 +14,23 @@ One rule for every such test (a tool, root, a daemon):
 A name in ``$VIBEVOICE_TESTS_ACCEPT_UNKNOWN`` that is not in :data:`CAPABILITIES` stops the
 run (a typo must not accept anything). This module is a pytest plugin (tests/conftest.py
 loads it) and the helpers the tests call.
+
+What a job accepted as unknown is run where it can be: ``--accepted-unknown-from JUNIT`` runs
+exactly the tests that JUnit report (a job's ``junit.xml``) lists as skipped ``ACCEPTED
+UNKNOWN``, and deselects the rest. ``.ci/run`` runs ci-test's test job by act as the runner,
+then those tests as root with it.
 """
 
 from __future__ import annotations
 
 import os
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
+from _pytest.junitxml import mangle_test_address
 
 ACCEPT_ENV = "VIBEVOICE_TESTS_ACCEPT_UNKNOWN"
 ACCEPTED_PREFIX = "ACCEPTED UNKNOWN"
@@ -95,8 +102,64 @@ def missing(capability: str, reason: str) -> NoReturn:
 # The plugin: check the variable at start, list the accepted unknowns at the end.
 
 
+FROM_OPTION = "--accepted-unknown-from"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        FROM_OPTION,
+        metavar="JUNIT",
+        type=Path,
+        help="run only the tests this JUnit report lists as skipped ACCEPTED UNKNOWN (what a "
+        "job could not run, run where it can)",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     accepted_unknowns()  # a malformed or unknown entry stops the run before any test
+
+
+def accepted_in_junit(text: str) -> set[tuple[str, str]]:
+    """The ``(classname, name)`` of every test case a JUnit report lists as skipped ACCEPTED
+    UNKNOWN (pure); malformed XML raises ``ET.ParseError``."""
+    found: set[tuple[str, str]] = set()
+    for case in ET.fromstring(text).iter("testcase"):  # noqa: S314 (our own pytest's output)
+        skipped = case.find("skipped")
+        if skipped is None:
+            continue
+        message = skipped.get("message", "") or ""
+        if message.removeprefix("Skipped: ").startswith(ACCEPTED_PREFIX):
+            found.add((case.get("classname", ""), case.get("name", "")))
+    return found
+
+
+def junit_address(nodeid: str) -> tuple[str, str]:
+    """A test's ``(classname, name)`` as pytest's JUnit report writes them."""
+    names = mangle_test_address(nodeid)
+    return ".".join(names[:-1]), names[-1]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    junit: Path | None = config.getoption(FROM_OPTION)
+    if junit is None:
+        return
+    try:
+        wanted = accepted_in_junit(junit.read_text(encoding="utf-8"))
+    except (OSError, ET.ParseError) as exc:
+        raise pytest.UsageError(f"{FROM_OPTION} {junit}: {exc}") from None
+    if not wanted:
+        raise pytest.UsageError(f"{FROM_OPTION} {junit}: no test was skipped {ACCEPTED_PREFIX}")
+    keep = [item for item in items if junit_address(item.nodeid) in wanted]
+    missing_here = wanted - {junit_address(item.nodeid) for item in keep}
+    if missing_here:
+        names = ", ".join(sorted(f"{c}::{n}" for c, n in missing_here)[:5])
+        raise pytest.UsageError(
+            f"{FROM_OPTION} {junit}: {len(missing_here)} of its tests are not collected "
+            f"here ({names}): pass the same test paths the job ran"
+        )
+    kept = {item.nodeid for item in keep}
+    config.hook.pytest_deselected(items=[item for item in items if item.nodeid not in kept])
+    items[:] = keep
 
 
 def _accepted_skips(reporter: pytest.TerminalReporter) -> list[tuple[str, str]]:

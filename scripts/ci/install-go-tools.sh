@@ -4,12 +4,17 @@
 #
 #   bash scripts/ci/install-go-tools.sh [--bin-dir DIR] [--plugin-dir DIR] TOOL...
 #   bash scripts/ci/install-go-tools.sh --cache-key TOOL...
+#   bash scripts/ci/install-go-tools.sh --cache-files TOOL...
 #
 # TOOL: buildx (a Docker CLI plugin, into --plugin-dir), buildkitd, buildctl, crane, cosign,
 # trivy-db, oras (into --bin-dir; default /usr/local/bin). Needs go >= 1.24, not root (given
 # writable folders): install-tools.sh calls it for everything, the GitHub workflows for crane
-# alone. --cache-key prints a key naming the pinned versions of those TOOLs (for a cache of
-# $VIBEVOICE_GO_CACHE) and exits, without go or the network.
+# alone. --cache-key prints a key naming the pinned versions of those TOOLs and a hash of this
+# script, which decides how they are built (for a cache of $VIBEVOICE_GO_CACHE), and exits;
+# --cache-files prints the built binaries those TOOLs keep, relative to $VIBEVOICE_GO_CACHE,
+# one a line (bin/<name>-<version>), and exits: all a second run needs (it builds nothing when
+# they are there), so they are what a CI cache keeps, not Go's multi-GB module and build
+# caches. Neither needs go or the network.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -19,11 +24,13 @@ die() { printf '[install-go-tools] error: %s\n' "$*" >&2; exit 1; }
 bin_dir=/usr/local/bin
 plugin_dir=/usr/local/lib/docker/cli-plugins
 cache_key=false
+cache_files=false
 while [ "$#" -gt 0 ]; do
     case "$1" in
         --bin-dir) bin_dir="$2"; shift 2 ;;
         --plugin-dir) plugin_dir="$2"; shift 2 ;;
         --cache-key) cache_key=true; shift ;;
+        --cache-files) cache_files=true; shift ;;
         *) break ;;
     esac
 done
@@ -36,17 +43,26 @@ with open(sys.argv[1], "rb") as handle:
 PY
 }
 
-if $cache_key; then  # e.g. crane0.22.1-cosign2.6.5 (cache keys may not contain commas)
+pinned_version() {  # pinned_version TOOL: the version pyproject.toml pins for TOOL
+    case "$1" in
+        buildkitd | buildctl) tool_version buildkit ;;
+        buildx | crane | cosign | trivy-db | oras) tool_version "$1" ;;
+        *) die "unknown tool $1 (buildx, buildkitd, buildctl, crane, cosign, trivy-db, oras)" ;;
+    esac
+}
+if $cache_key; then  # e.g. crane0.22.1-cosign2.6.5-script0123456789abcdef (no commas in keys)
     key=""
     for tool in "$@"; do
-        case "$tool" in
-            buildkitd | buildctl) pinned="$(tool_version buildkit)" ;;
-            buildx | crane | cosign | trivy-db | oras) pinned="$(tool_version "$tool")" ;;
-            *) die "unknown tool $tool (buildx, buildkitd, buildctl, crane, cosign, trivy-db, oras)" ;;
-        esac
-        key+="${key:+-}${tool}${pinned}"
+        key+="${key:+-}${tool}$(pinned_version "$tool")"
     done
-    printf '%s\n' "$key"
+    script_hash="$(sha256sum "${BASH_SOURCE[0]}")"
+    printf '%s\n' "$key-script${script_hash:0:16}"
+    exit 0
+fi
+if $cache_files; then  # the binaries go_tool names below, relative to $VIBEVOICE_GO_CACHE
+    for tool in "$@"; do
+        printf 'bin/%s-%s\n' "$tool" "$(pinned_version "$tool")"
+    done
     exit 0
 fi
 

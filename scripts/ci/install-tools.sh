@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the pipeline needs on a fresh Debian 12 machine (run as root).
 #
-#   bash scripts/ci/install-tools.sh [--phase all|packages|builds] [--plan | --cache-key] [TOOL...]
+#   bash scripts/ci/install-tools.sh [--phase all|packages|builds] [--plan | --cache-key |
+#                                    --cache-files] [TOOL...]
 #
 # No TOOL: everything, as .ci/run installs it. Otherwise only the TOOLs named (a GitHub job
 # installs what its session needs on top of the ubuntu-24.04 image, never Debian's Docker):
@@ -17,10 +18,12 @@
 #   nox              nox and uv, from the same hash-pinned file the workflows use
 # --phase: all (the default) installs those TOOLs; packages only their Debian packages, Compose
 # and nox (downloads); builds only their Go tools (CPU; needs none of the packages), so that
-# .ci/run builds while the packages install. --plan honours it; --cache-key ignores it.
+# .ci/run builds while the packages install. --plan honours it; --cache-key and --cache-files ignore it.
 # --plan prints what those TOOLs install (apt packages, Go tools, the rest) and exits;
 # --cache-key prints a key naming the pinned versions of the Go tools among them (for a cache
-# of $VIBEVOICE_GO_CACHE) and exits. Neither needs root, go or the network.
+# of $VIBEVOICE_GO_CACHE) and exits; --cache-files prints their built binaries, relative to
+# $VIBEVOICE_GO_CACHE (what that cache keeps), and exits (install-go-tools.sh). Neither needs
+# root, go or the network.
 #
 # Idempotent: each step checks first. Tool versions come from pyproject.toml
 # ([tool.vibevoice-ci.tools]); see docs/ci-cd.md ("Installing the tools") for what each is for.
@@ -36,10 +39,11 @@ die() { printf '[install-tools] error: %s\n' "$*" >&2; exit 1; }
 all_tools=(docker base-image docker-registry qemu wrk chromium git
     buildx buildkitd buildctl crane cosign trivy-db oras nox)
 go_tools_known=" buildx buildkitd buildctl crane cosign trivy-db oras "
-usage="usage: install-tools.sh [--phase all|packages|builds] [--plan | --cache-key] [TOOL...]"
+usage="usage: install-tools.sh [--phase all|packages|builds] [--plan | --cache-key | --cache-files] [TOOL...]"
 phase=all
 plan=false
 cache_key=false
+cache_files=false
 tools=()
 while [ "$#" -gt 0 ]; do
     case "$1" in
@@ -47,6 +51,7 @@ while [ "$#" -gt 0 ]; do
         --phase=*) phase="${1#--phase=}"; shift ;;
         --plan) plan=true; shift ;;
         --cache-key) cache_key=true; shift ;;
+        --cache-files) cache_files=true; shift ;;
         -*) die "unknown option $1 ($usage)" ;;
         *) tools+=("$1"); shift ;;
     esac
@@ -81,6 +86,10 @@ done
 if $cache_key; then
     [ "${#go_tools[@]}" -gt 0 ] || { echo "no-go-tools"; exit 0; }
     exec bash "$repo_root/scripts/ci/install-go-tools.sh" --cache-key "${go_tools[@]}"
+fi
+if $cache_files; then
+    [ "${#go_tools[@]}" -gt 0 ] || exit 0
+    exec bash "$repo_root/scripts/ci/install-go-tools.sh" --cache-files "${go_tools[@]}"
 fi
 # A phase keeps only its part: packages drops the Go tools, builds everything else.
 if [ "$phase" = packages ]; then

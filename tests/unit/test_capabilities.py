@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from capabilities import ACCEPT_ENV, accepted_unknowns, decide, under_ci
+from capabilities import ACCEPT_ENV, accepted_in_junit, accepted_unknowns, decide, under_ci
 
 TESTS = Path(__file__).resolve().parents[1]
 PODS_REASON = "level 3 needs root, and the runner's user is not root"
@@ -68,22 +68,27 @@ def test_an_unknown_capability_in_a_test_is_a_programming_error() -> None:
 SAMPLE = """
 from capabilities import missing
 
-def test_pods():
-    missing("helm-pods", "level 3 cannot run here: no root")
+import os
+import pytest
+
+@pytest.mark.parametrize("level", ["pods", "images"])
+def test_pods(level):
+    if not os.environ.get("SAMPLE_AS_ROOT"):
+        missing("helm-pods", "level 3 cannot run here: no root")
 
 def test_fine():
     assert True
 """
 
 
-def _run_sample(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def _run_sample(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "conftest.py").write_text(
         f"import sys\nsys.path.insert(0, {str(TESTS)!r})\npytest_plugins = ['capabilities']\n",
         encoding="utf-8",
     )
     (tmp_path / "test_sample.py").write_text(SAMPLE, encoding="utf-8")
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args, str(tmp_path)],
         cwd=tmp_path,
         env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
@@ -104,22 +109,78 @@ def test_an_accepted_unknown_is_listed_at_the_end_and_in_the_job_summary(tmp_pat
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     out = completed.stdout
-    assert "1 passed, 1 skipped" in out
+    assert "1 passed, 2 skipped" in out
     assert "ACCEPTED UNKNOWN: not run here, not passed" in out
-    assert "test_sample.py::test_pods: ACCEPTED UNKNOWN [helm-pods]" in out
+    assert "test_sample.py::test_pods[pods]: ACCEPTED UNKNOWN [helm-pods]" in out
     assert "::warning title=ACCEPTED UNKNOWN [helm-pods]::" in out
     written = summary.read_text(encoding="utf-8")
-    assert "### Tests: 1 accepted unknown (not run here, not passed)" in written
+    assert "### Tests: 2 accepted unknown (not run here, not passed)" in written
     assert PODS_REASON in written
 
 
 def test_without_acceptance_ci_fails_the_test(tmp_path: Path) -> None:
     completed = _run_sample(tmp_path, CI="true")
     assert completed.returncode == 1
-    assert "1 failed, 1 passed" in completed.stdout
+    assert "2 failed, 1 passed" in completed.stdout
 
 
 def test_a_typo_in_the_declaration_fails_the_whole_run(tmp_path: Path) -> None:
     completed = _run_sample(tmp_path, CI="true", **{ACCEPT_ENV: "helm-pod: typo"})
     assert completed.returncode != 0
     assert "unknown capability 'helm-pod'" in completed.stdout + completed.stderr
+
+
+def test_what_a_job_accepted_as_unknown_runs_where_it_can(tmp_path: Path) -> None:
+    """The job's own JUnit report (written by pytest, as the job writes it) names what it
+    skipped as accepted unknown; ``--accepted-unknown-from`` runs exactly those, elsewhere."""
+    junit = tmp_path / "job-junit.xml"
+    accept = {ACCEPT_ENV: f"helm-pods: {PODS_REASON}"}
+    job = _run_sample(tmp_path, f"--junitxml={junit}", CI="true", **accept)
+    assert job.returncode == 0, job.stdout + job.stderr
+    assert accepted_in_junit(junit.read_text(encoding="utf-8")) == {
+        ("test_sample", "test_pods[pods]"),
+        ("test_sample", "test_pods[images]"),
+    }
+
+    as_root = _run_sample(
+        tmp_path, "-rA", f"--accepted-unknown-from={junit}", CI="true", SAMPLE_AS_ROOT="1"
+    )
+    assert as_root.returncode == 0, as_root.stdout + as_root.stderr
+    assert "2 passed, 1 deselected" in as_root.stdout
+    assert "PASSED test_sample.py::test_pods[pods]" in as_root.stdout
+    assert "PASSED test_sample.py::test_pods[images]" in as_root.stdout
+    assert "test_fine" not in as_root.stdout
+
+    # Still needing what is missing (run where it cannot be had either): a failure under CI.
+    again = _run_sample(tmp_path, f"--accepted-unknown-from={junit}", CI="true")
+    assert again.returncode == 1
+    assert "2 failed, 1 deselected" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        (None, "No such file"),
+        ("<testsuites><testsuite", "junit.xml: "),
+        (
+            '<testsuites><testsuite><testcase classname="a" name="b"/></testsuite></testsuites>',
+            "no test was skipped ACCEPTED UNKNOWN",
+        ),
+        (
+            '<testsuites><testsuite><testcase classname="test_sample" name="test_gone">'
+            '<skipped message="ACCEPTED UNKNOWN [helm-pods]: x"/></testcase></testsuite>'
+            "</testsuites>",
+            "1 of its tests are not collected here (test_sample::test_gone)",
+        ),
+    ],
+)
+def test_a_report_that_names_nothing_to_run_stops_the_run(
+    tmp_path: Path, content: str | None, error: str
+) -> None:
+    junit = tmp_path / "junit.xml"
+    if content is not None:
+        junit.write_text(content, encoding="utf-8")
+    completed = _run_sample(tmp_path, f"--accepted-unknown-from={junit}", CI="true")
+    assert completed.returncode == 4  # pytest's usage error: no test ran
+    assert error in completed.stderr, completed.stderr
+    assert "Traceback" not in completed.stderr

@@ -458,7 +458,10 @@ def _is_sarif_upload(step: Step) -> bool:
 
 # Caches of tools built by scripts/ci/ (Go builds keyed by their pinned versions): their
 # contents do not depend on a matrix value, so the legs of a matrix share one entry.
-TOOLS_CACHE_PATHS = ("/home/runner/.cache/vibevoice/bin", "/home/runner/.cache/vibevoice-ci/go")
+TOOLS_CACHE_PATHS = (
+    "/home/runner/.cache/vibevoice/bin",
+    "/home/runner/.cache/vibevoice-ci/go/bin",
+)
 
 
 def _is_tools_cache(step: Step) -> bool:
@@ -789,8 +792,7 @@ def test_a_tools_cache_needs_no_matrix_value(make_workflow: MakeWorkflow) -> Non
     tools_cache = (
         INSTALL_STEP,
         "      - uses: actions/cache@27d5ce7f107fe9357f9df03efb73ab90386fccae # v5.0.5\n"
-        "        with:\n          path: /home/runner/.cache/vibevoice-ci/go\n"
-        "          key: go-tools-${{ hashFiles('scripts/ci/install-go-tools.sh') }}\n"
-        + INSTALL_STEP,
+        "        with:\n          path: /home/runner/.cache/vibevoice-ci/go/bin\n"
+        "          key: go-tools-crane0.22.1-script0123456789abcdef\n" + INSTALL_STEP,
     )
     assert matrix_problems(make_workflow(*MATRIX, tools_cache)) == []

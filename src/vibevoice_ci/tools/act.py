@@ -72,6 +72,12 @@ def act_argv(binary: str, run: ActInvocation) -> list[str]:
         "--actor",
         run.actor,
         "--json",
+        # One job at a time. On GitHub each job has a machine of its own; here every job of a
+        # run shares the runner's home, its caches and the cores, so two at once would restore
+        # the same ~/.cache under each other (a job's restore removed a file the other job's
+        # restore had just written) and share two cores between two test suites.
+        "--concurrent-jobs",
+        "1",
     ]
     if run.action_cache is not None:
         argv += ["--action-cache-path", str(run.action_cache)]

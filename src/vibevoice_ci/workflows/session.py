@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import pwd
 import shutil
 import sys
@@ -214,12 +215,16 @@ def _run_chain(
                 if run.github_api and api is not None:
                     job_env["GITHUB_API_URL"] = api.url
                     run_secrets["GITHUB_TOKEN"] = api.token
+                # A job starts on a fresh machine whose home is the runner's: what a root process
+                # (an earlier job's sudo step, a test run as root) left in ~/.cache would make
+                # this job's `mkdir` or cache restore fail here where it cannot on GitHub.
+                _reclaim_cache(runner)
                 evict_cache(runner.cache_dir, run.evict_cache)
-                seeded = _seed(runner, run.seed_cache, root) if run.seed_cache else None
+                seeded = tuple(_seed(runner, seed, root) for seed in run.seed_caches)
                 result = _run_one(
                     config,
                     run,
-                    seeded_key=seeded,
+                    seeded_keys=seeded,
                     run_id=first_run_id + number,
                     head=run_head,
                     payload=event_payload(
@@ -266,7 +271,7 @@ def _run_one(
     run_id: int,
     head: str,
     payload: Mapping[str, Any],
-    seeded_key: str | None = None,
+    seeded_keys: Sequence[str] = (),
     runner: Runner,
     request: Request,
     state: Path,
@@ -323,7 +328,7 @@ def _run_one(
     )
     conclusion: Literal["success", "failure"] = "success" if succeeded else "failure"
     status, verdict = judge(run, succeeded, [step for _, step in act.failed_steps(lines)])
-    unrestored = seed_unrestored(seeded_key, [line.message for line in lines])
+    unrestored = seed_unrestored(seeded_keys, [line.message for line in lines])
     if unrestored and status is not Status.FAIL:
         status, verdict = Status.FAIL, unrestored
     # A copy beside workflows.json: the next harness run, from any checkout, empties runs/.
@@ -350,13 +355,22 @@ def _run_one(
     return record
 
 
-def seed_unrestored(key: str | None, messages: Sequence[str]) -> str | None:
-    """Why a run whose cache entry was seeded under ``key`` fails though it may have passed:
-    the job never restored it, so it built cold and the plan's warm cache was not what ran
-    (pure); None when nothing was seeded or the entry was restored."""
-    if key is None or any(f"Cache restored from key: {key}" in text for text in messages):
+def seed_unrestored(keys: Sequence[str], messages: Sequence[str]) -> str | None:
+    """Why a run whose cache entries were seeded under ``keys`` fails though it may have
+    passed: a job never restored one, so it built cold and the plan's warm cache was not what
+    ran (pure); None when nothing was seeded or every entry was restored."""
+    missed = [
+        key
+        for key in keys
+        if not any(f"Cache restored from key: {key}" in text for text in messages)
+    ]
+    if not missed:
         return None
-    return f"the seeded cache entry {key} was not restored (the job built cold, not as planned)"
+    entries = "entry" if len(missed) == 1 else "entries"
+    return (
+        f"the seeded cache {entries} {', '.join(missed)} not restored "
+        "(the job built cold, not as planned)"
+    )
 
 
 def _seed(runner: Runner, seed: CacheSeed, root: Path) -> str:
@@ -420,28 +434,31 @@ def _fresh_state(runner: Runner) -> Path:
     for stale in ("runs", "artifacts", "actions", ACT_DIR):
         shutil.rmtree(state / stale, ignore_errors=True)
     state.mkdir(parents=True, exist_ok=True)
-    (runner.cache_dir).mkdir(exist_ok=True)
+    runner.cache_dir.mkdir(exist_ok=True)
     # act sets $RUNNER_TOOL_CACHE to <action cache path>/tool_cache whatever it is told; there
     # it leads to the runner's tool cache, as on GitHub.
     (state / ACT_DIR).mkdir()
     (state / ACT_DIR / TOOL_CACHE_LINK).symlink_to(runner.tool_cache)
     give_to(runner, runner.cache_dir)
-    # A job starts on a fresh machine whose home is the runner's: a folder a root process
-    # left in the runner's ~/.cache (a Go build cache, say) would make the next job's
-    # `mkdir ~/.cache/vibevoice-ci/trivy` fail here where it cannot on GitHub.
-    _reclaim_cache(runner)
     return state
 
 
 def _reclaim_cache(runner: Runner) -> None:
-    """Give back to the runner each entry of its ``~/.cache`` that another user owns."""
+    """Give back to the runner every file and folder under its ``~/.cache`` that another user
+    owns (about a second for 100,000 entries).
+
+    A job's ``sudo`` step may write there (ci-test's install step builds into the Go cache it
+    restored); on GitHub the next job starts on a fresh machine, here in the same home, where
+    its cache restore could not replace a file root owns ("Permission denied")."""
     cache = runner.home / ".cache"
     if not runner.switch_user or not cache.is_dir():
         return
-    uid = pwd.getpwnam(runner.user).pw_uid
-    for entry in cache.iterdir():
-        if entry.lstat().st_uid != uid:
-            give_to(runner, entry)
+    entry = pwd.getpwnam(runner.user)
+    for top, folders, files in os.walk(cache):
+        folder = Path(top)
+        for path in (folder, *(folder / name for name in (*folders, *files))):
+            if path.lstat().st_uid != entry.pw_uid:
+                os.lchown(path, entry.pw_uid, entry.pw_gid)
 
 
 def _report(

@@ -49,6 +49,8 @@ def test_host_mode_offline_json() -> None:
     assert _value_after(argv, "--platform") == ["ubuntu-24.04=-self-hosted"]
     assert "--action-offline-mode" in argv
     assert "--json" in argv
+    # The jobs of a run share the runner's home here (one machine each on GitHub): one at a time.
+    assert _value_after(argv, "--concurrent-jobs") == ["1"]
     assert _value_after(argv, "--job") == ["lint"]
     assert "--action-cache-path" not in argv  # act's default unless the harness names one
     named = act.act_argv("/bin/act", _invocation(action_cache=Path("/state/act")))

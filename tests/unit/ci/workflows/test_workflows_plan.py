@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 from pathlib import Path
@@ -144,35 +145,60 @@ def test_every_unknown_step_is_a_step_of_its_workflow() -> None:
 REPO_ROOT = WORKFLOWS.parents[1]
 
 
-def test_the_helm_run_seeds_exactly_the_entry_its_workflow_restores() -> None:
-    """ci-helm-validate's seed is the entry the job itself would save: the key its key step
-    names (the same command, with the job's levels), the folder its cache step keeps, the
-    files the script lists for those levels, from the script's default cache (root's)."""
-    (run,) = [run for run in CHAIN if run.key == "ci-helm-validate"]
-    seed = run.seed_cache
-    assert seed is not None
-    assert (run.workflow, run.event, run.expect) == ("ci-helm-validate.yml", "push", "success")
-    job = _real_files()[run.workflow]["jobs"]["helm"]
-    levels = job["env"]["KUBERNETES_LEVELS"]
-    (key_step,) = [step for step in job["steps"] if "--cache-key" in step.get("run", "")]
-    caches = [
-        step
+SEEDS = [(run, seed) for run in CHAIN for seed in run.seed_caches]
+
+
+def test_the_runs_that_build_tools_are_seeded() -> None:
+    assert sorted({run.key for run, _ in SEEDS}) == ["ci-helm-validate", "ci-test"]
+    assert len(SEEDS) == 3  # helm's Kubernetes entry; ci-test's, the same, and the release tools'
+
+
+def _expanded(command: str, env: dict[str, str]) -> str:
+    """A key step's command with the job's variables in it, as the shell would read it."""
+    command = command.replace('"${tools[@]}"', env.get("TEST_TOOLS", ""))
+    return re.sub(r'"\$([A-Z_]+)"', lambda m: env.get(m.group(1), m.group(0)), command)
+
+
+@pytest.mark.parametrize(("run", "seed"), SEEDS, ids=[f"{r.key}-{s.key_prefix}" for r, s in SEEDS])
+def test_a_seed_is_exactly_the_entry_its_workflow_restores(run: PlannedRun, seed: Any) -> None:
+    """A seed is the entry the job itself would save: the key its key step names (the same
+    command, with the job's variables), the folder its cache step keeps, the files the script
+    lists for them, from the script's default cache (root's)."""
+    assert run.expect == "success"
+    (job,) = [
+        job
+        for job in _real_files()[run.workflow]["jobs"].values()
+        if any(
+            str(step.get("uses", "")).startswith("actions/cache@")
+            and str(step["with"]["key"]).startswith(seed.key_prefix)
+            for step in job.get("steps", [])
+        )
+    ]
+    (cache,) = [
+        step["with"]
         for step in job["steps"]
         if str(step.get("uses", "")).startswith("actions/cache@")
         and str(step["with"]["key"]).startswith(seed.key_prefix)
     ]
-    assert len(caches) == 1
-    cache = caches[0]["with"]
-    step_id = key_step["id"]
-    assert cache["key"] == f"{seed.key_prefix}${{{{ steps.{step_id}.outputs.key }}}}"
     assert "restore-keys" not in cache  # the seed must match the key exactly
-    assert shlex.join(seed.key_command) in key_step["run"].replace('"$KUBERNETES_LEVELS"', levels)
-    assert seed.files_command == (*seed.key_command[:-1], "--cache-files")
-    assert seed.cache_folder == job["env"]["VIBEVOICE_CACHE"]
+    found = re.fullmatch(
+        re.escape(seed.key_prefix) + r"\$\{\{ steps\.([\w-]+)\.outputs\.(\w+) \}\}", cache["key"]
+    )
+    assert found, cache["key"]
+    step_id, output = found.groups()
+    (key_step,) = [step for step in job["steps"] if step.get("id") == step_id]
+    (line,) = [line for line in key_step["run"].splitlines() if f'echo "{output}=$(' in line]
+    command = _expanded(line.split("$(", 1)[1].rsplit(")", 1)[0], job["env"])
+    assert command == shlex.join(seed.key_command)
+    key_option = seed.key_command.index("--cache-key")
+    files_command = list(seed.key_command)
+    files_command[key_option] = "--cache-files"
+    assert seed.files_command == tuple(files_command)
+    assert seed.cache_folder in job["env"].values()
     listed = subprocess.run(
         seed.files_command, cwd=REPO_ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
     assert listed
     assert {str(Path(seed.cache_folder, name).parent) for name in listed} == {cache["path"]}
-    script = (REPO_ROOT / seed.key_command[1]).read_text(encoding="utf-8")
-    assert f'cache="${{VIBEVOICE_CACHE:-{seed.source}}}"' in script
+    scripts = [path.read_text(encoding="utf-8") for path in (REPO_ROOT / "scripts/ci").glob("*.sh")]
+    assert any(f':-{seed.source}}}"' in script for script in scripts)

@@ -167,10 +167,17 @@ def test_a_failing_key_command_stops_the_seed(tmp_path: Path) -> None:
 def test_a_seeded_entry_the_job_never_restored_fails_the_run() -> None:
     key = "kubernetes-tools-helm3.22.0-abc"
     restored = ["⭐ Run Main Restore the Go build cache", f"Cache restored from key: {key}"]
-    assert seed_unrestored(key, restored) is None
-    assert seed_unrestored(None, []) is None  # nothing seeded, nothing to check
+    assert seed_unrestored([key], restored) is None
+    assert seed_unrestored([], []) is None  # nothing seeded, nothing to check
     cold = ["Cache not found for input keys: kubernetes-tools-helm3.22.0-abd"]
-    why = seed_unrestored(key, cold)
+    why = seed_unrestored([key], cold)
     assert why is not None
     assert key in why
     assert "built cold" in why
+    # Two entries seeded (ci-test's test job): the one not restored is named, alone.
+    other = "go-tools-crane0.22.1-script0123456789abcdef"
+    why = seed_unrestored([key, other], restored)
+    assert why is not None
+    assert other in why
+    assert key not in why
+    assert seed_unrestored([key, other], [*restored, f"Cache restored from key: {other}"]) is None
