@@ -112,7 +112,9 @@ def test_an_engine_that_fails_to_load_keeps_the_service_unready() -> None:
     app = create_app(Settings(), engine, on_load_failure=failures.append)
     with TestClient(app) as client:
         state = service_state(app)
-        _wait_for(lambda: state.load_error is not None)
+        # The loader records the error, logs it, then calls on_load_failure: wait for the call
+        # too (asserting right after the record raced with it on a loaded machine).
+        _wait_for(lambda: state.load_error is not None and bool(failures))
         ready = client.get("/ready")
         assert ready.status_code == 503
         assert ready.json()["status"] == "failed"
