@@ -24,6 +24,7 @@ then those tests as root with it.
 from __future__ import annotations
 
 import os
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
@@ -111,7 +112,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="JUNIT",
         type=Path,
         help="run only the tests this JUnit report lists as skipped ACCEPTED UNKNOWN (what a "
-        "job could not run, run where it can)",
+        "job could not run, run where it can); give it as --accepted-unknown-from=JUNIT, or "
+        "pytest takes the file's folder into its choice of rootdir",
     )
 
 
@@ -119,9 +121,14 @@ def pytest_configure(config: pytest.Config) -> None:
     accepted_unknowns()  # a malformed or unknown entry stops the run before any test
 
 
+def _without_group(name: str) -> str:
+    """A test's name without the ``@group`` pytest-xdist appends under ``--dist loadgroup``."""
+    return re.sub(r"@[\w.-]+$", "", name)
+
+
 def accepted_in_junit(text: str) -> set[tuple[str, str]]:
     """The ``(classname, name)`` of every test case a JUnit report lists as skipped ACCEPTED
-    UNKNOWN (pure); malformed XML raises ``ET.ParseError``."""
+    UNKNOWN, names without an xdist ``@group`` (pure); malformed XML raises ``ET.ParseError``."""
     found: set[tuple[str, str]] = set()
     for case in ET.fromstring(text).iter("testcase"):  # noqa: S314 (our own pytest's output)
         skipped = case.find("skipped")
@@ -129,14 +136,15 @@ def accepted_in_junit(text: str) -> set[tuple[str, str]]:
             continue
         message = skipped.get("message", "") or ""
         if message.removeprefix("Skipped: ").startswith(ACCEPTED_PREFIX):
-            found.add((case.get("classname", ""), case.get("name", "")))
+            found.add((case.get("classname", ""), _without_group(case.get("name", ""))))
     return found
 
 
 def junit_address(nodeid: str) -> tuple[str, str]:
-    """A test's ``(classname, name)`` as pytest's JUnit report writes them."""
+    """A test's ``(classname, name)`` as pytest's JUnit report writes them, without an xdist
+    ``@group``."""
     names = mangle_test_address(nodeid)
-    return ".".join(names[:-1]), names[-1]
+    return ".".join(names[:-1]), _without_group(names[-1])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -185,7 +185,7 @@ def _promote(
     config: PipelineConfig, release_file: Path, smoke_file: Path, *, allow_rollback: bool = False
 ) -> list[promote.Move]:
     """The promote session on a local registry; its tests gate (the commit's CI test run on
-    GitHub) is skipped, saying why: tests/integration/test_promote_tests_gate.py covers it."""
+    GitHub) is skipped, saying why: tests/integration/test_tests_gate_api.py covers it."""
     return promote.promote(
         config,
         release_file=release_file,

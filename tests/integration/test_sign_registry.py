@@ -160,7 +160,7 @@ def _release(registry: str, label: str, folder: Path) -> Path:
     return build / "release.json"
 
 
-# The tests gate (the commit's CI test run on GitHub) is covered by test_promote_tests_gate.py.
+# The tests gate (the commit's CI test run on GitHub) is covered by test_tests_gate_api.py.
 SKIP = "a local registry: these tests are about the signatures and attestations"
 
 

@@ -86,7 +86,7 @@ def _promote(
     skip_tests: str | None = SKIP,
 ) -> Any:
     """The session, its tests gate skipped unless ``skip_tests`` is None (then no API is
-    configured: the gate is unknown; test_promote_tests_gate.py asks a stand-in API)."""
+    configured: the gate is unknown; test_tests_gate_api.py asks a stand-in API)."""
     release = write_release(tmp_path / "release.json", released_image(promote_tags=["latest"]))
     return promote.promote(
         config,
