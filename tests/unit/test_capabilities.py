@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from capabilities import ACCEPT_ENV, accepted_in_junit, accepted_unknowns, decide, under_ci
+from capabilities import (
+    ACCEPT_ENV,
+    accepted_in_junit,
+    accepted_unknowns,
+    decide,
+    junit_address,
+    under_ci,
+)
 
 TESTS = Path(__file__).resolve().parents[1]
 PODS_REASON = "level 3 needs root, and the runner's user is not root"
@@ -184,3 +191,17 @@ def test_a_report_that_names_nothing_to_run_stops_the_run(
     assert completed.returncode == 4  # pytest's usage error: no test ran
     assert error in completed.stderr, completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_a_name_from_an_xdist_group_run_matches_the_test_without_its_group() -> None:
+    # --dist loadgroup appends "@<group>" to the names the job's report carries.
+    junit = (
+        '<testsuites><testsuite><testcase classname="tests.integration.test_helm_pods" '
+        'name="test_level_3[a@b]@helm-pods"><skipped message="ACCEPTED UNKNOWN [helm-pods]: x"/>'
+        "</testcase></testsuite></testsuites>"
+    )
+    assert accepted_in_junit(junit) == {("tests.integration.test_helm_pods", "test_level_3[a@b]")}
+    assert junit_address("tests/integration/test_helm_pods.py::test_level_3[a@b]@helm-pods") == (
+        "tests.integration.test_helm_pods",
+        "test_level_3[a@b]",
+    )
