@@ -60,7 +60,9 @@ def test_every_gate_session_has_a_row() -> None:
     assert SCRIPT in rows
 
 
-@pytest.mark.parametrize("session", ["audit", "trivy", "smoke", "perf", "helm", "notify", "sign"])
+@pytest.mark.parametrize(
+    "session", ["audit", "trivy", "smoke", "perf", "helm", "notify", "sign", "mutation"]
+)
 def test_a_session_row_is_the_one_rule_and_its_flags(session: str) -> None:
     options = _options(session)
     strict_option = "--no-strict" in options
