@@ -79,7 +79,7 @@ def run_mutation(config: PipelineConfig, *, names: Sequence[str], strict: bool |
     table = config.mutation
     modules = select(table.modules, names)
     equivalents = load_equivalents(table.equivalents, config.root)
-    dotted = {m.name: mutmut.module_of(relative(config, m.path)) for m in table.modules}
+    dotted = {m.name: dotted_name(config, m) for m in table.modules}
     strays = unowned(equivalents, list(dotted.values()))
     if strays:
         raise UsageError(
@@ -119,6 +119,15 @@ def run_mutation(config: PipelineConfig, *, names: Sequence[str], strict: bool |
     warning = unknown_warning(SESSION, status)
     if warning:
         progress(warning)
+
+
+def dotted_name(config: PipelineConfig, module: MutationModule) -> str:
+    """The module's dotted name (mutmut's mutant names start with it); a file that is not a
+    Python module under src/ is a UsageError (exit 2)."""
+    try:
+        return mutmut.module_of(relative(config, module.path))
+    except ValueError as exc:
+        raise UsageError(f"[tool.vibevoice-ci.mutation] {module.name}: {exc}") from None
 
 
 def relative(config: PipelineConfig, path: Path) -> Path:
