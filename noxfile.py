@@ -146,7 +146,7 @@ os.environ.setdefault("NOX_ENABLE_STALENESS_CHECK", "1")
 @nox.session(tags=["check"], reuse_venv=True)
 def tests(session: nox.Session) -> None:
     """Pytest in parallel: unit, property, workflow and integration tests (real containers)."""
-    install(session, "tts", "agent", "ci", "perf", "audit", "workflows", dev=True)
+    install(session, "tts", "agent", "ci", "perf", "audit", "workflows", "mutation", dev=True)
     report = f"{REPORTS}/tests"
     # Every worker imports the code and the test modules: with bytecode cached (git- and
     # docker-ignored) that costs a fraction of compiling them from source each time.
@@ -244,6 +244,14 @@ def workflows(session: nox.Session) -> None:
     """The workflow files run by act as GitHub's runner user (stand-ins for online actions)."""
     install(session, "ci", "workflows")
     pipeline(session, "workflows", *session.posargs)
+
+
+# Not run by default, nor by CI: it takes minutes per module (docs/ci-cd.md, "Mutation testing").
+@nox.session(tags=["quality"], default=False, reuse_venv=True)
+def mutation(session: nox.Session) -> None:
+    """Mutation-test the modules that decide a gate, each against its own tests (mutmut)."""
+    install(session, "ci", "agent", "perf", "audit", "mutation", dev=True)
+    pipeline(session, "mutation", *session.posargs)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ SESSION_PACKAGES = (
     "notify",
     "report",
     "workflows",
+    "mutation",
 )
 
 

@@ -27,6 +27,8 @@ LOCAL_ONLY_SESSIONS: dict[str, str] = {
     "own summary and artifacts instead, and the page is for a local run (.ci/run ends with it)",
     "workflows": "runs the workflow files themselves through act on this machine; a workflow "
     "job running it would be GitHub running a GitHub runner inside itself",
+    "mutation": "a habit for the gate modules' tests, run by hand when they change: a few "
+    "minutes per module on two cores, and what it finds is a test to write, not a build to stop",
 }
 # Sessions the first milestone must have (the seed's ci-test, ci-build-push, ci-smoke-test).
 MILESTONE_ONE_SESSIONS = {"lint", "tests", "build", "smoke"}

@@ -179,6 +179,7 @@ Count = Annotated[StrictInt, Field(ge=0)]
 Positive = Annotated[StrictInt, Field(ge=1)]
 Fraction = Annotated[StrictFloat, Field(gt=0, lt=1)]  # a share strictly between 0 and 1
 Recall = Annotated[StrictFloat, Field(gt=0, le=1)]
+Score = Annotated[StrictFloat, Field(gt=0, le=1)]  # a mutation score: killed / counted
 GateSeverity = Annotated[
     Severity,
     BeforeValidator(_severity),
@@ -465,6 +466,33 @@ class TrivyConfig(_Table):
     exceptions: Annotated[tuple[ScanException, ...], BeforeValidator(_array_of_tables)] = ()
 
 
+class MutationModule(_Table):
+    """One module the mutation session mutates, and the tests of that module alone
+    (``[[tool.vibevoice-ci.mutation.modules]]``)."""
+
+    name: DnsLabel  # what the reports and `nox -s mutation -- NAME` call it
+    path: ProjectPath  # the module's file, under src/
+    # Only these functions' mutants (a method as Class.method); none: every function's.
+    functions: Names = ()
+    tests: ProjectPaths  # the test files that run against each mutant
+    # Files or folders at the root that the tests read besides src/ and tests/ (mutmut runs
+    # the tests in a copy of the project).
+    also_copy: tuple[ProjectPath, ...] = ()
+    min_score: Score | None = None  # None: the table's min_score
+
+
+class MutationConfig(_Table):
+    """The mutation session's modules and the score each must reach
+    (``[tool.vibevoice-ci.mutation]``; docs/ci-cd.md, "Mutation testing")."""
+
+    min_score: Score = 0.9  # killed / (mutants less the listed equivalents), per module
+    max_children: Positive = 2  # mutmut's test runs at once
+    timeout: Positive = 3600  # seconds one module's mutmut run may take
+    # The equivalent mutants (a change no test can see), each with why; None: none listed.
+    equivalents: ProjectPath | None = None
+    modules: Annotated[tuple[MutationModule, ...], BeforeValidator(_array_of_tables)] = ()
+
+
 def _some_service(services: Mapping[str, ServiceConfig]) -> Mapping[str, ServiceConfig]:
     if not services:
         raise ValueError("names no service")
@@ -492,6 +520,7 @@ class PipelineConfig(_Table):
     sign: SignConfig = SignConfig()
     audit: AuditConfig = AuditConfig()
     trivy: TrivyConfig = TrivyConfig()
+    mutation: MutationConfig = MutationConfig()
 
     @model_validator(mode="before")
     @classmethod

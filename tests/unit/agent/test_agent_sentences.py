@@ -85,9 +85,9 @@ def test_only_text_with_letters_or_digits_is_speakable() -> None:
 
 
 def test_max_chars_below_one_is_refused_and_one_is_accepted() -> None:
-    with pytest.raises(ValueError, match="max_chars must be at least 1"):
+    with pytest.raises(ValueError, match=r"^max_chars must be at least 1$"):
         SentenceSplitter(0)
-    with pytest.raises(ValueError, match="max_chars must be at least 1"):
+    with pytest.raises(ValueError, match=r"^max_chars must be at least 1$"):
         SentenceSplitter(-5)
     assert SentenceSplitter(1).max_chars == 1
     assert split_all("ab cd e", 1) == ["ab", "cd", "e"]
@@ -147,3 +147,9 @@ def test_a_closer_after_a_terminator_keeps_the_sentence_ending() -> None:
     ]
     assert split_all("A. b") == ["A.", "b"]
     assert split_all("A.b c") == ["A.b c"]  # a terminator then a letter: not an end
+
+
+def test_split_all_cuts_at_300_characters_unless_told_otherwise() -> None:
+    text = "x" * 300 + " end"
+    assert split_all(text) == ["x" * 300, "end"]
+    assert split_all(text, 301) == [text]

@@ -10,8 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vibevoice_ci.core.errors import EXIT_CHECK_FAILED, CheckFailedError
 from vibevoice_ci.core.files import write_json_atomic, write_text_atomic
-from vibevoice_ci.core.outcome import Outcome, Status, overall, publish_summary, render_summary
+from vibevoice_ci.core.outcome import (
+    Outcome,
+    Status,
+    exit_code,
+    overall,
+    publish_summary,
+    render_summary,
+    unknown_warning,
+    verdict_error,
+)
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -322,3 +332,66 @@ def test_nothing_is_recorded_when_the_work_succeeds_or_fails_otherwise() -> None
     with pytest.raises(KeyError), failure_recorded(outcomes, "sign"):
         raise KeyError("a bug is not a check's failure")
     assert outcomes == []
+
+
+# --- the error a session ends with, and the warning an allowed unknown prints -------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "ci", "strict", "detail", "message"),
+    [
+        (Status.FAIL, False, None, "", "smoke: fail"),
+        (Status.FAIL, True, False, "tts (see summary.md)", "smoke: fail: tts (see summary.md)"),
+        (Status.UNKNOWN, True, None, "", "smoke: unknown (unknown fails under CI)"),
+        (
+            Status.UNKNOWN,
+            True,
+            None,
+            "container",
+            "smoke: unknown (unknown fails under CI): container",
+        ),
+        (Status.UNKNOWN, False, True, "", "smoke: unknown (unknown fails under --strict)"),
+        (Status.UNKNOWN, True, True, "x", "smoke: unknown (unknown fails under --strict): x"),
+    ],
+)
+def test_a_failing_verdict_is_one_line_saying_why(
+    status: Status, ci: bool, strict: bool | None, detail: str, message: str
+) -> None:
+    error = verdict_error("smoke", status, ci=ci, strict=strict, detail=detail)
+    assert isinstance(error, CheckFailedError)
+    assert str(error) == message
+    assert error.exit_code == EXIT_CHECK_FAILED
+
+
+def test_without_a_detail_the_error_names_the_session_and_verdict_alone() -> None:
+    assert str(verdict_error("perf", Status.FAIL, ci=False)) == "perf: fail"
+
+
+@pytest.mark.parametrize(
+    ("status", "ci", "strict"),
+    [
+        (Status.PASS, True, True),
+        (Status.UNKNOWN, False, None),
+        (Status.UNKNOWN, True, False),
+    ],
+)
+def test_a_verdict_that_exits_0_raises_nothing(
+    status: Status, ci: bool, strict: bool | None
+) -> None:
+    assert verdict_error("smoke", status, ci=ci, strict=strict, detail="ignored") is None
+
+
+@given(st.sampled_from(Status), st.booleans(), st.none() | st.booleans())
+def test_an_error_exactly_when_the_exit_code_is_not_0(
+    status: Status, ci: bool, strict: bool | None
+) -> None:
+    error = verdict_error("s", status, ci=ci, strict=strict)
+    assert (error is None) == (exit_code(status, ci=ci, strict=strict) == 0)
+
+
+def test_only_an_unknown_verdict_warns_and_never_as_a_pass() -> None:
+    assert unknown_warning("perf", Status.UNKNOWN) == (
+        "WARNING: perf verdict is UNKNOWN: NOT a pass (under CI, or with --strict, it fails)"
+    )
+    assert unknown_warning("perf", Status.PASS) is None
+    assert unknown_warning("perf", Status.FAIL) is None

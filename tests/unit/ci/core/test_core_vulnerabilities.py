@@ -326,3 +326,162 @@ def test_a_finding_exactly_at_the_gate_blocks_and_one_just_below_is_listed() -> 
             "pip-audit: tts", Status.PASS, "10 checked; nothing at MEDIUM or above (1 low listed)"
         ),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# What each outcome says, the SARIF log whole and the findings table whole (nox -s mutation
+# showed these could change unseen)
+
+
+def test_each_outcome_detail_names_every_id_reason_and_count_once() -> None:
+    blocked = gate(
+        [scan(finding("CVE-2", Severity.HIGH), finding("CVE-1", Severity.CRITICAL, "numpy"))],
+        fail_at=Severity.HIGH,
+        today=TODAY,
+    )
+    assert blocked.outcomes[0].detail == "2 finding(s) at HIGH or above: CVE-1, CVE-2"
+    unchecked = scan(
+        unchecked=(
+            Unchecked("numpy==2.0", "service unreachable"),
+            Unchecked("jinja2==3.0", "not on PyPI"),
+            Unchecked("pyyaml==6.0", "service unreachable"),
+        )
+    )
+    assert gate([unchecked], fail_at=Severity.HIGH, today=TODAY).outcomes == (
+        Outcome(
+            "pip-audit: tts",
+            Status.UNKNOWN,
+            "3 target(s) not checked: not on PyPI; service unreachable",
+        ),
+    )
+    listed = gate(
+        [scan(finding("CVE-3", Severity.MEDIUM), finding("CVE-4", Severity.LOW))],
+        fail_at=Severity.HIGH,
+        today=TODAY,
+    )
+    assert listed.outcomes[0].detail == (
+        "10 checked; nothing at HIGH or above (1 medium, 1 low listed)"
+    )
+    clean = gate([scan()], fail_at=Severity.HIGH, today=TODAY)
+    assert clean.outcomes == (
+        Outcome("pip-audit: tts", Status.PASS, "10 checked; nothing at HIGH or above"),
+    )
+
+
+def report_of(scanner: str, target: str, *found: Vulnerability) -> VulnerabilityReport:
+    return VulnerabilityReport(scanner, f"{scanner}-1", target, "2026-11-30T12:00:00Z", found)
+
+
+def test_a_sarif_log_has_one_run_per_scanner_and_one_rule_per_advisory() -> None:
+    described = Vulnerability("CVE-7", Severity.HIGH, "openssl", "3.0", "3.1", "a buffer overrun")
+    bare = Vulnerability("CVE-8", Severity.CRITICAL, "zlib", "1.2")
+    log = to_sarif(
+        [
+            report_of("trivy", "tts", described),
+            report_of("pip-audit", "agent", bare),
+            report_of("trivy", "agent", described, bare),
+        ],
+        min_severity=Severity.HIGH,
+        artifact_uri="Dockerfile",
+    )
+    assert [run["tool"]["driver"]["name"] for run in log["runs"]] == ["trivy", "pip-audit"]
+    trivy = log["runs"][0]
+    assert {k: v for k, v in trivy["tool"]["driver"].items() if k != "rules"} == {
+        "name": "trivy",
+        "version": "trivy-1",
+        "informationUri": "https://github.com/",
+    }
+    assert trivy["tool"]["driver"]["rules"] == [
+        {
+            "id": "CVE-7",
+            "shortDescription": {"text": "CVE-7 in openssl"},
+            "fullDescription": {"text": "a buffer overrun"},
+            "defaultConfiguration": {"level": "error"},
+            "properties": {
+                "security-severity": "8.0",
+                "tags": ["security", "vulnerability", "HIGH"],
+            },
+        },
+        {
+            "id": "CVE-8",
+            "shortDescription": {"text": "CVE-8 in zlib"},
+            "fullDescription": {"text": "CVE-8"},  # no description: the id
+            "defaultConfiguration": {"level": "error"},
+            "properties": {
+                "security-severity": "9.5",
+                "tags": ["security", "vulnerability", "CRITICAL"],
+            },
+        },
+    ]
+    assert [r["partialFingerprints"]["vulnerability"] for r in trivy["results"]] == [
+        "CVE-7/openssl/tts",
+        "CVE-7/openssl/agent",
+        "CVE-8/zlib/agent",
+    ]
+    assert [rule["id"] for rule in log["runs"][1]["tool"]["driver"]["rules"]] == ["CVE-8"]
+
+
+def test_the_findings_table_is_ordered_by_severity_package_and_id() -> None:
+    result = gate(
+        [
+            scan(
+                finding("CVE-3", Severity.HIGH, "b"),
+                finding("CVE-2", Severity.CRITICAL, "z"),
+                finding("CVE-1", Severity.HIGH, "b"),
+                finding("CVE-0", Severity.HIGH, "a"),
+                Vulnerability("CVE-9", Severity.LOW, "c", "2.0"),
+            )
+        ],
+        fail_at=Severity.HIGH,
+        allow_list=[AllowListEntry("CVE-3", "not reachable", date(2027, 1, 1))],
+        today=TODAY,
+    )
+    assert render_findings_markdown(result) == "\n".join(
+        [
+            "### Blocking (3)",
+            "",
+            "| id | severity | package | installed | fixed |",
+            "| --- | --- | --- | --- | --- |",
+            "| CVE-2 | CRITICAL | z | 1.0 | 1.1 |",
+            "| CVE-0 | HIGH | a | 1.0 | 1.1 |",
+            "| CVE-1 | HIGH | b | 1.0 | 1.1 |",
+            "",
+            "### Allowed by the allow-list (1)",
+            "",
+            "| id | severity | package | installed | fixed |",
+            "| --- | --- | --- | --- | --- |",
+            "| CVE-3 | HIGH | b | 1.0 | 1.1 |",
+            "",
+            "### Listed (below the gate) (1)",
+            "",
+            "| id | severity | package | installed | fixed |",
+            "| --- | --- | --- | --- | --- |",
+            "| CVE-9 | LOW | c | 2.0 | - |",
+            "",
+        ]
+    )
+    assert render_findings_markdown(gate([scan()], fail_at=Severity.HIGH, today=TODAY)) == ""
+
+
+@pytest.mark.parametrize(("count", "more"), [(50, None), (51, 1), (53, 3)])
+def test_the_table_shows_fifty_findings_then_how_many_more(count: int, more: int | None) -> None:
+    found = [finding(f"CVE-{n:03d}", Severity.LOW) for n in range(count)]
+    text = render_findings_markdown(gate([scan(*found)], fail_at=Severity.HIGH, today=TODAY))
+    rows = [line for line in text.splitlines() if line.startswith("| CVE-")]
+    assert rows[0].startswith("| CVE-000 ")
+    assert len(rows) == min(count, 50)
+    tail = [line for line in text.splitlines() if line.startswith("| ...")]
+    assert tail == ([] if more is None else [f"| ... {more} more in the JSON report | | | | |"])
+
+
+def test_a_smaller_limit_cuts_the_table_there() -> None:
+    found = [finding(f"CVE-{n}", Severity.LOW) for n in range(3)]
+    result = gate([scan(*found)], fail_at=Severity.HIGH, today=TODAY)
+    exactly = render_findings_markdown(result, limit=3)
+    assert "more in the JSON report" not in exactly
+    cut = render_findings_markdown(result, limit=2).splitlines()
+    assert cut[-3:] == [
+        "| CVE-0 | LOW | pkg | 1.0 | 1.1 |",
+        "| CVE-1 | LOW | pkg | 1.0 | 1.1 |",
+        "| ... 1 more in the JSON report | | | | |",
+    ]

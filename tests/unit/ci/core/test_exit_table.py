@@ -61,7 +61,8 @@ def test_every_gate_session_has_a_row() -> None:
 
 
 @pytest.mark.parametrize(
-    "session", ["audit", "trivy", "smoke", "perf", "helm", "notify", "sign", "promote"]
+    "session",
+    ["audit", "trivy", "smoke", "perf", "helm", "notify", "sign", "promote", "mutation"],
 )
 def test_a_session_row_is_the_one_rule_and_its_flags(session: str) -> None:
     options = _options(session)

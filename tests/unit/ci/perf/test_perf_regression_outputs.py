@@ -275,3 +275,31 @@ def test_a_breach_that_is_not_clear_says_so_and_nothing_served_prints_its_reason
         "| error rate | 0.00% | 100.00% |  | <= 1% | "
         "REGRESSION (threshold: all 60 requests failed) |"
     ) in served
+
+
+def test_a_run_that_served_nothing_is_a_regression_in_its_document_too() -> None:
+    served = nothing_served(Thresholds(), 0.0, "all 60 requests failed")
+    document = report_json(verdict_document(served, baseline_updated=False, note=""))
+    assert document["checks"] == [
+        {
+            "metric": "error rate",
+            "baseline": 0.0,
+            "current": 1.0,
+            "change": None,
+            "threshold": "<= 1%",
+            "threshold_exceeded": True,
+            "rule": "threshold",
+            "evidence": "all 60 requests failed",
+            "regression": True,
+            "verdict": "REGRESSION",
+        }
+    ]
+    assert (document["status"], document["mode"]) == ("fail", "threshold")
+
+
+def test_without_samples_every_latency_is_judged_by_its_threshold_alone() -> None:
+    base = metrics(samples={"ttfa_ms": [100.0] * 20})  # one side only: no test to run
+    verdict = compare(metrics(ttfa_mean=200.0), base, Thresholds())
+    assert verdict.mode == "threshold"
+    assert [(row.rule, row.evidence) for row in verdict.rows] == [("threshold", "")] * 4
+    assert rows_of(verdict)["TTFA mean"].regression

@@ -155,3 +155,63 @@ def test_the_revision_is_read_from_annotations_or_labels(
     document: dict[str, object], expected: str | None
 ) -> None:
     assert crane.revision_in(document) == expected
+
+
+BEFORE, AFTER = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+OLD, NEW = "1" * 40, "2" * 40
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "relation", "reason"),
+    [
+        (
+            None,
+            NEW,
+            None,
+            f"{TARGET} ({BEFORE}) carries no {crane.REVISION} label, so its commit is unknown",
+        ),
+        (
+            OLD,
+            None,
+            None,
+            f"the release ({AFTER}) carries no {crane.REVISION} label, so its commit is unknown",
+        ),
+        (
+            None,
+            None,
+            None,
+            f"{TARGET} ({BEFORE}) carries no {crane.REVISION} label, so its commit is unknown",
+        ),
+        (
+            OLD,
+            NEW,
+            Ancestry.UNKNOWN,
+            f"commit {OLD} that {TARGET} holds (or {NEW}) is not in "
+            "this checkout, a shallow clone: fetch the history (git fetch --unshallow; "
+            "actions/checkout with fetch-depth: 0) and promote again",
+        ),
+        (
+            OLD,
+            NEW,
+            Ancestry.NOT_ANCESTOR,
+            f"{NEW} does not descend from {OLD}, the commit {TARGET} holds",
+        ),
+        (OLD, NEW, None, f"{NEW} does not descend from {OLD}, the commit {TARGET} holds"),
+    ],
+)
+def test_a_refused_move_says_which_image_lacks_what_or_how_to_fetch_history(
+    old: str | None, new: str | None, relation: Ancestry | None, reason: str
+) -> None:
+    with pytest.raises(CheckFailedError) as refused:
+        judge(
+            TARGET,
+            before=BEFORE,
+            after=AFTER,
+            old_commit=old,
+            new_commit=new,
+            relation=relation,
+            allow_rollback=False,
+        )
+    assert str(refused.value) == (
+        f"refusing to move {TARGET} backwards: {reason}; --allow-rollback moves it anyway"
+    )

@@ -445,6 +445,60 @@ def test_speech_passes_exactly_when_the_lowest_recall_reaches_the_threshold(
     assert outcome.passed == (min(recalls) >= 0.75)
 
 
+CHECK = "speech WS /stream"
+THRESHOLD_TABLE = "[tool.vibevoice-ci.smoke.min_recall]"
+
+
+@pytest.mark.parametrize(
+    ("engine", "recalls", "expected"),
+    [
+        ("piper", [], Outcome(CHECK, Status.FAIL, "no sentence was checked")),
+        (
+            "espeak",
+            [0.2, 0.9],
+            Outcome(
+                CHECK,
+                Status.UNKNOWN,
+                "espeak: not scored (formant speech scores like noise); "
+                "heard 0.20 'heard'; 0.90 'heard'",
+            ),
+        ),
+        (
+            "vibevoice",
+            [1.0],
+            Outcome(
+                CHECK,
+                Status.UNKNOWN,
+                f"vibevoice: no measured recall threshold in {THRESHOLD_TABLE}; heard 1.00 'heard'",
+            ),
+        ),
+        (
+            "piper",
+            [1.0, 0.5, 0.74],
+            Outcome(
+                CHECK,
+                Status.FAIL,
+                "piper, recall >= 0.75 per sentence: 1.00 'heard'; 0.50 'heard'; 0.74 'heard' "
+                "(2 of 3 sentences below 0.75)",
+            ),
+        ),
+        (
+            "piper",
+            [0.75, 1.0],
+            Outcome(
+                CHECK,
+                Status.PASS,
+                "piper, recall >= 0.75 per sentence: 0.75 'heard'; 1.00 'heard'",
+            ),
+        ),
+    ],
+)
+def test_each_speech_verdict_is_named_for_its_endpoint_and_says_why(
+    engine: str, recalls: list[float], expected: Outcome
+) -> None:
+    assert evaluate_speech("WS /stream", engine, [_score(r) for r in recalls], SPEECH) == expected
+
+
 class _Recogniser:
     """Hears the text it is asked about when the audio is b"good", else nothing."""
 
