@@ -14,7 +14,7 @@ under CI unknown fails (``core.outcome.unknown_fails``). ``--no-require-tests RE
 check, recorded with its reason.
 
 GitHub starts the required workflow beside the build, so when the build's follow-up asks, the
-run may still be queued or running (or not listed yet): :func:`await_verdict` asks again every
+run may still be queued or running: :func:`await_verdict` asks again every
 ``POLL_SECONDS`` until it has concluded or ``tests_wait_seconds`` have passed, saying each time
 what it waits for; then the verdict is the rule's (a run still not completed fails).
 """
@@ -111,10 +111,11 @@ def judge_runs(rows: Sequence[Mapping[str, Any]], *, workflow: str, commit: str)
 
 
 def still_pending(rows: Sequence[Mapping[str, Any]], *, workflow: str, commit: str) -> bool:
-    """Whether the verdict may still change by waiting: no such run listed yet, or the newest
-    one not completed (pure)."""
+    """Whether the verdict may still change by waiting: the newest such run is listed and not
+    completed (pure). No run at all is not waited for: GitHub lists a push's run, queued, as
+    soon as the push starts it, so a commit without one after its build is untested."""
     run = newest_run(rows, workflow=workflow, commit=commit)
-    return run is None or run.status != "completed"
+    return run is not None and run.status != "completed"
 
 
 def await_verdict(
@@ -138,7 +139,7 @@ def await_verdict(
         if not still_pending(rows, workflow=workflow, commit=commit) or left <= 0:
             return verdict
         run = newest_run(rows, workflow=workflow, commit=commit)
-        state = f"{_named(run)} is {run.status or 'not completed'}" if run else "no run listed"
+        state = f"{_named(run)} is {run.status or 'not completed'}" if run else ""
         say(
             f"waiting for {workflow!r} on {commit[:12]} ({state}): asking again in "
             f"{min(poll, left):.0f} s, {left:.0f} s left of tests_wait_seconds"

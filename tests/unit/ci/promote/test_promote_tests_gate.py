@@ -252,19 +252,30 @@ def _awaited(
 
 
 def test_a_run_still_running_is_waited_for_and_then_trusted() -> None:
+    queued = [run(10, status="queued", conclusion=None)]
     running = [run(10, status="in_progress", conclusion=None)]
-    gate, clock, said, asked = _awaited([[], running, running, [run(10)]], wait=2400)
+    gate, clock, said, asked = _awaited([queued, running, running, [run(10)]], wait=2400)
     assert gate.status == "pass"
     assert gate.run is not None
     assert gate.run.id == 10
     assert asked == 4
     assert clock.slept == [30.0, 30.0, 30.0]
-    assert said[0].startswith(f"waiting for 'CI test' on {COMMIT[:12]} (no run listed)")
-    assert (
-        "(run 10 (#10, attempt 1) (https://github.com/o/r/actions/runs/10) is in_progress)"
-        in (said[1])
+    url = "https://github.com/o/r/actions/runs/10"
+    assert said[0] == (
+        f"waiting for 'CI test' on {COMMIT[:12]} (run 10 (#10, attempt 1) ({url}) is queued): "
+        "asking again in 30 s, 2400 s left of tests_wait_seconds"
     )
+    assert f"(run 10 (#10, attempt 1) ({url}) is in_progress)" in said[1]
     assert said[1].endswith("asking again in 30 s, 2370 s left of tests_wait_seconds")
+
+
+def test_a_commit_without_a_run_is_not_waited_for() -> None:
+    # GitHub lists a push's run, queued, as soon as it starts it: none after the build is
+    # an untested commit, and waiting would only delay the refusal.
+    gate, clock, said, asked = _awaited([[run(9, head_sha=OTHER_COMMIT)]], wait=2400)
+    assert gate.status == "fail"
+    assert "its tests never ran" in gate.detail
+    assert (clock.slept, said, asked) == ([], [], 1)
 
 
 def test_a_run_still_running_when_the_wait_is_over_fails() -> None:
