@@ -110,14 +110,6 @@ def judge_runs(rows: Sequence[Mapping[str, Any]], *, workflow: str, commit: str)
     )
 
 
-def still_pending(rows: Sequence[Mapping[str, Any]], *, workflow: str, commit: str) -> bool:
-    """Whether the verdict may still change by waiting: the newest such run is listed and not
-    completed (pure). No run at all is not waited for: GitHub lists a push's run, queued, as
-    soon as the push starts it, so a commit without one after its build is untested."""
-    run = newest_run(rows, workflow=workflow, commit=commit)
-    return run is not None and run.status != "completed"
-
-
 def await_verdict(
     fetch: Callable[[], Sequence[Mapping[str, Any]]],
     *,
@@ -129,19 +121,22 @@ def await_verdict(
     sleep: Callable[[float], None] = time.sleep,
     say: Callable[[str], None] = progress,
 ) -> RequiredTests:
-    """Judge ``fetch()``'s runs, asking again every ``poll`` s while :func:`still_pending`,
+    """Judge ``fetch()``'s runs, asking again every ``poll`` s while the newest such run is
+    listed and not completed,
     for at most ``wait`` s; each wait is said (``say``) with the time left."""
     deadline = clock() + wait
     while True:
         rows = fetch()
         verdict = judge_runs(rows, workflow=workflow, commit=commit)
         left = deadline - clock()
-        if not still_pending(rows, workflow=workflow, commit=commit) or left <= 0:
+        run = verdict.run  # the newest such run, which decided the verdict
+        # No run at all is not waited for: GitHub lists a push's run, queued, as soon as the
+        # push starts it, so a commit without one after its build is untested.
+        if run is None or run.status == "completed" or left <= 0:
             return verdict
-        run = newest_run(rows, workflow=workflow, commit=commit)
-        state = f"{_named(run)} is {run.status or 'not completed'}" if run else ""
         say(
-            f"waiting for {workflow!r} on {commit[:12]} ({state}): asking again in "
+            f"waiting for {workflow!r} on {commit[:12]} ({_named(run)} is "
+            f"{run.status or 'not completed'}): asking again in "
             f"{min(poll, left):.0f} s, {left:.0f} s left of tests_wait_seconds"
         )
         sleep(min(poll, left))
