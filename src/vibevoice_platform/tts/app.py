@@ -34,6 +34,7 @@ from vibevoice_platform.tts.errors import InputError, error_response, retry_head
 from vibevoice_platform.tts.http_stream import AudioResponse
 from vibevoice_platform.tts.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from vibevoice_platform.tts.metrics import TTSMetrics
+from vibevoice_platform.tts.scheduler import Scheduler
 from vibevoice_platform.tts.settings import Settings
 from vibevoice_platform.tts.state import FORMATS, ServiceState
 from vibevoice_platform.tts.synthesis import next_chunk
@@ -70,6 +71,13 @@ def create_app(
         metrics=TTSMetrics(engine.name),
         on_fatal=on_load_failure,
     )
+    if settings.scheduler == "deadline" and engine.schedulable:
+        state.scheduler = Scheduler(
+            settings.slots,
+            settings.ttfa_objective_ms / 1000,
+            utilization=settings.admission_utilization,
+            on_step=state.metrics.observe_step,
+        )
 
     def load_in_background() -> None:
         try:
@@ -168,7 +176,7 @@ class _Handlers:
         except ClientDisconnect:
             return error_response(400, "client disconnected while sending the request")
         state = self.state
-        refusal = state.admit()
+        refusal = state.admit(arrived)
         if refusal is not None:
             return error_response(refusal.status, refusal.message, retry_headers())
         try:

@@ -55,7 +55,7 @@ class AudioResponse:
             self.state.release()
 
     async def _stream(self, scope: Scope, receive: Receive, send: Send) -> None:
-        synthesis = Synthesis(self.state.engine, self.text, self.voice)
+        synthesis = self.state.synthesis(self.text, self.voice, arrived=self.arrived)
         gone = anyio.Event()
         completed = False
         try:

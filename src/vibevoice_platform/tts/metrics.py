@@ -86,6 +86,21 @@ class TTSMetrics:
             "Seconds of audio streamed to clients.",
             registry=self.registry,
         )
+        self.step_wait = Histogram(
+            "tts_step_wait_seconds",
+            "How long an engine step waited for its slot (deadline scheduling), by step: "
+            "first (a stream's first audio) or later.",
+            ("step",),
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.late_steps = Counter(
+            "tts_late_steps_total",
+            "Engine steps whose audio came after their deadline (first: past the TTFA "
+            "objective; later: after the audio already sent ran out), by step.",
+            ("step",),
+            registry=self.registry,
+        )
         self.info = Gauge(
             "tts_engine_info",
             "The engine this process serves (always 1).",
@@ -98,6 +113,13 @@ class TTSMetrics:
         """Record one finished (or stopped) synthesis stream."""
         self.synthesis.labels(endpoint=endpoint).observe(seconds)
         self.audio_seconds.inc(audio_seconds)
+
+    def observe_step(self, *, first: bool, waited: float, late: bool) -> None:
+        """Record one scheduled engine step."""
+        step = "first" if first else "later"
+        self.step_wait.labels(step=step).observe(waited)
+        if late:
+            self.late_steps.labels(step=step).inc()
 
     def exposition(self) -> bytes:
         """The registry in the Prometheus text format."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 ENGINE_NAMES: tuple[str, ...] = ("piper", "espeak", "vibevoice")
+SCHEDULERS: tuple[str, ...] = ("deadline", "off")
 
 ENV_ENGINE = "VIBEVOICE_TTS_ENGINE"
 ENV_HOST = "VIBEVOICE_TTS_HOST"
@@ -23,6 +24,10 @@ ENV_DRAIN_SECONDS = "VIBEVOICE_TTS_DRAIN_SECONDS"
 ENV_DEFAULT_VOICE = "VIBEVOICE_TTS_DEFAULT_VOICE"
 ENV_THREADS = "VIBEVOICE_TTS_THREADS"
 ENV_LOG_REQUESTS = "VIBEVOICE_TTS_LOG_REQUESTS"
+ENV_SCHEDULER = "VIBEVOICE_TTS_SCHEDULER"
+ENV_INFERENCE_SLOTS = "VIBEVOICE_TTS_INFERENCE_SLOTS"
+ENV_TTFA_OBJECTIVE_MS = "VIBEVOICE_TTS_TTFA_OBJECTIVE_MS"
+ENV_ADMISSION_UTILIZATION = "VIBEVOICE_TTS_ADMISSION_UTILIZATION"
 ENV_PIPER_VOICES_DIR = "VIBEVOICE_PIPER_VOICES_DIR"
 ENV_MODEL_PATH = "VIBEVOICE_MODEL_PATH"
 ENV_VIBEVOICE_VOICES_DIR = "VIBEVOICE_VOICES_DIR"
@@ -53,6 +58,16 @@ class Settings:
     vibevoice_model_path: Path | None = None
     vibevoice_voices_dir: Path | None = None
     vibevoice_device: str = "cpu"
+    scheduler: str = "deadline"
+    """``deadline``: engine steps run by deadline, at most :attr:`slots` at once, and admission
+    follows the same model; ``off``: every stream's next step runs at once in its own thread."""
+    inference_slots: int | None = None
+    """Engine steps that run at once; None: one per core (:attr:`slots`)."""
+    ttfa_objective_ms: float = 250.0
+    """The time-to-first-audio objective: a new stream's first step is due this long after
+    its arrival."""
+    admission_utilization: float = 0.9
+    """The share of the slots the admitted streams' real-time demand may fill."""
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINE_NAMES:
@@ -73,6 +88,28 @@ class Settings:
             )
         if self.threads < 1:
             raise SettingsError(f"threads must be at least 1, got {self.threads}")
+        if self.scheduler not in SCHEDULERS:
+            raise SettingsError(
+                f"unknown scheduler {self.scheduler!r}: choose one of {', '.join(SCHEDULERS)}"
+            )
+        if self.inference_slots is not None and self.inference_slots < 1:
+            raise SettingsError(f"inference_slots must be at least 1, got {self.inference_slots}")
+        if not (math.isfinite(self.ttfa_objective_ms) and self.ttfa_objective_ms > 0):
+            raise SettingsError(
+                f"ttfa_objective_ms must be a finite number > 0, got {self.ttfa_objective_ms}"
+            )
+        if not (0 < self.admission_utilization <= 1):
+            raise SettingsError(
+                f"admission_utilization must be in (0, 1], got {self.admission_utilization}"
+            )
+
+    @property
+    def slots(self) -> int:
+        """Engine steps that run at once: :attr:`inference_slots`, or the cores this process
+        may use divided by the engine's threads per step (at least 1)."""
+        if self.inference_slots is not None:
+            return self.inference_slots
+        return max(1, usable_cores() // self.threads)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +135,14 @@ class Settings:
             vibevoice_model_path=_optional_path(env, ENV_MODEL_PATH),
             vibevoice_voices_dir=_optional_path(env, ENV_VIBEVOICE_VOICES_DIR),
             vibevoice_device=_text(env, ENV_VIBEVOICE_DEVICE, defaults.vibevoice_device),
+            scheduler=_choice(env, ENV_SCHEDULER, defaults.scheduler, SCHEDULERS),
+            inference_slots=_optional_int(env, ENV_INFERENCE_SLOTS, minimum=1, maximum=1024),
+            ttfa_objective_ms=_float(
+                env, ENV_TTFA_OBJECTIVE_MS, defaults.ttfa_objective_ms, minimum=1.0
+            ),
+            admission_utilization=_fraction(
+                env, ENV_ADMISSION_UTILIZATION, defaults.admission_utilization
+            ),
         )
 
     def with_overrides(
@@ -113,6 +158,14 @@ class Settings:
             )
         except SettingsError as exc:
             raise SettingsError(f"command line: {exc}") from None
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the platform has one)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        return max(1, len(affinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def _raw(env: Mapping[str, str], name: str) -> str | None:
@@ -149,6 +202,26 @@ def _int(
     if number < minimum or (maximum is not None and number > maximum):
         bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
         raise SettingsError(f"{name}={value!r} must be {bound}")
+    return number
+
+
+def _optional_int(env: Mapping[str, str], name: str, *, minimum: int, maximum: int) -> int | None:
+    if _raw(env, name) is None:
+        return None
+    return _int(env, name, minimum, minimum=minimum, maximum=maximum)
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = _text(env, name, default).lower()
+    if value not in choices:
+        raise SettingsError(f"{name}={value!r} must be one of {', '.join(choices)}")
+    return value
+
+
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    number = _float(env, name, default, minimum=0.0)
+    if not 0 < number <= 1:
+        raise SettingsError(f"{name}={number:g} must be greater than 0 and at most 1")
     return number
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from vibevoice_platform.tts.audio import CHANNELS, SAMPLE_WIDTH
-from vibevoice_platform.tts.engines.base import Engine
+from vibevoice_platform.tts.engines.base import NO_OPTIONS, Engine, SynthesisOptions
 from vibevoice_platform.tts.metrics import TTSMetrics
+from vibevoice_platform.tts.scheduler import Scheduler
 from vibevoice_platform.tts.settings import Settings
+from vibevoice_platform.tts.synthesis import Synthesis
 
 FORMATS = ("pcm", "wav")
 
@@ -19,7 +22,8 @@ class Refusal:
     """Why a new synthesis cannot start now."""
 
     status: int
-    """The HTTP status: 503 (draining, loading, failed to load) or 429 (over capacity)."""
+    """The HTTP status: 503 (draining, loading, failed to load) or 429 (over capacity: the
+    stream limit, or the scheduler's model says it could not be served in time)."""
     reason: str
     """The ``reason`` label of ``tts_rejected_total``."""
     message: str
@@ -40,9 +44,12 @@ class ServiceState:
     config_payload: dict[str, Any] = field(default_factory=dict)
     on_fatal: Callable[[str], None] | None = None
     """Called (from the loading thread) with the reason when the engine fails to load."""
+    scheduler: Scheduler | None = None
+    """Runs the engine's steps by deadline and decides admission; None: every step at once."""
 
-    def refusal(self) -> Refusal | None:
-        """Why a new synthesis cannot start now, or ``None`` when it can (no side effects)."""
+    def refusal(self, arrived: float | None = None) -> Refusal | None:
+        """Why a new synthesis arriving at ``arrived`` (``time.perf_counter()``; default now)
+        cannot start, or ``None`` when it can (no side effects)."""
         if self.draining:
             return Refusal(
                 503, "draining", "the service is shutting down; retry on another instance"
@@ -56,21 +63,34 @@ class ServiceState:
         if self.inflight >= self.settings.max_concurrency:
             limit = self.settings.max_concurrency
             return Refusal(429, "capacity", f"over capacity: {limit} syntheses already in progress")
+        if self.scheduler is not None:
+            now = time.perf_counter()
+            decision = self.scheduler.admit(now if arrived is None else arrived, self.inflight)
+            if decision.reason is not None:
+                return Refusal(429, decision.reason, decision.message)
         return None
 
-    def admit(self) -> Refusal | None:
+    def admit(self, arrived: float | None = None) -> Refusal | None:
         """Take a synthesis slot (``None``), or count and return the refusal.
 
         The one admission check of both endpoints. After ``None`` the caller owns a slot and
         must call :meth:`release` exactly once.
         """
-        refusal = self.refusal()
+        refusal = self.refusal(arrived)
         if refusal is not None:
             self.metrics.rejected.labels(reason=refusal.reason).inc()
             return refusal
         self.inflight += 1
         self.metrics.inflight.inc()
         return None
+
+    def synthesis(
+        self, text: str, voice: str, options: SynthesisOptions = NO_OPTIONS, *, arrived: float
+    ) -> Synthesis:
+        """The synthesis of an admitted stream, its steps run by the scheduler (if any)."""
+        return Synthesis(
+            self.engine, text, voice, options, scheduler=self.scheduler, arrived=arrived
+        )
 
     def release(self) -> None:
         self.inflight -= 1

@@ -1,5 +1,9 @@
 """The bridge to the engine: one synthesis, advanced one chunk per worker-thread hop.
 
+With a :class:`~vibevoice_platform.tts.scheduler.Scheduler` each hop (one engine step) waits
+for its slot by its deadline (docs/tts-service.md, "Scheduling by deadline"); without one it
+runs at once, as many at a time as there are streams.
+
 Nothing of the engine runs on the event loop: the engine's iterator is created (which may
 clean and segment the text, in time proportional to its length) and advanced in worker
 threads, and :meth:`Synthesis.close` cannot be cancelled, so a cancelled stream still stops
@@ -14,7 +18,10 @@ from collections.abc import Iterator
 import anyio
 import anyio.to_thread
 
+from vibevoice_platform.tts.audio import pcm_seconds
+from vibevoice_platform.tts.deadlines import StreamClock
 from vibevoice_platform.tts.engines.base import NO_OPTIONS, Engine, SynthesisOptions
+from vibevoice_platform.tts.scheduler import Scheduler
 
 
 class Synthesis:
@@ -26,30 +33,59 @@ class Synthesis:
     """
 
     def __init__(
-        self, engine: Engine, text: str, voice: str, options: SynthesisOptions = NO_OPTIONS
+        self,
+        engine: Engine,
+        text: str,
+        voice: str,
+        options: SynthesisOptions = NO_OPTIONS,
+        *,
+        scheduler: Scheduler | None = None,
+        arrived: float | None = None,
     ) -> None:
         self._engine = engine
         self._text = text
         self._voice = voice
         self._options = options
         self._chunks: Iterator[bytes] | None = None
+        self._scheduler = scheduler
         self.started = time.perf_counter()
+        self.clock = StreamClock(self.started if arrived is None else arrived, 0.0)
+        if scheduler is not None:
+            self.clock = scheduler.stream_clock(self.clock.arrived)
         self.first_chunk_seconds: float | None = None
         self.audio_bytes = 0
+        self._step_seconds = 0.0
 
     async def next_chunk(self) -> bytes | None:
         """The next non-empty chunk, or ``None`` at the end (engine errors propagate)."""
-        chunk = await anyio.to_thread.run_sync(self._next_in_thread)
+        scheduler = self._scheduler
+        first = not self.clock.started
+        if scheduler is None:
+            chunk = await anyio.to_thread.run_sync(self._next_in_thread)
+        else:
+            chunk = await scheduler.run(self.clock, self._next_in_thread)
         if chunk is not None:
+            now = time.perf_counter()
             if self.first_chunk_seconds is None:
-                self.first_chunk_seconds = time.perf_counter() - self.started
+                self.first_chunk_seconds = now - self.started
             self.audio_bytes += len(chunk)
+            rate = self._engine.sample_rate
+            audio_seconds = pcm_seconds(len(chunk), rate) if rate > 0 else 0.0
+            self.clock.sent(now, audio_seconds)
+            if scheduler is not None:
+                scheduler.observe(
+                    first=first, seconds=self._step_seconds, audio_seconds=audio_seconds
+                )
         return chunk
 
     def _next_in_thread(self) -> bytes | None:
-        if self._chunks is None:
-            self._chunks = self._engine.synthesize(self._text, self._voice, self._options)
-        return next_chunk(self._chunks)
+        began = time.perf_counter()
+        try:
+            if self._chunks is None:
+                self._chunks = self._engine.synthesize(self._text, self._voice, self._options)
+            return next_chunk(self._chunks)
+        finally:
+            self._step_seconds = time.perf_counter() - began
 
     async def close(self) -> None:
         """Stop the engine's iterator and wait until it has stopped.

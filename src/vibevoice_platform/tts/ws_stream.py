@@ -128,7 +128,7 @@ class WebSocketStream:
             await self._fail(WS_CLOSE_POLICY, exc.message)
             return
         state = self.state
-        refusal = state.admit()
+        refusal = state.admit(arrived)
         if refusal is not None:
             await self._fail(WS_CLOSE_TRY_AGAIN, refusal.message, event="backend_busy")
             return
@@ -168,7 +168,7 @@ class WebSocketStream:
             parameters=used,
             ignored_parameters=ignored,
         )
-        synthesis = Synthesis(engine, text, voice, options)
+        synthesis = self.state.synthesis(text, voice, options, arrived=arrived)
         gone = anyio.Event()
         try:
             async with anyio.create_task_group() as watchers:

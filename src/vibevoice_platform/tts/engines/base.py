@@ -48,6 +48,10 @@ class Engine(abc.ABC):
     """True for an engine that has never run in this project (said in --help and /config)."""
     parameters: ClassVar[Mapping[str, float | int]] = MappingProxyType({})
     """The ``WS /stream`` parameters (``cfg``, ``steps``) this engine honours, with defaults."""
+    schedulable: ClassVar[bool] = True
+    """Whether the service may hold a stream between its steps (``next()`` calls) while other
+    streams' steps run: false for an engine that keeps a lock from one step to the next,
+    where that would deadlock; such an engine's steps run unscheduled."""
 
     @property
     @abc.abstractmethod

@@ -123,6 +123,7 @@ class VibeVoiceEngine(Engine):
     parameters: ClassVar[Mapping[str, float | int]] = MappingProxyType(
         {"cfg": CFG_SCALE, "steps": INFERENCE_STEPS}
     )
+    schedulable: ClassVar[bool] = False  # its lock spans a whole synthesis, every step of it
 
     def __init__(self, settings: Settings, *, upstream: Upstream | None = None) -> None:
         problems = availability_problems(settings, check_packages=upstream is None)
