@@ -233,9 +233,10 @@ def admission(rule: AdmissionRule, model: CostModel, load: Load, now: float) -> 
 
     An idle service takes any stream (refusing helps nobody). Otherwise a stream is refused
     when the streams' real-time demand with it (streams x real-time factor) would pass
-    ``utilization`` of the slots, which would make later steps late for everyone, or when the
-    steps due before its first audio, shared by the slots, plus its own first step would miss
-    the objective. Unknown costs count as zero: nothing is refused before it is measured.
+    ``utilization`` of the slots, which would make later steps late for everyone, or when it
+    would have to wait (no slot is left once the running steps and those due before it have
+    theirs) and that work, shared by the slots, plus its own first step would miss the
+    objective. Unknown costs count as zero: nothing is refused before it is measured.
     """
     if load.streams == 0:
         return ADMIT
@@ -248,9 +249,10 @@ def admission(rule: AdmissionRule, model: CostModel, load: Load, now: float) -> 
             f"capacity ({rtf:.3f} compute seconds per audio second, {rule.slots} slots)",
         )
     due = now + rule.objective
-    backlog = backlog_seconds(load, model, now, due)
-    start = backlog / rule.slots
-    if backlog > 0 and start + model.step_cost(True) > rule.objective:
+    ahead = sum(1 for w in load.waiting if w.deadline <= due)
+    free = len(load.running) + ahead < rule.slots  # a slot is left for it: it starts at once
+    start = 0.0 if free else backlog_seconds(load, model, now, due) / rule.slots
+    if start > 0 and start + model.step_cost(True) > rule.objective:
         return Decision(
             "deadline",
             f"over capacity: first audio would miss the {rule.objective * 1000:.0f} ms "

@@ -153,6 +153,11 @@ def test_a_stream_whose_first_audio_would_be_late_is_refused() -> None:
     assert "250 ms objective" in decision.message
     # The same steps nearly done leave room.
     assert admission(RULE, model, Load(streams=2, running=busy), now=0.25).admitted
+    # One step running on two slots: the newcomer has a slot of its own, whatever it costs.
+    slow = _model(first=0.4, later=0.4, rtf=0.01)
+    one = (Running(0.0, False),)
+    assert admission(RULE, slow, Load(streams=1, running=one), now=0.0).admitted
+    assert not admission(RULE, slow, Load(streams=2, running=one * 2), now=0.0).admitted
     # Steps due after the newcomer's first audio do not delay it (EDF runs it first).
     later = tuple(Pending(5.0, False) for _ in range(20))
     assert admission(RULE, model, Load(streams=20, waiting=later), now=0.0).admitted
