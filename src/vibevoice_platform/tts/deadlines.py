@@ -22,8 +22,9 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+from collections import deque
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 T = TypeVar("T", bound=Hashable)
@@ -140,16 +141,28 @@ class SlotQueue(Generic[T]):
 
 @dataclass
 class CostModel:
-    """What steps cost, learned as exponentially weighted means (None until observed)."""
+    """What steps cost, learned from the steps that ran (None until observed).
+
+    The step costs (what the ``deadline`` rule needs) are exponentially weighted means. The
+    real-time factor (what the ``load`` rule needs) is made to be robust on a noisy machine,
+    where one step can take many times its usual wall-clock time: it is None until
+    ``warmup`` steps with audio were seen, and then it is the compute seconds per audio
+    second over the last ``window`` such steps with the slowest quarter of them (by their
+    own factor) left out, so neither one slow step nor a few can move it far.
+    """
 
     weight: float = 0.2
-    """How much one new observation moves a mean."""
+    """How much one new observation moves a step-cost mean."""
     first_seconds: float | None = None
     """Compute time of a stream's first step."""
     step_seconds: float | None = None
     """Compute time of a later step."""
-    real_time_factor: float | None = None
-    """Compute seconds per second of audio, over the steps that made audio."""
+    warmup: int = 8
+    """Steps with audio to see before the real-time factor is known."""
+    window: int = 32
+    """Steps with audio the real-time factor is computed over (the most recent)."""
+    rates: deque[tuple[float, float]] = field(default_factory=deque)
+    """The last ``window`` steps with audio: (compute seconds, audio seconds)."""
 
     def observe(self, *, first: bool, seconds: float, audio_seconds: float) -> None:
         """Learn from one step that took ``seconds`` and made ``audio_seconds`` of audio."""
@@ -159,8 +172,19 @@ class CostModel:
             self.first_seconds = self._mean(self.first_seconds, seconds)
         else:
             self.step_seconds = self._mean(self.step_seconds, seconds)
-        if audio_seconds > 0:
-            self.real_time_factor = self._mean(self.real_time_factor, seconds / audio_seconds)
+        if math.isfinite(audio_seconds) and audio_seconds > 0:
+            self.rates.append((seconds, audio_seconds))
+            while len(self.rates) > max(1, self.window):
+                self.rates.popleft()
+
+    @property
+    def real_time_factor(self) -> float | None:
+        """Compute seconds per audio second (trimmed, over the window); None in warm-up."""
+        if len(self.rates) < max(1, self.warmup):
+            return None
+        kept = sorted(self.rates, key=lambda rate: rate[0] / rate[1])
+        kept = kept[: len(kept) - len(kept) // 4]
+        return sum(seconds for seconds, _ in kept) / sum(audio for _, audio in kept)
 
     def step_cost(self, first: bool) -> float:
         """The expected compute time of a step (0 when nothing is known yet)."""
@@ -187,7 +211,8 @@ class Load:
     """What the scheduler holds when a new stream arrives."""
 
     streams: int
-    """Streams admitted and not finished."""
+    """Streams admitted whose engine has not finished (a stream whose audio is all made and
+    is only being closed no longer needs compute, so it is not counted)."""
     running: tuple[Running, ...] = ()
     waiting: tuple[Pending, ...] = ()
 
@@ -231,14 +256,17 @@ ADMIT = Decision()
 def admission(rule: AdmissionRule, model: CostModel, load: Load, now: float) -> Decision:
     """Whether a stream arriving at ``now`` can be served in time.
 
-    An idle service takes any stream (refusing helps nobody). Otherwise a stream is refused
-    when the streams' real-time demand with it (streams x real-time factor) would pass
-    ``utilization`` of the slots, which would make later steps late for everyone, or when it
-    would have to wait (no slot is left once the running steps and those due before it have
-    theirs) and that work, shared by the slots, plus its own first step would miss the
-    objective. Unknown costs count as zero: nothing is refused before it is measured.
+    While fewer streams than slots are active any stream is taken: every one of them, the
+    newcomer too, has a slot of its own, so none waits for another (an idle service is the
+    case of none). Otherwise a stream is refused when the streams' real-time demand with it
+    (streams x real-time factor) would pass ``utilization`` of the slots, which would make
+    later steps late for everyone, or when it would have to wait (no slot is left once the
+    running steps and those due before it have theirs) and that work, shared by the slots,
+    plus its own first step would miss the objective. Unknown costs count as zero and the
+    real-time factor is unknown until the model's warm-up is over: nothing is refused before
+    it is measured.
     """
-    if load.streams == 0:
+    if load.streams < rule.slots:
         return ADMIT
     rtf = model.real_time_factor
     capacity = rule.slots * rule.utilization

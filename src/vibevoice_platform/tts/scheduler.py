@@ -60,8 +60,8 @@ class Scheduler:
         self._tokens = 0
 
     def admit(self, arrived: float, streams: int) -> Decision:
-        """Whether a stream arriving at ``arrived``, beside ``streams`` admitted ones, can be
-        served in time (no side effects)."""
+        """Whether a stream arriving at ``arrived``, beside ``streams`` admitted ones whose
+        engine is still at work, can be served in time (no side effects)."""
         load = Load(
             streams=streams,
             running=tuple(self._running.values()),

@@ -46,6 +46,16 @@ class ServiceState:
     """Called (from the loading thread) with the reason when the engine fails to load."""
     scheduler: Scheduler | None = None
     """Runs the engine's steps by deadline and decides admission; None: every step at once."""
+    _open: set[Synthesis] = field(default_factory=set, init=False, repr=False)
+    """The admitted streams' syntheses, from their creation until they are closed."""
+
+    @property
+    def generating(self) -> int:
+        """Admitted streams whose engine may still have work: :attr:`inflight` less those
+        whose audio is all made and that are only being closed (a closed-loop client's next
+        request often arrives in that moment)."""
+        finished = sum(1 for synthesis in self._open if not synthesis.generating)
+        return max(0, self.inflight - finished)
 
     def refusal(self, arrived: float | None = None) -> Refusal | None:
         """Why a new synthesis arriving at ``arrived`` (``time.perf_counter()``; default now)
@@ -65,7 +75,7 @@ class ServiceState:
             return Refusal(429, "capacity", f"over capacity: {limit} syntheses already in progress")
         if self.scheduler is not None:
             now = time.perf_counter()
-            decision = self.scheduler.admit(now if arrived is None else arrived, self.inflight)
+            decision = self.scheduler.admit(now if arrived is None else arrived, self.generating)
             if decision.reason is not None:
                 return Refusal(429, decision.reason, decision.message)
         return None
@@ -88,9 +98,17 @@ class ServiceState:
         self, text: str, voice: str, options: SynthesisOptions = NO_OPTIONS, *, arrived: float
     ) -> Synthesis:
         """The synthesis of an admitted stream, its steps run by the scheduler (if any)."""
-        return Synthesis(
-            self.engine, text, voice, options, scheduler=self.scheduler, arrived=arrived
+        synthesis = Synthesis(
+            self.engine,
+            text,
+            voice,
+            options,
+            scheduler=self.scheduler,
+            arrived=arrived,
+            on_closed=self._open.discard,
         )
+        self._open.add(synthesis)
+        return synthesis
 
     def release(self) -> None:
         self.inflight -= 1

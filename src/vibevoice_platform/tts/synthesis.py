@@ -13,7 +13,7 @@ the engine and frees what it holds (espeak's producer thread and lock, VibeVoice
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import anyio
 import anyio.to_thread
@@ -41,6 +41,7 @@ class Synthesis:
         *,
         scheduler: Scheduler | None = None,
         arrived: float | None = None,
+        on_closed: Callable[[Synthesis], None] | None = None,
     ) -> None:
         self._engine = engine
         self._text = text
@@ -48,6 +49,9 @@ class Synthesis:
         self._options = options
         self._chunks: Iterator[bytes] | None = None
         self._scheduler = scheduler
+        self._on_closed = on_closed
+        self.generating = True
+        """False once the engine has no more audio (or the synthesis is closed)."""
         self.started = time.perf_counter()
         self.clock = StreamClock(self.started if arrived is None else arrived, 0.0)
         if scheduler is not None:
@@ -64,7 +68,9 @@ class Synthesis:
             chunk = await anyio.to_thread.run_sync(self._next_in_thread)
         else:
             chunk = await scheduler.run(self.clock, self._next_in_thread)
-        if chunk is not None:
+        if chunk is None:
+            self.generating = False
+        else:
             now = time.perf_counter()
             if self.first_chunk_seconds is None:
                 self.first_chunk_seconds = now - self.started
@@ -95,7 +101,12 @@ class Synthesis:
         lock are released here and not whenever the iterator happens to be collected.
         """
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(self._close_in_thread)
+            try:
+                await anyio.to_thread.run_sync(self._close_in_thread)
+            finally:
+                self.generating = False
+                if self._on_closed is not None:
+                    self._on_closed(self)
 
     def _close_in_thread(self) -> None:
         if self._chunks is not None:

@@ -99,7 +99,8 @@ def test_a_scheduled_synthesis_makes_the_same_audio_and_teaches_the_cost_model(
     assert synthesis.clock.started
     assert synthesis.clock.audio_seconds == pytest.approx(len(scheduled) / 2 / engine.sample_rate)
     assert scheduler.model.first_seconds is not None
-    assert scheduler.model.real_time_factor is not None
+    assert scheduler.model.rates  # every step with audio is learned from
+    assert all(seconds >= 0 and audio > 0 for seconds, audio in scheduler.model.rates)
     assert scheduler.busy == 0
 
 
@@ -134,10 +135,10 @@ def test_an_engine_that_holds_a_lock_across_steps_runs_unscheduled() -> None:
 
 
 def test_admission_by_the_model_answers_429_with_its_reason() -> None:
-    with _app(max_concurrency=8) as client:
+    with _app(max_concurrency=8, inference_slots=2) as client:
         state = service_state(client.app)  # type: ignore[arg-type]
         assert state.scheduler is not None
-        state.scheduler.model.real_time_factor = 1.0  # one stream fills a core
+        _learn(state.scheduler, real_time_factor=1.0)  # one stream fills a core
         state.inflight = 2
         try:
             refused = client.post("/v1/tts", json={"text": "Hi."})
@@ -151,6 +152,64 @@ def test_admission_by_the_model_answers_429_with_its_reason() -> None:
         assert client.post("/v1/tts", json={"text": "Hi."}).status_code == 200  # idle: taken
         registry = state.metrics.registry
         assert registry.get_sample_value("tts_rejected_total", {"reason": "load"}) == 2
+
+
+def _learn(scheduler: Scheduler, real_time_factor: float) -> None:
+    """Past the model's warm-up, every step at ``real_time_factor``."""
+    for _ in range(32):
+        scheduler.observe(first=False, seconds=real_time_factor, audio_seconds=1.0)
+
+
+@pytest.mark.parametrize("scheduler", ["deadline", "off"])
+def test_at_the_default_stream_limit_a_second_stream_is_taken_as_without_a_scheduler(
+    scheduler: str,
+) -> None:
+    # The closed loop of the smoke (2 streams, the default VIBEVOICE_TTS_MAX_CONCURRENCY) on
+    # a busy machine: even a slow engine's second stream has a slot of its own.
+    assert Settings().max_concurrency == 2
+    with _app(inference_slots=2, scheduler=scheduler) as client:
+        state = service_state(client.app)  # type: ignore[arg-type]
+        if state.scheduler is not None:
+            _learn(state.scheduler, real_time_factor=1.5)
+        state.inflight = 1
+        try:
+            assert client.post("/v1/tts", json={"text": "Hi."}).status_code == 200
+            state.inflight = 2
+            refused = client.post("/v1/tts", json={"text": "Hi."})  # the stream limit
+            assert refused.status_code == 429
+        finally:
+            state.inflight = 0
+        registry = state.metrics.registry
+        assert registry.get_sample_value("tts_rejected_total", {"reason": "capacity"}) == 1
+        for reason in ("load", "deadline"):
+            assert not registry.get_sample_value("tts_rejected_total", {"reason": reason})
+
+
+def test_a_stream_whose_audio_is_all_made_no_longer_counts_for_admission() -> None:
+    with _app(inference_slots=2, max_concurrency=8) as client:
+        state = service_state(client.app)  # type: ignore[arg-type]
+        scheduler = state.scheduler
+        assert scheduler is not None
+        _learn(scheduler, real_time_factor=0.7)  # 3 streams x 0.7 > 2 slots x 0.9
+        state.inflight = 2  # two admitted streams; one of them has made all its audio
+
+        async def drain() -> Synthesis:
+            synthesis = state.synthesis("Hi.", "stub", arrived=scheduler.clock())
+            while await synthesis.next_chunk() is not None:
+                pass
+            return synthesis
+
+        try:
+            synthesis = anyio.run(drain)
+            assert not synthesis.generating
+            assert state.generating == 1
+            # The newcomer is the second stream that needs compute: taken, not refused.
+            assert client.post("/v1/tts", json={"text": "Hi."}).status_code == 200
+            anyio.run(synthesis.close)
+            assert state.generating == 2  # closed, not yet released: counted (conservative)
+            assert client.post("/v1/tts", json={"text": "Hi."}).status_code == 429
+        finally:
+            state.inflight = 0
 
 
 @pytest.mark.parametrize(
