@@ -25,6 +25,7 @@ from vibevoice_platform.tts.deadlines import (
     StreamClock,
     admission,
 )
+from vibevoice_platform.tts.errors import RETRY_AFTER_SECONDS
 
 R = TypeVar("R")
 
@@ -51,7 +52,12 @@ class Scheduler:
         clock: Callable[[], float] = time.perf_counter,
         on_step: StepObserver | None = None,
     ) -> None:
-        self.rule = AdmissionRule(slots=slots, objective=objective, utilization=utilization)
+        self.rule = AdmissionRule(
+            slots=slots,
+            objective=objective,
+            utilization=utilization,
+            retry_after=RETRY_AFTER_SECONDS,
+        )
         self.model = CostModel()
         self.clock = clock
         self.on_step = on_step
