@@ -28,7 +28,12 @@ def test_two_runs_create_then_use_the_baseline_and_write_every_output(tmp_path: 
         update={
             "reports_dir": tmp_path / "reports",
             "perf": base.perf.model_copy(
-                update={"state_dir": tmp_path / "state", "requests": 12, "warmup": 1}
+                update={
+                    "state_dir": tmp_path / "state",
+                    "engine": "espeak",
+                    "requests": 12,
+                    "warmup": 1,
+                }
             ),
             "env": RunEnvironment(),
         }

@@ -249,12 +249,13 @@ class PerfConfig(_Table):
     """The perf session's run size, regression thresholds and where its state lives
     (``[tool.vibevoice-ci.perf]``; every key optional, these are the defaults)."""
 
-    engine: Text = "espeak"
+    engine: Text = "piper"
     concurrency: Positive = 2
-    requests: Positive = 60
+    # Enough to catch a 20% tail-only slowdown in 95% of nights (docs/performance.md).
+    requests: Positive = 1000
     warmup: Count = 5
     max_concurrency: Positive = 8  # the service's VIBEVOICE_TTS_MAX_CONCURRENCY during a run
-    capacity_max: Count = 4  # realtime capacity: step 1..N concurrent streams (0: skip)
+    capacity_max: Count = 24  # realtime capacity: step 1..N concurrent streams (0: skip)
     prompts: ProjectPath | None = None  # None: the prompt set built into vibevoice_ci.perf
     # baseline.json and history.jsonl (validated as a default too, so it lands under the root)
     state_dir: ProjectPath = Field(default=Path(".perf-state"), validate_default=True)
@@ -594,9 +595,9 @@ def load_config(root: Path | None = None) -> PipelineConfig:
 def with_environment(config: PipelineConfig, environ: Mapping[str, str]) -> PipelineConfig:
     """``config`` with what ``environ`` says applied (pure): the one place the pipeline reads
     its environment variables (documented in docs/ci-cd.md). ``$VIBEVOICE_REPORTS_DIR``,
-    ``$VIBEVOICE_COMPOSE_PROJECT``, ``$VIBEVOICE_REGISTRY`` and
-    ``$VIBEVOICE_TRIVY_DB_REPOSITORY`` override configured values; the rest land in
-    :class:`RunEnvironment`."""
+    ``$VIBEVOICE_COMPOSE_PROJECT``, ``$VIBEVOICE_REGISTRY``,
+    ``$VIBEVOICE_TRIVY_DB_REPOSITORY`` and ``$VIBEVOICE_PERF_REQUESTS`` override configured
+    values; the rest land in :class:`RunEnvironment`."""
     changes: dict[str, Any] = {}
     reports = _setting(environ, "VIBEVOICE_REPORTS_DIR")
     if reports:
@@ -614,6 +615,11 @@ def with_environment(config: PipelineConfig, environ: Mapping[str, str]) -> Pipe
     trivy_db = _setting(environ, "VIBEVOICE_TRIVY_DB_REPOSITORY")
     if trivy_db:
         changes["trivy"] = config.trivy.model_copy(update={"db_repository": trivy_db})
+    perf_requests = _setting(environ, "VIBEVOICE_PERF_REQUESTS")
+    if perf_requests:
+        if not re.fullmatch(r"[0-9]+", perf_requests) or int(perf_requests) < 1:
+            raise ConfigError(f"VIBEVOICE_PERF_REQUESTS={perf_requests!r}: use a whole number >= 1")
+        changes["perf"] = config.perf.model_copy(update={"requests": int(perf_requests)})
     env = changes["env"] = run_environment(environ)
     if env.osv_url:
         changes["audit"] = config.audit.model_copy(update={"osv_url": env.osv_url})

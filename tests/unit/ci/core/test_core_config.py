@@ -517,6 +517,23 @@ def test_environment_rejects_bad_compose_project_names(
         with_environment(config, {"VIBEVOICE_COMPOSE_PROJECT": project})
 
 
+def test_environment_sets_the_perf_run_size(tmp_path: Path, valid_table: dict[str, Any]) -> None:
+    config = parse_config(valid_table, tmp_path)
+    changed = with_environment(config, {"VIBEVOICE_PERF_REQUESTS": " 60 "})
+    assert changed.perf.requests == 60
+    assert changed.perf.model_copy(update={"requests": config.perf.requests}) == config.perf
+    assert with_environment(config, {"VIBEVOICE_PERF_REQUESTS": ""}).perf == config.perf
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "1.5", "ten", "\u00b2", "1e3"])
+def test_environment_rejects_a_perf_run_size_that_is_not_a_count(
+    tmp_path: Path, valid_table: dict[str, Any], value: str
+) -> None:
+    config = parse_config(valid_table, tmp_path)
+    with pytest.raises(ConfigError, match="VIBEVOICE_PERF_REQUESTS"):
+        with_environment(config, {"VIBEVOICE_PERF_REQUESTS": value})
+
+
 def test_environment_overrides_the_registry(tmp_path: Path, valid_table: dict[str, Any]) -> None:
     config = parse_config(valid_table, tmp_path)
 
