@@ -181,7 +181,7 @@ class Machine(_Finite):
 
 
 class CapacityLevel(_Finite):
-    """One concurrency level of the realtime capacity steps."""
+    """One attempt at one concurrency level of the realtime capacity steps."""
 
     concurrency: Annotated[int, Field(ge=1)]
     requests: Annotated[int, Field(ge=0)]
@@ -190,16 +190,28 @@ class CapacityLevel(_Finite):
     sustained: bool
     ttfa_p95_ms: NonNegative | None
     worst_margin_ms: float | None  # negative: a listener ran dry
+    # 1, or 2: the confirmation repeat of a level whose first attempt was not sustained.
+    # Written since the TTFA objective; older documents have none (one attempt per level).
+    attempt: Omittable[Annotated[int, Field(ge=1, le=2)]] = may_be_left_out()
 
 
 class Realtime(_Finite):
-    """``realtime``: the most concurrent streams kept ahead of playback."""
+    """``realtime``: the most concurrent streams kept ahead of playback within the TTFA
+    objective, and the engine's limit measured in the same run."""
 
     capacity_streams: Annotated[int, Field(ge=0)]
     capacity_per_core: NonNegative
     ttfa_p95_ms_at_capacity: NonNegative | None
     jitter_buffer_ms: NonNegative
     levels: list[CapacityLevel]
+    # Written since the TTFA objective; older documents have none (no objective: a level
+    # counted when no stream underran).
+    ttfa_slo_ms: Omittable[Annotated[float, Field(gt=0)]] = may_be_left_out()
+    # The engine's limit over the capacity steps, from the service's /metrics: null when the
+    # service has no tts_engine_cpu_seconds_total (an older image) or made no audio.
+    engine_rtf: Annotated[float, Field(gt=0)] | None = None  # engine CPU s per audio s
+    engine_limit_streams: Annotated[float, Field(gt=0)] | None = None  # cores / engine_rtf
+    capacity_ratio: NonNegative | None = None  # capacity_streams / engine_limit_streams
 
 
 class MetricsDocument(_Finite):
