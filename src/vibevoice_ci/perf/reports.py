@@ -249,11 +249,11 @@ class VerdictCheck(ReportModel):
     # ``Infinity`` (outside the JSON standard, and this schema's ``number``).
     model_config = ConfigDict(strict=True, ser_json_inf_nan="constants")
 
-    metric: Literal["TTFA mean", "TTFA p50", "end-to-end p95", "error rate"]
+    metric: Literal["TTFA mean", "TTFA p50", "end-to-end p95", "error rate", "realtime capacity"]
     baseline: float
     current: float
     change: float | None  # (current - baseline) / baseline; null for the error rate
-    threshold: str  # "+10%", "<= 1%"
+    threshold: str  # "+10%", "<= 1%", ">= baseline" (realtime capacity, in streams)
     threshold_exceeded: bool
     rule: str  # "threshold", or "threshold + " the statistical test's name
     evidence: str  # the p-value or the interval; "" in threshold mode
@@ -276,6 +276,9 @@ class PerfVerdict(ReportModel):
     note: str
     # The run settings the two documents differ in; left out when they differ in none.
     setting_differences: Omittable[list[str]] = may_be_left_out()
+    # Why a comparison was not made (the realtime capacity: measured under another TTFA
+    # objective or on other cores, or not measured); left out when every one was made.
+    skipped: Omittable[list[str]] = may_be_left_out()
 
 
 # --------------------------------------------------------------------------------------------
