@@ -12,6 +12,7 @@ import pytest
 
 from vibevoice_ci.core.reports import report_json
 from vibevoice_ci.perf.client import HttpTtsClient, Kind, WsTtsClient
+from vibevoice_ci.perf.engine_limit import EngineLimit, Unmeasured, engine_limit, scrape
 from vibevoice_ci.perf.loadgen import LoadPlan, run_load
 from vibevoice_ci.perf.metrics import SCHEMA_PATH, build_document
 from vibevoice_ci.smoke.local_service import LocalService, running_tts_service
@@ -128,7 +129,38 @@ def test_the_load_test_script_runs_the_service_and_writes_json(tmp_path: Path) -
     doc = json.loads(out.read_text())
     jsonschema.validate(doc, SCHEMA)
     assert doc["run"]["engine"] == "espeak"
-    assert doc["realtime"]["levels"][0]["concurrency"] == 1
+    realtime = doc["realtime"]
+    assert realtime["levels"][0]["concurrency"] == 1
+    assert realtime["levels"][0]["attempt"] == 1
+    assert realtime["ttfa_slo_ms"] == 250.0
+    # espeak computes in a thread of its own: its engine limit is not measured, and said so.
+    figures = ("engine_rtf", "engine_limit_streams", "capacity_ratio")
+    assert [realtime[key] for key in figures] == [None, None, None]
+    assert "realtime capacity (TTFA p95 <= 250 ms):" in result.stdout
+    assert "engine limit: not measured" in result.stdout
+    assert "[perf] engine limit not measured: the service has no tts_engine_cpu" in result.stderr
+
+
+def test_the_engine_limit_comes_from_the_running_services_metrics(
+    tts_piper: LocalService, roomy: LocalService
+) -> None:
+    plan = LoadPlan("http", PROMPTS, concurrency=1, requests=2, warmup=0)
+    before = scrape(tts_piper.port)
+    run = run_load(tts_piper.port, plan)
+    after = scrape(tts_piper.port)
+    assert [r.kind for r in run.results] == [Kind.OK] * 2
+    figures = engine_limit(before, after)
+    assert isinstance(figures, EngineLimit), figures
+    assert figures.audio_seconds == pytest.approx(
+        sum(r.audio_seconds for r in run.results), rel=1e-3
+    )
+    assert 0.001 < figures.rtf < 1.0
+    # espeak's service has no such counter: nothing to measure, never a guess.
+    before = scrape(roomy.port)
+    run_load(roomy.port, plan)
+    unmeasured = engine_limit(before, scrape(roomy.port))
+    assert isinstance(unmeasured, Unmeasured)
+    assert "no tts_engine_cpu_seconds_total" in unmeasured.reason
 
 
 def test_the_load_test_script_refuses_bad_flags_in_one_line(tmp_path: Path) -> None:

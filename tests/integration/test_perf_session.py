@@ -61,6 +61,11 @@ def test_two_runs_create_then_use_the_baseline_and_write_every_output(tmp_path: 
     verdict = json.loads((report / "verdict.json").read_text())
     assert verdict["baseline_created"] is False
     assert verdict["baseline_updated"] is False
+    # The baseline has capacity steps and this run none: said, not compared.
+    assert verdict["skipped"] == [
+        "realtime capacity not compared: the current run has no capacity steps"
+    ]
+    assert "realtime capacity" not in [check["metric"] for check in verdict["checks"]]
     assert len((tmp_path / "state" / "history.jsonl").read_text().splitlines()) == 3
     assert (report / "trend.png").read_bytes().startswith(b"\x89PNG")
     schema = json.loads(SCHEMA_PATH.read_text())

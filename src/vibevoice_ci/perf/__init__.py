@@ -2,7 +2,11 @@
 
 - ``client``: one request on a raw socket (HTTP) or a WebSocket, timed to the first audio byte;
 - ``loadgen``: closed- and open-loop load, bounded in count and time;
-- ``realtime``: whether a stream stays ahead of playback, and the realtime capacity;
+- ``realtime``: whether a stream stays ahead of playback;
+- ``capacity``: the realtime capacity steps under the TTFA objective, with a confirmation
+  repeat of a level not sustained;
+- ``engine_limit``: the engine's real-time factor and limit from two scrapes of the service's
+  ``/metrics``;
 - ``stats``: percentiles and the significance tests (scipy);
 - ``metrics``: the metrics document (seed design schema plus samples and machine) and its
   validation;

@@ -18,8 +18,9 @@ from pathlib import Path
 from vibevoice_ci.core.config import PipelineConfig, load_config, with_environment
 from vibevoice_ci.core.errors import EXIT_BAD_INPUT, PipelineError, UsageError
 from vibevoice_ci.core.reports import write_report
-from vibevoice_ci.perf.capacity import capacity_report, measure_capacity
+from vibevoice_ci.perf.capacity import Level, capacity_report, measure_capacity
 from vibevoice_ci.perf.client import CLIENTS
+from vibevoice_ci.perf.engine_limit import EngineLimit, Unmeasured, engine_limit, scrape
 from vibevoice_ci.perf.loadgen import LoadPlan, Progress, read_prompts, run_load
 from vibevoice_ci.perf.metrics import build_document, machine_details
 from vibevoice_ci.perf.reports import MetricsDocument, ServiceUnderLoad
@@ -92,8 +93,17 @@ def measure(
     with target if target is not None else service_port(options) as port:
         label = f"{options.engine} {plan.endpoint} {plan.mode} x{plan.concurrency}"
         run = run_load(port, plan, progress=Progress(label, plan.requests))
-        levels = measure_capacity(port, plan, max_level=capacity_max) if capacity_max else []
+        levels: list[Level] = []
+        engine: EngineLimit | Unmeasured = Unmeasured("no capacity steps")
+        if capacity_max:
+            before = scrape(port)
+            levels = measure_capacity(
+                port, plan, max_level=capacity_max, ttfa_slo_ms=config.perf.ttfa_slo_ms
+            )
+            engine = engine_limit(before, scrape(port))
     machine = machine_details()
+    if levels and isinstance(engine, Unmeasured):
+        print(f"[perf] engine limit not measured: {engine.reason}", file=sys.stderr)
     if target_description is None:
         target_description = ServiceUnderLoad(
             kind="local process" if options.port is None else "given port", image=None
@@ -106,7 +116,16 @@ def measure(
         prompt_source=prompt_source,
         machine=machine,
         service=target_description,
-        realtime=capacity_report(levels, machine.cores) if levels else None,
+        realtime=(
+            capacity_report(
+                levels,
+                machine.cores,
+                config.perf.ttfa_slo_ms,
+                engine if isinstance(engine, EngineLimit) else None,
+            )
+            if levels
+            else None
+        ),
     )
 
 
@@ -123,11 +142,26 @@ def render_line(document: MetricsDocument) -> str:
     )
     realtime = document.realtime
     if realtime:
-        line += (
-            f"\nrealtime capacity: {realtime.capacity_streams} streams "
-            f"({realtime.capacity_per_core} per core), TTFA p95 there "
-            f"{realtime.ttfa_p95_ms_at_capacity} ms"
+        objective = (
+            "" if realtime.ttfa_slo_ms is None else f" (TTFA p95 <= {realtime.ttfa_slo_ms:g} ms)"
         )
+        repeats = sum(1 for level in realtime.levels if (level.attempt or 1) > 1)
+        line += (
+            f"\nrealtime capacity{objective}: {realtime.capacity_streams} streams "
+            f"({realtime.capacity_per_core} per core), TTFA p95 there "
+            f"{realtime.ttfa_p95_ms_at_capacity} ms; {repeats} level(s) repeated"
+        )
+        if realtime.engine_limit_streams is None:
+            line += (
+                "\nengine limit: not measured (no tts_engine_cpu_seconds_total or no audio "
+                "in the service's /metrics over the steps)"
+            )
+        else:
+            line += (
+                f"\nengine limit: {realtime.engine_limit_streams:g} streams (engine RTF "
+                f"{realtime.engine_rtf:g} on the machine's cores); capacity is "
+                f"{realtime.capacity_ratio:.1%} of it"
+            )
     return line
 
 

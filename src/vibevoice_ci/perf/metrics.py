@@ -151,6 +151,16 @@ def machine_details() -> Machine:
 
 
 @dataclass(frozen=True)
+class Capacity:
+    """What the gate compares of a run's realtime capacity: the streams, and what they were
+    measured under (None where an older document does not say)."""
+
+    streams: int
+    ttfa_slo_ms: float | None
+    cores: int | None
+
+
+@dataclass(frozen=True)
 class Metrics:
     """What the regression gate compares, validated: latency statistics in milliseconds, the
     error rate as a fraction, and the raw samples when the file has them."""
@@ -161,6 +171,7 @@ class Metrics:
     error_rate: float
     total_requests: int
     samples: Mapping[str, tuple[float, ...]]
+    capacity: Capacity | None = None  # None: the run had no capacity steps
 
 
 def parse_metrics(document: object, name: str) -> Metrics:
@@ -191,4 +202,13 @@ def gate_metrics(document: MetricsDocument) -> Metrics:
         error_rate=measured.error_rate,
         total_requests=measured.total_requests,
         samples=samples,
+        capacity=(
+            None
+            if document.realtime is None
+            else Capacity(
+                streams=document.realtime.capacity_streams,
+                ttfa_slo_ms=document.realtime.ttfa_slo_ms,
+                cores=None if document.machine is None else document.machine.cores,
+            )
+        ),
     )

@@ -7,6 +7,12 @@ Checks (thresholds from ``[tool.vibevoice-ci.perf]``, the seed design's defaults
 | TTFA mean, TTFA p50 | more than ``ttfa_increase`` (10%) above the baseline |
 | end-to-end p95 | more than ``e2e_p95_increase`` (15%) above the baseline |
 | error rate | above ``max_error_rate`` (1%), whatever the baseline |
+| realtime capacity | fewer streams than the baseline's |
+
+The realtime capacity is compared only when both runs measured it under the same TTFA
+objective on the same number of cores; otherwise the verdict says why it was not
+(:attr:`Verdict.skipped`). A capacity is a level sustained on a first attempt or on its
+confirmation repeat (``capacity.step_levels``), so one noisy attempt does not lower it.
 
 A rise of exactly the threshold is not a regression; any rise past it is. The comparison is
 exact (on the decimal numbers as written, in rational arithmetic), so a rise of exactly 10%
@@ -32,7 +38,7 @@ from typing import Literal
 
 from vibevoice_ci.core.config import PerfConfig
 from vibevoice_ci.core.outcome import Status
-from vibevoice_ci.perf.metrics import Metrics
+from vibevoice_ci.perf.metrics import Capacity, Metrics
 from vibevoice_ci.perf.reports import PerfVerdict, VerdictCheck
 from vibevoice_ci.perf.stats import (
     Significance,
@@ -115,6 +121,7 @@ class Verdict:
 
     rows: tuple[Row, ...]
     mode: Literal["statistical", "threshold"]
+    skipped: tuple[str, ...] = ()  # why a comparison was not made, one line each
 
     @property
     def regression(self) -> bool:
@@ -160,6 +167,7 @@ def verdict_document(
         baseline_updated=baseline_updated,
         note=note,
         setting_differences=None if setting_differences is None else list(setting_differences),
+        skipped=list(verdict.skipped) or None,
     )
 
 
@@ -236,7 +244,51 @@ def compare(
             regression=error_exceeded,
         )
     )
-    return Verdict(tuple(rows), "statistical" if used_statistics else "threshold")
+    capacity = compare_capacity(current.capacity, baseline.capacity)
+    skipped = (capacity,) if isinstance(capacity, str) else ()
+    if isinstance(capacity, Row):
+        rows.append(capacity)
+    return Verdict(tuple(rows), "statistical" if used_statistics else "threshold", skipped)
+
+
+CAPACITY = "realtime capacity"
+
+
+def compare_capacity(current: Capacity | None, baseline: Capacity | None) -> Row | str | None:
+    """The realtime capacity's row: fewer streams than the baseline is a regression, as many
+    or more is not. When the two were not measured alike (one has no capacity steps, either
+    no TTFA objective, or another objective or number of cores), why they are not compared;
+    None when neither run had capacity steps (nothing to compare, nothing skipped)."""
+    if current is None and baseline is None:
+        return None
+    if current is None or baseline is None:
+        which = "the current run" if current is None else "the baseline"
+        return f"{CAPACITY} not compared: {which} has no capacity steps"
+    if current.ttfa_slo_ms is None or baseline.ttfa_slo_ms is None:
+        which = "the current run" if current.ttfa_slo_ms is None else "the baseline"
+        return f"{CAPACITY} not compared: {which} has no TTFA objective (an older document)"
+    if current.ttfa_slo_ms != baseline.ttfa_slo_ms:
+        return (
+            f"{CAPACITY} not compared: measured under another TTFA objective "
+            f"({current.ttfa_slo_ms:g} ms, the baseline {baseline.ttfa_slo_ms:g} ms)"
+        )
+    if current.cores is None or current.cores != baseline.cores:
+        return (
+            f"{CAPACITY} not compared: measured on other cores "
+            f"({current.cores}, the baseline {baseline.cores})"
+        )
+    fewer = current.streams < baseline.streams
+    return Row(
+        name=CAPACITY,
+        baseline=float(baseline.streams),
+        current=float(current.streams),
+        change=_change(current.streams, baseline.streams),
+        threshold=">= baseline",
+        exceeded=fewer,
+        rule="threshold",
+        evidence=f"TTFA p95 <= {current.ttfa_slo_ms:g} ms, {current.cores} cores",
+        regression=fewer,
+    )
 
 
 def _stat(metrics: Metrics, latency: _Latency) -> float:
@@ -284,9 +336,7 @@ def render_markdown(verdict: Verdict, *, baseline_note: str = "") -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for row in verdict.rows:
-        is_rate = row.change is None and row.name == "error rate"
-        baseline = f"{row.baseline:.2%}" if is_rate else f"{row.baseline:.2f} ms"
-        current = f"{row.current:.2%}" if is_rate else f"{row.current:.2f} ms"
+        baseline, current = _shown(row, row.baseline), _shown(row, row.current)
         change = "" if row.change is None else f"{row.change:+.1%}"
         detail = row.verdict
         if row.evidence:
@@ -304,6 +354,16 @@ def render_markdown(verdict: Verdict, *, baseline_note: str = "") -> str:
             else " (threshold mode: no raw samples on both sides)."
         ),
     ]
+    if verdict.skipped:
+        lines += ["", *(f"- {reason[0].upper()}{reason[1:]}." for reason in verdict.skipped)]
     if baseline_note:
         lines += ["", baseline_note]
     return "\n".join(lines) + "\n"
+
+
+def _shown(row: Row, value: float) -> str:
+    if row.name == "error rate":
+        return f"{value:.2%}"
+    if row.name == CAPACITY:
+        return f"{value:g} streams"
+    return f"{value:.2f} ms"

@@ -181,7 +181,7 @@ class Machine(_Finite):
 
 
 class CapacityLevel(_Finite):
-    """One concurrency level of the realtime capacity steps."""
+    """One attempt at one concurrency level of the realtime capacity steps."""
 
     concurrency: Annotated[int, Field(ge=1)]
     requests: Annotated[int, Field(ge=0)]
@@ -190,16 +190,28 @@ class CapacityLevel(_Finite):
     sustained: bool
     ttfa_p95_ms: NonNegative | None
     worst_margin_ms: float | None  # negative: a listener ran dry
+    # 1, or 2: the confirmation repeat of a level whose first attempt was not sustained.
+    # Written since the TTFA objective; older documents have none (one attempt per level).
+    attempt: Omittable[Annotated[int, Field(ge=1, le=2)]] = may_be_left_out()
 
 
 class Realtime(_Finite):
-    """``realtime``: the most concurrent streams kept ahead of playback."""
+    """``realtime``: the most concurrent streams kept ahead of playback within the TTFA
+    objective, and the engine's limit measured in the same run."""
 
     capacity_streams: Annotated[int, Field(ge=0)]
     capacity_per_core: NonNegative
     ttfa_p95_ms_at_capacity: NonNegative | None
     jitter_buffer_ms: NonNegative
     levels: list[CapacityLevel]
+    # Written since the TTFA objective; older documents have none (no objective: a level
+    # counted when no stream underran).
+    ttfa_slo_ms: Omittable[Annotated[float, Field(gt=0)]] = may_be_left_out()
+    # The engine's limit over the capacity steps, from the service's /metrics: null when the
+    # service has no tts_engine_cpu_seconds_total (an older image) or made no audio.
+    engine_rtf: Annotated[float, Field(gt=0)] | None = None  # engine CPU s per audio s
+    engine_limit_streams: Annotated[float, Field(gt=0)] | None = None  # cores / engine_rtf
+    capacity_ratio: NonNegative | None = None  # capacity_streams / engine_limit_streams
 
 
 class MetricsDocument(_Finite):
@@ -237,11 +249,11 @@ class VerdictCheck(ReportModel):
     # ``Infinity`` (outside the JSON standard, and this schema's ``number``).
     model_config = ConfigDict(strict=True, ser_json_inf_nan="constants")
 
-    metric: Literal["TTFA mean", "TTFA p50", "end-to-end p95", "error rate"]
+    metric: Literal["TTFA mean", "TTFA p50", "end-to-end p95", "error rate", "realtime capacity"]
     baseline: float
     current: float
     change: float | None  # (current - baseline) / baseline; null for the error rate
-    threshold: str  # "+10%", "<= 1%"
+    threshold: str  # "+10%", "<= 1%", ">= baseline" (realtime capacity, in streams)
     threshold_exceeded: bool
     rule: str  # "threshold", or "threshold + " the statistical test's name
     evidence: str  # the p-value or the interval; "" in threshold mode
@@ -264,6 +276,9 @@ class PerfVerdict(ReportModel):
     note: str
     # The run settings the two documents differ in; left out when they differ in none.
     setting_differences: Omittable[list[str]] = may_be_left_out()
+    # Why a comparison was not made (the realtime capacity: measured under another TTFA
+    # objective or on other cores, or not measured); left out when every one was made.
+    skipped: Omittable[list[str]] = may_be_left_out()
 
 
 # --------------------------------------------------------------------------------------------

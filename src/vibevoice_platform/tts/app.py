@@ -68,7 +68,9 @@ def create_app(
     state = ServiceState(
         settings=settings,
         engine=engine,
-        metrics=TTSMetrics(engine.name),
+        metrics=TTSMetrics(
+            engine.name, count_engine_cpu=engine.computes_in_step and settings.threads == 1
+        ),
         on_fatal=on_load_failure,
     )
     if settings.scheduler == "deadline" and engine.schedulable:

@@ -42,6 +42,9 @@ class TTSMetrics:
     registry: CollectorRegistry = field(
         default_factory=lambda: CollectorRegistry(auto_describe=True)
     )
+    count_engine_cpu: bool = True
+    """Export ``tts_engine_cpu_seconds_total``: only where the step's thread CPU time is the
+    engine's compute (``Engine.computes_in_step`` and one intra-op thread)."""
 
     def __post_init__(self) -> None:
         self.requests = Counter(
@@ -86,6 +89,14 @@ class TTSMetrics:
             "Seconds of audio streamed to clients.",
             registry=self.registry,
         )
+        self.engine_cpu_seconds: Counter | None = None
+        if self.count_engine_cpu:
+            self.engine_cpu_seconds = Counter(
+                "tts_engine_cpu_seconds_total",
+                "The engine's compute: thread CPU time around each engine next() in its worker "
+                "thread (exported only for an engine that computes on that thread).",
+                registry=self.registry,
+            )
         self.step_wait = Histogram(
             "tts_step_wait_seconds",
             "How long an engine step waited for its slot (deadline scheduling), by step: "

@@ -98,6 +98,7 @@ class ServiceState:
         self, text: str, voice: str, options: SynthesisOptions = NO_OPTIONS, *, arrived: float
     ) -> Synthesis:
         """The synthesis of an admitted stream, its steps run by the scheduler (if any)."""
+        cpu = self.metrics.engine_cpu_seconds
         synthesis = Synthesis(
             self.engine,
             text,
@@ -106,6 +107,7 @@ class ServiceState:
             scheduler=self.scheduler,
             arrived=arrived,
             on_closed=self._open.discard,
+            on_engine_cpu=None if cpu is None else cpu.inc,
         )
         self._open.add(synthesis)
         return synthesis

@@ -42,6 +42,7 @@ class Synthesis:
         scheduler: Scheduler | None = None,
         arrived: float | None = None,
         on_closed: Callable[[Synthesis], None] | None = None,
+        on_engine_cpu: Callable[[float], None] | None = None,
     ) -> None:
         self._engine = engine
         self._text = text
@@ -50,6 +51,7 @@ class Synthesis:
         self._chunks: Iterator[bytes] | None = None
         self._scheduler = scheduler
         self._on_closed = on_closed
+        self._on_engine_cpu = on_engine_cpu
         self.generating = True
         """False once the engine has no more audio (or the synthesis is closed)."""
         self.started = time.perf_counter()
@@ -85,13 +87,17 @@ class Synthesis:
         return chunk
 
     def _next_in_thread(self) -> bytes | None:
-        began = time.perf_counter()
+        # Both paths (scheduled or not) run each step here, in its worker thread: the thread's
+        # CPU time is the engine's compute when the engine works on the calling thread.
+        began, cpu_began = time.perf_counter(), time.thread_time()
         try:
             if self._chunks is None:
                 self._chunks = self._engine.synthesize(self._text, self._voice, self._options)
             return next_chunk(self._chunks)
         finally:
             self._step_seconds = time.perf_counter() - began
+            if self._on_engine_cpu is not None:
+                self._on_engine_cpu(time.thread_time() - cpu_began)
 
     async def close(self) -> None:
         """Stop the engine's iterator and wait until it has stopped.

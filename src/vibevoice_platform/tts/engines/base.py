@@ -52,6 +52,11 @@ class Engine(abc.ABC):
     """Whether the service may hold a stream between its steps (``next()`` calls) while other
     streams' steps run: false for an engine that keeps a lock from one step to the next,
     where that would deadlock; such an engine's steps run unscheduled."""
+    computes_in_step: ClassVar[bool] = True
+    """Whether the engine computes on the thread that calls ``next()`` (with one intra-op
+    thread): then that thread's CPU time is the engine's, and the service counts it
+    (``tts_engine_cpu_seconds_total``). False for an engine that synthesizes in threads of
+    its own, whose CPU time no step's thread sees."""
 
     @property
     @abc.abstractmethod

@@ -14,7 +14,7 @@ import queue
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from vibevoice_platform.tts.engines.base import (
     NO_OPTIONS,
@@ -190,6 +190,7 @@ class EspeakEngine(Engine):
     """espeak-ng voices (ids like ``en-us``, ``en-gb-x-rp``; default ``en-us``)."""
 
     name = "espeak"
+    computes_in_step: ClassVar[bool] = False  # espeak_Synth runs in a producer thread
 
     def __init__(self, settings: Settings) -> None:
         try:

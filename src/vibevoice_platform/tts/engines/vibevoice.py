@@ -124,6 +124,7 @@ class VibeVoiceEngine(Engine):
         {"cfg": CFG_SCALE, "steps": INFERENCE_STEPS}
     )
     schedulable: ClassVar[bool] = False  # its lock spans a whole synthesis, every step of it
+    computes_in_step: ClassVar[bool] = False  # generation runs in a thread of its own
 
     def __init__(self, settings: Settings, *, upstream: Upstream | None = None) -> None:
         problems = availability_problems(settings, check_packages=upstream is None)

@@ -38,6 +38,12 @@ def test_the_table_is_optional_and_defaults_to_the_design() -> None:
     assert perf.state_dir == Path("/repo/.perf-state")
 
 
+def test_the_ttfa_objective_defaults_to_250_ms_and_is_read() -> None:
+    assert parse_perf(None).ttfa_slo_ms == 250.0
+    assert parse_perf({"ttfa_slo_ms": 400}).ttfa_slo_ms == 400.0
+    assert load_config(ROOT).perf.ttfa_slo_ms == 250.0
+
+
 def test_values_are_read_and_paths_are_under_the_root() -> None:
     perf = parse_perf({"engine": "piper", "requests": 10, "ttfa_increase": 0.2, "prompts": "p"})
     assert (perf.engine, perf.requests, perf.ttfa_increase) == ("piper", 10, 0.2)
@@ -54,9 +60,14 @@ def test_values_are_read_and_paths_are_under_the_root() -> None:
         ({"requests": 0}, "requests"),
         ({"concurrency": True}, "concurrency"),
         ({"treshold": 0.1}, "unknown key"),
+        ({"ttfa_slo_ms": 0}, "ttfa_slo_ms"),
+        ({"ttfa_slo_ms": -5.0}, "ttfa_slo_ms"),
+        ({"ttfa_slo_ms": "250ms"}, "ttfa_slo_ms"),
+        ({"ttfa_slo_ms": float("inf")}, "ttfa_slo_ms"),
         ([], "must be a table"),
     ],
 )
 def test_a_bad_value_is_a_config_error(perf: object, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as raised:
         parse_perf(perf)
+    assert "\n" not in str(raised.value)

@@ -18,7 +18,9 @@ from vibevoice_ci.core.reports import report_json, validate_report
 from vibevoice_ci.perf import session as perf_session
 from vibevoice_ci.perf.capacity import Level, capacity_report
 from vibevoice_ci.perf.client import Kind, Result
+from vibevoice_ci.perf.engine_limit import EngineLimit
 from vibevoice_ci.perf.loadgen import LoadPlan, LoadRun
+from vibevoice_ci.perf.loadtest import render_line
 from vibevoice_ci.perf.metrics import (
     SCHEMA_PATH,
     NothingServedError,
@@ -126,15 +128,26 @@ def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
 
 
 def test_a_document_with_every_extension_validates_and_round_trips() -> None:
-    levels = [Level(1, 4, 0, 0, 100.0, 500.0), Level(2, 8, 0, 1, 180.0, -20.0)]
+    levels = [
+        Level(1, 4, 0, 0, 100.0, 500.0, 250.0),
+        Level(2, 8, 0, 1, 180.0, -20.0, 250.0),
+        Level(2, 8, 0, 0, 190.0, 20.0, 250.0, attempt=2),
+        Level(3, 12, 0, 0, 300.0, 20.0, 250.0),
+        Level(3, 12, 0, 0, 290.0, 20.0, 250.0, attempt=2),
+    ]
+    engine = EngineLimit(cpu_seconds=11.0, audio_seconds=200.0)
     doc = build(
         [result(Kind.OK)] * 4,
         service=ServiceUnderLoad(kind="container", image="r/vibevoice-tts@sha256:" + "a" * 64),
-        realtime=capacity_report(levels, cores=2),
+        realtime=capacity_report(levels, cores=2, ttfa_slo_ms=250.0, engine=engine),
     )
     jsonschema.validate(doc, SCHEMA)
     assert doc["run"]["service"] == {"kind": "container", "image": doc["run"]["service"]["image"]}
-    assert doc["realtime"]["capacity_streams"] == 1
+    assert doc["realtime"]["capacity_streams"] == 2
+    assert doc["realtime"]["ttfa_slo_ms"] == 250.0
+    assert [entry["attempt"] for entry in doc["realtime"]["levels"]] == [1, 1, 2, 1, 2]
+    assert doc["realtime"]["engine_limit_streams"] == 36.36
+    assert doc["realtime"]["capacity_ratio"] == 0.055
     assert doc["realtime"]["levels"][1]["worst_margin_ms"] == -20.0
     assert report_json(validate_report(doc, MetricsDocument, "m.json")) == doc
     # The real machine's details are a machine section too.
@@ -241,3 +254,31 @@ def test_a_history_line_is_what_the_session_appends_and_a_torn_one_is_skipped(
         "regression": None,
     }
     assert perf_session.read_history(history) == entries
+
+
+def test_the_summary_line_gives_the_capacity_its_objective_and_the_engine_limit() -> None:
+    levels = [
+        Level(1, 4, 0, 0, 100.0, 500.0, 250.0),
+        Level(2, 8, 0, 1, 180.0, -20.0, 250.0),
+        Level(2, 8, 0, 1, 190.0, -10.0, 250.0, attempt=2),
+    ]
+    engine = EngineLimit(cpu_seconds=11.0, audio_seconds=200.0)
+    measured = build(
+        [result(Kind.OK)] * 4,
+        realtime=capacity_report(levels, cores=2, ttfa_slo_ms=250.0, engine=engine),
+    )
+    lines = render_line(validate_report(measured, MetricsDocument, "m.json")).splitlines()
+    assert lines[1:] == [
+        "realtime capacity (TTFA p95 <= 250 ms): 1 streams (0.5 per core), TTFA p95 there "
+        "100.0 ms; 1 level(s) repeated",
+        "engine limit: 36.36 streams (engine RTF 0.055 on the machine's cores); capacity is "
+        "2.8% of it",
+    ]
+    unmeasured = build(
+        [result(Kind.OK)] * 4, realtime=capacity_report(levels, cores=2, ttfa_slo_ms=250.0)
+    )
+    line = render_line(validate_report(unmeasured, MetricsDocument, "m.json"))
+    assert line.endswith(
+        "\nengine limit: not measured (no tts_engine_cpu_seconds_total or no audio in the "
+        "service's /metrics over the steps)"
+    )
