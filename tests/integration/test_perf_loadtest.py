@@ -96,6 +96,22 @@ def test_a_run_writes_a_document_the_schema_accepts(roomy: LocalService, plan: L
     assert doc["run"]["mode"] == plan.mode
 
 
+def test_listeners_ask_for_the_next_utterance_after_hearing_the_last(
+    roomy: LocalService,
+) -> None:
+    plan = LoadPlan("http", PROMPTS[1:], concurrency=2, requests=6, warmup=0, listen=True)
+    run = run_load(roomy.port, plan)
+    assert [r.kind for r in run.results] == [Kind.OK] * 6
+    # Each stream sends its 3 requests one after the other, each after playing the one
+    # before it: the run lasts at least 3 utterances' audio (the second stream starts later).
+    audio = min(r.audio_seconds for r in run.results)
+    assert audio > 1.0
+    assert run.wall_seconds >= 3 * audio
+    # Without listening, espeak makes the same audio far faster than it plays.
+    fast = run_load(roomy.port, LoadPlan("http", PROMPTS[1:], concurrency=2, requests=6, warmup=0))
+    assert fast.wall_seconds < run.wall_seconds / 2
+
+
 def test_refusals_at_capacity_are_counted_apart_from_failures(one_slot: LocalService) -> None:
     long_prompt = (PROMPTS[1] + " ") * 20
     run = run_load(one_slot.port, LoadPlan("http", (long_prompt,), concurrency=3, requests=15))

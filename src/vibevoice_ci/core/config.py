@@ -598,8 +598,9 @@ def with_environment(config: PipelineConfig, environ: Mapping[str, str]) -> Pipe
     """``config`` with what ``environ`` says applied (pure): the one place the pipeline reads
     its environment variables (documented in docs/ci-cd.md). ``$VIBEVOICE_REPORTS_DIR``,
     ``$VIBEVOICE_COMPOSE_PROJECT``, ``$VIBEVOICE_REGISTRY``,
-    ``$VIBEVOICE_TRIVY_DB_REPOSITORY`` and ``$VIBEVOICE_PERF_REQUESTS`` override configured
-    values; the rest land in :class:`RunEnvironment`."""
+    ``$VIBEVOICE_TRIVY_DB_REPOSITORY``, ``$VIBEVOICE_PERF_REQUESTS`` and
+    ``$VIBEVOICE_PERF_CAPACITY_MAX`` override configured values; the rest land in
+    :class:`RunEnvironment`."""
     changes: dict[str, Any] = {}
     reports = _setting(environ, "VIBEVOICE_REPORTS_DIR")
     if reports:
@@ -617,15 +618,32 @@ def with_environment(config: PipelineConfig, environ: Mapping[str, str]) -> Pipe
     trivy_db = _setting(environ, "VIBEVOICE_TRIVY_DB_REPOSITORY")
     if trivy_db:
         changes["trivy"] = config.trivy.model_copy(update={"db_repository": trivy_db})
-    perf_requests = _setting(environ, "VIBEVOICE_PERF_REQUESTS")
-    if perf_requests:
-        if not re.fullmatch(r"[0-9]+", perf_requests) or int(perf_requests) < 1:
-            raise ConfigError(f"VIBEVOICE_PERF_REQUESTS={perf_requests!r}: use a whole number >= 1")
-        changes["perf"] = config.perf.model_copy(update={"requests": int(perf_requests)})
+    perf_sizes = _perf_sizes(environ)
+    if perf_sizes:
+        changes["perf"] = config.perf.model_copy(update=perf_sizes)
     env = changes["env"] = run_environment(environ)
     if env.osv_url:
         changes["audit"] = config.audit.model_copy(update={"osv_url": env.osv_url})
     return config.model_copy(update=changes)
+
+
+# The perf run's size from the environment: variable, setting, smallest value.
+_PERF_SIZES = (
+    ("VIBEVOICE_PERF_REQUESTS", "requests", 1),
+    ("VIBEVOICE_PERF_CAPACITY_MAX", "capacity_max", 0),
+)
+
+
+def _perf_sizes(environ: Mapping[str, str]) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for name, setting, least in _PERF_SIZES:
+        value = _setting(environ, name)
+        if not value:
+            continue
+        if not re.fullmatch(r"[0-9]+", value) or int(value) < least:
+            raise ConfigError(f"{name}={value!r}: use a whole number >= {least}")
+        sizes[setting] = int(value)
+    return sizes
 
 
 def _setting(environ: Mapping[str, str], name: str) -> str:

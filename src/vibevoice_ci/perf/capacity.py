@@ -1,6 +1,8 @@
 """Realtime capacity: step the concurrency up until streams fall behind or answer too late.
 
-At each level the closed loop runs ``concurrency * per_stream`` requests. A level is sustained
+At each level ``concurrency`` listeners (``LoadPlan.listen``: each plays its audio in real time
+before asking for the next utterance, so each is one realtime stream) run
+``concurrency * per_stream`` requests. A level is sustained
 when every request succeeded, every stream stayed ahead of playback with the jitter buffer
 (``realtime.keeps_up``) and the level's TTFA p95 is within the objective (``ttfa_slo_ms``).
 A level that is not sustained is run once more (the confirmation repeat: on a shared machine
@@ -175,6 +177,7 @@ def measure_capacity(
             warmup=base.warmup if concurrency == 1 and attempt == 1 else 0,
             max_seconds=base.max_seconds,
             timeout=base.timeout,
+            listen=True,
         )
         label = f"capacity x{concurrency}" + ("" if attempt == 1 else " (repeat)")
         run = run_load(port, plan, progress=Progress(label, plan.requests))

@@ -3,6 +3,12 @@
 - **Closed loop**: ``concurrency`` streams, each sending its next request when the previous
   one ends (one keep-alive connection per stream). It measures what a fixed number of users
   see, but a slow server also slows the arrivals, so it under-reports queueing.
+  With ``listen`` each stream is a listener: it plays the audio in real time from its first
+  byte and sends the next request when it has heard the last (or at the last byte, if the
+  audio came slower than it plays); the listeners start spread over a few seconds. That is
+  what one realtime stream asks of the service, so ``concurrency`` listeners are
+  ``concurrency`` realtime streams; without it a stream asks for audio as fast as the service
+  makes it, and any two keep the engine saturated.
 - **Open loop**: requests arrive on a seeded Poisson schedule at ``rate`` per second whatever
   the server does, with at most ``concurrency`` in flight. Each request's clock starts at its
   *scheduled* time, so a request that had to wait for a free slot (the generator's or the
@@ -28,6 +34,10 @@ from vibevoice_ci.core.errors import UsageError
 from vibevoice_ci.perf.client import CLIENTS, HttpTtsClient, Result, WsTtsClient
 
 LATE_SECONDS = 0.010  # an open-loop request that starts this late behind schedule is "late"
+# Listeners start spread evenly over this many seconds (about one utterance of the built-in
+# prompts), as independent users do: started at one instant, they would stay in step, and
+# every round would be a burst of first clauses that no user sees.
+LISTENER_SPREAD_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,7 @@ class LoadPlan:
     max_seconds: float = 600.0  # the hard bound on the measured phase
     timeout: float = 30.0  # per request
     seed: int = 0  # the open loop's schedule
+    listen: bool = False  # closed loop: each stream plays its audio before the next request
 
     def __post_init__(self) -> None:
         if self.endpoint not in CLIENTS:
@@ -62,10 +73,23 @@ class LoadPlan:
             raise UsageError(f"the duration must be above 0 s, got {self.duration}")
         if self.warmup < 0 or not self.max_seconds > 0 or not self.timeout > 0:
             raise UsageError("warmup must be >= 0; max_seconds and timeout above 0")
+        if self.listen and self.rate is not None:
+            raise UsageError("listeners pace a closed loop: give no arrival rate with them")
 
     @property
     def mode(self) -> str:
-        return "closed" if self.rate is None else "open"
+        if self.rate is not None:
+            return "open"
+        return "listeners" if self.listen else "closed"
+
+
+def heard_by(started: float, result: Result) -> float:
+    """When a listener that sent its request at ``started`` has heard all of ``result``
+    (pure): playback starts at the first audio byte and lasts the audio's duration, and never
+    ends before the last byte arrived. A request with no audio is over at once."""
+    if result.ttfa is None or result.e2e is None:
+        return started + (result.e2e or 0.0)
+    return started + max(result.e2e, result.ttfa + result.audio_seconds)
 
 
 @dataclass(frozen=True)
@@ -164,20 +188,31 @@ def _closed_loop(port: int, plan: LoadPlan, progress: Progress | None) -> LoadRu
     started = time.perf_counter()
     tickets = _Tickets(plan, started)
 
-    def stream() -> None:
+    def stream(index: int) -> None:
         client = _client(port, plan)
         try:
+            if plan.listen:
+                time.sleep(index * LISTENER_SPREAD_SECONDS / plan.concurrency)
             while (ticket := tickets.take()) is not None:
                 prompt = ticket % len(plan.prompts)
-                result = client.synthesize(plan.prompts[prompt], prompt)
+                sent = time.perf_counter()
+                result = client.synthesize(plan.prompts[prompt], prompt, started=sent)
                 with lock:
                     results.append(result)
                 if progress is not None:
                     progress.step()
+                if plan.listen:
+                    # Idle for seconds: the service may drop a kept-alive connection (uvicorn
+                    # after 5 s), so the next utterance opens its own.
+                    client.close()
+                    time.sleep(max(0.0, heard_by(sent, result) - time.perf_counter()))
         finally:
             client.close()
 
-    threads = [threading.Thread(target=stream, daemon=True) for _ in range(plan.concurrency)]
+    threads = [
+        threading.Thread(target=stream, args=(index,), daemon=True)
+        for index in range(plan.concurrency)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

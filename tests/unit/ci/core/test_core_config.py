@@ -519,19 +519,27 @@ def test_environment_rejects_bad_compose_project_names(
 
 def test_environment_sets_the_perf_run_size(tmp_path: Path, valid_table: dict[str, Any]) -> None:
     config = parse_config(valid_table, tmp_path)
-    changed = with_environment(config, {"VIBEVOICE_PERF_REQUESTS": " 60 "})
-    assert changed.perf.requests == 60
-    assert changed.perf.model_copy(update={"requests": config.perf.requests}) == config.perf
+    environ = {"VIBEVOICE_PERF_REQUESTS": " 60 ", "VIBEVOICE_PERF_CAPACITY_MAX": "0"}
+    changed = with_environment(config, environ)
+    assert (changed.perf.requests, changed.perf.capacity_max) == (60, 0)
+    unchanged = {"requests": config.perf.requests, "capacity_max": config.perf.capacity_max}
+    assert changed.perf.model_copy(update=unchanged) == config.perf
     assert with_environment(config, {"VIBEVOICE_PERF_REQUESTS": ""}).perf == config.perf
 
 
-@pytest.mark.parametrize("value", ["0", "-5", "1.5", "ten", "\u00b2", "1e3"])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        *(("VIBEVOICE_PERF_REQUESTS", v) for v in ["0", "-5", "1.5", "ten", "\u00b2", "1e3"]),
+        *(("VIBEVOICE_PERF_CAPACITY_MAX", v) for v in ["-1", "2.0", "four", "\u00b2"]),
+    ],
+)
 def test_environment_rejects_a_perf_run_size_that_is_not_a_count(
-    tmp_path: Path, valid_table: dict[str, Any], value: str
+    tmp_path: Path, valid_table: dict[str, Any], name: str, value: str
 ) -> None:
     config = parse_config(valid_table, tmp_path)
-    with pytest.raises(ConfigError, match="VIBEVOICE_PERF_REQUESTS"):
-        with_environment(config, {"VIBEVOICE_PERF_REQUESTS": value})
+    with pytest.raises(ConfigError, match=f"^{name}="):
+        with_environment(config, {name: value})
 
 
 def test_environment_overrides_the_registry(tmp_path: Path, valid_table: dict[str, Any]) -> None:

@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vibevoice_ci.core.errors import UsageError
-from vibevoice_ci.perf.loadgen import LoadPlan, Progress, arrival_schedule, read_prompts
+from vibevoice_ci.perf.client import Kind, Result
+from vibevoice_ci.perf.loadgen import (
+    LoadPlan,
+    Progress,
+    arrival_schedule,
+    heard_by,
+    read_prompts,
+)
 
 PROMPTS = ("Hello there.",)
 
@@ -68,3 +75,38 @@ def test_progress_prints_plain_lines_off_a_terminal() -> None:
     assert lines[0] == "[perf] espeak: 2/20 requests"
     assert lines[-1] == "[perf] espeak: 20/20 requests"
     assert len(lines) == 10
+
+
+seconds = st.floats(min_value=0.0, max_value=60.0, allow_nan=False)
+
+
+def _result(ttfa: float | None, e2e: float | None, audio_seconds: float) -> Result:
+    rate = 24_000
+    audio_bytes = round(audio_seconds * rate) * 2
+    kind = Kind.OK if ttfa is not None else Kind.HTTP_ERROR
+    return Result("http", 0, kind, 200, ttfa, e2e, audio_bytes, rate)
+
+
+@settings(max_examples=200, deadline=None)
+@given(started=seconds, ttfa=seconds, tail=seconds, audio=seconds)
+def test_a_listener_is_done_when_it_heard_the_audio_and_never_before_the_last_byte(
+    started: float, ttfa: float, tail: float, audio: float
+) -> None:
+    result = _result(ttfa, ttfa + tail, audio)
+    done = heard_by(started, result)
+    assert done >= started + ttfa + tail  # never before the last byte arrived
+    assert done >= started + ttfa + result.audio_seconds  # nor before the audio was played
+    assert done == pytest.approx(started + max(ttfa + tail, ttfa + result.audio_seconds))
+
+
+def test_a_listener_that_got_no_audio_asks_again_at_once() -> None:
+    refused = _result(None, 0.002, 0.0)
+    assert heard_by(10.0, refused) == pytest.approx(10.002)
+    assert heard_by(10.0, _result(None, None, 0.0)) == 10.0
+
+
+def test_listeners_pace_a_closed_loop_only() -> None:
+    assert LoadPlan("http", PROMPTS, listen=True).mode == "listeners"
+    assert LoadPlan("http", PROMPTS).mode == "closed"
+    with pytest.raises(UsageError, match="listeners pace a closed loop"):
+        LoadPlan("http", PROMPTS, rate=5.0, listen=True)
