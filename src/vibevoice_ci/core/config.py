@@ -264,6 +264,7 @@ class PerfConfig(_Table):
     ttfa_increase: Fraction = 0.10  # TTFA mean and p50: more than 10% higher is a regression
     e2e_p95_increase: Fraction = 0.15  # end-to-end p95: more than 15% higher
     max_error_rate: Fraction = 0.01  # an error rate above 1%
+    capacity_decrease: Fraction = 0.10  # realtime capacity: more than 10% fewer streams
     alpha: Fraction = 0.01  # significance level of the statistical rule
 
 

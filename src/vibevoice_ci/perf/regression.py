@@ -7,7 +7,7 @@ Checks (thresholds from ``[tool.vibevoice-ci.perf]``, the seed design's defaults
 | TTFA mean, TTFA p50 | more than ``ttfa_increase`` (10%) above the baseline |
 | end-to-end p95 | more than ``e2e_p95_increase`` (15%) above the baseline |
 | error rate | above ``max_error_rate`` (1%), whatever the baseline |
-| realtime capacity | fewer streams than the baseline's |
+| realtime capacity | more than ``capacity_decrease`` (10%) fewer streams than the baseline's |
 
 The realtime capacity is compared only when both runs measured it under the same TTFA
 objective on the same number of cores; otherwise the verdict says why it was not
@@ -55,10 +55,17 @@ class Thresholds:
     e2e_p95_increase: float = 0.15
     max_error_rate: float = 0.01
     alpha: float = 0.01
+    capacity_decrease: float = 0.10
 
     @classmethod
     def from_config(cls, perf: PerfConfig) -> Thresholds:
-        return cls(perf.ttfa_increase, perf.e2e_p95_increase, perf.max_error_rate, perf.alpha)
+        return cls(
+            perf.ttfa_increase,
+            perf.e2e_p95_increase,
+            perf.max_error_rate,
+            perf.alpha,
+            perf.capacity_decrease,
+        )
 
 
 @dataclass(frozen=True)
@@ -244,7 +251,7 @@ def compare(
             regression=error_exceeded,
         )
     )
-    capacity = compare_capacity(current.capacity, baseline.capacity)
+    capacity = compare_capacity(current.capacity, baseline.capacity, thresholds.capacity_decrease)
     skipped = (capacity,) if isinstance(capacity, str) else ()
     if isinstance(capacity, Row):
         rows.append(capacity)
@@ -254,9 +261,13 @@ def compare(
 CAPACITY = "realtime capacity"
 
 
-def compare_capacity(current: Capacity | None, baseline: Capacity | None) -> Row | str | None:
-    """The realtime capacity's row: fewer streams than the baseline is a regression, as many
-    or more is not. When the two were not measured alike (one has no capacity steps, either
+def compare_capacity(
+    current: Capacity | None, baseline: Capacity | None, decrease: float = 0.10
+) -> Row | str | None:
+    """The realtime capacity's row: more than ``decrease`` fewer streams than the baseline is
+    a regression, fewer by that share or less is not (the capacity is found at the level
+    where the TTFA p95 crosses the objective, so two runs of one build differ by a stream).
+    When the two were not measured alike (one has no capacity steps, either
     no TTFA objective, or another objective or number of cores), why they are not compared;
     None when neither run had capacity steps (nothing to compare, nothing skipped)."""
     if current is None and baseline is None:
@@ -277,13 +288,13 @@ def compare_capacity(current: Capacity | None, baseline: Capacity | None) -> Row
             f"{CAPACITY} not compared: measured on other cores "
             f"({current.cores}, the baseline {baseline.cores})"
         )
-    fewer = current.streams < baseline.streams
+    fewer = current.streams < baseline.streams * (1 - decrease)
     return Row(
         name=CAPACITY,
         baseline=float(baseline.streams),
         current=float(current.streams),
         change=_change(current.streams, baseline.streams),
-        threshold=">= baseline",
+        threshold=f"-{_percent(decrease)}",
         exceeded=fewer,
         rule="threshold",
         evidence=f"TTFA p95 <= {current.ttfa_slo_ms:g} ms, {current.cores} cores",

@@ -253,7 +253,7 @@ class VerdictCheck(ReportModel):
     baseline: float
     current: float
     change: float | None  # (current - baseline) / baseline; null for the error rate
-    threshold: str  # "+10%", "<= 1%", ">= baseline" (realtime capacity, in streams)
+    threshold: str  # "+10%", "<= 1%", "-10%" (realtime capacity, in streams)
     threshold_exceeded: bool
     rule: str  # "threshold", or "threshold + " the statistical test's name
     evidence: str  # the p-value or the interval; "" in threshold mode

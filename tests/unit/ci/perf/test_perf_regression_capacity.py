@@ -84,14 +84,14 @@ def test_the_gate_reads_the_capacity_the_load_test_wrote() -> None:
     assert parse_metrics(written(3, old=True), "m.json").capacity == Capacity(3, None, 2)
 
 
-def test_equal_capacity_is_not_a_regression_and_one_stream_less_is() -> None:
+def test_equal_capacity_is_not_a_regression_and_over_a_tenth_less_is() -> None:
     equal = capacity_row(written(4), written(4))
     assert equal == Row(
         name="realtime capacity",
         baseline=4.0,
         current=4.0,
         change=0.0,
-        threshold=">= baseline",
+        threshold="-10%",
         exceeded=False,
         rule="threshold",
         evidence="TTFA p95 <= 250 ms, 2 cores",
@@ -105,19 +105,37 @@ def test_equal_capacity_is_not_a_regression_and_one_stream_less_is() -> None:
     more = capacity_row(written(5), written(4))
     assert isinstance(more, Row)
     assert (more.change, more.exceeded, more.regression) == (0.25, False, False)
+    # 10% of 16 is 1.6 streams: 15 is within it, 14 is not.
+    within = capacity_row(written(15), written(16))
+    assert isinstance(within, Row)
+    assert (within.exceeded, within.regression, within.verdict) == (False, False, "ok")
+    beyond = capacity_row(written(14), written(16))
+    assert isinstance(beyond, Row)
+    assert (beyond.exceeded, beyond.regression) == (True, True)
+    # Exactly 10% fewer is not more than 10% fewer.
+    edge = capacity_row(written(9), written(10))
+    assert isinstance(edge, Row)
+    assert (edge.exceeded, edge.regression) == (False, False)
     none_before = capacity_row(written(0), written(0))
     assert isinstance(none_before, Row)
     assert (none_before.change, none_before.regression) == (None, False)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.integers(0, 64), st.integers(0, 64), st.sampled_from([100.0, 250.0, 412.5]))
-def test_fewer_streams_than_the_baseline_is_exactly_the_regression(
-    current: int, baseline: int, slo: float
+@given(
+    st.integers(0, 64),
+    st.integers(0, 64),
+    st.sampled_from([100.0, 250.0, 412.5]),
+    st.sampled_from([0.0, 0.1, 0.25]),
+)
+def test_fewer_streams_than_the_allowed_share_is_exactly_the_regression(
+    current: int, baseline: int, slo: float, decrease: float
 ) -> None:
-    row = compare_capacity(Capacity(current, slo, 2), Capacity(baseline, slo, 2))
+    row = compare_capacity(Capacity(current, slo, 2), Capacity(baseline, slo, 2), decrease)
     assert isinstance(row, Row)
-    assert row.regression == (current < baseline) == row.exceeded
+    assert row.regression == (current < baseline * (1 - decrease)) == row.exceeded
+    if decrease == 0.0:
+        assert row.regression == (current < baseline)
     assert (row.current, row.baseline) == (current, baseline)
     assert row.evidence == f"TTFA p95 <= {slo:g} ms, 2 cores"
 
@@ -161,7 +179,7 @@ def test_the_verdict_names_a_capacity_regression_and_lists_what_it_skipped() -> 
         "baseline": 4.0,
         "current": 3.0,
         "change": -0.25,
-        "threshold": ">= baseline",
+        "threshold": "-10%",
         "threshold_exceeded": True,
         "rule": "threshold",
         "evidence": "TTFA p95 <= 250 ms, 2 cores",
@@ -172,7 +190,7 @@ def test_the_verdict_names_a_capacity_regression_and_lists_what_it_skipped() -> 
     text = render_markdown(verdict)
     assert "**REGRESSION** in realtime capacity (" in text
     assert (
-        "| realtime capacity | 4 streams | 3 streams | -25.0% | >= baseline | "
+        "| realtime capacity | 4 streams | 3 streams | -25.0% | -10% | "
         "REGRESSION (threshold: TTFA p95 <= 250 ms, 2 cores) |\n"
     ) in text
 
