@@ -22,7 +22,7 @@ false-alarm rate of at most 1% and a catch rate of at least 95% take to show.
     python scripts/perf_gate_evidence.py [--engine piper] [--iterations 20] [--requests 30]
         [--json-out reports/perf/evidence.json]
     python scripts/perf_gate_evidence.py --simulate [--pairs 300] [--requests 1000]
-        [--sigma 0.16] [--json-out reports/perf/evidence-simulated.json]
+        [--sigma 0.32] [--json-out reports/perf/evidence-simulated.json]
         [--markdown-out reports/perf/evidence-simulated.md]
 
 Exit status: 0 after a run (the rates are reported, not judged; with ``--simulate --check``

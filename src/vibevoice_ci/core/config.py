@@ -252,8 +252,8 @@ class PerfConfig(_Table):
 
     engine: Text = "piper"
     concurrency: Positive = 2
-    # Enough to catch a 20% tail-only slowdown in 98% of nights (docs/performance.md).
-    requests: Positive = 1000
+    # Enough to catch a 20% tail-only slowdown in 97.5% of nights (docs/performance.md).
+    requests: Positive = 3000
     warmup: Count = 5
     max_concurrency: Positive = 8  # the service's VIBEVOICE_TTS_MAX_CONCURRENCY during a run
     capacity_max: Count = 24  # realtime capacity: step 1..N concurrent streams (0: skip)

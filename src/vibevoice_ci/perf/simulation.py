@@ -70,9 +70,11 @@ SCENARIOS = (
 class Population:
     """A log-normal latency distribution: medians in ms and the spread of its logarithm."""
 
-    ttfa_median_ms: float = 65.0
-    e2e_median_ms: float = 450.0
-    sigma: float = 0.16
+    ttfa_median_ms: float = 101.0
+    e2e_median_ms: float = 289.0
+    # The nightly run's own spread: log-sd of the TTFA of 1,000 Piper requests at closed-loop
+    # concurrency 2 with the built-in prompts (docs/performance.md, "The nightly run").
+    sigma: float = 0.32
 
     def __post_init__(self) -> None:
         if not (self.ttfa_median_ms > 0 and self.e2e_median_ms > 0 and self.sigma > 0):

@@ -95,7 +95,9 @@ def test_a_scheduled_synthesis_makes_the_same_audio_and_teaches_the_cost_model(
 
     plain, scheduled, synthesis = anyio.run(main)
     assert len(plain) > 0
-    assert len(scheduled) == pytest.approx(len(plain), rel=0.05)  # both vary a little
+    # Piper draws its phoneme durations with noise (noise_w): two runs of one text differ in
+    # length by a few percent, rarely more; a lost or repeated segment would be 40% or more.
+    assert len(scheduled) == pytest.approx(len(plain), rel=0.15)
     assert synthesis.clock.started
     assert synthesis.clock.audio_seconds == pytest.approx(len(scheduled) / 2 / engine.sample_rate)
     assert scheduler.model.first_seconds is not None

@@ -169,7 +169,10 @@ def test_the_same_seed_gives_the_same_report_and_the_rates_are_counted() -> None
 
 
 def test_a_uniform_slowdown_is_caught_and_a_clean_pair_is_not_in_a_small_simulation() -> None:
-    report = simulation.simulate(pairs=20, requests=200, thresholds=Thresholds(), seed=11)
+    narrow = simulation.Population(ttfa_median_ms=65.0, e2e_median_ms=450.0, sigma=0.16)
+    report = simulation.simulate(
+        pairs=20, requests=200, thresholds=Thresholds(), seed=11, population=narrow
+    )
     rates = report["rates"]
     assert rates["A/B"]["statistical"]["hits"] == 20
     assert rates["A/A"]["statistical"]["hits"] == 0
