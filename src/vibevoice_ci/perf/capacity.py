@@ -14,6 +14,7 @@ service and the load generator share them, so this is the conservative number.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -121,13 +122,7 @@ def capacity_of(levels: Sequence[Level]) -> Level | None:
     """The sustained attempt at the capacity (pure): the highest level, in the order run,
     before the first level none of whose attempts was sustained; None when level 1 failed."""
     at_capacity: Level | None = None
-    index = 0
-    while index < len(levels):
-        concurrency = levels[index].concurrency
-        attempts = []
-        while index < len(levels) and levels[index].concurrency == concurrency:
-            attempts.append(levels[index])
-            index += 1
+    for _, attempts in itertools.groupby(levels, key=lambda level: level.concurrency):
         sustained = [level for level in attempts if level.sustained]
         if not sustained:
             break

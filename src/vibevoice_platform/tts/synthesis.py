@@ -55,9 +55,10 @@ class Synthesis:
         self.generating = True
         """False once the engine has no more audio (or the synthesis is closed)."""
         self.started = time.perf_counter()
-        self.clock = StreamClock(self.started if arrived is None else arrived, 0.0)
-        if scheduler is not None:
-            self.clock = scheduler.stream_clock(self.clock.arrived)
+        arrival = self.started if arrived is None else arrived
+        self.clock = (
+            StreamClock(arrival, 0.0) if scheduler is None else scheduler.stream_clock(arrival)
+        )
         self.first_chunk_seconds: float | None = None
         self.audio_bytes = 0
         self._step_seconds = 0.0
